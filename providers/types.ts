@@ -1,0 +1,112 @@
+import type { z } from 'zod';
+
+/**
+ * What one delivery attempt came to, as decided by the provider.
+ * The workflow turns this into the next step: done, wait and retry, or stop.
+ */
+export type DeliveryOutcome =
+  | { kind: 'success'; externalId?: string; httpStatus?: number }
+  | {
+      kind: 'retryable';
+      error: string;
+      errorCode?: string;
+      httpStatus?: number;
+      /** The receiver's own hint (Retry-After, Telegram retry_after), in milliseconds. */
+      retryAfterMs?: number;
+    }
+  | {
+      kind: 'permanent';
+      error: string;
+      errorCode?: string;
+      httpStatus?: number;
+      /**
+       * The target is gone for good (HTTP 410, archived channel, bot blocked, flow deleted):
+       * the subscription is paused with this readable reason instead of retrying for days.
+       */
+      pauseReason?: string;
+    };
+
+/** A request through the guarded client. `body` is sent as given; set content-type yourself. */
+export interface OutboundRequest {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  url: string;
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+  /** Overall timeout for this request, milliseconds. Defaults to the client's. */
+  timeoutMs?: number;
+}
+
+/** A response read through the guarded client; the body is capped in size. */
+export interface OutboundResponse {
+  status: number;
+  /** Lower-cased header names. */
+  headers: Record<string, string>;
+  /** Response body as text, truncated at the client's cap. */
+  body: string;
+  durationMs: number;
+}
+
+/**
+ * The one HTTP client providers use (DESIGN.md decision 8). It refuses non-public addresses unless
+ * allow-listed, never follows redirects, enforces timeouts and a response size cap.
+ * It resolves with any HTTP status; it rejects with an OutboundError for transport failures.
+ */
+export interface GuardedHttpClient {
+  request(req: OutboundRequest): Promise<OutboundResponse>;
+}
+
+/** A field problem, as it appears in problem+json `errors`. */
+export interface FieldProblem {
+  path: string;
+  message: string;
+}
+
+/** The event as a provider sees it. */
+export interface DeliveryEvent {
+  /** Emission id (the idempotency key of the event). */
+  id: string;
+  /** Event type id, e.g. `incident.created`. */
+  type: string;
+  occurredAt: string;
+  systemIds: string[];
+  payload: Record<string, unknown>;
+}
+
+/** Everything one attempt needs. Config and connection are decrypted, in memory only. */
+export interface DeliveryContext<Config = Record<string, unknown>, Connection = Record<string, unknown>> {
+  /** Stable across retries: receivers dedupe on it (sent as `webhook-id` by the webhook provider). */
+  deliveryId: string;
+  attempt: number;
+  event: DeliveryEvent;
+  subscription: { id: string; name: string };
+  config: Config;
+  connection?: Connection;
+  test: boolean;
+  /** True when an admin asked to send a delivery again that had already succeeded. */
+  redelivery: boolean;
+  http: GuardedHttpClient;
+}
+
+/** The event type as a provider needs it at save time (to check templates against the schema). */
+export interface EventTypeInfo {
+  id: string;
+  payloadSchema?: Record<string, unknown>;
+  example?: Record<string, unknown>;
+}
+
+/**
+ * One provider: one registry entry per folder (DESIGN.md decision 9).
+ * Secret fields are marked in the zod schema with `.meta({ 'x-secret': true, writeOnly: true })`;
+ * they are encrypted at rest and masked on every read.
+ */
+export interface ProviderDefinition<Config = any, Connection = any> {
+  id: string;
+  displayName: string;
+  description: string;
+  configSchema: z.ZodType<Config>;
+  connectionSchema?: z.ZodType<Connection>;
+  followUps: boolean;
+  /** Extra checks at save time beyond the schema, e.g. template fields that can never exist. */
+  validateConfig?(config: Config, event: EventTypeInfo): FieldProblem[];
+  deliver(ctx: DeliveryContext<Config, Connection>): Promise<DeliveryOutcome>;
+}

@@ -1,0 +1,220 @@
+import { isEncryptedValue, type EncryptedValue, type SecretBox } from './crypto';
+
+/*
+ * Secret field paths are dot paths into a config object, e.g. `token`, `auth.password`, `signing.secrets`.
+ * Arrays are walked implicitly: `headers.value` means the `value` of every element of `headers`, and a
+ * path ending on an array (an array of secret strings) treats each element as one secret.
+ * A `*` segment means every key of a map (`additionalProperties` in the schema).
+ * Every helper returns a copy and leaves its input untouched.
+ */
+
+/** What a secret looks like on every read: it is set, and that is all a reader learns. */
+export interface SecretMask {
+  set: true;
+}
+
+/** True for `{ set: true }`, the masked form a client may send back unchanged. */
+export function isSecretMask(value: unknown): value is SecretMask {
+  return isPlainObject(value) && value.set === true && Object.keys(value).length === 1;
+}
+
+type Json = Record<string, unknown>;
+
+function isPlainObject(value: unknown): value is Json {
+  return !!value && typeof value === 'object' && !Array.isArray(value);
+}
+
+// defineProperty, not assignment: a user-supplied "__proto__" key must stay a plain data property.
+function withKey(obj: Json, key: string, value: unknown): Json {
+  const copy = { ...obj };
+  Object.defineProperty(copy, key, { value, enumerable: true, writable: true, configurable: true });
+  return copy;
+}
+
+function splitPaths(paths: readonly string[]): string[][] {
+  return [...new Set(paths)].filter((p) => p.length > 0).map((p) => p.split('.'));
+}
+
+/** Applies `fn` to each non-null value found at `segs` below `node`; returns `node` itself when nothing changed. */
+function mapAt(node: unknown, segs: string[], at: string, fn: (value: unknown, path: string) => unknown): unknown {
+  if (Array.isArray(node)) {
+    let changed = false;
+    const out = node.map((el, i) => {
+      const next = mapAt(el, segs, `${at}.${i}`, fn);
+      changed ||= next !== el;
+      return next;
+    });
+    return changed ? out : node;
+  }
+  if (segs.length === 0) return node === undefined || node === null ? node : fn(node, at);
+  if (!isPlainObject(node) || isEncryptedValue(node) || isSecretMask(node)) return node;
+  const [head, ...rest] = segs;
+  let out = node;
+  for (const key of head === '*' ? Object.keys(node) : [head]) {
+    if (!Object.prototype.hasOwnProperty.call(node, key)) continue;
+    const next = mapAt(node[key], rest, at ? `${at}.${key}` : key, fn);
+    if (next !== node[key]) out = withKey(out, key, next);
+  }
+  return out;
+}
+
+function mapFields(obj: Json, paths: readonly string[], fn: (value: unknown, path: string) => unknown): Json {
+  return splitPaths(paths).reduce<Json>((acc, segs) => mapAt(acc, segs, '', fn) as Json, obj);
+}
+
+/**
+ * Encrypts every secret field with the box's current key. Strings are encrypted as they are; other
+ * values as JSON (`enc: 'json'`). Already-encrypted values are kept. Throws if a field still holds
+ * `{set: true}`: merge with the stored config (mergeSecretFields) before encrypting.
+ */
+export function encryptFields(obj: Json, paths: readonly string[], box: SecretBox): Json {
+  return mapFields(obj, paths, (value, path) => {
+    if (isEncryptedValue(value)) return value;
+    if (isSecretMask(value)) throw new Error(`secret field ${path} is {"set": true} but has no stored value`);
+    if (typeof value === 'string') return box.encrypt(value);
+    return { ...box.encrypt(JSON.stringify(value)), enc: 'json' } satisfies EncryptedValue;
+  });
+}
+
+/** Decrypts every encrypted secret field (in memory only, DESIGN.md decision 3); plain values pass through. */
+export function decryptFields(obj: Json, paths: readonly string[], box: SecretBox): Json {
+  return mapFields(obj, paths, (value) => {
+    if (!isEncryptedValue(value)) return value;
+    const plaintext = box.decrypt(value);
+    return value.enc === 'json' ? JSON.parse(plaintext) : plaintext;
+  });
+}
+
+/** Replaces every present secret field (encrypted or not) with `{ set: true }`, for every API read. */
+export function maskFields(obj: Json, paths: readonly string[]): Json {
+  return mapFields(obj, paths, (): SecretMask => ({ set: true }));
+}
+
+/**
+ * Re-encrypts secret fields encrypted with an old key under the current key (the rotation command).
+ * `changed` says whether the row needs writing back.
+ */
+export function reencryptFields(obj: Json, paths: readonly string[], box: SecretBox): { value: Json; changed: boolean } {
+  const value = mapFields(obj, paths, (v) => {
+    if (!isEncryptedValue(v) || !box.needsReencrypt(v)) return v;
+    const again = box.encrypt(box.decrypt(v));
+    return v.enc === 'json' ? { ...again, enc: 'json' } : again;
+  });
+  return { value, changed: value !== obj };
+}
+
+/** The plaintext secret strings of a decrypted config, for the error sanitiser (DESIGN.md decision 5). */
+export function secretValues(obj: Json, paths: readonly string[]): string[] {
+  const found = new Set<string>();
+  const collect = (v: unknown): void => {
+    if (typeof v === 'string') {
+      if (v.length > 0) found.add(v);
+    } else if (Array.isArray(v)) v.forEach(collect);
+    else if (isPlainObject(v) && !isEncryptedValue(v) && !isSecretMask(v)) Object.values(v).forEach(collect);
+  };
+  mapFields(obj, paths, (v) => (collect(v), v));
+  return [...found];
+}
+
+/** Parallel walk of patch and stored: fills secrets the patch left out or masked from the stored side. */
+function mergeAt(patch: unknown, stored: unknown, segs: string[]): unknown {
+  if (segs.length === 0) {
+    if (patch === undefined || isSecretMask(patch)) return stored ?? patch;
+    if (Array.isArray(patch)) {
+      const old = Array.isArray(stored) ? stored : [];
+      return patch.map((el, i) => (isSecretMask(el) && old[i] !== undefined ? old[i] : el));
+    }
+    return patch;
+  }
+  if (Array.isArray(patch)) {
+    return patch.map((el, i) => mergeAt(el, Array.isArray(stored) ? stored[i] : undefined, segs));
+  }
+  // The patch decides the shape: a parent object it left out is not recreated from the stored side.
+  if (!isPlainObject(patch)) return patch;
+  const old = isPlainObject(stored) ? stored : {};
+  const [head, ...rest] = segs;
+  let out = patch;
+  const keys = head === '*' ? Object.keys(patch) : [head];
+  for (const key of keys) {
+    const mine = Object.prototype.hasOwnProperty.call(patch, key) ? patch[key] : undefined;
+    const theirs = Object.prototype.hasOwnProperty.call(old, key) ? old[key] : undefined;
+    const next = mergeAt(mine, theirs, rest);
+    if (next !== mine && next !== undefined) out = withKey(out, key, next);
+  }
+  return out;
+}
+
+/**
+ * PATCH semantics for secrets (API.md "Connections"): the patch's config wins, except that a secret
+ * it leaves out, or sends back as `{ set: true }`, keeps the stored value. An explicit `null` clears it.
+ * Works on stored values either encrypted or decrypted; decrypt-merge-validate-encrypt is the usual order.
+ * Elements of secret arrays are matched by index.
+ */
+export function mergeSecretFields(stored: Json, patch: Json, paths: readonly string[]): Json {
+  return splitPaths(paths).reduce<Json>((acc, segs) => mergeAt(acc, stored, segs) as Json, patch);
+}
+
+const COMBINATORS = ['allOf', 'anyOf', 'oneOf', 'prefixItems'] as const;
+const SAME_LEVEL = ['items', 'contains', 'not', 'if', 'then', 'else', 'unevaluatedItems'] as const;
+const MAP_LEVEL = ['additionalProperties', 'unevaluatedProperties'] as const;
+
+/** Resolves a local `$ref` (`#/$defs/X`, `#/definitions/X`) against the root schema. */
+function resolveRef(root: Json, ref: string): unknown {
+  if (!ref.startsWith('#')) return undefined;
+  return ref
+    .slice(1)
+    .split('/')
+    .slice(1)
+    .map((s) => decodeURIComponent(s).replace(/~1/g, '/').replace(/~0/g, '~'))
+    .reduce<unknown>((node, seg) => (isPlainObject(node) ? node[seg] : undefined), root);
+}
+
+function containsSecret(node: unknown, root: Json, seen: Set<string>): boolean {
+  if (Array.isArray(node)) return node.some((n) => containsSecret(n, root, seen));
+  if (!isPlainObject(node)) return false;
+  if (node['x-secret'] === true) return true;
+  if (typeof node.$ref === 'string' && !seen.has(node.$ref)) {
+    seen.add(node.$ref);
+    if (containsSecret(resolveRef(root, node.$ref), root, seen)) return true;
+  }
+  return Object.values(node).some((child) => containsSecret(child, root, seen));
+}
+
+function collectSecrets(node: unknown, prefix: string[], root: Json, out: Set<string>, refs: Set<string>): void {
+  if (!isPlainObject(node)) return;
+  // A secret is a leaf for our purposes: the whole value is encrypted and masked as one.
+  if (node['x-secret'] === true) {
+    if (prefix.length > 0) out.add(prefix.join('.'));
+    return;
+  }
+  const recurse = (child: unknown, at: string[]): void => collectSecrets(child, at, root, out, refs);
+  if (typeof node.$ref === 'string') {
+    const target = resolveRef(root, node.$ref);
+    // Guarded per branch: recursion ends, yet a definition used in two places is found in both.
+    if (!refs.has(node.$ref)) collectSecrets(target, prefix, root, out, new Set(refs).add(node.$ref));
+    // A secret inside a recursion would sit at unboundedly many paths; refuse rather than miss one.
+    else if (containsSecret(target, root, new Set())) {
+      throw new Error(`secret fields inside the recursive schema ${node.$ref} (at "${prefix.join('.')}") are not supported`);
+    }
+  }
+  for (const kw of COMBINATORS) if (Array.isArray(node[kw])) (node[kw] as unknown[]).forEach((c) => recurse(c, prefix));
+  for (const kw of SAME_LEVEL) recurse(node[kw], prefix);
+  for (const kw of MAP_LEVEL) recurse(node[kw], [...prefix, '*']);
+  if (isPlainObject(node.patternProperties)) Object.values(node.patternProperties).forEach((c) => recurse(c, [...prefix, '*']));
+  if (isPlainObject(node.properties)) {
+    for (const [key, child] of Object.entries(node.properties)) recurse(child, [...prefix, key]);
+  }
+}
+
+/**
+ * Every secret field path of a JSON Schema: properties marked `"x-secret": true` (what zod's
+ * `.meta({ 'x-secret': true, writeOnly: true })` emits), through nested objects, allOf/anyOf/oneOf
+ * (discriminated unions), arrays and local $refs. Sorted, without duplicates.
+ * Throws for a secret inside a recursive definition (it would have no finite list of paths).
+ */
+export function secretPathsFromJsonSchema(schema: unknown): string[] {
+  if (!isPlainObject(schema)) return [];
+  const out = new Set<string>();
+  collectSecrets(schema, [], schema, out, new Set());
+  return [...out].sort();
+}

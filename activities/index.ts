@@ -1,0 +1,183 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import type { DataSource } from 'typeorm';
+import { DeliveryEntity } from '../entities/delivery.entity';
+import { DeliveryAttemptEntity } from '../entities/delivery-attempt.entity';
+import { EmissionEntity } from '../entities/emission.entity';
+import { SubscriptionEntity } from '../entities/subscription.entity';
+import { outcomeFromError } from '../providers/http/outcome';
+import type { ProviderRegistry } from '../providers/registry';
+import type { DeliveryOutcome, GuardedHttpClient } from '../providers/types';
+import type { Logger } from '../src/logger';
+import { safeErrorMessage, sanitise } from '../src/sanitise';
+import type { SecretBox } from '../src/secrets/crypto';
+import { decryptFields, secretValues } from '../src/secrets/fields';
+import { scheduleFromPolicy } from '../workflows/retry';
+import type { AttemptRecord, AttemptResult, DeliveryPlan } from '../workflows/types';
+
+/** What the activities need, handed in by the worker (or a test). */
+export interface ActivityDeps {
+  dataSource: DataSource;
+  logger: Logger;
+  providers: ProviderRegistry;
+  secrets: SecretBox;
+  http: GuardedHttpClient;
+}
+
+/** Builds the delivery activities over their dependencies. */
+export function createActivities(deps: ActivityDeps) {
+  const { dataSource, logger, providers, secrets, http } = deps;
+  const deliveries = dataSource.getRepository(DeliveryEntity);
+
+  /** Loads what the workflow loop needs; ids and numbers only, no secrets. */
+  async function loadDeliveryPlan(deliveryId: string): Promise<DeliveryPlan> {
+    const delivery = await deliveries.findOneBy({ id: deliveryId });
+    if (!delivery) throw ApplicationFailure.nonRetryable(`delivery ${deliveryId} does not exist`, 'DeliveryNotFound');
+    const subscription = await dataSource.getRepository(SubscriptionEntity).findOneBy({ id: delivery.subscriptionId });
+    return {
+      status: delivery.status,
+      attemptsSoFar: delivery.attempts,
+      scheduleMs: scheduleFromPolicy(subscription?.retryPolicy),
+    };
+  }
+
+  /**
+   * Makes one provider call. Provider verdicts come back as values (sanitised); only a failure to
+   * load the delivery (nothing sent) throws, as an `Infrastructure` failure the workflow waits out.
+   */
+  async function attemptDelivery(input: { deliveryId: string; attempt: number; redelivery: boolean }): Promise<AttemptResult> {
+    let loaded: Awaited<ReturnType<typeof load>>;
+    try {
+      loaded = await load(input.deliveryId);
+    } catch (err) {
+      throw ApplicationFailure.nonRetryable(`could not load the delivery: ${safeErrorMessage(err)}`, 'Infrastructure');
+    }
+    const startedAtMs = Date.now();
+    const finish = (outcome: DeliveryOutcome, known: string[] = []): AttemptResult => toResult(outcome, startedAtMs, known);
+    const { delivery, subscription, emission } = loaded;
+    if (!subscription) return finish({ kind: 'permanent', error: 'The subscription was deleted', errorCode: 'subscription_deleted' });
+    const provider = providers.get(delivery.provider);
+    if (!provider) {
+      return finish({ kind: 'permanent', error: `Provider "${delivery.provider}" is not installed`, errorCode: 'provider_missing' });
+    }
+    if (!provider.enabled) {
+      return finish({ kind: 'permanent', error: `Provider "${delivery.provider}" is disabled`, errorCode: 'provider_disabled' });
+    }
+    let config: Record<string, unknown>;
+    try {
+      config = decryptFields(subscription.config, provider.secretPaths, secrets);
+    } catch (err) {
+      return finish({ kind: 'permanent', error: safeErrorMessage(err), errorCode: 'decrypt_failed' });
+    }
+    const known = secretValues(config, provider.secretPaths);
+    let outcome: DeliveryOutcome;
+    try {
+      outcome = await provider.definition.deliver({
+        deliveryId: delivery.id,
+        attempt: input.attempt,
+        event: {
+          id: delivery.emissionId,
+          type: delivery.event,
+          occurredAt: (emission?.occurredAt ?? delivery.createdAt).toISOString(),
+          systemIds: delivery.systemIds,
+          payload: delivery.payload,
+        },
+        subscription: { id: subscription.id, name: subscription.name },
+        config,
+        test: delivery.test,
+        redelivery: input.redelivery,
+        http,
+      });
+    } catch (err) {
+      outcome = outcomeFromError(err);
+    }
+    const result = finish(outcome, known);
+    logger.info(
+      { deliveryId: delivery.id, attempt: input.attempt, outcome: result.outcome, httpStatus: result.httpStatus, durationMs: result.durationMs },
+      'delivery attempt',
+    );
+    return result;
+  }
+
+  async function load(deliveryId: string) {
+    const delivery = await deliveries.findOneBy({ id: deliveryId });
+    if (!delivery) throw new Error(`delivery ${deliveryId} does not exist`);
+    const [subscription, emission] = await Promise.all([
+      dataSource.getRepository(SubscriptionEntity).findOneBy({ id: delivery.subscriptionId }),
+      dataSource.getRepository(EmissionEntity).findOneBy({ id: delivery.emissionId }),
+    ]);
+    return { delivery, subscription, emission };
+  }
+
+  /** Writes one attempt and the delivery's new state in one transaction; safe to repeat. */
+  async function recordAttempt(r: AttemptRecord): Promise<void> {
+    await dataSource.transaction(async (tx) => {
+      await tx
+        .createQueryBuilder()
+        .insert()
+        .into(DeliveryAttemptEntity)
+        .values({
+          deliveryId: r.deliveryId,
+          attempt: r.attempt,
+          startedAt: new Date(r.startedAtMs),
+          durationMs: Math.round(r.durationMs),
+          outcome: r.outcome,
+          httpStatus: r.httpStatus ?? null,
+          errorCode: r.errorCode ?? null,
+          error: r.error ?? null,
+          trigger: r.trigger,
+        })
+        .orIgnore()
+        .execute();
+      await tx.query(
+        `UPDATE deliveries SET status = $2, attempts = GREATEST(attempts, $3), last_attempt_at = $4,
+           next_retry_at = $5, external_id = COALESCE($6, external_id), error = $7, updated_at = now()
+         WHERE id = $1`,
+        [
+          r.deliveryId,
+          r.status,
+          r.attempt,
+          new Date(r.startedAtMs),
+          r.nextRetryAtMs ? new Date(r.nextRetryAtMs) : null,
+          r.externalId ?? null,
+          r.status === 'success' ? null : (r.error ?? null),
+        ],
+      );
+      if (r.pauseReason) {
+        await tx.query(
+          `UPDATE subscriptions SET paused_reason = $2, updated_at = now()
+           WHERE id = (SELECT subscription_id FROM deliveries WHERE id = $1)`,
+          [r.deliveryId, r.pauseReason],
+        );
+      }
+    });
+  }
+
+  /** Ends a delivery as cancelled by an operator. */
+  async function recordCancelled(input: { deliveryId: string; reason: string }): Promise<void> {
+    await deliveries.update(
+      { id: input.deliveryId },
+      { status: 'failed', nextRetryAt: null, error: sanitise(input.reason), updatedAt: new Date() },
+    );
+  }
+
+  return { loadDeliveryPlan, attemptDelivery, recordAttempt, recordCancelled };
+}
+
+/** The activity interface the workflow proxies. */
+export type Activities = ReturnType<typeof createActivities>;
+
+function toResult(outcome: DeliveryOutcome, startedAtMs: number, secrets: string[]): AttemptResult {
+  const base = { startedAtMs, durationMs: Date.now() - startedAtMs, httpStatus: outcome.httpStatus };
+  if (outcome.kind === 'success') return { ...base, outcome: 'success', externalId: outcome.externalId };
+  const error = sanitise(outcome.error, secrets);
+  if (outcome.kind === 'retryable') {
+    return { ...base, outcome: 'retryable', error, errorCode: outcome.errorCode, retryAfterMs: outcome.retryAfterMs };
+  }
+  return {
+    ...base,
+    outcome: 'permanent',
+    error,
+    errorCode: outcome.errorCode,
+    pauseReason: outcome.pauseReason ? sanitise(outcome.pauseReason, secrets) : undefined,
+  };
+}

@@ -1,0 +1,39 @@
+import 'reflect-metadata';
+import { DataSource } from 'typeorm';
+import { ApiTokenEntity } from './api-token.entity';
+import { DeliveryAttemptEntity } from './delivery-attempt.entity';
+import { DeliveryEntity } from './delivery.entity';
+import { EmissionEntity } from './emission.entity';
+import { EventTypeEntity } from './event-type.entity';
+import { SubscriptionEntity } from './subscription.entity';
+import { CoreSchema1764200000000 } from './migrations/1764200000000-CoreSchema';
+
+export const ENTITIES = [
+  EventTypeEntity,
+  EmissionEntity,
+  SubscriptionEntity,
+  DeliveryEntity,
+  DeliveryAttemptEntity,
+  ApiTokenEntity,
+];
+
+/** Migrations in the order they apply. Schema changes go here, never through `synchronize`. */
+export const MIGRATIONS = [CoreSchema1764200000000];
+
+/** A data source for the given PostgreSQL URL; call initialize() and runMigrations() yourself. */
+export function createDataSource(url: string, options: { poolSize?: number; applicationName?: string } = {}): DataSource {
+  return new DataSource({
+    type: 'postgres',
+    url,
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsTransactionMode: 'each',
+    synchronize: false,
+    logging: false,
+    poolSize: options.poolSize ?? 10,
+    applicationName: options.applicationName ?? 'integrations-hub',
+    // fail fast when the database is down instead of hanging requests
+    connectTimeoutMS: 5000,
+    extra: { connectionTimeoutMillis: 5000, idleTimeoutMillis: 30000 },
+  });
+}

@@ -1,0 +1,26 @@
+import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
+
+/** One event received at ingest. The id is the idempotency key. */
+@Entity({ name: 'emissions' })
+export class EmissionEntity {
+  @PrimaryColumn({ type: 'varchar', length: 200 })
+  id!: string;
+
+  @Column({ type: 'varchar', length: 200 })
+  event!: string;
+
+  @Column({ name: 'occurred_at', type: 'timestamptz' })
+  occurredAt!: Date;
+
+  @Column({ name: 'system_ids', type: 'text', array: true, default: () => "'{}'" })
+  systemIds!: string[];
+
+  @Column({ type: 'jsonb' })
+  payload!: Record<string, unknown>;
+
+  @Column({ type: 'boolean', default: false })
+  test!: boolean;
+
+  @CreateDateColumn({ name: 'received_at', type: 'timestamptz' })
+  receivedAt!: Date;
+}

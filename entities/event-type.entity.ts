@@ -1,0 +1,38 @@
+import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+
+/** A subscribable event type in the catalogue (`<owner>.<name>`). */
+@Entity({ name: 'event_types' })
+export class EventTypeEntity {
+  @PrimaryColumn({ type: 'varchar', length: 200 })
+  id!: string;
+
+  @Column({ type: 'varchar', length: 100 })
+  owner!: string;
+
+  @Column({ name: 'display_name', type: 'varchar', length: 200 })
+  displayName!: string;
+
+  @Column({ type: 'text', default: '' })
+  description!: string;
+
+  @Column({ type: 'varchar', length: 100, nullable: true })
+  category!: string | null;
+
+  @Column({ name: 'payload_schema', type: 'jsonb', nullable: true })
+  payloadSchema!: Record<string, unknown> | null;
+
+  @Column({ name: 'subject_key', type: 'varchar', length: 200, nullable: true })
+  subjectKey!: string | null;
+
+  @Column({ type: 'jsonb', nullable: true })
+  example!: Record<string, unknown> | null;
+
+  @Column({ type: 'boolean', default: false })
+  builtin!: boolean;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt!: Date;
+}

@@ -1,0 +1,47 @@
+import { z } from 'zod';
+import { secretPathsFromJsonSchema } from '../src/secrets/fields';
+import type { ProviderDefinition } from './types';
+
+/** A registered provider with what is derived from its schemas once. */
+export interface RegisteredProvider {
+  definition: ProviderDefinition;
+  /** JSON Schema of the config, as published by `GET /providers`. */
+  configJsonSchema: Record<string, unknown>;
+  connectionJsonSchema?: Record<string, unknown>;
+  /** Dot paths of the config's secret fields (encrypted at rest, masked on read). */
+  secretPaths: string[];
+  source: string;
+  enabled: boolean;
+}
+
+/** The providers the service knows, by id. */
+export class ProviderRegistry {
+  private readonly byId = new Map<string, RegisteredProvider>();
+
+  /** Registers a provider; a second provider with the same id is refused. */
+  register(definition: ProviderDefinition, source = 'builtin'): RegisteredProvider {
+    if (this.byId.has(definition.id)) throw new Error(`provider ${definition.id} is already registered`);
+    const configJsonSchema = z.toJSONSchema(definition.configSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+    const connectionJsonSchema = definition.connectionSchema
+      ? (z.toJSONSchema(definition.connectionSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>)
+      : undefined;
+    const entry: RegisteredProvider = {
+      definition,
+      configJsonSchema,
+      connectionJsonSchema,
+      secretPaths: secretPathsFromJsonSchema(configJsonSchema),
+      source,
+      enabled: true,
+    };
+    this.byId.set(definition.id, entry);
+    return entry;
+  }
+
+  get(id: string): RegisteredProvider | undefined {
+    return this.byId.get(id);
+  }
+
+  list(): RegisteredProvider[] {
+    return [...this.byId.values()];
+  }
+}

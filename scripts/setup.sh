@@ -1,0 +1,12 @@
+#!/bin/sh
+# Installs dependencies when missing or out of date, then builds (type-check + workflow bundle).
+set -e
+cd "$(dirname "$0")/.."
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "[setup] installing dependencies (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+echo "[setup] building"
+rm -rf dist
+npx tsc -p tsconfig.json
+node dist/src/temporal/bundle.js

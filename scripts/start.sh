@@ -1,0 +1,6 @@
+#!/bin/sh
+# One command for the whole stack on its embedded default: see README.md.
+set -e
+cd "$(dirname "$0")/.."
+sh scripts/setup.sh
+exec node --enable-source-maps dist/src/main/dev.js

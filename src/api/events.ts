@@ -1,0 +1,69 @@
+import { z } from 'zod';
+import { checkEventId, checkEventTypeInput, eventTypeInputSchema } from '../catalogue/validate';
+import { ownerOfEventId } from '../catalogue/types';
+import type { EventCatalogue } from '../catalogue/store';
+import { badRequest, HttpProblem, notFound } from '../http/problem';
+import type { ApiRoutes } from '../http/routes';
+import { anyObject, idParams } from './schemas';
+
+const eventType = z
+  .object({
+    id: z.string(),
+    owner: z.string(),
+    displayName: z.string(),
+    description: z.string(),
+    category: z.string().optional(),
+    payloadSchema: anyObject.optional(),
+    subjectKey: z.string().optional(),
+    example: anyObject.optional(),
+  })
+  .meta({ id: 'EventType' });
+
+/** `/events`: the catalogue; domain services register their own event types. */
+export function eventRoutes(routes: ApiRoutes, catalogue: EventCatalogue): void {
+  routes.add({
+    method: 'get',
+    path: '/events',
+    summary: 'List the event catalogue',
+    tag: 'events',
+    roles: ['admin', 'manager', 'viewer'],
+    responses: { 200: { description: 'The catalogue', schema: z.object({ items: z.array(eventType) }) } },
+    handler: async () => ({ status: 200, body: { items: await catalogue.list() } }),
+  });
+  routes.add({
+    method: 'get',
+    path: '/events/:id',
+    summary: 'Get one event type',
+    tag: 'events',
+    roles: ['admin', 'manager', 'viewer'],
+    params: idParams,
+    responses: { 200: { description: 'The event type', schema: eventType } },
+    handler: async ({ params }) => {
+      const e = await catalogue.get(params.id);
+      if (!e) throw notFound(`Event type ${params.id} is not in the catalogue`);
+      return { status: 200, body: e };
+    },
+  });
+  routes.add({
+    method: 'put',
+    path: '/events/:id',
+    summary: 'Create or update an event type',
+    tag: 'events',
+    roles: ['admin', 'ingest'],
+    params: idParams,
+    body: eventTypeInputSchema,
+    responses: { 200: { description: 'Updated', schema: eventType }, 201: { description: 'Created', schema: eventType } },
+    handler: async ({ params, body, auth }) => {
+      const idProblems = checkEventId(params.id);
+      if (idProblems.length) throw badRequest('The event id is invalid', idProblems);
+      const owner = ownerOfEventId(params.id);
+      if (auth.role === 'ingest' && auth.owners.length > 0 && !auth.owners.includes(owner)) {
+        throw new HttpProblem(403, 'Forbidden', `This token may not register events of owner ${owner}`);
+      }
+      const problems = checkEventTypeInput(body);
+      if (problems.length) throw badRequest('The event type is invalid', problems);
+      const { value, created } = await catalogue.put(params.id, body);
+      return { status: created ? 201 : 200, body: value };
+    },
+  });
+}

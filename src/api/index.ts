@@ -1,0 +1,66 @@
+import type { Client } from '@temporalio/client';
+import type { DataSource } from 'typeorm';
+import type { ProviderRegistry } from '../../providers/registry';
+import { TokenStore } from '../auth/tokens';
+import { EventCatalogue } from '../catalogue/store';
+import type { Config } from '../config';
+import { DeliveryService } from '../deliveries/service';
+import { ApiRoutes } from '../http/routes';
+import { Reconciler } from '../ingest/reconciler';
+import { IngestService } from '../ingest/service';
+import type { Logger } from '../logger';
+import type { SecretBox } from '../secrets/crypto';
+import { SubscriptionService } from '../subscriptions/service';
+import { DeliveryWorkflows } from '../temporal/deliveries';
+import { deliveryRoutes } from './deliveries';
+import { eventRoutes } from './events';
+import { ingestRoutes } from './ingest';
+import { providerRoutes } from './providers';
+import { subscriptionRoutes } from './subscriptions';
+import { tokenRoutes } from './tokens';
+
+/** What the API needs, built by the API process (or a test). */
+export interface ApiDeps {
+  config: Config;
+  dataSource: DataSource;
+  client: Client;
+  logger: Logger;
+  providers: ProviderRegistry;
+  secrets: SecretBox;
+}
+
+/** Admin and ingest requests other than ingest are small; this is their body limit. */
+const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
+
+/** Wires services and routes of `/api/v1`. */
+export function buildApi(deps: ApiDeps) {
+  const { config, dataSource, client, logger, providers, secrets } = deps;
+  const catalogue = new EventCatalogue(dataSource);
+  const workflows = new DeliveryWorkflows(client, config.temporal.taskQueue, config.temporal.uiUrl, config.temporal.namespace);
+  const ingest = new IngestService(dataSource, catalogue, workflows, logger);
+  const subscriptions = new SubscriptionService(dataSource, providers, catalogue, secrets);
+  const deliveries = new DeliveryService(dataSource, workflows, ingest);
+  const routes = new ApiRoutes(new TokenStore(dataSource, { adminToken: config.adminToken, ingestToken: config.ingestToken }), DEFAULT_BODY_LIMIT_BYTES);
+
+  ingestRoutes(routes, ingest, config.ingestMaxBodyBytes);
+  eventRoutes(routes, catalogue);
+  providerRoutes(routes, providers);
+  subscriptionRoutes(routes, subscriptions, ingest);
+  deliveryRoutes(routes, deliveries);
+  tokenRoutes(routes, dataSource);
+  routes.add({
+    method: 'get', path: '/openapi.json', summary: 'This API as OpenAPI 3.1', tag: 'meta', roles: 'public',
+    responses: { 200: { description: 'The OpenAPI document' } },
+    handler: async () => ({ status: 200, body: openapi }),
+  });
+  const openapi = routes.openapi({ title: 'Integrations Hub', version: '1' });
+
+  return {
+    routes,
+    router: routes.router(),
+    catalogue,
+    ingest,
+    reconciler: new Reconciler(dataSource, ingest, logger),
+    workflows,
+  };
+}

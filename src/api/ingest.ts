@@ -1,0 +1,58 @@
+import { z } from 'zod';
+import { badRequest } from '../http/problem';
+import type { ApiRoutes } from '../http/routes';
+import type { IngestService } from '../ingest/service';
+import { anyObject } from './schemas';
+
+const EMISSION_ID = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9._:@-]+$/, 'may contain letters, digits and . _ : @ - only');
+
+const ingestBody = z
+  .object({
+    event: z.string().min(1).max(200),
+    id: EMISSION_ID.optional().meta({ description: 'Emission id: the idempotency key. Generated if absent.' }),
+    occurredAt: z.iso.datetime({ offset: true }).optional(),
+    systemIds: z.array(z.string().min(1).max(200)).max(1000).optional(),
+    payload: anyObject,
+  })
+  .strict();
+
+const ingestResult = z
+  .object({
+    id: z.string(),
+    event: z.string(),
+    deliveries: z.array(z.object({ id: z.string(), subscriptionId: z.string(), status: z.literal('pending') })),
+  })
+  .meta({ id: 'IngestResult' });
+
+/** `POST /ingest`: domain services post events here. */
+export function ingestRoutes(routes: ApiRoutes, ingest: IngestService, maxBodyBytes: number): void {
+  routes.add({
+    method: 'post',
+    path: '/ingest',
+    summary: 'Post an event; a 2xx means the deliveries are durable',
+    tag: 'ingest',
+    roles: ['ingest', 'admin'],
+    body: ingestBody,
+    bodyLimitBytes: maxBodyBytes,
+    responses: {
+      202: { description: 'Accepted (first receipt)', schema: ingestResult },
+      200: { description: 'Already received (same id): the same answer, no new delivery', schema: ingestResult },
+    },
+    handler: async ({ body, auth, req }) => {
+      const key = req.header('idempotency-key');
+      if (key !== undefined) {
+        const parsed = EMISSION_ID.safeParse(key);
+        if (!parsed.success) throw badRequest('Idempotency-Key is invalid', [{ path: 'header.Idempotency-Key', message: parsed.error.issues[0].message }]);
+        if (body.id !== undefined && body.id !== key) {
+          throw badRequest('Idempotency-Key and id differ', [{ path: 'body.id', message: 'must equal the Idempotency-Key header' }]);
+        }
+      }
+      const { created, result } = await ingest.ingest({ ...body, id: body.id ?? key }, auth);
+      return { status: created ? 202 : 200, body: result };
+    },
+  });
+}

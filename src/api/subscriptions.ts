@@ -1,0 +1,106 @@
+import { z } from 'zod';
+import type { ApiRoutes } from '../http/routes';
+import type { IngestService } from '../ingest/service';
+import type { SubscriptionService } from '../subscriptions/service';
+import { decodeCursor, encodeCursor } from './cursor';
+import { anyObject, idParams, page, pageQuery } from './schemas';
+
+const MAX_DELAY_MS = 7 * 24 * 3_600_000;
+
+const retryPolicy = z.union([
+  z
+    .object({
+      maxAttempts: z.number().int().min(1).max(50),
+      initialIntervalMs: z.number().int().min(0).max(MAX_DELAY_MS),
+      backoffCoefficient: z.number().min(1).max(10),
+      maxIntervalMs: z.number().int().min(0).max(MAX_DELAY_MS),
+    })
+    .strict(),
+  z.object({ scheduleMs: z.array(z.number().int().min(0).max(MAX_DELAY_MS)).max(49) }).strict(),
+]);
+
+const fields = {
+  name: z.string().trim().min(1).max(200),
+  description: z.string().max(2000).nullable().optional(),
+  provider: z.string().min(1).max(100),
+  connectionId: z.string().min(1).max(64).nullable().optional(),
+  config: anyObject.meta({ description: "Validated by the provider's configSchema; secret fields are write-only." }),
+  event: z.string().min(1).max(200),
+  systemIds: z.array(z.string().min(1).max(200)).max(1000),
+  enabled: z.boolean(),
+  retryPolicy: retryPolicy.nullable().optional(),
+};
+
+const createBody = z.object({ ...fields, systemIds: fields.systemIds.default([]), enabled: fields.enabled.default(true) }).strict();
+const patchBody = z.object(fields).partial().strict();
+
+const subscription = z
+  .object({
+    id: z.string(),
+    ...fields,
+    description: z.string().nullable(),
+    connectionId: z.string().nullable(),
+    retryPolicy: retryPolicy.nullable(),
+    pausedReason: z.string().nullable(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .meta({ id: 'Subscription' });
+
+const listQuery = z
+  .object({
+    event: z.string().optional(),
+    provider: z.string().optional(),
+    enabled: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+    ...pageQuery,
+  })
+  .strict();
+
+/** `/subscriptions`: wire one event to one provider. */
+export function subscriptionRoutes(routes: ApiRoutes, subs: SubscriptionService, ingest: IngestService): void {
+  const read = ['admin', 'manager', 'viewer'] as const;
+  const write = ['admin', 'manager'] as const;
+  routes.add({
+    method: 'get', path: '/subscriptions', summary: 'List subscriptions', tag: 'subscriptions', roles: [...read],
+    query: listQuery,
+    responses: { 200: { description: 'A page of subscriptions', schema: page(subscription) } },
+    handler: async ({ query }) => {
+      const { limit, cursor, ...filter } = query;
+      const r = await subs.list(filter, limit, decodeCursor(cursor));
+      return { status: 200, body: { items: r.items, nextCursor: encodeCursor(r.next) } };
+    },
+  });
+  routes.add({
+    method: 'post', path: '/subscriptions', summary: 'Create a subscription', tag: 'subscriptions', roles: [...write],
+    body: createBody,
+    responses: { 201: { description: 'Created', schema: subscription } },
+    handler: async ({ body }) => ({ status: 201, body: await subs.create(body) }),
+  });
+  routes.add({
+    method: 'get', path: '/subscriptions/:id', summary: 'Get a subscription', tag: 'subscriptions', roles: [...read],
+    params: idParams,
+    responses: { 200: { description: 'The subscription', schema: subscription } },
+    handler: async ({ params }) => ({ status: 200, body: await subs.get(params.id) }),
+  });
+  routes.add({
+    method: 'patch', path: '/subscriptions/:id', summary: 'Change a subscription', tag: 'subscriptions', roles: [...write],
+    params: idParams, body: patchBody,
+    responses: { 200: { description: 'Changed', schema: subscription } },
+    handler: async ({ params, body }) => ({ status: 200, body: await subs.update(params.id, body) }),
+  });
+  routes.add({
+    method: 'delete', path: '/subscriptions/:id', summary: 'Delete a subscription', tag: 'subscriptions', roles: [...write],
+    params: idParams,
+    responses: { 204: { description: 'Deleted' } },
+    handler: async ({ params }) => {
+      await subs.delete(params.id);
+      return { status: 204 };
+    },
+  });
+  routes.add({
+    method: 'post', path: '/subscriptions/:id/test', summary: "Send the event type's example through the real pipeline", tag: 'subscriptions',
+    roles: [...write], params: idParams,
+    responses: { 202: { description: 'Queued', schema: z.object({ deliveryId: z.string() }) } },
+    handler: async ({ params }) => ({ status: 202, body: { deliveryId: await ingest.testSend(await subs.getRow(params.id)) } }),
+  });
+}

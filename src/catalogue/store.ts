@@ -1,0 +1,77 @@
+import type { DataSource } from 'typeorm';
+import { EventTypeEntity } from '../../entities/event-type.entity';
+import { BUILTIN_EVENT_TYPES } from './builtin';
+import type { EventTypeDefinition } from './types';
+import type { EventTypeInput } from './validate';
+import { ownerOfEventId } from './types';
+
+/** How long a looked-up event type is reused by ingest before it is read again (ms). */
+const CACHE_TTL_MS = 5_000;
+
+/** The event catalogue in PostgreSQL, with a short cache for the ingest path. */
+export class EventCatalogue {
+  private readonly cache = new Map<string, { at: number; value: EventTypeDefinition | undefined }>();
+
+  constructor(private readonly dataSource: DataSource) {}
+
+  /** Writes the built-in event types; a domain service's own changes to them are kept. */
+  async seedBuiltins(): Promise<void> {
+    const repo = this.dataSource.getRepository(EventTypeEntity);
+    for (const e of BUILTIN_EVENT_TYPES) {
+      const existing = await repo.findOneBy({ id: e.id });
+      if (existing && !existing.builtin) continue;
+      await repo.save({ ...toRow(e), builtin: true });
+    }
+  }
+
+  /** The event type, or undefined when it is not in the catalogue. */
+  async get(id: string): Promise<EventTypeDefinition | undefined> {
+    const hit = this.cache.get(id);
+    if (hit && Date.now() - hit.at < CACHE_TTL_MS) return hit.value;
+    const row = await this.dataSource.getRepository(EventTypeEntity).findOneBy({ id });
+    const value = row ? fromRow(row) : undefined;
+    this.cache.set(id, { at: Date.now(), value });
+    return value;
+  }
+
+  async list(): Promise<EventTypeDefinition[]> {
+    const rows = await this.dataSource.getRepository(EventTypeEntity).find({ order: { id: 'ASC' } });
+    return rows.map(fromRow);
+  }
+
+  /** Creates or replaces a domain service's event type; returns it and whether it was new. */
+  async put(id: string, input: EventTypeInput): Promise<{ value: EventTypeDefinition; created: boolean }> {
+    const repo = this.dataSource.getRepository(EventTypeEntity);
+    const created = !(await repo.existsBy({ id }));
+    const def: EventTypeDefinition = { id, owner: ownerOfEventId(id), ...input };
+    await repo.save({ ...toRow(def), builtin: false });
+    this.cache.delete(id);
+    return { value: def, created };
+  }
+}
+
+function toRow(e: EventTypeDefinition): Omit<EventTypeEntity, 'createdAt' | 'updatedAt' | 'builtin'> {
+  return {
+    id: e.id,
+    owner: e.owner,
+    displayName: e.displayName,
+    description: e.description,
+    category: e.category ?? null,
+    payloadSchema: e.payloadSchema ?? null,
+    subjectKey: e.subjectKey ?? null,
+    example: e.example ?? null,
+  };
+}
+
+function fromRow(r: EventTypeEntity): EventTypeDefinition {
+  return {
+    id: r.id,
+    owner: r.owner,
+    displayName: r.displayName,
+    description: r.description,
+    ...(r.category ? { category: r.category } : {}),
+    ...(r.payloadSchema ? { payloadSchema: r.payloadSchema } : {}),
+    ...(r.subjectKey ? { subjectKey: r.subjectKey } : {}),
+    ...(r.example ? { example: r.example } : {}),
+  };
+}

@@ -1,0 +1,119 @@
+import { z } from 'zod';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const csv = z
+  .string()
+  .optional()
+  .transform((s) => (s ?? '').split(',').map((x) => x.trim()).filter(Boolean));
+
+const optionalUrl = (protocols: string[]) =>
+  z
+    .string()
+    .optional()
+    .transform((s) => (s === '' ? undefined : s))
+    .refine((s) => s === undefined || isUrlWith(s, protocols), {
+      message: `must be a URL starting with ${protocols.join(' or ')}`,
+    });
+
+function isUrlWith(value: string, protocols: string[]): boolean {
+  try {
+    return protocols.includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+}
+
+const token = z.string().min(16, 'must be at least 16 characters').optional();
+
+/** Environment variables the service reads, with defaults. One schema for every process. */
+export const envSchema = z.object({
+  DATABASE_URL: optionalUrl(['postgres:', 'postgresql:']),
+  EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(5433),
+  DATA_DIR: z.string().min(1).default('.data'),
+  TEMPORAL_ADDRESS: z
+    .string()
+    .optional()
+    .transform((s) => (s === '' ? undefined : s))
+    .refine((s) => s === undefined || /^[A-Za-z0-9.-]+:\d{1,5}$/.test(s), { message: 'must be host:port' }),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('integrations-hub'),
+  TEMPORAL_DEV_PORT: z.coerce.number().int().min(1).max(65535).default(7233),
+  TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
+  TEMPORAL_UI_URL: optionalUrl(['http:', 'https:']).transform((s) => s ?? 'http://localhost:8233'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  ENCRYPTION_MASTER_KEY: z.string().min(16, 'must be at least 16 characters'),
+  ENCRYPTION_PREVIOUS_KEYS: csv,
+  ADMIN_TOKEN: token,
+  INGEST_TOKEN: token,
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  OUTBOUND_ALLOWED_NETWORKS: csv,
+  OUTBOUND_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  OUTBOUND_MAX_RESPONSE_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
+  INGEST_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(256 * 1024),
+  WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).default(100),
+});
+
+/** The validated configuration, frozen. Units are in the names. */
+export interface Config {
+  databaseUrl?: string;
+  embeddedPgPort: number;
+  dataDir: string;
+  temporal: { address?: string; namespace: string; taskQueue: string; uiUrl: string; devPort: number; uiPort: number };
+  port: number;
+  encryption: { masterKey: string; previousKeys: string[] };
+  adminToken?: string;
+  ingestToken?: string;
+  logLevel: (typeof LOG_LEVELS)[number];
+  outbound: { allowedNetworks: string[]; timeoutMs: number; maxResponseBytes: number };
+  ingestMaxBodyBytes: number;
+  workerMaxConcurrentActivities: number;
+}
+
+/** Thrown when the environment is wrong; the message names every bad variable. */
+export class ConfigError extends Error {
+  constructor(readonly problems: { variable: string; message: string }[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses and validates the environment once; throws ConfigError naming each wrong variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => ({
+        variable: String(i.path[0] ?? '(environment)'),
+        // zod's messages never echo the value, so a wrong secret is not printed
+        message: i.code === 'invalid_type' && i.input === undefined ? 'is required' : i.message,
+      })),
+    );
+  }
+  const e = parsed.data;
+  return Object.freeze({
+    databaseUrl: e.DATABASE_URL,
+    embeddedPgPort: e.EMBEDDED_PG_PORT,
+    dataDir: e.DATA_DIR,
+    temporal: Object.freeze({
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.TEMPORAL_TASK_QUEUE,
+      uiUrl: e.TEMPORAL_UI_URL.replace(/\/$/, ''),
+      devPort: e.TEMPORAL_DEV_PORT,
+      uiPort: e.TEMPORAL_UI_PORT,
+    }),
+    port: e.PORT,
+    encryption: Object.freeze({ masterKey: e.ENCRYPTION_MASTER_KEY, previousKeys: e.ENCRYPTION_PREVIOUS_KEYS }),
+    adminToken: e.ADMIN_TOKEN,
+    ingestToken: e.INGEST_TOKEN,
+    logLevel: e.LOG_LEVEL,
+    outbound: Object.freeze({
+      allowedNetworks: e.OUTBOUND_ALLOWED_NETWORKS,
+      timeoutMs: e.OUTBOUND_TIMEOUT_MS,
+      maxResponseBytes: e.OUTBOUND_MAX_RESPONSE_BYTES,
+    }),
+    ingestMaxBodyBytes: e.INGEST_MAX_BODY_BYTES,
+    workerMaxConcurrentActivities: e.WORKER_MAX_CONCURRENT_ACTIVITIES,
+  });
+}

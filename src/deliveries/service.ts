@@ -1,0 +1,172 @@
+import type { DataSource } from 'typeorm';
+import { DeliveryAttemptEntity } from '../../entities/delivery-attempt.entity';
+import { DeliveryEntity, type DeliveryStatus } from '../../entities/delivery.entity';
+import { conflict, notFound } from '../http/problem';
+import type { Position } from '../api/cursor';
+import type { IngestService } from '../ingest/service';
+import type { DeliveryWorkflows } from '../temporal/deliveries';
+
+/** Filters of the delivery log (API.md "Delivery log"). */
+export interface DeliveryFilter {
+  status?: DeliveryStatus;
+  subscriptionId?: string;
+  event?: string;
+  provider?: string;
+  systemId?: string;
+  since?: string;
+  until?: string;
+}
+
+/** Reads the delivery log and steers deliveries (retry, cancel, recover). */
+export class DeliveryService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly workflows: DeliveryWorkflows,
+    private readonly ingest: IngestService,
+  ) {}
+
+  private get repo() {
+    return this.dataSource.getRepository(DeliveryEntity);
+  }
+
+  /** Newest first, keyset-paginated on (createdAt, id); each filter has an index that leads with it. */
+  async list(filter: DeliveryFilter, limit: number, after?: Position) {
+    const qb = this.repo.createQueryBuilder('d').orderBy('d.created_at', 'DESC').addOrderBy('d.id', 'DESC').limit(limit + 1);
+    applyFilter(qb, filter);
+    if (after) qb.andWhere('(d.created_at, d.id) < (:at, :id)', { at: after.createdAt, id: after.id });
+    const rows = await qb.getMany();
+    const more = rows.length > limit;
+    const items = rows.slice(0, limit).map((r) => this.view(r));
+    const last = items[items.length - 1];
+    return { items, next: more && last ? { createdAt: last.createdAt, id: last.id } : undefined };
+  }
+
+  /** One delivery with its attempt log. */
+  async get(id: string) {
+    const row = await this.row(id);
+    const attempts = await this.dataSource
+      .getRepository(DeliveryAttemptEntity)
+      .find({ where: { deliveryId: id }, order: { attempt: 'ASC', id: 'ASC' } });
+    return {
+      ...this.view(row),
+      attemptLog: attempts.map((a) => ({
+        attempt: a.attempt,
+        startedAt: a.startedAt.toISOString(),
+        durationMs: a.durationMs,
+        outcome: a.outcome,
+        ...(a.httpStatus !== null ? { httpStatus: a.httpStatus } : {}),
+        ...(a.errorCode !== null ? { errorCode: a.errorCode } : {}),
+        ...(a.error !== null ? { error: a.error } : {}),
+        trigger: a.trigger,
+      })),
+    };
+  }
+
+  /**
+   * A new attempt now: a retrying delivery is woken, a finished one gets a new run (a successful one is
+   * sent again, marked as a redelivery), a pending one whose workflow never started is started.
+   */
+  async retry(id: string): Promise<{ id: string; action: 'woken' | 'restarted' | 'started' }> {
+    const row = await this.row(id);
+    if (!row.workflowStarted && row.status === 'pending') {
+      await this.ingest.startWorkflows([row]);
+      return { id, action: 'started' };
+    }
+    return { id, action: await this.workflows.redeliver(row) };
+  }
+
+  /** Stops further retries: the delivery ends `failed` with the reason. */
+  async cancel(id: string, reason = 'Cancelled by an operator; no further retries'): Promise<void> {
+    const row = await this.row(id);
+    if (row.status === 'success' || row.status === 'failed') {
+      throw conflict(`Delivery ${id} already ended with status ${row.status}`);
+    }
+    const accepted = await this.workflows.cancel(row, reason);
+    if (!accepted) {
+      // no workflow is running (never started, or it just ended): settle it in the log directly
+      await this.repo
+        .createQueryBuilder()
+        .update()
+        .set({ status: 'failed', error: reason, nextRetryAt: null, updatedAt: new Date() })
+        .where('id = :id AND status IN (:...open)', { id, open: ['pending', 'retrying'] })
+        .execute();
+    }
+  }
+
+  /** Redelivers every failed delivery in a range (bulk recovery after an outage); returns how many. */
+  async recover(filter: DeliveryFilter & { status: 'failed' }, max = 10_000): Promise<number> {
+    const qb = this.repo.createQueryBuilder('d').orderBy('d.created_at', 'ASC').limit(max);
+    applyFilter(qb, filter);
+    const rows = await qb.getMany();
+    const concurrency = 16;
+    for (let i = 0; i < rows.length; i += concurrency) {
+      await Promise.all(rows.slice(i, i + concurrency).map((r) => this.workflows.redeliver(r)));
+    }
+    return rows.length;
+  }
+
+  /** Totals by status, event and provider over the last `hours`. */
+  async stats(hours: number) {
+    const since = new Date(Date.now() - hours * 3_600_000);
+    const rows: { status: string; event: string; provider: string; n: string }[] = await this.dataSource.query(
+      `SELECT status, event, provider, count(*) AS n FROM deliveries WHERE created_at >= $1 GROUP BY status, event, provider`,
+      [since],
+    );
+    const byStatus: Record<string, number> = { pending: 0, retrying: 0, success: 0, failed: 0 };
+    const byEvent: Record<string, Record<string, number>> = {};
+    const byProvider: Record<string, Record<string, number>> = {};
+    let total = 0;
+    for (const r of rows) {
+      const n = Number(r.n);
+      total += n;
+      byStatus[r.status] = (byStatus[r.status] ?? 0) + n;
+      byEvent[r.event] ??= { total: 0 };
+      byEvent[r.event][r.status] = (byEvent[r.event][r.status] ?? 0) + n;
+      byEvent[r.event].total += n;
+      byProvider[r.provider] ??= { total: 0 };
+      byProvider[r.provider][r.status] = (byProvider[r.provider][r.status] ?? 0) + n;
+      byProvider[r.provider].total += n;
+    }
+    return { since: since.toISOString(), hours, total, byStatus, byEvent, byProvider };
+  }
+
+  private async row(id: string): Promise<DeliveryEntity> {
+    const row = await this.repo.findOneBy({ id });
+    if (!row) throw notFound(`Delivery ${id} does not exist`);
+    return row;
+  }
+
+  /** The API view of a delivery (API.md "Delivery"). */
+  view(r: DeliveryEntity) {
+    return {
+      id: r.id,
+      subscriptionId: r.subscriptionId,
+      provider: r.provider,
+      event: r.event,
+      emissionId: r.emissionId,
+      systemIds: r.systemIds,
+      payload: r.payload,
+      status: r.status,
+      attempts: r.attempts,
+      lastAttemptAt: r.lastAttemptAt?.toISOString() ?? null,
+      nextRetryAt: r.nextRetryAt?.toISOString() ?? null,
+      externalId: r.externalId,
+      error: r.error,
+      workflowId: r.workflowId,
+      temporalUrl: this.workflows.url(r.workflowId),
+      test: r.test,
+      createdAt: r.createdAt.toISOString(),
+      updatedAt: r.updatedAt.toISOString(),
+    };
+  }
+}
+
+function applyFilter(qb: ReturnType<DataSource['createQueryBuilder']>, f: DeliveryFilter): void {
+  if (f.status) qb.andWhere('d.status = :status', { status: f.status });
+  if (f.subscriptionId) qb.andWhere('d.subscription_id = :subscriptionId', { subscriptionId: f.subscriptionId });
+  if (f.event) qb.andWhere('d.event = :event', { event: f.event });
+  if (f.provider) qb.andWhere('d.provider = :provider', { provider: f.provider });
+  if (f.systemId) qb.andWhere('d.system_ids @> ARRAY[:systemId]::text[]', { systemId: f.systemId });
+  if (f.since) qb.andWhere('d.created_at >= :since', { since: f.since });
+  if (f.until) qb.andWhere('d.created_at < :until', { until: f.until });
+}

@@ -1,0 +1,87 @@
+import { Connection } from '@temporalio/client';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+/** A running `temporal server start-dev`. */
+export interface TemporalDevServer {
+  address: string;
+  uiUrl: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the Temporal CLI's dev server with its state in a SQLite file (kept across restarts)
+ * and waits until its frontend answers. Stop sends SIGTERM, then SIGKILL after 10 s.
+ */
+export async function startTemporalDevServer(options: {
+  binary: string;
+  dbFile: string;
+  port: number;
+  uiPort: number;
+  namespace: string;
+  headless?: boolean;
+  onLog?: (line: string) => void;
+  readyTimeoutMs?: number;
+}): Promise<TemporalDevServer> {
+  fs.mkdirSync(path.dirname(path.resolve(options.dbFile)), { recursive: true });
+  const args = [
+    'server', 'start-dev',
+    '--db-filename', path.resolve(options.dbFile),
+    '--ip', '127.0.0.1',
+    '--port', String(options.port),
+    '--namespace', options.namespace,
+    '--log-level', 'warn',
+  ];
+  if (options.headless) args.push('--headless');
+  else args.push('--ui-port', String(options.uiPort));
+  const child = spawn(options.binary, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: false });
+  const log = options.onLog ?? (() => undefined);
+  child.stdout?.on('data', (d: Buffer) => log(d.toString().trimEnd()));
+  child.stderr?.on('data', (d: Buffer) => log(d.toString().trimEnd()));
+  const address = `127.0.0.1:${options.port}`;
+  try {
+    await waitForFrontend(child, address, options.readyTimeoutMs ?? 60_000);
+  } catch (err) {
+    await stopChild(child);
+    throw err;
+  }
+  return {
+    address,
+    uiUrl: `http://localhost:${options.uiPort}`,
+    stop: () => stopChild(child),
+  };
+}
+
+async function waitForFrontend(child: ChildProcess, address: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`temporal dev server exited with code ${child.exitCode}`);
+    try {
+      const conn = await Connection.connect({ address, connectTimeout: 1000 });
+      try {
+        await conn.workflowService.getSystemInfo({});
+        return;
+      } finally {
+        await conn.close();
+      }
+    } catch (err) {
+      lastError = err;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  throw new Error(`temporal dev server did not answer on ${address} within ${timeoutMs} ms: ${String(lastError)}`);
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}

@@ -1,0 +1,161 @@
+import express, { type Request, type Response, Router } from 'express';
+import { z } from 'zod';
+import type { Role } from '../../entities/api-token.entity';
+import type { AuthContext, TokenStore } from '../auth/tokens';
+import { HttpProblem } from './problem';
+import { parseOr400 } from './validation';
+
+type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
+
+/** What a handler returns: a status, an optional JSON body and headers. */
+export interface Reply {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+/** The parsed, validated inputs of one request. */
+export interface RouteInput<P, Q, B> {
+  params: P;
+  query: Q;
+  body: B;
+  auth: AuthContext;
+  req: Request;
+}
+
+/** One API operation: the schemas validate requests and generate the OpenAPI document. */
+export interface RouteSpec<P extends z.ZodType = z.ZodType, Q extends z.ZodType = z.ZodType, B extends z.ZodType = z.ZodType> {
+  method: Method;
+  /** Express-style path under /api/v1, e.g. `/subscriptions/:id`. */
+  path: string;
+  summary: string;
+  tag: string;
+  /** Roles allowed to call; `public` routes take no token. */
+  roles: Role[] | 'public';
+  params?: P;
+  query?: Q;
+  body?: B;
+  /** Response schemas by status, for the OpenAPI document. */
+  responses: Record<number, { description: string; schema?: z.ZodType }>;
+  /** Body parser limit for this route in bytes, when it differs from the default. */
+  bodyLimitBytes?: number;
+  handler(input: RouteInput<z.output<P>, z.output<Q>, z.output<B>>): Promise<Reply>;
+}
+
+const PROBLEM_SCHEMA = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string().optional(),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  })
+  .meta({ id: 'Problem' });
+
+/** Collects routes, mounts them with auth and validation, and describes them as OpenAPI 3.1. */
+export class ApiRoutes {
+  private readonly specs: RouteSpec[] = [];
+
+  constructor(
+    private readonly tokens: TokenStore,
+    private readonly defaultBodyLimitBytes: number,
+  ) {}
+
+  add<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType>(spec: RouteSpec<P, Q, B>): void {
+    this.specs.push(spec as unknown as RouteSpec);
+  }
+
+  /** An Express router serving every added route. */
+  router(): Router {
+    const router = Router();
+    for (const spec of this.specs) {
+      const parse = express.json({ limit: spec.bodyLimitBytes ?? this.defaultBodyLimitBytes, strict: false });
+      router[spec.method](spec.path, (req, res, next) => this.authenticate(spec, req, res).then(() => next(), next), parse, async (req: Request, res: Response) => {
+        const input = {
+          params: spec.params ? parseOr400(spec.params, req.params, 'path') : req.params,
+          query: spec.query ? parseOr400(spec.query, req.query, 'query') : {},
+          body: spec.body ? parseOr400(spec.body, req.body, 'body') : undefined,
+          auth: res.locals.auth as AuthContext,
+          req,
+        };
+        const reply = await spec.handler(input);
+        for (const [k, v] of Object.entries(reply.headers ?? {})) res.setHeader(k, v);
+        if (reply.body === undefined) res.status(reply.status).end();
+        else res.status(reply.status).json(reply.body);
+      });
+    }
+    return router;
+  }
+
+  private async authenticate(spec: RouteSpec, req: Request, res: Response): Promise<void> {
+    if (spec.roles === 'public') return;
+    const header = req.headers.authorization ?? '';
+    const m = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!m) throw new HttpProblem(401, 'Unauthorized', 'Send Authorization: Bearer <token>', undefined, { 'WWW-Authenticate': 'Bearer' });
+    const auth = await this.tokens.resolve(m[1]);
+    if (!auth) throw new HttpProblem(401, 'Unauthorized', 'Unknown token', undefined, { 'WWW-Authenticate': 'Bearer' });
+    if (!spec.roles.includes(auth.role)) {
+      throw new HttpProblem(403, 'Forbidden', `Role ${auth.role} may not ${spec.method.toUpperCase()} ${spec.path}`);
+    }
+    res.locals.auth = auth;
+  }
+
+  /** Every route as method, path and roles (for tests that walk the API). */
+  list(): { method: Method; path: string; roles: Role[] | 'public' }[] {
+    return this.specs.map((s) => ({ method: s.method, path: s.path, roles: s.roles }));
+  }
+
+  /** The OpenAPI 3.1 document, generated from the same schemas that validate requests. */
+  openapi(info: { title: string; version: string }): Record<string, unknown> {
+    const paths: Record<string, Record<string, unknown>> = {};
+    const components: Record<string, unknown> = { Problem: jsonSchema(PROBLEM_SCHEMA, 'output') };
+    for (const s of this.specs) {
+      const path = s.path.replace(/:([A-Za-z_]+)/g, '{$1}');
+      const parameters = [
+        ...objectParams(s.params, 'path'),
+        ...objectParams(s.query, 'query'),
+      ];
+      const responses: Record<string, unknown> = {};
+      for (const [status, r] of Object.entries(s.responses)) {
+        responses[status] = r.schema
+          ? { description: r.description, content: { 'application/json': { schema: jsonSchema(r.schema, 'output') } } }
+          : { description: r.description };
+      }
+      responses.default = { description: 'Error', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
+      paths[path] ??= {};
+      paths[path][s.method] = {
+        summary: s.summary,
+        tags: [s.tag],
+        ...(s.roles === 'public' ? { security: [] } : { 'x-roles': s.roles }),
+        ...(parameters.length ? { parameters } : {}),
+        ...(s.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(s.body, 'input') } } } } : {}),
+        responses,
+      };
+    }
+    return {
+      openapi: '3.1.0',
+      info,
+      servers: [{ url: '/api/v1' }],
+      security: [{ bearer: [] }],
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } }, schemas: components },
+      paths,
+    };
+  }
+}
+
+function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
+  const s = z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as Record<string, unknown>;
+  delete s.$schema;
+  return s;
+}
+
+function objectParams(schema: z.ZodType | undefined, where: 'path' | 'query'): Record<string, unknown>[] {
+  if (!schema) return [];
+  const js = jsonSchema(schema, 'input') as { properties?: Record<string, unknown>; required?: string[] };
+  return Object.entries(js.properties ?? {}).map(([name, s]) => ({
+    name,
+    in: where,
+    required: where === 'path' || (js.required ?? []).includes(name),
+    schema: s,
+  }));
+}

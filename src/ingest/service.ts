@@ -1,0 +1,171 @@
+import crypto from 'node:crypto';
+import type { DataSource, EntityManager } from 'typeorm';
+import { DeliveryEntity } from '../../entities/delivery.entity';
+import { SubscriptionEntity } from '../../entities/subscription.entity';
+import { deliveryWorkflowId } from '../../workflows/types';
+import type { AuthContext } from '../auth/tokens';
+import type { EventCatalogue } from '../catalogue/store';
+import { ownerOfEventId } from '../catalogue/types';
+import { validatePayload } from '../catalogue/validate';
+import { badRequest, conflict, HttpProblem, notFound } from '../http/problem';
+import type { Logger } from '../logger';
+import type { DeliveryWorkflows } from '../temporal/deliveries';
+
+/** A validated `POST /ingest` body. */
+export interface IngestRequest {
+  event: string;
+  id?: string;
+  occurredAt?: string;
+  systemIds?: string[];
+  payload: Record<string, unknown>;
+}
+
+/** The ingest answer; the same for a repeated emission id. Statuses are as accepted (`pending`). */
+export interface IngestResult {
+  id: string;
+  event: string;
+  deliveries: { id: string; subscriptionId: string; status: 'pending' }[];
+}
+
+/**
+ * Accepts events: validate, store the emission and its deliveries in one transaction (so a 2xx is
+ * durable), then start one workflow per delivery. A crash after the commit is repaired by the reconciler.
+ */
+export class IngestService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly catalogue: EventCatalogue,
+    private readonly workflows: DeliveryWorkflows,
+    private readonly logger: Logger,
+  ) {}
+
+  async ingest(req: IngestRequest, auth: AuthContext): Promise<{ created: boolean; result: IngestResult }> {
+    const eventType = await this.catalogue.get(req.event);
+    if (!eventType) throw notFound(`Event type ${req.event} is not in the catalogue`);
+    const owner = ownerOfEventId(req.event);
+    if (auth.role === 'ingest' && auth.owners.length > 0 && !auth.owners.includes(owner)) {
+      throw new HttpProblem(403, 'Forbidden', `This token may not post events of owner ${owner}`);
+    }
+    const problems = validatePayload(eventType, req.payload);
+    if (problems.length) throw badRequest(`The payload does not match the schema of ${req.event}`, problems);
+    const emissionId = req.id ?? `evt_${crypto.randomUUID().replace(/-/g, '')}`;
+    const systemIds = req.systemIds ?? systemIdsOf(req.payload);
+
+    const outcome = await this.dataSource.transaction(async (tx) => {
+      const inserted: unknown[] = await tx.query(
+        `INSERT INTO emissions (id, event, occurred_at, system_ids, payload) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (id) DO NOTHING RETURNING id`,
+        [emissionId, req.event, req.occurredAt ?? new Date().toISOString(), systemIds, req.payload],
+      );
+      if (inserted.length === 0) return { created: false as const };
+      const subs: SubscriptionEntity[] = await tx
+        .getRepository(SubscriptionEntity)
+        .createQueryBuilder('s')
+        .where('s.event = :event AND s.enabled AND s.paused_reason IS NULL', { event: req.event })
+        .andWhere(`(s.system_ids = '{}' OR s.system_ids && :systemIds::text[])`, { systemIds })
+        .getMany();
+      const rows = await insertDeliveries(tx, emissionId, req.event, systemIds, req.payload, subs, false);
+      return { created: true as const, rows };
+    });
+
+    if (!outcome.created) return { created: false, result: await this.replay(emissionId, req.event) };
+    await this.startWorkflows(outcome.rows);
+    return { created: true, result: resultOf(emissionId, req.event, outcome.rows) };
+  }
+
+  /** Sends the event type's example to one subscription through the real pipeline, marked `test`. */
+  async testSend(sub: SubscriptionEntity): Promise<string> {
+    const eventType = await this.catalogue.get(sub.event);
+    const payload = eventType?.example ?? {};
+    const emissionId = `test_${crypto.randomUUID().replace(/-/g, '')}`;
+    const systemIds = systemIdsOf(payload);
+    const rows = await this.dataSource.transaction(async (tx) => {
+      await tx.query(
+        `INSERT INTO emissions (id, event, occurred_at, system_ids, payload, test) VALUES ($1, $2, now(), $3, $4, true)`,
+        [emissionId, sub.event, systemIds, payload],
+      );
+      return insertDeliveries(tx, emissionId, sub.event, systemIds, payload, [sub], true);
+    });
+    await this.startWorkflows(rows);
+    return rows[0].id;
+  }
+
+  /**
+   * Starts the workflows of deliveries and marks them started. A failure (Temporal unreachable) is
+   * logged, not thrown: the deliveries are stored, and the reconciler starts them later.
+   */
+  async startWorkflows(rows: DeliveryEntity[]): Promise<number> {
+    const started: string[] = [];
+    await Promise.all(
+      rows.map(async (d) => {
+        try {
+          await this.workflows.start(d);
+          started.push(d.id);
+        } catch (err) {
+          this.logger.warn({ deliveryId: d.id, err: (err as Error).message }, 'workflow start failed; the reconciler will retry');
+        }
+      }),
+    );
+    if (started.length) {
+      await this.dataSource.query(`UPDATE deliveries SET workflow_started = true WHERE id = ANY($1)`, [started]);
+    }
+    return started.length;
+  }
+
+  private async replay(emissionId: string, event: string): Promise<IngestResult> {
+    const existing: { event: string }[] = await this.dataSource.query('SELECT event FROM emissions WHERE id = $1', [emissionId]);
+    if (existing[0] && existing[0].event !== event) {
+      throw conflict(`Emission id ${emissionId} was already used for event ${existing[0].event}`);
+    }
+    const rows = await this.dataSource.getRepository(DeliveryEntity).find({ where: { emissionId }, order: { createdAt: 'ASC', id: 'ASC' } });
+    // a crash may have left them unstarted; starting is idempotent
+    const unstarted = rows.filter((r) => !r.workflowStarted);
+    if (unstarted.length) await this.startWorkflows(unstarted);
+    return resultOf(emissionId, event, rows);
+  }
+}
+
+async function insertDeliveries(
+  tx: EntityManager,
+  emissionId: string,
+  event: string,
+  systemIds: string[],
+  payload: Record<string, unknown>,
+  subs: SubscriptionEntity[],
+  test: boolean,
+): Promise<DeliveryEntity[]> {
+  if (subs.length === 0) return [];
+  const now = new Date();
+  const rows = subs.map((s) =>
+    tx.getRepository(DeliveryEntity).create({
+      id: `dlv_${crypto.randomUUID().replace(/-/g, '')}`,
+      subscriptionId: s.id,
+      provider: s.provider,
+      event,
+      emissionId,
+      systemIds,
+      payload,
+      status: 'pending',
+      attempts: 0,
+      workflowId: deliveryWorkflowId(emissionId, s.id),
+      workflowStarted: false,
+      test,
+      createdAt: now,
+      updatedAt: now,
+    }),
+  );
+  // jsonb columns typed as Record<string, unknown> trip TypeORM's deep-partial type; the rows are complete entities
+  await tx.createQueryBuilder().insert().into(DeliveryEntity).values(rows as never[]).execute();
+  return rows;
+}
+
+function resultOf(id: string, event: string, rows: DeliveryEntity[]): IngestResult {
+  return { id, event, deliveries: rows.map((r) => ({ id: r.id, subscriptionId: r.subscriptionId, status: 'pending' })) };
+}
+
+/** The systems an event names: `payload.systemIds`, or `payload.systemId`. */
+export function systemIdsOf(payload: Record<string, unknown>): string[] {
+  const many = payload.systemIds;
+  if (Array.isArray(many)) return [...new Set(many.filter((x): x is string => typeof x === 'string'))];
+  return typeof payload.systemId === 'string' ? [payload.systemId] : [];
+}

@@ -1,0 +1,51 @@
+import { Client, Connection } from '@temporalio/client';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { loadConfig } from '../config';
+import { openDatabase } from '../db';
+import { createApp } from '../http/app';
+import { databaseCheck, temporalCheck } from '../http/health';
+import { createLogger } from '../logger';
+import { buildApi } from '../api';
+import { createBuiltinRegistry } from '../../providers';
+import { createSecretBox } from '../secrets/crypto';
+import { exitOnStartupError, onShutdown } from './shutdown';
+
+/** The API process: HTTP on PORT, talking to PostgreSQL and Temporal. */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel, 'api');
+  if (!config.databaseUrl || !config.temporal.address) {
+    throw new Error('DATABASE_URL and TEMPORAL_ADDRESS must be set (or run `npm start` for the embedded stack)');
+  }
+  const dataSource = await openDatabase(config.databaseUrl, logger, { applicationName: 'integrations-hub-api' });
+  // lazy: the API starts (and /readyz answers 503) even while Temporal is still coming up
+  const connection = Connection.lazy({ address: config.temporal.address });
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const api = buildApi({
+    config,
+    dataSource,
+    client,
+    logger,
+    providers: createBuiltinRegistry(),
+    secrets: createSecretBox([config.encryption.masterKey, ...config.encryption.previousKeys]),
+  });
+  await api.catalogue.seedBuiltins();
+  api.reconciler.start();
+  const app = createApp({
+    logger,
+    registry,
+    apiRouter: api.router,
+    readiness: { database: databaseCheck(dataSource), temporal: temporalCheck(connection) },
+  });
+  const server = app.listen(config.port, () => logger.info({ port: config.port }, 'API listening'));
+  onShutdown(logger, async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await api.reconciler.stop();
+    await connection.close();
+    await dataSource.destroy();
+  });
+}
+
+main().catch(exitOnStartupError);

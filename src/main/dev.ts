@@ -1,0 +1,130 @@
+import { Connection } from '@temporalio/client';
+import { fork, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { loadConfig } from '../config';
+import { startEmbeddedPostgres, type EmbeddedPg } from '../dev/embedded-postgres';
+import { ensureTemporalCli } from '../dev/temporal-cli';
+import { startTemporalDevServer, type TemporalDevServer } from '../dev/temporal-dev-server';
+import { ensureSearchAttributes } from '../temporal/search-attributes';
+import { exitOnStartupError } from './shutdown';
+
+const PROJECT_ROOT = path.resolve(__dirname, '../../..');
+const say = (line: string) => process.stdout.write(`[dev] ${line}\n`);
+
+/**
+ * The embedded stack in one command: a Temporal dev server (SQLite file) and PostgreSQL unless
+ * TEMPORAL_ADDRESS / DATABASE_URL point elsewhere, then the API and a worker as child processes.
+ * Ctrl-C stops everything; data under DATA_DIR survives restarts.
+ */
+async function main(): Promise<void> {
+  const env = { ...process.env };
+  const dataDir = path.resolve(PROJECT_ROOT, env.DATA_DIR ?? '.data');
+  fs.mkdirSync(dataDir, { recursive: true });
+  Object.assign(env, devSecrets(dataDir, env), { DATA_DIR: dataDir });
+  const config = loadConfig(env);
+
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch((e) => say(`stop failed: ${(e as Error).message}`));
+  };
+  let stopping = false;
+  const onSignal = () => {
+    if (stopping) return;
+    stopping = true;
+    say('stopping...');
+    stopAll().then(() => process.exit(0));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  try {
+    let pg: EmbeddedPg | undefined;
+    if (!config.databaseUrl) {
+      pg = await startEmbeddedPostgres({ dataDir: path.join(dataDir, 'postgres'), port: config.embeddedPgPort });
+      stops.push(() => pg!.stop());
+      env.DATABASE_URL = pg.url;
+      say(`PostgreSQL (embedded) on 127.0.0.1:${pg.port}, data in ${path.join(dataDir, 'postgres')}`);
+    }
+    let temporal: TemporalDevServer | undefined;
+    if (!config.temporal.address) {
+      const binary = ensureTemporalCli(PROJECT_ROOT, say);
+      temporal = await startTemporalDevServer({
+        binary,
+        dbFile: path.join(dataDir, 'temporal.db'),
+        port: config.temporal.devPort,
+        uiPort: config.temporal.uiPort,
+        namespace: config.temporal.namespace,
+      });
+      stops.push(() => temporal!.stop());
+      env.TEMPORAL_ADDRESS = temporal.address;
+      env.TEMPORAL_UI_URL = env.TEMPORAL_UI_URL || temporal.uiUrl;
+      say(`Temporal dev server on ${temporal.address}, state in ${path.join(dataDir, 'temporal.db')}`);
+    }
+    const conn = await Connection.connect({ address: env.TEMPORAL_ADDRESS! });
+    await ensureSearchAttributes(conn, config.temporal.namespace);
+    await conn.close();
+
+    for (const name of ['worker', 'api'] as const) {
+      const child = supervise(name, path.join(__dirname, `${name}.js`), env, () => stopping);
+      stops.push(() => child.stop());
+    }
+    say(`API:          http://localhost:${config.port}  (readiness: http://localhost:${config.port}/readyz)`);
+    say(`Temporal Web: ${env.TEMPORAL_UI_URL}`);
+    say(`Admin token:  in ${path.join(dataDir, 'dev-secrets.json')} (or set ADMIN_TOKEN)`);
+    say('Press Ctrl-C to stop.');
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+/** Runs a process of the service and restarts it if it dies on its own. */
+function supervise(name: string, script: string, env: NodeJS.ProcessEnv, stopping: () => boolean) {
+  let child: ChildProcess;
+  const start = () => {
+    child = fork(script, [], { env, stdio: 'inherit' });
+    child.on('exit', (code, signal) => {
+      if (stopping()) return;
+      say(`${name} exited (${signal ?? code}); restarting in 1 s`);
+      setTimeout(start, 1000);
+    });
+  };
+  start();
+  return {
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+        child.once('exit', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/**
+ * The encryption key and admin token for a machine with nothing prepared: generated once, kept
+ * (mode 600) in the data folder so restarts decrypt what was stored. Explicit variables win.
+ */
+function devSecrets(dataDir: string, env: NodeJS.ProcessEnv): Record<string, string> {
+  const file = path.join(dataDir, 'dev-secrets.json');
+  let stored: Record<string, string> = {};
+  if (fs.existsSync(file)) stored = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, string>;
+  const wanted = {
+    ENCRYPTION_MASTER_KEY: stored.ENCRYPTION_MASTER_KEY ?? crypto.randomBytes(32).toString('base64url'),
+    ADMIN_TOKEN: stored.ADMIN_TOKEN ?? `adm_${crypto.randomBytes(24).toString('base64url')}`,
+  };
+  if (!stored.ENCRYPTION_MASTER_KEY || !stored.ADMIN_TOKEN) {
+    fs.writeFileSync(file, JSON.stringify(wanted, null, 2), { mode: 0o600 });
+  }
+  return {
+    ENCRYPTION_MASTER_KEY: env.ENCRYPTION_MASTER_KEY || wanted.ENCRYPTION_MASTER_KEY,
+    ADMIN_TOKEN: env.ADMIN_TOKEN || wanted.ADMIN_TOKEN,
+  };
+}
+
+main().catch(exitOnStartupError);

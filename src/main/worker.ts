@@ -1,0 +1,33 @@
+import { Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { loadConfig } from '../config';
+import { openDatabase } from '../db';
+import { createLogger } from '../logger';
+import { ensureSearchAttributes } from '../temporal/search-attributes';
+import { buildWorker, installTemporalRuntime } from '../worker';
+import { exitOnStartupError } from './shutdown';
+
+/** The worker process: runs delivery workflows and their activities until SIGINT/SIGTERM. */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel, 'worker');
+  installTemporalRuntime(logger);
+  if (!config.databaseUrl || !config.temporal.address) {
+    throw new Error('DATABASE_URL and TEMPORAL_ADDRESS must be set (or run `npm start` for the embedded stack)');
+  }
+  const dataSource = await openDatabase(config.databaseUrl, logger, { applicationName: 'integrations-hub-worker' });
+  const client = await Connection.connect({ address: config.temporal.address });
+  const added = await ensureSearchAttributes(client, config.temporal.namespace);
+  if (added.length) logger.info({ added }, 'search attributes registered');
+  await client.close();
+  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const worker = await buildWorker({ config, connection, dataSource, logger });
+  logger.info({ taskQueue: config.temporal.taskQueue }, 'worker running');
+  // resolves after SIGINT/SIGTERM once in-flight tasks finish (the SDK's default shutdown signals)
+  await worker.run();
+  await connection.close();
+  await dataSource.destroy();
+  logger.info('worker stopped');
+}
+
+main().catch(exitOnStartupError);

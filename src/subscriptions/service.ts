@@ -1,0 +1,181 @@
+import crypto from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import { SubscriptionEntity, type RetryPolicy } from '../../entities/subscription.entity';
+import type { ProviderRegistry, RegisteredProvider } from '../../providers/registry';
+import type { FieldProblem } from '../../providers/types';
+import type { EventCatalogue } from '../catalogue/store';
+import { badRequest, notFound } from '../http/problem';
+import { zodProblems } from '../http/validation';
+import type { SecretBox } from '../secrets/crypto';
+import { decryptFields, encryptFields, maskFields, mergeSecretFields } from '../secrets/fields';
+
+/** Fields an admin sets on a subscription (API.md "Subscriptions"). */
+export interface SubscriptionInput {
+  name: string;
+  description?: string | null;
+  provider: string;
+  connectionId?: string | null;
+  config: Record<string, unknown>;
+  event: string;
+  systemIds: string[];
+  enabled: boolean;
+  retryPolicy?: RetryPolicy | null;
+}
+
+/** A subscription as the API shows it: secrets masked. */
+export interface SubscriptionView extends Omit<SubscriptionInput, 'description' | 'connectionId' | 'retryPolicy'> {
+  id: string;
+  description: string | null;
+  connectionId: string | null;
+  retryPolicy: RetryPolicy | null;
+  pausedReason: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Creates, changes and reads subscriptions; secret config fields are encrypted here and nowhere else. */
+export class SubscriptionService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly providers: ProviderRegistry,
+    private readonly catalogue: EventCatalogue,
+    private readonly secrets: SecretBox,
+  ) {}
+
+  private get repo() {
+    return this.dataSource.getRepository(SubscriptionEntity);
+  }
+
+  async create(input: SubscriptionInput): Promise<SubscriptionView> {
+    const provider = await this.checkReferences(input.provider, input.event);
+    const config = await this.validConfig(provider, input.config, input.event);
+    const row = this.repo.create({
+      id: `sub_${crypto.randomUUID().replace(/-/g, '')}`,
+      name: input.name,
+      description: input.description ?? null,
+      provider: input.provider,
+      connectionId: input.connectionId ?? null,
+      config: encryptFields(config, provider.secretPaths, this.secrets),
+      event: input.event,
+      systemIds: dedupe(input.systemIds),
+      enabled: input.enabled,
+      retryPolicy: input.retryPolicy ?? null,
+      pausedReason: null,
+    });
+    await this.repo.insert(row as never);
+    return this.view((await this.repo.findOneByOrFail({ id: row.id }))!);
+  }
+
+  /**
+   * Applies a PATCH: given fields replace stored ones; in `config`, a secret left out (or sent back as
+   * `{set: true}`) keeps its stored value. Enabling a subscription, or changing its config, clears a pause.
+   */
+  async update(id: string, patch: Partial<SubscriptionInput>): Promise<SubscriptionView> {
+    const row = await this.repo.findOneBy({ id });
+    if (!row) throw notFound(`Subscription ${id} does not exist`);
+    const providerId = patch.provider ?? row.provider;
+    const event = patch.event ?? row.event;
+    const provider = await this.checkReferences(providerId, event);
+    if (patch.config !== undefined || patch.provider !== undefined || patch.event !== undefined) {
+      if (patch.provider !== undefined && patch.provider !== row.provider && patch.config === undefined) {
+        throw badRequest('Changing the provider needs a new config', [{ path: 'config', message: 'is required when provider changes' }]);
+      }
+      const stored = providerId === row.provider ? decryptFields(row.config, provider.secretPaths, this.secrets) : {};
+      const merged = patch.config !== undefined ? mergeSecretFields(stored, patch.config, provider.secretPaths) : stored;
+      const config = await this.validConfig(provider, merged, event);
+      row.config = encryptFields(config, provider.secretPaths, this.secrets);
+      row.pausedReason = null;
+    }
+    if (patch.name !== undefined) row.name = patch.name;
+    if (patch.description !== undefined) row.description = patch.description;
+    if (patch.connectionId !== undefined) row.connectionId = patch.connectionId;
+    if (patch.systemIds !== undefined) row.systemIds = dedupe(patch.systemIds);
+    if (patch.retryPolicy !== undefined) row.retryPolicy = patch.retryPolicy;
+    if (patch.enabled !== undefined) {
+      row.enabled = patch.enabled;
+      if (patch.enabled) row.pausedReason = null;
+    }
+    row.provider = providerId;
+    row.event = event;
+    await this.repo.save(row);
+    return this.view(row);
+  }
+
+  async get(id: string): Promise<SubscriptionView> {
+    const row = await this.repo.findOneBy({ id });
+    if (!row) throw notFound(`Subscription ${id} does not exist`);
+    return this.view(row);
+  }
+
+  async getRow(id: string): Promise<SubscriptionEntity> {
+    const row = await this.repo.findOneBy({ id });
+    if (!row) throw notFound(`Subscription ${id} does not exist`);
+    return row;
+  }
+
+  async delete(id: string): Promise<void> {
+    const r = await this.repo.delete({ id });
+    if (!r.affected) throw notFound(`Subscription ${id} does not exist`);
+  }
+
+  /** Newest first, keyset-paginated on (createdAt, id). */
+  async list(
+    filter: { event?: string; provider?: string; enabled?: boolean },
+    limit: number,
+    after?: { createdAt: string; id: string },
+  ): Promise<{ items: SubscriptionView[]; next?: { createdAt: string; id: string } }> {
+    const qb = this.repo.createQueryBuilder('s').orderBy('s.created_at', 'DESC').addOrderBy('s.id', 'DESC').limit(limit + 1);
+    if (filter.event) qb.andWhere('s.event = :event', { event: filter.event });
+    if (filter.provider) qb.andWhere('s.provider = :provider', { provider: filter.provider });
+    if (filter.enabled !== undefined) qb.andWhere('s.enabled = :enabled', { enabled: filter.enabled });
+    if (after) qb.andWhere('(s.created_at, s.id) < (:at, :id)', { at: after.createdAt, id: after.id });
+    const rows = await qb.getMany();
+    const more = rows.length > limit;
+    const items = rows.slice(0, limit).map((r) => this.view(r));
+    const last = items[items.length - 1];
+    return { items, next: more && last ? { createdAt: last.createdAt, id: last.id } : undefined };
+  }
+
+  /** The API view: secret fields masked as `{set: true}`, never their value. */
+  view(row: SubscriptionEntity): SubscriptionView {
+    const provider = this.providers.get(row.provider);
+    return {
+      id: row.id,
+      name: row.name,
+      description: row.description,
+      provider: row.provider,
+      connectionId: row.connectionId,
+      // a provider that is not installed: nothing is known about its secrets, so show no config values at all
+      config: provider ? maskFields(row.config, provider.secretPaths) : {},
+      event: row.event,
+      systemIds: row.systemIds,
+      enabled: row.enabled,
+      retryPolicy: row.retryPolicy,
+      pausedReason: row.pausedReason,
+      createdAt: row.createdAt.toISOString(),
+      updatedAt: row.updatedAt.toISOString(),
+    };
+  }
+
+  private async checkReferences(providerId: string, eventId: string): Promise<RegisteredProvider> {
+    const problems: FieldProblem[] = [];
+    const provider = this.providers.get(providerId);
+    if (!provider) problems.push({ path: 'provider', message: `unknown provider "${providerId}"` });
+    if (!(await this.catalogue.get(eventId))) problems.push({ path: 'event', message: `unknown event "${eventId}"` });
+    if (problems.length) throw badRequest('The subscription refers to something that does not exist', problems);
+    return provider!;
+  }
+
+  private async validConfig(provider: RegisteredProvider, config: unknown, eventId: string): Promise<Record<string, unknown>> {
+    const parsed = provider.definition.configSchema.safeParse(config);
+    if (!parsed.success) throw badRequest('The provider config is invalid', zodProblems(parsed.error, 'config'));
+    const eventType = (await this.catalogue.get(eventId))!;
+    const problems = provider.definition.validateConfig?.(parsed.data, eventType) ?? [];
+    if (problems.length) throw badRequest('The provider config is invalid', problems);
+    return parsed.data as Record<string, unknown>;
+  }
+}
+
+function dedupe(ids: string[]): string[] {
+  return [...new Set(ids)];
+}

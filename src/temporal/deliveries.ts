@@ -1,0 +1,108 @@
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { SA_DELIVERY_ID, SA_DELIVERY_STATUS, SA_EVENT, SA_PROVIDER, SA_SUBSCRIPTION_ID } from '../../workflows/search-attributes';
+import { cancelUpdate, redeliverUpdate, type AttemptTrigger } from '../../workflows/types';
+
+/** The fields of a delivery the workflow start needs (ids and names only). */
+export interface DeliveryRef {
+  id: string;
+  workflowId: string;
+  subscriptionId: string;
+  event: string;
+  provider: string;
+  status: string;
+}
+
+/** Starts and steers delivery workflows. */
+export class DeliveryWorkflows {
+  constructor(
+    private readonly client: Client,
+    private readonly taskQueue: string,
+    private readonly uiUrl: string,
+    private readonly namespace: string,
+  ) {}
+
+  /**
+   * Starts the workflow of a new delivery. Idempotent: the id is derived from (emission, subscription)
+   * and started with REJECT_DUPLICATE, so a second start (reconciler, retry of the request) is a success.
+   */
+  async start(d: DeliveryRef): Promise<void> {
+    try {
+      await this.client.workflow.start('deliveryWorkflow', {
+        workflowId: d.workflowId,
+        taskQueue: this.taskQueue,
+        args: [{ deliveryId: d.id }],
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        typedSearchAttributes: searchAttributes(d),
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
+  }
+
+  /**
+   * Asks for a new attempt now: wakes a running workflow, or starts a new run for a closed one
+   * (its first attempt is recorded as `manual`). Returns how it was done.
+   */
+  async redeliver(d: DeliveryRef): Promise<'woken' | 'restarted'> {
+    if (await this.wake(d)) return 'woken';
+    try {
+      await this.client.workflow.start('deliveryWorkflow', {
+        workflowId: d.workflowId,
+        taskQueue: this.taskQueue,
+        args: [{ deliveryId: d.id, trigger: 'manual' satisfies AttemptTrigger, redelivery: d.status === 'success' }],
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+        typedSearchAttributes: searchAttributes({ ...d, status: 'retrying' }),
+      });
+      return 'restarted';
+    } catch (err) {
+      // it was running after all (a race with another request): wake it
+      if (err instanceof WorkflowExecutionAlreadyStartedError && (await this.wake(d))) return 'woken';
+      throw err;
+    }
+  }
+
+  /** Stops further retries of a running workflow; false when none is running. */
+  async cancel(d: DeliveryRef, reason: string): Promise<boolean> {
+    try {
+      const r = await this.client.workflow.getHandle(d.workflowId).executeUpdate(cancelUpdate, { args: [reason] });
+      return r.accepted;
+    } catch (err) {
+      if (isNotRunning(err)) return false;
+      throw err;
+    }
+  }
+
+  /** A link to the workflow in Temporal Web. */
+  url(workflowId: string): string {
+    return `${this.uiUrl}/namespaces/${encodeURIComponent(this.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+  }
+
+  private async wake(d: DeliveryRef): Promise<boolean> {
+    try {
+      const r = await this.client.workflow.getHandle(d.workflowId).executeUpdate(redeliverUpdate);
+      return r.accepted;
+    } catch (err) {
+      if (isNotRunning(err)) return false;
+      throw err;
+    }
+  }
+}
+
+function isNotRunning(err: unknown): boolean {
+  if (err instanceof WorkflowNotFoundError) return true;
+  const e = err as { code?: number; message?: string; cause?: { code?: number; message?: string } };
+  const code = e?.code ?? e?.cause?.code;
+  const message = `${e?.message ?? ''} ${e?.cause?.message ?? ''}`;
+  // NOT_FOUND, or FAILED_PRECONDITION "workflow execution already completed"
+  return code === 5 || /already completed|not found/i.test(message);
+}
+
+function searchAttributes(d: DeliveryRef) {
+  return [
+    { key: SA_DELIVERY_ID, value: d.id },
+    { key: SA_SUBSCRIPTION_ID, value: d.subscriptionId },
+    { key: SA_EVENT, value: d.event },
+    { key: SA_PROVIDER, value: d.provider },
+    { key: SA_DELIVERY_STATUS, value: d.status },
+  ];
+}

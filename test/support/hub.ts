@@ -1,0 +1,136 @@
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import crypto from 'node:crypto';
+import type { Server } from 'node:http';
+import { Registry } from 'prom-client';
+import type { DataSource } from 'typeorm';
+import { buildApi } from '../../src/api';
+import { loadConfig, type Config } from '../../src/config';
+import { openDatabase } from '../../src/db';
+import { createApp } from '../../src/http/app';
+import { databaseCheck, temporalCheck } from '../../src/http/health';
+import { createLogger, type Logger } from '../../src/logger';
+import { createSecretBox } from '../../src/secrets/crypto';
+import { createBuiltinRegistry } from '../../providers';
+import { buildWorker } from '../../src/worker';
+import { getStack } from './stack';
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+export const INGEST_TOKEN = 'test-ingest-token-0123456789';
+
+/** A JSON response as the tests read it. */
+export interface JsonResponse<T = any> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+/**
+ * The real service for one suite: its own database and task queue on the shared Temporal and
+ * PostgreSQL, the API on a free port and a worker in this process (stoppable, to test crashes).
+ */
+export class Hub {
+  worker?: Worker;
+  private workerRun?: Promise<void>;
+  private workerConnection?: NativeConnection;
+  private constructor(
+    readonly config: Config,
+    readonly dataSource: DataSource,
+    readonly api: ReturnType<typeof buildApi>,
+    readonly server: Server,
+    readonly baseUrl: string,
+    readonly logger: Logger,
+    /** Every log line of this hub's API and worker, to search for secrets. */
+    readonly logs: string[],
+  ) {}
+
+  static async start(name: string, env: Record<string, string> = {}): Promise<Hub> {
+    const stack = await getStack();
+    const dbUrl = await stack.createDatabase(name);
+    const config = loadConfig({
+      ENCRYPTION_MASTER_KEY: crypto.randomBytes(32).toString('base64url'),
+      ADMIN_TOKEN,
+      INGEST_TOKEN,
+      DATABASE_URL: dbUrl,
+      TEMPORAL_ADDRESS: stack.temporal.address,
+      TEMPORAL_TASK_QUEUE: `${name}-${crypto.randomBytes(4).toString('hex')}`,
+      OUTBOUND_ALLOWED_NETWORKS: '127.0.0.0/8',
+      LOG_LEVEL: 'info',
+      ...env,
+    });
+    // capture the logs so tests can search them for secrets
+    const logs: string[] = [];
+    const captured = createLogger(config.logLevel, name, { write: (line: string) => logs.push(line) });
+    const dataSource = await openDatabase(dbUrl, captured);
+    const api = buildApi({
+      config,
+      dataSource,
+      client: stack.client,
+      logger: captured,
+      providers: createBuiltinRegistry(),
+      secrets: createSecretBox([config.encryption.masterKey]),
+    });
+    await api.catalogue.seedBuiltins();
+    const app = createApp({
+      logger: captured,
+      registry: new Registry(),
+      readiness: { database: databaseCheck(dataSource), temporal: temporalCheck(stack.connection) },
+      apiRouter: api.router,
+    });
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    const baseUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const hub = new Hub(config, dataSource, api, server, baseUrl, captured, logs);
+    await hub.startWorker();
+    return hub;
+  }
+
+  /** Starts a worker on this hub's task queue. */
+  async startWorker(): Promise<void> {
+    const stack = await getStack();
+    this.workerConnection = await NativeConnection.connect({ address: stack.temporal.address });
+    this.worker = await buildWorker({ config: this.config, connection: this.workerConnection, dataSource: this.dataSource, logger: this.logger });
+    this.workerRun = this.worker.run();
+  }
+
+  /** Stops the worker (as a crash would, from the workflows' point of view: their timers keep running in Temporal). */
+  async stopWorker(): Promise<void> {
+    this.worker?.shutdown();
+    await this.workerRun;
+    await this.workerConnection?.close();
+    this.worker = undefined;
+  }
+
+  /** Calls the API with JSON; the admin token unless another is given (null = none). */
+  async call<T = any>(method: string, path: string, body?: unknown, token: string | null = ADMIN_TOKEN, headers: Record<string, string> = {}): Promise<JsonResponse<T>> {
+    const res = await fetch(`${this.baseUrl}/api/v1${path}`, {
+      method,
+      headers: {
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...headers,
+      },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
+  }
+
+  async close(): Promise<void> {
+    await this.api.reconciler.stop();
+    await this.stopWorker();
+    await new Promise((r) => this.server.close(r));
+    await this.dataSource.destroy();
+  }
+}
+
+/** Polls `probe` until it returns a truthy value; fails with the last value after `timeoutMs`. */
+export async function waitFor<T>(probe: () => Promise<T>, what: string, timeoutMs = 20_000, everyMs = 50): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  while (Date.now() < deadline) {
+    last = await probe();
+    if (last) return last as NonNullable<T>;
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last value: ${JSON.stringify(last)}`);
+}

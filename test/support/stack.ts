@@ -1,0 +1,79 @@
+import { Client, Connection } from '@temporalio/client';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client as PgClient } from 'pg';
+import { startEmbeddedPostgres, type EmbeddedPg } from '../../src/dev/embedded-postgres';
+import { ensureTemporalCli } from '../../src/dev/temporal-cli';
+import { startTemporalDevServer, type TemporalDevServer } from '../../src/dev/temporal-dev-server';
+import { ensureSearchAttributes } from '../../src/temporal/search-attributes';
+import { freePort } from './ports';
+
+/** One real PostgreSQL and one real Temporal dev server per test run, started on first use. */
+export interface TestStack {
+  pg: EmbeddedPg;
+  temporal: TemporalDevServer;
+  client: Client;
+  connection: Connection;
+  tmpDir: string;
+  /** A fresh, migrated-on-demand database for one suite. */
+  createDatabase(name: string): Promise<string>;
+}
+
+export const PROJECT_ROOT = path.resolve(__dirname, '../../..');
+let stack: Promise<TestStack> | undefined;
+
+/** Starts (once) and returns the shared stack. */
+export function getStack(): Promise<TestStack> {
+  stack ??= startStack();
+  return stack;
+}
+
+async function startStack(): Promise<TestStack> {
+  // postgres runs as its own user when we are root: the folder must be reachable by it
+  const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ihub-test-'));
+  fs.chmodSync(tmpDir, 0o755);
+  const [pgPort, temporalPort, uiPort] = [await freePort(), await freePort(), await freePort()];
+  const [pg, temporal] = await Promise.all([
+    startEmbeddedPostgres({ dataDir: path.join(tmpDir, 'pg'), port: pgPort }),
+    startTemporalDevServer({
+      binary: ensureTemporalCli(PROJECT_ROOT),
+      dbFile: path.join(tmpDir, 'temporal.db'),
+      port: temporalPort,
+      uiPort,
+      namespace: 'default',
+      headless: true,
+    }),
+  ]);
+  const connection = await Connection.connect({ address: temporal.address });
+  await ensureSearchAttributes(connection, 'default');
+  const client = new Client({ connection, namespace: 'default' });
+  return {
+    pg,
+    temporal,
+    client,
+    connection,
+    tmpDir,
+    async createDatabase(name: string) {
+      const admin = new PgClient({ connectionString: pg.url });
+      await admin.connect();
+      try {
+        await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        await admin.query(`CREATE DATABASE ${name}`);
+      } finally {
+        await admin.end();
+      }
+      return pg.url.replace(/\/[^/]+$/, `/${name}`);
+    },
+  };
+}
+
+/** Stops the shared stack if it was started. */
+export async function stopStack(): Promise<void> {
+  if (!stack) return;
+  const s = await stack;
+  stack = undefined;
+  await s.connection.close();
+  await Promise.all([s.temporal.stop(), s.pg.stop()]);
+  fs.rmSync(s.tmpDir, { recursive: true, force: true });
+}

@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { ConfigError, loadConfig } from '../../src/config';
+
+const base = { ENCRYPTION_MASTER_KEY: 'a-master-key-of-enough-length' };
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    assert.ok(err instanceof ConfigError);
+    return err.problems.map((p) => p.variable);
+  }
+  assert.fail('expected a ConfigError');
+}
+
+describe('configuration', () => {
+  it('applies defaults when only the master key is set', () => {
+    const c = loadConfig(base);
+    assert.equal(c.port, 3000);
+    assert.equal(c.temporal.namespace, 'default');
+    assert.equal(c.temporal.taskQueue, 'integrations-hub');
+    assert.equal(c.ingestMaxBodyBytes, 256 * 1024);
+    assert.equal(c.databaseUrl, undefined);
+    assert.ok(Object.isFrozen(c) && Object.isFrozen(c.temporal));
+  });
+
+  it('parses every variable into typed fields', () => {
+    const c = loadConfig({
+      ...base,
+      DATABASE_URL: 'postgres://u:p@db:5432/hub',
+      TEMPORAL_ADDRESS: 'temporal:7233',
+      TEMPORAL_NAMESPACE: 'prod',
+      TEMPORAL_TASK_QUEUE: 'q',
+      PORT: '8080',
+      ENCRYPTION_PREVIOUS_KEYS: 'old-key-number-one-xx, old-key-number-two-xx',
+      ADMIN_TOKEN: 'x'.repeat(20),
+      INGEST_TOKEN: 'y'.repeat(20),
+      LOG_LEVEL: 'debug',
+      OUTBOUND_ALLOWED_NETWORKS: '10.0.0.0/8,hooks.internal',
+    });
+    assert.equal(c.port, 8080);
+    assert.equal(c.temporal.address, 'temporal:7233');
+    assert.deepEqual(c.encryption.previousKeys, ['old-key-number-one-xx', 'old-key-number-two-xx']);
+    assert.deepEqual(c.outbound.allowedNetworks, ['10.0.0.0/8', 'hooks.internal']);
+    assert.equal(c.logLevel, 'debug');
+  });
+
+  it('names the missing ENCRYPTION_MASTER_KEY', () => {
+    assert.deepEqual(problemsOf({}), ['ENCRYPTION_MASTER_KEY']);
+  });
+
+  it('names every wrong variable at once', () => {
+    const bad = problemsOf({ ...base, PORT: 'eighty', DATABASE_URL: 'mysql://x', TEMPORAL_ADDRESS: 'no-port', LOG_LEVEL: 'loud', ADMIN_TOKEN: 'short' });
+    assert.deepEqual(bad.sort(), ['ADMIN_TOKEN', 'DATABASE_URL', 'LOG_LEVEL', 'PORT', 'TEMPORAL_ADDRESS']);
+  });
+
+  it('never echoes a secret value in the error message', () => {
+    try {
+      loadConfig({ ENCRYPTION_MASTER_KEY: 'tooshort-secret' });
+      assert.fail('expected a ConfigError');
+    } catch (err) {
+      assert.ok(err instanceof ConfigError);
+      assert.match(err.message, /ENCRYPTION_MASTER_KEY: must be at least 16 characters/);
+      assert.doesNotMatch(err.message, /tooshort-secret/);
+    }
+  });
+});

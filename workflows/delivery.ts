@@ -1,0 +1,126 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  condition,
+  proxyActivities,
+  setHandler,
+  sleep,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { nextDelayMs } from './retry';
+import { SA_DELIVERY_STATUS } from './search-attributes';
+import {
+  cancelUpdate,
+  redeliverUpdate,
+  type AttemptRecord,
+  type AttemptResult,
+  type AttemptTrigger,
+  type DeliveryWorkflowInput,
+  type FinalStatus,
+} from './types';
+
+// The provider call runs once per activity: the workflow owns the retry loop (DESIGN.md decision 1).
+const { attemptDelivery } = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { maximumAttempts: 1 },
+});
+
+// Database writes keep Temporal's unlimited retries: an outage delays the log, never loses it.
+const { loadDeliveryPlan, recordAttempt, recordCancelled } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+});
+
+/** Waits before retrying an attempt that could not start (e.g. the database was unreachable). */
+const INFRA_RETRY_MS = [1_000, 2_000, 5_000, 10_000, 30_000];
+
+/** Drives one delivery to success or failure, recording every attempt exactly. */
+export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<FinalStatus> {
+  const plan = await loadDeliveryPlan(input.deliveryId);
+  if ((plan.status === 'success' || plan.status === 'failed') && input.trigger !== 'manual') {
+    return plan.status;
+  }
+  let woken = false;
+  let cancelReason: string | undefined;
+  let finished = false;
+  setHandler(redeliverUpdate, () => {
+    woken = true;
+    return { accepted: !finished };
+  });
+  setHandler(cancelUpdate, (reason: string) => {
+    cancelReason = reason || 'Cancelled by an operator; no further retries';
+    return { accepted: !finished };
+  });
+
+  let attempt = plan.attemptsSoFar;
+  let trigger: AttemptTrigger = input.trigger ?? 'scheduled';
+  let redelivery = input.redelivery === true;
+  let infraFailures = 0;
+  // a manual run of a closed delivery gets a fresh attempt budget from where it stands
+  let budget = (input.trigger === 'manual' ? plan.attemptsSoFar : 0) + plan.scheduleMs.length + 1;
+
+  for (;;) {
+    if (cancelReason) return cancel(input.deliveryId, cancelReason);
+    attempt += 1;
+    let result: AttemptResult;
+    try {
+      result = await attemptDelivery({ deliveryId: input.deliveryId, attempt, redelivery });
+      infraFailures = 0;
+    } catch (err) {
+      if (isInfrastructureFailure(err)) {
+        // nothing was sent: not an attempt; try again shortly
+        attempt -= 1;
+        await sleep(INFRA_RETRY_MS[Math.min(infraFailures++, INFRA_RETRY_MS.length - 1)]);
+        continue;
+      }
+      // the activity timed out or its worker died: the provider may or may not have been called
+      result = {
+        outcome: 'retryable',
+        startedAtMs: Date.now(),
+        durationMs: 0,
+        errorCode: 'attempt_lost',
+        error: 'The attempt did not finish (timeout or worker restart); the receiver may have seen it',
+      };
+    }
+
+    const record: AttemptRecord = { ...result, deliveryId: input.deliveryId, attempt, trigger, status: 'failed' };
+    let delayMs = 0;
+    if (result.outcome === 'success') record.status = 'success';
+    else if (result.outcome === 'retryable' && attempt < budget && !cancelReason) {
+      record.status = 'retrying';
+      delayMs = nextDelayMs(plan.scheduleMs, attempt, Math.random(), result.retryAfterMs);
+      record.nextRetryAtMs = Date.now() + delayMs;
+    }
+    await recordAttempt(record);
+    upsertSearchAttributes([{ key: SA_DELIVERY_STATUS, value: record.status }]);
+    if (record.status !== 'retrying') {
+      if (woken && !cancelReason) {
+        // an operator asked for another attempt while this one was finishing: honour it
+        woken = false;
+        trigger = 'manual';
+        redelivery = record.status === 'success';
+        budget = attempt + plan.scheduleMs.length + 1;
+        continue;
+      }
+      finished = true;
+      return record.status;
+    }
+
+    // a wake that arrived during the attempt is not lost: the wait ends at once
+    await condition(() => woken || cancelReason !== undefined, delayMs);
+    trigger = woken ? 'manual' : 'scheduled';
+    woken = false;
+  }
+}
+
+async function cancel(deliveryId: string, reason: string): Promise<FinalStatus> {
+  await recordCancelled({ deliveryId, reason });
+  upsertSearchAttributes([{ key: SA_DELIVERY_STATUS, value: 'failed' }]);
+  return 'failed';
+}
+
+/** Activities throw `Infrastructure` when they could not even load the delivery (nothing was sent). */
+function isInfrastructureFailure(err: unknown): boolean {
+  return err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === 'Infrastructure';
+}

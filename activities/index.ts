@@ -4,6 +4,9 @@ import { DeliveryEntity } from '../entities/delivery.entity';
 import { DeliveryAttemptEntity } from '../entities/delivery-attempt.entity';
 import { EmissionEntity } from '../entities/emission.entity';
 import { SubscriptionEntity } from '../entities/subscription.entity';
+import { ConnectionEntity } from '../entities/connection.entity';
+import { EventCatalogue } from '../src/catalogue/store';
+import { claimFollowUp, type FollowUpRole } from './follow-ups';
 import { outcomeFromError } from '../providers/http/outcome';
 import type { ProviderRegistry } from '../providers/registry';
 import type { DeliveryOutcome, GuardedHttpClient } from '../providers/types';
@@ -27,6 +30,7 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   const { dataSource, logger, providers, secrets, http } = deps;
   const deliveries = dataSource.getRepository(DeliveryEntity);
+  const catalogue = new EventCatalogue(dataSource);
 
   /** Loads what the workflow loop needs; ids and numbers only, no secrets. */
   async function loadDeliveryPlan(deliveryId: string): Promise<DeliveryPlan> {
@@ -53,7 +57,7 @@ export function createActivities(deps: ActivityDeps) {
     }
     const startedAtMs = Date.now();
     const finish = (outcome: DeliveryOutcome, known: string[] = []): AttemptResult => toResult(outcome, startedAtMs, known);
-    const { delivery, subscription, emission } = loaded;
+    const { delivery, subscription, emission, eventType, connectionRow } = loaded;
     if (!subscription) return finish({ kind: 'permanent', error: 'The subscription was deleted', errorCode: 'subscription_deleted' });
     const provider = providers.get(delivery.provider);
     if (!provider) {
@@ -62,35 +66,64 @@ export function createActivities(deps: ActivityDeps) {
     if (!provider.enabled) {
       return finish({ kind: 'permanent', error: `Provider "${delivery.provider}" is disabled`, errorCode: 'provider_disabled' });
     }
+    if (subscription.connectionId && !connectionRow) {
+      return finish({ kind: 'permanent', error: `Connection ${subscription.connectionId} was deleted`, errorCode: 'connection_missing' });
+    }
     let config: Record<string, unknown>;
+    let connection: Record<string, unknown> | undefined;
     try {
       config = decryptFields(subscription.config, provider.secretPaths, secrets);
+      if (connectionRow) connection = decryptFields(connectionRow.config, provider.connectionSecretPaths, secrets);
     } catch (err) {
       return finish({ kind: 'permanent', error: safeErrorMessage(err), errorCode: 'decrypt_failed' });
     }
-    const known = secretValues(config, provider.secretPaths);
+    const known = [...secretValues(config, provider.secretPaths), ...(connection ? secretValues(connection, provider.connectionSecretPaths) : [])];
+    const subject = subjectOf(eventType?.subjectKey, delivery.payload);
+    const def = provider.definition;
+
+    // follow-ups: find or claim the external record of this subject at this target
+    let role: FollowUpRole | undefined;
+    const targetKey = def.followUps && subject !== undefined ? def.followUpTarget?.(config as never, connection as never) : undefined;
+    if (targetKey) {
+      const owner = delivery.event.split('.')[0];
+      try {
+        role = await claimFollowUp(dataSource, { provider: def.id, targetKey, subject: `${owner}:${subject}` }, delivery.id);
+      } catch (err) {
+        throw ApplicationFailure.nonRetryable(`could not look up the external record: ${safeErrorMessage(err)}`, 'Infrastructure');
+      }
+      if (role.role === 'wait') {
+        return { outcome: 'deferred', startedAtMs, durationMs: 0, error: `Waiting for delivery ${role.creatingDeliveryId} to create the external record` };
+      }
+    }
+
     let outcome: DeliveryOutcome;
     try {
-      outcome = await provider.definition.deliver({
+      outcome = await def.deliver({
         deliveryId: delivery.id,
         attempt: input.attempt,
         event: {
           id: delivery.emissionId,
           type: delivery.event,
+          displayName: eventType?.displayName ?? delivery.event,
           occurredAt: (emission?.occurredAt ?? delivery.createdAt).toISOString(),
           systemIds: delivery.systemIds,
           payload: delivery.payload,
+          subject,
+          resolves: eventType?.resolves ?? false,
         },
         subscription: { id: subscription.id, name: subscription.name },
         config,
+        connection,
+        followUp: role?.role === 'follower' ? { externalId: role.externalId } : undefined,
         test: delivery.test,
         redelivery: input.redelivery,
         http,
       });
     } catch (err) {
-      outcome = outcomeFromError(err);
+      outcome = outcomeFromError(err, known);
     }
     const result = finish(outcome, known);
+    if (role && role.role !== 'wait') result.followUp = { recordId: role.recordId, role: role.role };
     logger.info(
       { deliveryId: delivery.id, attempt: input.attempt, outcome: result.outcome, httpStatus: result.httpStatus, durationMs: result.durationMs },
       'delivery attempt',
@@ -101,11 +134,15 @@ export function createActivities(deps: ActivityDeps) {
   async function load(deliveryId: string) {
     const delivery = await deliveries.findOneBy({ id: deliveryId });
     if (!delivery) throw new Error(`delivery ${deliveryId} does not exist`);
-    const [subscription, emission] = await Promise.all([
+    const [subscription, emission, eventType] = await Promise.all([
       dataSource.getRepository(SubscriptionEntity).findOneBy({ id: delivery.subscriptionId }),
       dataSource.getRepository(EmissionEntity).findOneBy({ id: delivery.emissionId }),
+      catalogue.get(delivery.event),
     ]);
-    return { delivery, subscription, emission };
+    const connectionRow = subscription?.connectionId
+      ? await dataSource.getRepository(ConnectionEntity).findOneBy({ id: subscription.connectionId })
+      : null;
+    return { delivery, subscription, emission, eventType, connectionRow };
   }
 
   /** Writes one attempt and the delivery's new state in one transaction; safe to repeat. */
@@ -142,6 +179,14 @@ export function createActivities(deps: ActivityDeps) {
           r.status === 'success' ? null : (r.error ?? null),
         ],
       );
+      if (r.followUp && r.outcome === 'success' && r.externalId) {
+        // the creator fills its claim; a follower records a replacement record (e.g. a re-posted message)
+        await tx.query(
+          `UPDATE external_records SET external_id = $2, updated_at = now()
+           WHERE id = $1 AND (creating_delivery_id = $3 OR external_id IS NOT NULL)`,
+          [r.followUp.recordId, r.externalId, r.deliveryId],
+        );
+      }
       if (r.pauseReason) {
         await tx.query(
           `UPDATE subscriptions SET paused_reason = $2, updated_at = now()
@@ -161,6 +206,13 @@ export function createActivities(deps: ActivityDeps) {
   }
 
   return { loadDeliveryPlan, attemptDelivery, recordAttempt, recordCancelled };
+}
+
+/** The subject value of an event: payload[subjectKey] when it is a string or a number. */
+function subjectOf(subjectKey: string | undefined, payload: Record<string, unknown>): string | undefined {
+  if (!subjectKey) return undefined;
+  const v = payload[subjectKey];
+  return typeof v === 'string' || typeof v === 'number' ? String(v) : undefined;
 }
 
 /** The activity interface the workflow proxies. */

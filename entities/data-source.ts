@@ -7,6 +7,9 @@ import { EmissionEntity } from './emission.entity';
 import { EventTypeEntity } from './event-type.entity';
 import { SubscriptionEntity } from './subscription.entity';
 import { CoreSchema1764200000000 } from './migrations/1764200000000-CoreSchema';
+import { ConnectionsAndFollowUps1764300000000 } from './migrations/1764300000000-ConnectionsAndFollowUps';
+import { ConnectionEntity } from './connection.entity';
+import { ExternalRecordEntity } from './external-record.entity';
 
 export const ENTITIES = [
   EventTypeEntity,
@@ -15,10 +18,12 @@ export const ENTITIES = [
   DeliveryEntity,
   DeliveryAttemptEntity,
   ApiTokenEntity,
+  ConnectionEntity,
+  ExternalRecordEntity,
 ];
 
 /** Migrations in the order they apply. Schema changes go here, never through `synchronize`. */
-export const MIGRATIONS = [CoreSchema1764200000000];
+export const MIGRATIONS = [CoreSchema1764200000000, ConnectionsAndFollowUps1764300000000];
 
 /** A data source for the given PostgreSQL URL; call initialize() and runMigrations() yourself. */
 export function createDataSource(url: string, options: { poolSize?: number; applicationName?: string } = {}): DataSource {

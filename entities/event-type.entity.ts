@@ -27,6 +27,10 @@ export class EventTypeEntity {
   @Column({ type: 'jsonb', nullable: true })
   example!: Record<string, unknown> | null;
 
+  /** Ends its subject (incident resolved, maintenance completed): providers close the external record. */
+  @Column({ type: 'boolean', default: false })
+  resolves!: boolean;
+
   @Column({ type: 'boolean', default: false })
   builtin!: boolean;
 

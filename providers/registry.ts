@@ -10,6 +10,8 @@ export interface RegisteredProvider {
   connectionJsonSchema?: Record<string, unknown>;
   /** Dot paths of the config's secret fields (encrypted at rest, masked on read). */
   secretPaths: string[];
+  /** Dot paths of the connection's secret fields. */
+  connectionSecretPaths: string[];
   source: string;
   enabled: boolean;
 }
@@ -30,6 +32,7 @@ export class ProviderRegistry {
       configJsonSchema,
       connectionJsonSchema,
       secretPaths: secretPathsFromJsonSchema(configJsonSchema),
+      connectionSecretPaths: connectionJsonSchema ? secretPathsFromJsonSchema(connectionJsonSchema) : [],
       source,
       enabled: true,
     };

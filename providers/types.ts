@@ -67,9 +67,34 @@ export interface DeliveryEvent {
   id: string;
   /** Event type id, e.g. `incident.created`. */
   type: string;
+  /** Human name of the event type, e.g. "Incident created". */
+  displayName: string;
   occurredAt: string;
   systemIds: string[];
   payload: Record<string, unknown>;
+  /** The subject value (payload[subjectKey]) when the event type names one, e.g. the incident id. */
+  subject?: string;
+  /** This event ends its subject (incident resolved, maintenance completed, system healthy again). */
+  resolves: boolean;
+}
+
+/** The external record an earlier delivery made for the same subject at the same target. */
+export interface FollowUp {
+  externalId: string;
+}
+
+/** A choice for a dropdown, e.g. a Jira project or a Slack channel. */
+export interface OptionItem {
+  value: string;
+  label: string;
+}
+
+/** What connection-level calls (test, options) get. */
+export interface ConnectionContext<Connection = Record<string, unknown>> {
+  connection: Connection;
+  http: GuardedHttpClient;
+  /** Query parameters of an options request, e.g. `{ projectKey: 'OPS' }` for issue types. */
+  query: Record<string, string>;
 }
 
 /** Everything one attempt needs. Config and connection are decrypted, in memory only. */
@@ -81,6 +106,11 @@ export interface DeliveryContext<Config = Record<string, unknown>, Connection = 
   subscription: { id: string; name: string };
   config: Config;
   connection?: Connection;
+  /**
+   * Set when an earlier delivery already made the external record for this subject at this target:
+   * update it (comment, edit, thread reply, transition when `event.resolves`) instead of creating one.
+   */
+  followUp?: FollowUp;
   test: boolean;
   /** True when an admin asked to send a delivery again that had already succeeded. */
   redelivery: boolean;
@@ -105,8 +135,20 @@ export interface ProviderDefinition<Config = any, Connection = any> {
   description: string;
   configSchema: z.ZodType<Config>;
   connectionSchema?: z.ZodType<Connection>;
+  /** Whether subscriptions must (`required`), may (`optional`) or may not (`none`, the default) use a connection. */
+  connection?: 'required' | 'optional' | 'none';
   followUps: boolean;
+  /**
+   * Names the external place records are made in (a channel, a Jira project), so follow-ups from any
+   * subscription pointing at the same place find the same record. Undefined: this config cannot follow up
+   * (e.g. a Slack incoming webhook cannot edit what it posted).
+   */
+  followUpTarget?(config: Config, connection?: Connection): string | undefined;
   /** Extra checks at save time beyond the schema, e.g. template fields that can never exist. */
   validateConfig?(config: Config, event: EventTypeInfo): FieldProblem[];
   deliver(ctx: DeliveryContext<Config, Connection>): Promise<DeliveryOutcome>;
+  /** Checks a connection's credentials against the real API (`POST /connections/{id}/test`). */
+  testConnection?(ctx: ConnectionContext<Connection>): Promise<{ ok: boolean; message: string }>;
+  /** Dropdown choices by resolver name (`GET /connections/{id}/options/{resolver}`). */
+  options?: Record<string, (ctx: ConnectionContext<Connection>) => Promise<OptionItem[]>>;
 }

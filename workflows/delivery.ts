@@ -34,6 +34,8 @@ const { loadDeliveryPlan, recordAttempt, recordCancelled } = proxyActivities<Act
 
 /** Waits before retrying an attempt that could not start (e.g. the database was unreachable). */
 const INFRA_RETRY_MS = [1_000, 2_000, 5_000, 10_000, 30_000];
+/** Waits of a follow-up whose external record is still being created by another delivery. */
+const DEFER_MS = [500, 1_000, 2_000, 5_000, 10_000, 30_000, 60_000];
 
 /** Drives one delivery to success or failure, recording every attempt exactly. */
 export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<FinalStatus> {
@@ -57,6 +59,7 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<Fi
   let trigger: AttemptTrigger = input.trigger ?? 'scheduled';
   let redelivery = input.redelivery === true;
   let infraFailures = 0;
+  let deferrals = 0;
   // a manual run of a closed delivery gets a fresh attempt budget from where it stands
   let budget = (input.trigger === 'manual' ? plan.attemptsSoFar : 0) + plan.scheduleMs.length + 1;
 
@@ -84,7 +87,14 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<Fi
       };
     }
 
-    const record: AttemptRecord = { ...result, deliveryId: input.deliveryId, attempt, trigger, status: 'failed' };
+    if (result.outcome === 'deferred') {
+      // another delivery is creating the external record this one must update: wait for it, not an attempt
+      attempt -= 1;
+      await condition(() => cancelReason !== undefined, DEFER_MS[Math.min(deferrals++, DEFER_MS.length - 1)]);
+      continue;
+    }
+    deferrals = 0;
+    const record: AttemptRecord = { ...result, outcome: result.outcome, deliveryId: input.deliveryId, attempt, trigger, status: 'failed' };
     let delayMs = 0;
     if (result.outcome === 'success') record.status = 'success';
     else if (result.outcome === 'retryable' && attempt < budget && !cancelReason) {

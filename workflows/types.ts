@@ -23,7 +23,8 @@ export interface DeliveryPlan {
 
 /** The provider's verdict on one attempt, sanitised (it is stored in Temporal's history). */
 export interface AttemptResult {
-  outcome: 'success' | 'retryable' | 'permanent';
+  /** `deferred`: nothing was sent, the delivery waits for another one (the creator of its external record). */
+  outcome: 'success' | 'retryable' | 'permanent' | 'deferred';
   startedAtMs: number;
   durationMs: number;
   httpStatus?: number;
@@ -32,10 +33,13 @@ export interface AttemptResult {
   externalId?: string;
   retryAfterMs?: number;
   pauseReason?: string;
+  /** The external record this attempt created or updated (row id in external_records). */
+  followUp?: { recordId: string; role: 'creator' | 'follower' };
 }
 
 /** One attempt as written to the delivery log, with the status the delivery moves to. */
-export interface AttemptRecord extends AttemptResult {
+export interface AttemptRecord extends Omit<AttemptResult, 'outcome'> {
+  outcome: 'success' | 'retryable' | 'permanent';
   deliveryId: string;
   attempt: number;
   trigger: AttemptTrigger;

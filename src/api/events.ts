@@ -15,6 +15,7 @@ const eventType = z
     category: z.string().optional(),
     payloadSchema: anyObject.optional(),
     subjectKey: z.string().optional(),
+    resolves: z.boolean().optional(),
     example: anyObject.optional(),
   })
   .meta({ id: 'EventType' });

@@ -13,6 +13,9 @@ import type { SecretBox } from '../secrets/crypto';
 import { SubscriptionService } from '../subscriptions/service';
 import { DeliveryWorkflows } from '../temporal/deliveries';
 import { deliveryRoutes } from './deliveries';
+import { connectionRoutes } from './connections';
+import { ConnectionService } from '../connections/service';
+import type { GuardedHttpClient } from '../../providers/types';
 import { eventRoutes } from './events';
 import { ingestRoutes } from './ingest';
 import { providerRoutes } from './providers';
@@ -27,6 +30,8 @@ export interface ApiDeps {
   logger: Logger;
   providers: ProviderRegistry;
   secrets: SecretBox;
+  /** Outbound client for connection tests and options (the guarded one). */
+  http: GuardedHttpClient;
 }
 
 /** Admin and ingest requests other than ingest are small; this is their body limit. */
@@ -34,7 +39,7 @@ const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
 
 /** Wires services and routes of `/api/v1`. */
 export function buildApi(deps: ApiDeps) {
-  const { config, dataSource, client, logger, providers, secrets } = deps;
+  const { config, dataSource, client, logger, providers, secrets, http } = deps;
   const catalogue = new EventCatalogue(dataSource);
   const workflows = new DeliveryWorkflows(client, config.temporal.taskQueue, config.temporal.uiUrl, config.temporal.namespace);
   const ingest = new IngestService(dataSource, catalogue, workflows, logger);
@@ -48,6 +53,7 @@ export function buildApi(deps: ApiDeps) {
   subscriptionRoutes(routes, subscriptions, ingest);
   deliveryRoutes(routes, deliveries);
   tokenRoutes(routes, dataSource);
+  connectionRoutes(routes, new ConnectionService(dataSource, providers, secrets, http));
   routes.add({
     method: 'get', path: '/openapi.json', summary: 'This API as OpenAPI 3.1', tag: 'meta', roles: 'public',
     responses: { 200: { description: 'The OpenAPI document' } },

@@ -143,6 +143,7 @@ const entries: Entry[] = [
     description: 'An incident was resolved.',
     category: 'Incidents',
     subjectKey: 'incidentId',
+    resolves: true,
     payloadSchema: payload(
       {
         ...incident,
@@ -203,6 +204,7 @@ const entries: Entry[] = [
     description: 'A maintenance window ended.',
     category: 'Maintenance',
     subjectKey: 'maintenanceId',
+    resolves: true,
     payloadSchema: payload(
       {
         ...maintenance,
@@ -241,6 +243,7 @@ const entries: Entry[] = [
     description: 'A system returned to the healthy state.',
     category: 'Health checks',
     subjectKey: 'systemId',
+    resolves: true,
     payloadSchema: payload(
       { ...healthcheck, state: oneOf('State after this change.', ['healthy']) },
       ['systemId'],

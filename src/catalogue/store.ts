@@ -60,6 +60,7 @@ function toRow(e: EventTypeDefinition): Omit<EventTypeEntity, 'createdAt' | 'upd
     payloadSchema: e.payloadSchema ?? null,
     subjectKey: e.subjectKey ?? null,
     example: e.example ?? null,
+    resolves: e.resolves ?? false,
   };
 }
 
@@ -73,5 +74,6 @@ function fromRow(r: EventTypeEntity): EventTypeDefinition {
     ...(r.payloadSchema ? { payloadSchema: r.payloadSchema } : {}),
     ...(r.subjectKey ? { subjectKey: r.subjectKey } : {}),
     ...(r.example ? { example: r.example } : {}),
+    ...(r.resolves ? { resolves: true } : {}),
   };
 }

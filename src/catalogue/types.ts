@@ -12,6 +12,8 @@ export interface EventTypeDefinition {
   payloadSchema?: Record<string, unknown>;
   /** Payload field naming the thing the event is about; same owner + same value = follow-up (DESIGN.md 7). */
   subjectKey?: string;
+  /** This event ends its subject (resolved, completed, healthy again): providers close the external record. */
+  resolves?: boolean;
   /** A payload that validates against `payloadSchema`; used for test sends and template previews. */
   example?: Record<string, unknown>;
 }

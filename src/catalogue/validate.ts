@@ -188,6 +188,10 @@ export const eventTypeInputSchema = z
       .max(200)
       .optional()
       .meta({ description: 'Payload field naming the subject; events with the same value are follow-ups.' }),
+    resolves: z
+      .boolean()
+      .optional()
+      .meta({ description: 'The event ends its subject (e.g. resolved): follow-up providers close the external record.' }),
     example: z
       .record(z.string(), z.unknown())
       .optional()

@@ -8,6 +8,7 @@ import { createLogger } from '../logger';
 import { buildApi } from '../api';
 import { createBuiltinRegistry } from '../../providers';
 import { createSecretBox } from '../secrets/crypto';
+import { outboundClient } from '../outbound';
 import { exitOnStartupError, onShutdown } from './shutdown';
 
 /** The API process: HTTP on PORT, talking to PostgreSQL and Temporal. */
@@ -30,6 +31,7 @@ async function main(): Promise<void> {
     logger,
     providers: createBuiltinRegistry(),
     secrets: createSecretBox([config.encryption.masterKey, ...config.encryption.previousKeys]),
+    http: outboundClient(config),
   });
   await api.catalogue.seedBuiltins();
   api.reconciler.start();

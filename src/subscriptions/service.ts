@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { SubscriptionEntity, type RetryPolicy } from '../../entities/subscription.entity';
+import { ConnectionEntity } from '../../entities/connection.entity';
 import type { ProviderRegistry, RegisteredProvider } from '../../providers/registry';
 import type { FieldProblem } from '../../providers/types';
 import type { EventCatalogue } from '../catalogue/store';
@@ -47,7 +48,7 @@ export class SubscriptionService {
   }
 
   async create(input: SubscriptionInput): Promise<SubscriptionView> {
-    const provider = await this.checkReferences(input.provider, input.event);
+    const provider = await this.checkReferences(input.provider, input.event, input.connectionId ?? null);
     const config = await this.validConfig(provider, input.config, input.event);
     const row = this.repo.create({
       id: `sub_${crypto.randomUUID().replace(/-/g, '')}`,
@@ -75,7 +76,8 @@ export class SubscriptionService {
     if (!row) throw notFound(`Subscription ${id} does not exist`);
     const providerId = patch.provider ?? row.provider;
     const event = patch.event ?? row.event;
-    const provider = await this.checkReferences(providerId, event);
+    const connectionId = patch.connectionId !== undefined ? patch.connectionId : row.connectionId;
+    const provider = await this.checkReferences(providerId, event, connectionId);
     if (patch.config !== undefined || patch.provider !== undefined || patch.event !== undefined) {
       if (patch.provider !== undefined && patch.provider !== row.provider && patch.config === undefined) {
         throw badRequest('Changing the provider needs a new config', [{ path: 'config', message: 'is required when provider changes' }]);
@@ -124,11 +126,14 @@ export class SubscriptionService {
     limit: number,
     after?: { createdAt: string; id: string },
   ): Promise<{ items: SubscriptionView[]; next?: { createdAt: string; id: string } }> {
-    const qb = this.repo.createQueryBuilder('s').orderBy('s.created_at', 'DESC').addOrderBy('s.id', 'DESC').limit(limit + 1);
+    // created_at has microseconds but a cursor (a JS Date) only milliseconds: order and compare on the
+    // millisecond, or rows created within the same millisecond as a page's last row would be skipped
+    const createdMs = "date_trunc('milliseconds', s.created_at)";
+    const qb = this.repo.createQueryBuilder('s').orderBy(createdMs, 'DESC').addOrderBy('s.id', 'DESC').limit(limit + 1);
     if (filter.event) qb.andWhere('s.event = :event', { event: filter.event });
     if (filter.provider) qb.andWhere('s.provider = :provider', { provider: filter.provider });
     if (filter.enabled !== undefined) qb.andWhere('s.enabled = :enabled', { enabled: filter.enabled });
-    if (after) qb.andWhere('(s.created_at, s.id) < (:at, :id)', { at: after.createdAt, id: after.id });
+    if (after) qb.andWhere(`(${createdMs}, s.id) < (:at, :id)`, { at: after.createdAt, id: after.id });
     const rows = await qb.getMany();
     const more = rows.length > limit;
     const items = rows.slice(0, limit).map((r) => this.view(r));
@@ -157,10 +162,19 @@ export class SubscriptionService {
     };
   }
 
-  private async checkReferences(providerId: string, eventId: string): Promise<RegisteredProvider> {
+  private async checkReferences(providerId: string, eventId: string, connectionId: string | null): Promise<RegisteredProvider> {
     const problems: FieldProblem[] = [];
     const provider = this.providers.get(providerId);
     if (!provider) problems.push({ path: 'provider', message: `unknown provider "${providerId}"` });
+    const policy = provider?.definition.connection ?? 'none';
+    if (connectionId) {
+      const conn = await this.dataSource.getRepository(ConnectionEntity).findOneBy({ id: connectionId });
+      if (!conn) problems.push({ path: 'connectionId', message: `unknown connection "${connectionId}"` });
+      else if (conn.provider !== providerId) problems.push({ path: 'connectionId', message: `is a ${conn.provider} connection, not ${providerId}` });
+      else if (policy === 'none') problems.push({ path: 'connectionId', message: `provider "${providerId}" takes no connection` });
+    } else if (provider && policy === 'required') {
+      problems.push({ path: 'connectionId', message: `is required by provider "${providerId}"` });
+    }
     if (!(await this.catalogue.get(eventId))) problems.push({ path: 'event', message: `unknown event "${eventId}"` });
     if (problems.length) throw badRequest('The subscription refers to something that does not exist', problems);
     return provider!;

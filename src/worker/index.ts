@@ -4,11 +4,11 @@ import path from 'node:path';
 import type { DataSource } from 'typeorm';
 import { createActivities } from '../../activities';
 import { createBuiltinRegistry } from '../../providers';
-import { createGuardedHttpClient } from '../../providers/http/guarded-client';
 import type { ProviderRegistry } from '../../providers/registry';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import { createSecretBox } from '../secrets/crypto';
+import { outboundClient } from '../outbound';
 
 /** The prebuilt bundle from `npm run build`; bundling at start-up is the slow fallback. */
 export function workflowSource(): { workflowBundle: { codePath: string } } | { workflowsPath: string } {
@@ -55,11 +55,7 @@ export async function buildWorker(opts: {
       logger: opts.logger,
       providers: opts.providers ?? createBuiltinRegistry(),
       secrets: createSecretBox([config.encryption.masterKey, ...config.encryption.previousKeys]),
-      http: createGuardedHttpClient({
-        timeoutMs: config.outbound.timeoutMs,
-        maxResponseBytes: config.outbound.maxResponseBytes,
-        allowedNetworks: config.outbound.allowedNetworks,
-      }),
+      http: outboundClient(config),
     }),
     maxConcurrentActivityTaskExecutions: config.workerMaxConcurrentActivities,
   });

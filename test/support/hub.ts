@@ -10,7 +10,10 @@ import { createApp } from '../../src/http/app';
 import { databaseCheck, temporalCheck } from '../../src/http/health';
 import { createLogger, type Logger } from '../../src/logger';
 import { createSecretBox } from '../../src/secrets/crypto';
+import { outboundClient } from '../../src/outbound';
 import { createBuiltinRegistry } from '../../providers';
+import type { ProviderRegistry } from '../../providers/registry';
+import type { ProviderDefinition } from '../../providers/types';
 import { buildWorker } from '../../src/worker';
 import { getStack } from './stack';
 
@@ -41,9 +44,14 @@ export class Hub {
     readonly logger: Logger,
     /** Every log line of this hub's API and worker, to search for secrets. */
     readonly logs: string[],
+    readonly providers: ProviderRegistry,
   ) {}
 
-  static async start(name: string, env: Record<string, string> = {}): Promise<Hub> {
+  /**
+   * Starts a hub; `extraProviders` are registered beside the built-ins (skipped when a built-in of the
+   * same id exists), so a provider can be tested before it is listed in providers/index.ts.
+   */
+  static async start(name: string, env: Record<string, string> = {}, extraProviders: ProviderDefinition[] = []): Promise<Hub> {
     const stack = await getStack();
     const dbUrl = await stack.createDatabase(name);
     const config = loadConfig({
@@ -61,13 +69,16 @@ export class Hub {
     const logs: string[] = [];
     const captured = createLogger(config.logLevel, name, { write: (line: string) => logs.push(line) });
     const dataSource = await openDatabase(dbUrl, captured);
+    const providers = createBuiltinRegistry();
+    for (const p of extraProviders) if (!providers.get(p.id)) providers.register(p);
     const api = buildApi({
       config,
       dataSource,
       client: stack.client,
       logger: captured,
-      providers: createBuiltinRegistry(),
+      providers,
       secrets: createSecretBox([config.encryption.masterKey]),
+      http: outboundClient(config),
     });
     await api.catalogue.seedBuiltins();
     const app = createApp({
@@ -79,7 +90,7 @@ export class Hub {
     const server = app.listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
     const baseUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-    const hub = new Hub(config, dataSource, api, server, baseUrl, captured, logs);
+    const hub = new Hub(config, dataSource, api, server, baseUrl, captured, logs, providers);
     await hub.startWorker();
     return hub;
   }
@@ -88,7 +99,13 @@ export class Hub {
   async startWorker(): Promise<void> {
     const stack = await getStack();
     this.workerConnection = await NativeConnection.connect({ address: stack.temporal.address });
-    this.worker = await buildWorker({ config: this.config, connection: this.workerConnection, dataSource: this.dataSource, logger: this.logger });
+    this.worker = await buildWorker({
+      config: this.config,
+      connection: this.workerConnection,
+      dataSource: this.dataSource,
+      logger: this.logger,
+      providers: this.providers,
+    });
     this.workerRun = this.worker.run();
   }
 

@@ -55,6 +55,8 @@ const http127 = createGuardedHttpClient({ timeoutMs: 5000, maxResponseBytes: 64 
 const EVENT = {
   id: 'evt_123',
   type: 'incident.created',
+  displayName: 'Incident created',
+  resolves: false,
   occurredAt: '2025-03-01T10:00:00.000Z',
   systemIds: ['sys-a', 'sys-b'],
   payload: { incidentId: 'inc-9', title: 'Database "primary" down — ünïcode\nsecond line', severity: 'major', count: 3 },

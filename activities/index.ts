@@ -161,6 +161,7 @@ export function createActivities(deps: ActivityDeps) {
           httpStatus: r.httpStatus ?? null,
           errorCode: r.errorCode ?? null,
           error: r.error ?? null,
+          log: r.log ?? null,
           trigger: r.trigger,
         })
         .orIgnore()
@@ -208,6 +209,15 @@ export function createActivities(deps: ActivityDeps) {
   return { loadDeliveryPlan, attemptDelivery, recordAttempt, recordCancelled };
 }
 
+function sanitiseLog(log: string, secrets: string[]): string {
+  // line by line: the sanitiser collapses whitespace, and a log should keep its lines
+  return log
+    .split('\n')
+    .map((line) => sanitise(line, secrets, 2000))
+    .join('\n')
+    .slice(0, MAX_ATTEMPT_LOG_CHARS);
+}
+
 /** The subject value of an event: payload[subjectKey] when it is a string or a number. */
 function subjectOf(subjectKey: string | undefined, payload: Record<string, unknown>): string | undefined {
   if (!subjectKey) return undefined;
@@ -218,8 +228,16 @@ function subjectOf(subjectKey: string | undefined, payload: Record<string, unkno
 /** The activity interface the workflow proxies. */
 export type Activities = ReturnType<typeof createActivities>;
 
+/** Attempt output (script console) kept per attempt, after sanitising. */
+const MAX_ATTEMPT_LOG_CHARS = 8000;
+
 function toResult(outcome: DeliveryOutcome, startedAtMs: number, secrets: string[]): AttemptResult {
-  const base = { startedAtMs, durationMs: Date.now() - startedAtMs, httpStatus: outcome.httpStatus };
+  const base = {
+    startedAtMs,
+    durationMs: Date.now() - startedAtMs,
+    httpStatus: outcome.httpStatus,
+    ...(outcome.log ? { log: sanitiseLog(outcome.log, secrets) } : {}),
+  };
   if (outcome.kind === 'success') return { ...base, outcome: 'success', externalId: outcome.externalId };
   const error = sanitise(outcome.error, secrets);
   if (outcome.kind === 'retryable') {

@@ -33,6 +33,10 @@ export class DeliveryAttemptEntity {
   @Column({ type: 'text', nullable: true })
   error!: string | null;
 
+  /** Output kept with the attempt (a script's console), sanitised. */
+  @Column({ type: 'text', nullable: true })
+  log!: string | null;
+
   @Column({ type: 'varchar', length: 16 })
   trigger!: AttemptTrigger;
 }

@@ -4,7 +4,7 @@ import type { z } from 'zod';
  * What one delivery attempt came to, as decided by the provider.
  * The workflow turns this into the next step: done, wait and retry, or stop.
  */
-export type DeliveryOutcome =
+export type DeliveryOutcome = (
   | { kind: 'success'; externalId?: string; httpStatus?: number }
   | {
       kind: 'retryable';
@@ -24,7 +24,11 @@ export type DeliveryOutcome =
        * the subscription is paused with this readable reason instead of retrying for days.
        */
       pauseReason?: string;
-    };
+    }
+) & {
+  /** Output the provider wants kept with the attempt (a script's console), sanitised and capped before storage. */
+  log?: string;
+};
 
 /** A request through the guarded client. `body` is sent as given; set content-type yourself. */
 export interface OutboundRequest {

@@ -33,6 +33,8 @@ export interface AttemptResult {
   externalId?: string;
   retryAfterMs?: number;
   pauseReason?: string;
+  /** Output kept with the attempt (a script's console), sanitised and capped. */
+  log?: string;
   /** The external record this attempt created or updated (row id in external_records). */
   followUp?: { recordId: string; role: 'creator' | 'follower' };
 }

@@ -1,6 +1,6 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
-/** Shared connections, the follow-up map of external records, and resolving event types. */
+/** Shared connections, the follow-up map of external records, resolving event types, attempt output. */
 export class ConnectionsAndFollowUps1764300000000 implements MigrationInterface {
   name = 'ConnectionsAndFollowUps1764300000000';
 
@@ -28,9 +28,11 @@ export class ConnectionsAndFollowUps1764300000000 implements MigrationInterface 
         CONSTRAINT external_records_target_subject UNIQUE (provider, target_key, subject)
       )`);
     await q.query(`ALTER TABLE event_types ADD COLUMN resolves boolean NOT NULL DEFAULT false`);
+    await q.query(`ALTER TABLE delivery_attempts ADD COLUMN log text`);
   }
 
   async down(q: QueryRunner): Promise<void> {
+    await q.query(`ALTER TABLE delivery_attempts DROP COLUMN log`);
     await q.query(`ALTER TABLE event_types DROP COLUMN resolves`);
     await q.query(`DROP TABLE external_records`);
     await q.query(`DROP INDEX subscriptions_connection`);

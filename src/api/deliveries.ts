@@ -38,6 +38,7 @@ const attempt = z.object({
   httpStatus: z.number().int().optional(),
   errorCode: z.string().optional(),
   error: z.string().optional(),
+  log: z.string().optional().meta({ description: "Output kept with the attempt, e.g. a script's console (sanitised)." }),
   trigger: z.enum(['scheduled', 'manual']),
 });
 

@@ -57,6 +57,7 @@ export class DeliveryService {
         ...(a.httpStatus !== null ? { httpStatus: a.httpStatus } : {}),
         ...(a.errorCode !== null ? { errorCode: a.errorCode } : {}),
         ...(a.error !== null ? { error: a.error } : {}),
+        ...(a.log !== null ? { log: a.log } : {}),
         trigger: a.trigger,
       })),
     };

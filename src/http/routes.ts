@@ -1,4 +1,5 @@
 import express, { type Request, type Response, Router } from 'express';
+import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import type { Role } from '../../entities/api-token.entity';
 import type { AuthContext, TokenStore } from '../auth/tokens';
@@ -108,17 +109,18 @@ export class ApiRoutes {
   /** The OpenAPI 3.1 document, generated from the same schemas that validate requests. */
   openapi(info: { title: string; version: string }): Record<string, unknown> {
     const paths: Record<string, Record<string, unknown>> = {};
-    const components: Record<string, unknown> = { Problem: jsonSchema(PROBLEM_SCHEMA, 'output') };
+    const components: Record<string, unknown> = {};
+    components.Problem = jsonSchema(PROBLEM_SCHEMA, 'output', components);
     for (const s of this.specs) {
       const path = s.path.replace(/:([A-Za-z_]+)/g, '{$1}');
       const parameters = [
-        ...objectParams(s.params, 'path'),
-        ...objectParams(s.query, 'query'),
+        ...objectParams(s.params, 'path', components),
+        ...objectParams(s.query, 'query', components),
       ];
       const responses: Record<string, unknown> = {};
       for (const [status, r] of Object.entries(s.responses)) {
         responses[status] = r.schema
-          ? { description: r.description, content: { 'application/json': { schema: jsonSchema(r.schema, 'output') } } }
+          ? { description: r.description, content: { 'application/json': { schema: jsonSchema(r.schema, 'output', components) } } }
           : { description: r.description };
       }
       responses.default = { description: 'Error', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
@@ -128,7 +130,7 @@ export class ApiRoutes {
         tags: [s.tag],
         ...(s.roles === 'public' ? { security: [] } : { 'x-roles': s.roles }),
         ...(parameters.length ? { parameters } : {}),
-        ...(s.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(s.body, 'input') } } } } : {}),
+        ...(s.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(s.body, 'input', components) } } } } : {}),
         responses,
       };
     }
@@ -143,15 +145,41 @@ export class ApiRoutes {
   }
 }
 
-function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
+/**
+ * The JSON Schema of `schema` for the document. Named schemas (`.meta({ id })`) that zod puts in `$defs`
+ * move to `components` and are referenced there: inside an OpenAPI document `#/$defs/X` would resolve
+ * against the document's root, where there is no `$defs`.
+ */
+function jsonSchema(schema: z.ZodType, io: 'input' | 'output', components: Record<string, unknown>): Record<string, unknown> {
   const s = z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as Record<string, unknown>;
   delete s.$schema;
-  return s;
+  const defs = (s.$defs ?? {}) as Record<string, unknown>;
+  delete s.$defs;
+  const target = new Map(Object.keys(defs).map((name) => [name, name]));
+  const refsTo = () => new Map([...target].map(([name, to]) => [`#/$defs/${name}`, `#/components/schemas/${to}`]));
+  const plain = refsTo();
+  for (const name of Object.keys(defs)) {
+    // the input and output forms of one named schema may differ (defaults, transforms): keep both
+    const existing = components[name];
+    if (existing !== undefined && !isDeepStrictEqual(existing, withRefs(defs[name], plain))) target.set(name, `${name}${io === 'input' ? 'Input' : 'Output'}`);
+  }
+  const refs = refsTo();
+  for (const [name, def] of Object.entries(defs)) components[target.get(name)!] = withRefs(def, refs);
+  return withRefs(s, refs) as Record<string, unknown>;
 }
 
-function objectParams(schema: z.ZodType | undefined, where: 'path' | 'query'): Record<string, unknown>[] {
+/** A copy of `node` with each `$ref` found in `refs` replaced. */
+function withRefs(node: unknown, refs: Map<string, string>): unknown {
+  if (Array.isArray(node)) return node.map((n) => withRefs(n, refs));
+  if (!node || typeof node !== 'object') return node;
+  return Object.fromEntries(
+    Object.entries(node).map(([k, v]) => [k, k === '$ref' && typeof v === 'string' ? (refs.get(v) ?? v) : withRefs(v, refs)]),
+  );
+}
+
+function objectParams(schema: z.ZodType | undefined, where: 'path' | 'query', components: Record<string, unknown>): Record<string, unknown>[] {
   if (!schema) return [];
-  const js = jsonSchema(schema, 'input') as { properties?: Record<string, unknown>; required?: string[] };
+  const js = jsonSchema(schema, 'input', components) as { properties?: Record<string, unknown>; required?: string[] };
   return Object.entries(js.properties ?? {}).map(([name, s]) => ({
     name,
     in: where,

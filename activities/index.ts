@@ -9,6 +9,7 @@ import { EventCatalogue } from '../src/catalogue/store';
 import { claimFollowUp, type FollowUpRole } from './follow-ups';
 import { outcomeFromError } from '../providers/http/outcome';
 import type { ProviderRegistry } from '../providers/registry';
+import { ProviderSettings } from '../providers/settings';
 import type { DeliveryOutcome, GuardedHttpClient } from '../providers/types';
 import type { Logger } from '../src/logger';
 import { safeErrorMessage, sanitise } from '../src/sanitise';
@@ -31,6 +32,7 @@ export function createActivities(deps: ActivityDeps) {
   const { dataSource, logger, providers, secrets, http } = deps;
   const deliveries = dataSource.getRepository(DeliveryEntity);
   const catalogue = new EventCatalogue(dataSource);
+  const settings = new ProviderSettings(dataSource, 0);
 
   /** Loads what the workflow loop needs; ids and numbers only, no secrets. */
   async function loadDeliveryPlan(deliveryId: string): Promise<DeliveryPlan> {
@@ -61,10 +63,18 @@ export function createActivities(deps: ActivityDeps) {
     if (!subscription) return finish({ kind: 'permanent', error: 'The subscription was deleted', errorCode: 'subscription_deleted' });
     const provider = providers.get(delivery.provider);
     if (!provider) {
-      return finish({ kind: 'permanent', error: `Provider "${delivery.provider}" is not installed`, errorCode: 'provider_missing' });
+      return finish({
+        kind: 'permanent',
+        error: `Provider "${delivery.provider}" is not installed (or its plugin failed to load); redeliver once it is back`,
+        errorCode: 'provider_missing',
+      });
     }
-    if (!provider.enabled) {
-      return finish({ kind: 'permanent', error: `Provider "${delivery.provider}" is disabled`, errorCode: 'provider_disabled' });
+    if (!(await settings.isEnabled(provider.definition.id))) {
+      return finish({
+        kind: 'permanent',
+        error: `Provider "${delivery.provider}" is disabled by an admin; redeliver once it is enabled again`,
+        errorCode: 'provider_disabled',
+      });
     }
     if (subscription.connectionId && !connectionRow) {
       return finish({ kind: 'permanent', error: `Connection ${subscription.connectionId} was deleted`, errorCode: 'connection_missing' });

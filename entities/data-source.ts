@@ -9,6 +9,8 @@ import { SubscriptionEntity } from './subscription.entity';
 import { CoreSchema1764200000000 } from './migrations/1764200000000-CoreSchema';
 import { ConnectionsAndFollowUps1764300000000 } from './migrations/1764300000000-ConnectionsAndFollowUps';
 import { ConnectionEntity } from './connection.entity';
+import { ProviderSettingEntity } from './provider-setting.entity';
+import { ProviderSettings1764400000000 } from './migrations/1764400000000-ProviderSettings';
 import { ExternalRecordEntity } from './external-record.entity';
 
 export const ENTITIES = [
@@ -20,10 +22,11 @@ export const ENTITIES = [
   ApiTokenEntity,
   ConnectionEntity,
   ExternalRecordEntity,
+  ProviderSettingEntity,
 ];
 
 /** Migrations in the order they apply. Schema changes go here, never through `synchronize`. */
-export const MIGRATIONS = [CoreSchema1764200000000, ConnectionsAndFollowUps1764300000000];
+export const MIGRATIONS = [CoreSchema1764200000000, ConnectionsAndFollowUps1764300000000, ProviderSettings1764400000000];
 
 /** A data source for the given PostgreSQL URL; call initialize() and runMigrations() yourself. */
 export function createDataSource(url: string, options: { poolSize?: number; applicationName?: string } = {}): DataSource {

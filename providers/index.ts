@@ -1,3 +1,5 @@
+import type { Logger } from '../src/logger';
+import { loadProviderPlugins, type PluginLoadError } from './plugins';
 import { ProviderRegistry } from './registry';
 import { webhookProvider } from './webhook';
 
@@ -9,4 +11,18 @@ export function createBuiltinRegistry(): ProviderRegistry {
   const registry = new ProviderRegistry();
   for (const p of BUILTIN_PROVIDERS) registry.register(p);
   return registry;
+}
+
+/**
+ * The providers of this process: built-ins, then plugins from configuration. A plugin that fails to
+ * load is logged and reported (`loadErrors`); the service starts without it.
+ */
+export function createRegistry(
+  options: { plugins: string[]; pluginBaseDir: string },
+  logger?: Logger,
+): { registry: ProviderRegistry; loadErrors: PluginLoadError[] } {
+  const registry = createBuiltinRegistry();
+  const loadErrors = loadProviderPlugins(options.plugins, registry, options.pluginBaseDir);
+  for (const e of loadErrors) logger?.error({ plugin: e.plugin, error: e.error }, 'provider plugin failed to load');
+  return { registry, loadErrors };
 }

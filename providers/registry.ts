@@ -12,8 +12,8 @@ export interface RegisteredProvider {
   secretPaths: string[];
   /** Dot paths of the connection's secret fields. */
   connectionSecretPaths: string[];
+  /** `builtin`, or the plugin package and version it came from. */
   source: string;
-  enabled: boolean;
 }
 
 /** The providers the service knows, by id. */
@@ -34,7 +34,6 @@ export class ProviderRegistry {
       secretPaths: secretPathsFromJsonSchema(configJsonSchema),
       connectionSecretPaths: connectionJsonSchema ? secretPathsFromJsonSchema(connectionJsonSchema) : [],
       source,
-      enabled: true,
     };
     this.byId.set(definition.id, entry);
     return entry;

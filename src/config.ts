@@ -51,6 +51,11 @@ export const envSchema = z.object({
   OUTBOUND_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   OUTBOUND_MAX_RESPONSE_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
   INGEST_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(256 * 1024),
+  PROVIDER_PLUGINS: csv,
+  SHELL_PROVIDER_ENABLED: z
+    .enum(['true', 'false', '1', '0', ''])
+    .optional()
+    .transform((v) => v === 'true' || v === '1'),
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).default(100),
 });
 
@@ -68,6 +73,10 @@ export interface Config {
   outbound: { allowedNetworks: string[]; timeoutMs: number; maxResponseBytes: number };
   ingestMaxBodyBytes: number;
   workerMaxConcurrentActivities: number;
+  /** npm packages or folders providing more providers. */
+  providerPlugins: string[];
+  /** The shell provider runs commands on the worker host: off unless an admin turns it on. */
+  shellProviderEnabled: boolean;
 }
 
 /** Thrown when the environment is wrong; the message names every bad variable. */
@@ -115,5 +124,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     }),
     ingestMaxBodyBytes: e.INGEST_MAX_BODY_BYTES,
     workerMaxConcurrentActivities: e.WORKER_MAX_CONCURRENT_ACTIVITIES,
+    providerPlugins: e.PROVIDER_PLUGINS,
+    shellProviderEnabled: e.SHELL_PROVIDER_ENABLED,
   });
 }

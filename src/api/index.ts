@@ -16,6 +16,8 @@ import { deliveryRoutes } from './deliveries';
 import { connectionRoutes } from './connections';
 import { ConnectionService } from '../connections/service';
 import type { GuardedHttpClient } from '../../providers/types';
+import type { PluginLoadError } from '../../providers/plugins';
+import { ProviderSettings } from '../../providers/settings';
 import { eventRoutes } from './events';
 import { ingestRoutes } from './ingest';
 import { providerRoutes } from './providers';
@@ -32,6 +34,8 @@ export interface ApiDeps {
   secrets: SecretBox;
   /** Outbound client for connection tests and options (the guarded one). */
   http: GuardedHttpClient;
+  /** Plugins that failed to load, shown by `GET /providers`. */
+  pluginLoadErrors?: PluginLoadError[];
 }
 
 /** Admin and ingest requests other than ingest are small; this is their body limit. */
@@ -49,7 +53,7 @@ export function buildApi(deps: ApiDeps) {
 
   ingestRoutes(routes, ingest, config.ingestMaxBodyBytes);
   eventRoutes(routes, catalogue);
-  providerRoutes(routes, providers);
+  providerRoutes(routes, providers, new ProviderSettings(dataSource), deps.pluginLoadErrors ?? []);
   subscriptionRoutes(routes, subscriptions, ingest);
   deliveryRoutes(routes, deliveries);
   tokenRoutes(routes, dataSource);

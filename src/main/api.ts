@@ -6,7 +6,7 @@ import { createApp } from '../http/app';
 import { databaseCheck, temporalCheck } from '../http/health';
 import { createLogger } from '../logger';
 import { buildApi } from '../api';
-import { createBuiltinRegistry } from '../../providers';
+import { providersFor } from '../providers';
 import { createSecretBox } from '../secrets/crypto';
 import { outboundClient } from '../outbound';
 import { exitOnStartupError, onShutdown } from './shutdown';
@@ -22,14 +22,16 @@ async function main(): Promise<void> {
   // lazy: the API starts (and /readyz answers 503) even while Temporal is still coming up
   const connection = Connection.lazy({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  const metrics = new Registry();
+  collectDefaultMetrics({ register: metrics });
+  const { registry: providers, loadErrors } = providersFor(config, logger);
   const api = buildApi({
     config,
     dataSource,
     client,
     logger,
-    providers: createBuiltinRegistry(),
+    providers,
+    pluginLoadErrors: loadErrors,
     secrets: createSecretBox([config.encryption.masterKey, ...config.encryption.previousKeys]),
     http: outboundClient(config),
   });
@@ -37,7 +39,7 @@ async function main(): Promise<void> {
   api.reconciler.start();
   const app = createApp({
     logger,
-    registry,
+    registry: metrics,
     apiRouter: api.router,
     readiness: { database: databaseCheck(dataSource), temporal: temporalCheck(connection) },
   });

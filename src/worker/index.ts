@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { DataSource } from 'typeorm';
 import { createActivities } from '../../activities';
-import { createBuiltinRegistry } from '../../providers';
+import { providersFor } from '../providers';
 import type { ProviderRegistry } from '../../providers/registry';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
@@ -53,7 +53,7 @@ export async function buildWorker(opts: {
     activities: createActivities({
       dataSource: opts.dataSource,
       logger: opts.logger,
-      providers: opts.providers ?? createBuiltinRegistry(),
+      providers: opts.providers ?? providersFor(config, opts.logger).registry,
       secrets: createSecretBox([config.encryption.masterKey, ...config.encryption.previousKeys]),
       http: outboundClient(config),
     }),

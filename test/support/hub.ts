@@ -11,7 +11,7 @@ import { databaseCheck, temporalCheck } from '../../src/http/health';
 import { createLogger, type Logger } from '../../src/logger';
 import { createSecretBox } from '../../src/secrets/crypto';
 import { outboundClient } from '../../src/outbound';
-import { createBuiltinRegistry } from '../../providers';
+import { providersFor } from '../../src/providers';
 import type { ProviderRegistry } from '../../providers/registry';
 import type { ProviderDefinition } from '../../providers/types';
 import { buildWorker } from '../../src/worker';
@@ -69,7 +69,7 @@ export class Hub {
     const logs: string[] = [];
     const captured = createLogger(config.logLevel, name, { write: (line: string) => logs.push(line) });
     const dataSource = await openDatabase(dbUrl, captured);
-    const providers = createBuiltinRegistry();
+    const { registry: providers, loadErrors } = providersFor(config, captured);
     for (const p of extraProviders) if (!providers.get(p.id)) providers.register(p);
     const api = buildApi({
       config,
@@ -77,6 +77,7 @@ export class Hub {
       client: stack.client,
       logger: captured,
       providers,
+      pluginLoadErrors: loadErrors,
       secrets: createSecretBox([config.encryption.masterKey]),
       http: outboundClient(config),
     });

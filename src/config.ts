@@ -51,6 +51,8 @@ export const envSchema = z.object({
   OUTBOUND_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   OUTBOUND_MAX_RESPONSE_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
   INGEST_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(256 * 1024),
+  INGEST_RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).default(500),
+  INGEST_RATE_LIMIT_BURST: z.coerce.number().int().min(1).default(1000),
   PROVIDER_PLUGINS: csv,
   SHELL_PROVIDER_ENABLED: z
     .enum(['true', 'false', '1', '0', ''])
@@ -72,6 +74,8 @@ export interface Config {
   logLevel: (typeof LOG_LEVELS)[number];
   outbound: { allowedNetworks: string[]; timeoutMs: number; maxResponseBytes: number };
   ingestMaxBodyBytes: number;
+  /** Per-token ingest limit (0 = off) and the burst allowed above it. */
+  ingestRateLimit: { perSecond: number; burst: number };
   workerMaxConcurrentActivities: number;
   /** npm packages or folders providing more providers. */
   providerPlugins: string[];
@@ -123,6 +127,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       maxResponseBytes: e.OUTBOUND_MAX_RESPONSE_BYTES,
     }),
     ingestMaxBodyBytes: e.INGEST_MAX_BODY_BYTES,
+    ingestRateLimit: Object.freeze({ perSecond: e.INGEST_RATE_LIMIT_PER_SECOND, burst: e.INGEST_RATE_LIMIT_BURST }),
     workerMaxConcurrentActivities: e.WORKER_MAX_CONCURRENT_ACTIVITIES,
     providerPlugins: e.PROVIDER_PLUGINS,
     shellProviderEnabled: e.SHELL_PROVIDER_ENABLED,

@@ -8,6 +8,7 @@ import { DeliveryService } from '../deliveries/service';
 import { ApiRoutes } from '../http/routes';
 import { Reconciler } from '../ingest/reconciler';
 import { IngestService } from '../ingest/service';
+import { RateLimiter } from '../ingest/rate-limit';
 import type { Logger } from '../logger';
 import type { SecretBox } from '../secrets/crypto';
 import { SubscriptionService } from '../subscriptions/service';
@@ -51,7 +52,7 @@ export function buildApi(deps: ApiDeps) {
   const deliveries = new DeliveryService(dataSource, workflows, ingest);
   const routes = new ApiRoutes(new TokenStore(dataSource, { adminToken: config.adminToken, ingestToken: config.ingestToken }), DEFAULT_BODY_LIMIT_BYTES);
 
-  ingestRoutes(routes, ingest, config.ingestMaxBodyBytes);
+  ingestRoutes(routes, ingest, config.ingestMaxBodyBytes, new RateLimiter(config.ingestRateLimit.perSecond, config.ingestRateLimit.burst));
   eventRoutes(routes, catalogue);
   providerRoutes(routes, providers, new ProviderSettings(dataSource), deps.pluginLoadErrors ?? []);
   subscriptionRoutes(routes, subscriptions, ingest);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { badRequest } from '../http/problem';
+import { badRequest, HttpProblem } from '../http/problem';
+import type { RateLimiter } from '../ingest/rate-limit';
 import type { ApiRoutes } from '../http/routes';
 import type { IngestService } from '../ingest/service';
 import { anyObject } from './schemas';
@@ -29,7 +30,7 @@ const ingestResult = z
   .meta({ id: 'IngestResult' });
 
 /** `POST /ingest`: domain services post events here. */
-export function ingestRoutes(routes: ApiRoutes, ingest: IngestService, maxBodyBytes: number): void {
+export function ingestRoutes(routes: ApiRoutes, ingest: IngestService, maxBodyBytes: number, limiter: RateLimiter): void {
   routes.add({
     method: 'post',
     path: '/ingest',
@@ -40,9 +41,16 @@ export function ingestRoutes(routes: ApiRoutes, ingest: IngestService, maxBodyBy
     bodyLimitBytes: maxBodyBytes,
     responses: {
       202: { description: 'Accepted (first receipt)', schema: ingestResult },
+      429: { description: 'Over the rate limit; see Retry-After' },
       200: { description: 'Already received (same id): the same answer, no new delivery', schema: ingestResult },
     },
     handler: async ({ body, auth, req }) => {
+      const waitMs = limiter.take(auth.tokenId);
+      if (waitMs > 0) {
+        throw new HttpProblem(429, 'Too Many Requests', 'This token is over its ingest rate limit', undefined, {
+          'Retry-After': String(Math.max(1, Math.ceil(waitMs / 1000))),
+        });
+      }
       const key = req.header('idempotency-key');
       if (key !== undefined) {
         const parsed = EMISSION_ID.safeParse(key);

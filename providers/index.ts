@@ -1,10 +1,11 @@
 import type { Logger } from '../src/logger';
 import { loadProviderPlugins, type PluginLoadError } from './plugins';
 import { ProviderRegistry } from './registry';
+import { webexProvider } from './webex';
 import { webhookProvider } from './webhook';
 
 /** The built-in providers: one line per provider folder. */
-export const BUILTIN_PROVIDERS = [webhookProvider];
+export const BUILTIN_PROVIDERS = [webhookProvider, webexProvider];
 
 /** A registry holding the built-in providers. */
 export function createBuiltinRegistry(): ProviderRegistry {

@@ -54,7 +54,9 @@ async function startStack(): Promise<TestStack> {
     client,
     connection,
     tmpDir,
-    async createDatabase(name: string) {
+    async createDatabase(rawName: string) {
+      // suite names may carry '-' or capitals; database names here are plain identifiers
+      const name = rawName.toLowerCase().replace(/[^a-z0-9_]/g, '_');
       const admin = new PgClient({ connectionString: pg.url });
       await admin.connect();
       try {

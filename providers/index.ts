@@ -1,11 +1,12 @@
 import type { Logger } from '../src/logger';
 import { loadProviderPlugins, type PluginLoadError } from './plugins';
 import { ProviderRegistry } from './registry';
+import { telegramProvider } from './telegram';
 import { webexProvider } from './webex';
 import { webhookProvider } from './webhook';
 
 /** The built-in providers: one line per provider folder. */
-export const BUILTIN_PROVIDERS = [webhookProvider, webexProvider];
+export const BUILTIN_PROVIDERS = [webhookProvider, webexProvider, telegramProvider];
 
 /** A registry holding the built-in providers. */
 export function createBuiltinRegistry(): ProviderRegistry {

@@ -93,7 +93,9 @@ export function createActivities(deps: ActivityDeps) {
 
     // follow-ups: find or claim the external record of this subject at this target
     let role: FollowUpRole | undefined;
-    const targetKey = def.followUps && subject !== undefined ? def.followUpTarget?.(config as never, connection as never) : undefined;
+    // test sends stand alone: they neither create the record real events follow up on, nor update it
+    const followsUp = def.followUps && subject !== undefined && !delivery.test;
+    const targetKey = followsUp ? def.followUpTarget?.(config as never, connection as never) : undefined;
     if (targetKey) {
       const owner = delivery.event.split('.')[0];
       try {

@@ -2,12 +2,13 @@ import type { Logger } from '../src/logger';
 import { loadProviderPlugins, type PluginLoadError } from './plugins';
 import { ProviderRegistry } from './registry';
 import { jiraProvider } from './jira';
+import { teamsProvider } from './teams';
 import { telegramProvider } from './telegram';
 import { webexProvider } from './webex';
 import { webhookProvider } from './webhook';
 
 /** The built-in providers: one line per provider folder. */
-export const BUILTIN_PROVIDERS = [webhookProvider, webexProvider, telegramProvider, jiraProvider];
+export const BUILTIN_PROVIDERS = [webhookProvider, teamsProvider, webexProvider, telegramProvider, jiraProvider];
 
 /** A registry holding the built-in providers. */
 export function createBuiltinRegistry(): ProviderRegistry {

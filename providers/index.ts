@@ -2,18 +2,25 @@ import type { Logger } from '../src/logger';
 import { loadProviderPlugins, type PluginLoadError } from './plugins';
 import { ProviderRegistry } from './registry';
 import { jiraProvider } from './jira';
+import { scriptProvider } from './script';
+import { shellProvider } from './shell';
+import { slackProvider } from './slack';
 import { teamsProvider } from './teams';
 import { telegramProvider } from './telegram';
 import { webexProvider } from './webex';
 import { webhookProvider } from './webhook';
 
 /** The built-in providers: one line per provider folder. */
-export const BUILTIN_PROVIDERS = [webhookProvider, teamsProvider, webexProvider, telegramProvider, jiraProvider];
+export const BUILTIN_PROVIDERS = [webhookProvider, slackProvider, teamsProvider, webexProvider, telegramProvider, jiraProvider, scriptProvider];
 
-/** A registry holding the built-in providers. */
-export function createBuiltinRegistry(): ProviderRegistry {
+/**
+ * A registry holding the built-in providers; the shell provider (it runs commands on the worker host)
+ * only when an admin enabled it by configuration.
+ */
+export function createBuiltinRegistry(options: { shellEnabled?: boolean } = {}): ProviderRegistry {
   const registry = new ProviderRegistry();
   for (const p of BUILTIN_PROVIDERS) registry.register(p);
+  if (options.shellEnabled) registry.register(shellProvider);
   return registry;
 }
 
@@ -22,10 +29,10 @@ export function createBuiltinRegistry(): ProviderRegistry {
  * load is logged and reported (`loadErrors`); the service starts without it.
  */
 export function createRegistry(
-  options: { plugins: string[]; pluginBaseDir: string },
+  options: { plugins: string[]; pluginBaseDir: string; shellEnabled?: boolean },
   logger?: Logger,
 ): { registry: ProviderRegistry; loadErrors: PluginLoadError[] } {
-  const registry = createBuiltinRegistry();
+  const registry = createBuiltinRegistry({ shellEnabled: options.shellEnabled });
   const loadErrors = loadProviderPlugins(options.plugins, registry, options.pluginBaseDir);
   for (const e of loadErrors) logger?.error({ plugin: e.plugin, error: e.error }, 'provider plugin failed to load');
   return { registry, loadErrors };

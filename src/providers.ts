@@ -8,5 +8,8 @@ export const PROJECT_ROOT = path.resolve(__dirname, '../..');
 
 /** The provider registry of this process as configured (built-ins and plugins). */
 export function providersFor(config: Config, logger?: Logger) {
-  return createRegistry({ plugins: config.providerPlugins, pluginBaseDir: PROJECT_ROOT }, logger);
+  return createRegistry(
+    { plugins: config.providerPlugins, pluginBaseDir: PROJECT_ROOT, shellEnabled: config.shellProviderEnabled },
+    logger,
+  );
 }

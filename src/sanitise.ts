@@ -31,7 +31,7 @@ const RULES: Array<[RegExp, string | ((match: string, ...groups: string[]) => st
   // "access_token": "..." in echoed JSON
   [new RegExp(`("(?:${SECRET_JSON_KEYS})"\\s*:\\s*")(?:[^"\\\\]|\\\\.)*"`, 'gi'), `$1${MASK}"`],
   // Token-bearing paths: Slack hooks, Telegram bots, Discord and Teams webhooks.
-  [/(hooks\.slack\.com\/(?:services|workflows|triggers)\/)[A-Za-z0-9_/-]+/gi, `$1${MASK}`],
+  [/(hooks\.slack(?:-gov)?\.com\/(?:services|workflows|triggers)\/)[A-Za-z0-9_/-]+/gi, `$1${MASK}`],
   [/\/bot\d+:[A-Za-z0-9_-]+/g, `/bot${MASK}`],
   [/\b\d{6,12}:[A-Za-z0-9_-]{30,}/g, MASK], // a bare Telegram bot token
   [/(\/api(?:\/v\d+)?\/webhooks\/\d+\/)[A-Za-z0-9_.-]+/gi, `$1${MASK}`],

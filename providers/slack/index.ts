@@ -1,0 +1,63 @@
+import type { DeliveryContext, DeliveryOutcome, EventTypeInfo, FieldProblem, ProviderDefinition } from '../types';
+import { TemplateError, checkTemplatePaths } from '../webhook/template';
+import { deliverViaBot } from './bot';
+import { DEFAULT_API_BASE_URL, slackConfigSchema, slackConnectionSchema, type SlackConfig, type SlackConnection } from './config';
+import { listChannels, testSlackConnection } from './connection';
+import { deliverViaWebhook } from './incoming-webhook';
+
+export { slackConfigSchema, slackConnectionSchema, type SlackConfig, type SlackConnection } from './config';
+
+/** Save-time check of the template's paths against the event type's payload schema. */
+function validateSlackConfig(config: SlackConfig, eventType: EventTypeInfo): FieldProblem[] {
+  return config.template === undefined ? [] : checkTemplatePaths(config.template, eventType, 'config.template');
+}
+
+/** The follow-up target: the channel at this API (workspace); webhooks have none, they cannot edit. */
+function slackFollowUpTarget(config: SlackConfig, connection?: SlackConnection): string | undefined {
+  if (config.webhookUrl != null || config.channel === undefined || !connection) return undefined;
+  const base = (connection.apiBaseUrl ?? DEFAULT_API_BASE_URL).replace(/\/+$/, '');
+  return `slack:${base}:${config.channel}`;
+}
+
+/** One attempt: re-parse the stored config, then post through the incoming webhook or the bot. */
+async function deliverSlack(ctx: DeliveryContext<SlackConfig, SlackConnection>): Promise<DeliveryOutcome> {
+  const parsed = slackConfigSchema.safeParse(ctx.config);
+  if (!parsed.success) return invalid('config', parsed.error.issues);
+  const config = parsed.data;
+  try {
+    if (config.webhookUrl != null) return await deliverViaWebhook(ctx, config.webhookUrl, config);
+    if (!ctx.connection) {
+      return { kind: 'permanent', errorCode: 'connection_missing', error: 'Posting to a Slack channel needs a connection with a bot token' };
+    }
+    const connection = slackConnectionSchema.safeParse(ctx.connection);
+    if (!connection.success) return invalid('connection', connection.error.issues);
+    return await deliverViaBot({ ...ctx, config }, { ...config, channel: config.channel! }, connection.data);
+  } catch (err) {
+    if (err instanceof TemplateError) return { kind: 'permanent', errorCode: 'template_error', error: err.message };
+    throw err;
+  }
+}
+
+function invalid(what: 'config' | 'connection', issues: { path: PropertyKey[] }[]): DeliveryOutcome {
+  const paths = [...new Set(issues.map((issue) => [what, ...issue.path.map(String)].join('.')))];
+  return { kind: 'permanent', errorCode: `invalid_${what}`, error: `Slack ${what} is invalid at ${paths.join(', ')}` };
+}
+
+/** Slack: Block Kit messages through an incoming webhook, or through a bot that edits or threads follow-ups. */
+export const slackProvider: ProviderDefinition<SlackConfig, SlackConnection> = {
+  id: 'slack',
+  displayName: 'Slack',
+  description:
+    'Posts a Block Kit message per event to a Slack channel. With a bot connection (chat:write) later events about ' +
+    'the same incident, maintenance or system edit the first message or reply in its thread; an incoming webhook URL ' +
+    'needs no connection but can only post new messages.',
+  configSchema: slackConfigSchema,
+  connectionSchema: slackConnectionSchema,
+  connection: 'optional',
+  followUps: true,
+  followUpTarget: slackFollowUpTarget,
+  validateConfig: validateSlackConfig,
+  deliver: deliverSlack,
+  testConnection: testSlackConnection,
+  options: { channels: listChannels },
+};

@@ -83,6 +83,8 @@ describe('sanitise', () => {
     it('masks the secret path of a Slack incoming webhook', () => {
       const out = sanitise('POST https://hooks.slack.com/services/T0ABCDEF1/B0GHIJKL2/aBcDeFgHiJkLmNoPqRsTuVwX: 404 no_service');
       assert.equal(out, 'POST https://hooks.slack.com/services/***: 404 no_service');
+      const gov = sanitise('POST https://hooks.slack-gov.com/services/T0ABCDEF1/B0GHIJKL2/aBcDeFgHiJkLmNoPqRsTuVwX failed');
+      assert.equal(gov, 'POST https://hooks.slack-gov.com/services/*** failed');
     });
 
     it('masks the bot token in a Telegram Bot API URL', () => {

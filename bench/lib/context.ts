@@ -1,0 +1,36 @@
+// What every scenario gets and gives back.
+
+/** One line of the results table. `ratio` is value / baseline (for latencies > 1 means slower). */
+export interface Row {
+  scenario: string;
+  metric: string;
+  value: number | string | undefined;
+  unit: string;
+  baseline?: number;
+  ratio?: number;
+  /** The target in words, e.g. "< 50 ms". */
+  target?: string;
+  pass?: boolean;
+  /** Anything else worth a glance (printed in the last column). */
+  note?: string;
+}
+
+/** Options of one run. */
+export interface BenchOptions {
+  quick: boolean;
+  /** Extra environment for the service processes (and the baseline worker), from `--env K=V`. */
+  extraEnv: Record<string, string>;
+  log: (msg: string) => void;
+}
+
+/** A scenario's output: table rows and everything else worth keeping in the JSON. */
+export interface ScenarioOutput {
+  rows: Row[];
+  details: Record<string, unknown>;
+}
+
+export interface Scenario {
+  name: string;
+  title: string;
+  run(opts: BenchOptions): Promise<ScenarioOutput>;
+}

@@ -23,6 +23,8 @@ export interface Tally {
   acceptedFirstTry: number;
   /** Answered 503/429/no answer first, then 2xx to a client retry with the same id. */
   acceptedOnRetry: number;
+  /** Of those, answered 200 (already stored): the first try had committed although it got no 2xx. */
+  storedBeforeRetry: number;
   /** First-try statuses, e.g. `{202: 290, 503: 10}`. */
   statuses: Record<string, number>;
   /** Deliveries that must happen: those named in 2xx answers, plus any committed row of the scenario. */
@@ -98,6 +100,7 @@ export function tally(posts: Post[], rows: LogRow[], hits: Hit[], windows: Fault
     posted: posts.length,
     acceptedFirstTry: acceptedFirstTry.length,
     acceptedOnRetry: acceptedOnRetry.length,
+    storedBeforeRetry: acceptedOnRetry.filter((p) => p.retries.includes(200)).length,
     statuses,
     expected: expected.size,
     delivered: [...expected].filter(done).length,
@@ -119,7 +122,7 @@ export function formatTally(n: number, name: string, t: Tally, extra: Record<str
   const noAnswer = first('network') + first('timeout');
   const parts = [
     `posted ${t.posted}`,
-    `accepted ${t.acceptedFirstTry + t.acceptedOnRetry} (first try ${t.acceptedFirstTry}, on client retry ${t.acceptedOnRetry})`,
+    `accepted ${t.acceptedFirstTry + t.acceptedOnRetry} (first try ${t.acceptedFirstTry}, on client retry ${t.acceptedOnRetry} of which already stored ${t.storedBeforeRetry})`,
     `first-try 503 ${first('503')}, 429 ${first('429')}, no answer ${noAnswer}, 500 ${first('500')}`,
     `delivered ${t.delivered}/${t.expected}`,
     `lost ${t.lost.length}`,

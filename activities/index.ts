@@ -1,4 +1,4 @@
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { DataSource } from 'typeorm';
 import { DeliveryEntity } from '../entities/delivery.entity';
 import { DeliveryAttemptEntity } from '../entities/delivery-attempt.entity';
@@ -109,6 +109,8 @@ export function createActivities(deps: ActivityDeps) {
     }
 
     let outcome: DeliveryOutcome;
+    // tells Temporal this attempt is alive; if the worker dies, the workflow learns it within the heartbeat timeout
+    const heartbeat = setInterval(() => Context.current().heartbeat(), HEARTBEAT_EVERY_MS);
     try {
       outcome = await def.deliver({
         deliveryId: delivery.id,
@@ -133,6 +135,8 @@ export function createActivities(deps: ActivityDeps) {
       });
     } catch (err) {
       outcome = outcomeFromError(err, known);
+    } finally {
+      clearInterval(heartbeat);
     }
     const result = finish(outcome, known);
     if (role && role.role !== 'wait') result.followUp = { recordId: role.recordId, role: role.role };
@@ -239,6 +243,9 @@ function subjectOf(subjectKey: string | undefined, payload: Record<string, unkno
 
 /** The activity interface the workflow proxies. */
 export type Activities = ReturnType<typeof createActivities>;
+
+/** How often an attempt in progress heartbeats (the workflow's heartbeat timeout is 15 s). */
+const HEARTBEAT_EVERY_MS = 5_000;
 
 /** Attempt output (script console) kept per attempt, after sanitising. */
 const MAX_ATTEMPT_LOG_CHARS = 8000;

@@ -21,8 +21,10 @@ import {
 } from './types';
 
 // The provider call runs once per activity: the workflow owns the retry loop (DESIGN.md decision 1).
+// It heartbeats while the provider works, so an attempt lost with its worker is noticed in seconds, not minutes.
 const { attemptDelivery } = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: '15 seconds',
   retry: { maximumAttempts: 1 },
 });
 

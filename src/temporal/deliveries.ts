@@ -2,6 +2,9 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Clien
 import { SA_DELIVERY_ID, SA_DELIVERY_STATUS, SA_EVENT, SA_PROVIDER, SA_SUBSCRIPTION_ID } from '../../workflows/search-attributes';
 import { cancelUpdate, redeliverUpdate, type AttemptTrigger } from '../../workflows/types';
 
+/** How long one workflow start may take before it is left to the reconciler (ms). */
+const START_DEADLINE_MS = 3_000;
+
 /** The fields of a delivery the workflow start needs (ids and names only). */
 export interface DeliveryRef {
   id: string;
@@ -27,13 +30,17 @@ export class DeliveryWorkflows {
    */
   async start(d: DeliveryRef): Promise<void> {
     try {
-      await this.client.workflow.start('deliveryWorkflow', {
-        workflowId: d.workflowId,
-        taskQueue: this.taskQueue,
-        args: [{ deliveryId: d.id }],
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        typedSearchAttributes: searchAttributes(d),
-      });
+      // bounded: while Temporal is unreachable the rows are already durable and the reconciler starts
+      // them later, so an ingest request should not wait out the client's own retries (~20 s)
+      await this.client.connection.withDeadline(Date.now() + START_DEADLINE_MS, () =>
+        this.client.workflow.start('deliveryWorkflow', {
+          workflowId: d.workflowId,
+          taskQueue: this.taskQueue,
+          args: [{ deliveryId: d.id }],
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          typedSearchAttributes: searchAttributes(d),
+        }),
+      );
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     }

@@ -69,7 +69,9 @@ export class IngestService {
     });
 
     if (!outcome.created) return { created: false, result: await this.replay(emissionId, req.event) };
-    await this.startWorkflows(outcome.rows);
+    // the commit made the deliveries durable: answer now and start the workflows behind the reply
+    // (a start lost with this process is made by the reconciler)
+    this.startInBackground(outcome.rows);
     return { created: true, result: resultOf(emissionId, req.event, outcome.rows) };
   }
 
@@ -88,6 +90,14 @@ export class IngestService {
     });
     await this.startWorkflows(rows);
     return rows[0].id;
+  }
+
+  /** Starts workflows without holding up the caller; failures are left to the reconciler. */
+  startInBackground(rows: DeliveryEntity[]): void {
+    if (rows.length === 0) return;
+    this.startWorkflows(rows).catch((err) =>
+      this.logger.warn({ err: (err as Error).message }, 'marking workflows started failed; the reconciler will repeat it'),
+    );
   }
 
   /**

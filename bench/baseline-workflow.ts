@@ -14,6 +14,7 @@ export interface BaselineActivities {
 // the same activity options as workflows/delivery.ts: the provider call once, the database ones retried
 const { attempt } = proxyActivities<BaselineActivities>({
   startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: '15 seconds',
   retry: { maximumAttempts: 1 },
 });
 const { loadPlan, record } = proxyActivities<BaselineActivities>({

@@ -2,7 +2,7 @@
 // separate processes) on this machine against a local receiver, each scenario with a baseline measured in
 // the same run; prints a table and writes bench/results/latest.json.
 //
-//   node dist/bench/run.js [scenario ...] [--quick] [--out FILE] [--env KEY=VALUE ...] [--tmpdir DIR]
+//   node dist/bench/run.js [scenario ...] [--quick] [--out FILE] [--env KEY=VALUE ...] [--tmpdir DIR] [--rates 50,100]
 //
 // --tmpdir puts the stacks' PostgreSQL data and Temporal SQLite file there (e.g. /dev/shm, to take the
 // disk's fsync out of the numbers); default: the system temp folder, as the dev stack runs.
@@ -32,6 +32,7 @@ interface Args {
   out: string;
   extraEnv: Record<string, string>;
   tmpdir?: string;
+  rates?: number[];
 }
 
 function parseArgs(argv: string[]): Args {
@@ -41,6 +42,10 @@ function parseArgs(argv: string[]): Args {
     if (a === '--quick') args.quick = true;
     else if (a === '--out') args.out = path.resolve(argv[++i]);
     else if (a === '--tmpdir') args.tmpdir = path.resolve(argv[++i]);
+    else if (a === '--rates') {
+      args.rates = (argv[++i] ?? '').split(',').map(Number);
+      if (!args.rates.length || args.rates.some((r) => !(r > 0))) throw new Error('--rates wants positive numbers, e.g. 50,100');
+    }
     else if (a === '--env') {
       const kv = argv[++i] ?? '';
       const eq = kv.indexOf('=');
@@ -48,7 +53,7 @@ function parseArgs(argv: string[]): Args {
       args.extraEnv[kv.slice(0, eq)] = kv.slice(eq + 1);
     } else if (a === '--help' || a === '-h') {
       process.stdout.write(
-        `usage: node dist/bench/run.js [${SCENARIOS.map((s) => s.name).join('|')}|memory ...] [--quick] [--out FILE] [--env KEY=VALUE ...] [--tmpdir DIR]\n`,
+        `usage: node dist/bench/run.js [${SCENARIOS.map((s) => s.name).join('|')}|memory ...] [--quick] [--out FILE] [--env KEY=VALUE ...] [--tmpdir DIR] [--rates 50,100,...]\n`,
       );
       process.exit(0);
     } else if (a.startsWith('-')) throw new Error(`unknown option ${a}`);
@@ -130,7 +135,7 @@ async function main(): Promise<void> {
   const selected = args.names.length ? SCENARIOS.filter((s) => args.names.includes(s.name)) : SCENARIOS;
   const t0 = performance.now();
   const log = (msg: string) => process.stderr.write(`[bench ${((performance.now() - t0) / 1000).toFixed(1)}s] ${msg}\n`);
-  const opts: BenchOptions = { quick: args.quick, extraEnv: args.extraEnv, log };
+  const opts: BenchOptions = { quick: args.quick, extraEnv: args.extraEnv, log, ingestRates: args.rates };
   const report = {
     startedAt: new Date().toISOString(),
     finishedAt: '',

@@ -21,6 +21,8 @@ export interface BenchOptions {
   /** Extra environment for the service processes (and the baseline worker), from `--env K=V`. */
   extraEnv: Record<string, string>;
   log: (msg: string) => void;
+  /** Offered rates of the ingest scenario (events/s), from `--rates`; default 50,100,200,400. */
+  ingestRates?: number[];
 }
 
 /** A scenario's output: table rows and everything else worth keeping in the JSON. */

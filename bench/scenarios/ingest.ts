@@ -7,7 +7,7 @@ import { CpuMeter } from '../lib/procs';
 import { BenchReceiver } from '../lib/receiver';
 import { ratio, round, summarise } from '../lib/stats';
 
-const RATES = [50, 100, 200, 400];
+const DEFAULT_RATES = [50, 100, 200, 400];
 
 /** What one load step measured. Latencies in ms from the due time; rates per second. */
 export interface StepResult {
@@ -54,6 +54,7 @@ export const ingestScenario: Scenario = {
   name: 'ingest',
   title: 'Ingest: open-loop 50/100/200/400 events/s, 1 webhook subscription',
   async run(opts: BenchOptions) {
+    const rates = opts.ingestRates ?? DEFAULT_RATES;
     const stepMs = opts.quick ? 3_000 : 10_000;
     const drainMs = opts.quick ? 10_000 : 30_000;
     const hub = await startHub(opts);
@@ -72,7 +73,7 @@ export const ingestScenario: Scenario = {
       await openLoop({ ratePerSecond: 50, durationMs: warm, send: sendBaseline('warm') });
 
       const steps: { rate: number; service: StepResult; baseline: StepResult; backlogBefore: { ms: number; open: number } }[] = [];
-      for (const rate of RATES) {
+      for (const rate of rates) {
         const backlogBefore = await drain(hub, drainMs);
         opts.log(`ingest: ${rate}/s service (backlog drained in ${backlogBefore.ms} ms, ${backlogBefore.open} left)`);
         cpu.start();
@@ -119,7 +120,7 @@ export const ingestScenario: Scenario = {
         rows,
         details: {
           stepMs,
-          rates: RATES,
+          rates,
           subscriptions: 1,
           latencyFrom: 'due time of the open-loop schedule to the end of the response',
           steps,

@@ -39,7 +39,9 @@ export const latencyScenario: Scenario = {
       const seenBeforeReply = seen.filter((a) => receiver.firstSeen.get(a.id)! < a.repliedAt).length;
       opts.log(`latency: service first attempt p50 ${firstAttempt.p50} ms p99 ${firstAttempt.p99} ms (${seen.length}/${run.results.length} seen)`);
 
-      // baseline: bare workflow start -> first activity, same rate, same server, the service's worker settings
+      // baseline: bare workflow start -> first activity, same rate, same server, the service's worker settings;
+      // after the service's backlog is gone, so the two do not share the Temporal server
+      const backlog = await drain(hub, opts.quick ? 20_000 : 60_000);
       const bw = await startBaselineWorker(hub, BASELINE_QUEUE);
       const client = await hub.stack.temporalClient();
       const startBare = async (id: string) => {
@@ -105,6 +107,7 @@ export const latencyScenario: Scenario = {
           baselineStartToFirstActivityMs: baseline,
           baselineMissing,
           cpu: serviceCpu,
+          serviceBacklogBeforeBaseline: backlog,
         },
       };
     } finally {

@@ -161,7 +161,7 @@ export const logScenario: Scenario = {
   title: 'Delivery log at a million rows: filters and deep paging',
   async run(opts: BenchOptions) {
     const rows = opts.quick ? 100_000 : 1_000_000;
-    const samples = opts.quick ? 10 : 40;
+    const samples = opts.quick ? 20 : 100;
     const deepPages = opts.quick ? 40 : 200;
     const hub = await startHub(opts);
     try {

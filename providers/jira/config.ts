@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { templateSyntaxError } from '../webhook/template';
+import { templateField } from '../webhook/template';
 
 /** Marks a field as a secret: encrypted at rest, masked on every read, never echoed. */
 const SECRET_META = { 'x-secret': true, writeOnly: true } as const;
@@ -56,16 +56,7 @@ export const jiraConnectionSchema = z.discriminatedUnion('flavor', [
 /** A parsed Jira connection. */
 export type JiraConnection = z.output<typeof jiraConnectionSchema>;
 
-const template = (max: number, description: string) =>
-  z
-    .string()
-    .min(1)
-    .max(max)
-    .superRefine((value, ctx) => {
-      const error = templateSyntaxError(value);
-      if (error) ctx.addIssue({ code: 'custom', message: `not a valid template: ${error}` });
-    })
-    .describe(description);
+const template = (max: number, description: string) => templateField(max).describe(description);
 
 const fieldMapping = z.strictObject({
   fieldKey: z

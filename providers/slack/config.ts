@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { templateSyntaxError } from '../webhook/template';
+import { templateField } from '../webhook/template';
 
 /** Marks a field as a secret: encrypted at rest, masked on every read, never echoed. */
 const SECRET_META = { 'x-secret': true, writeOnly: true } as const;
@@ -75,14 +75,7 @@ export const slackConfigSchema = z
       .max(20)
       .optional()
       .describe('Who this subscription\'s new messages and thread replies notify (edits of a message notify nobody)'),
-    template: z
-      .string()
-      .min(1)
-      .max(20000)
-      .superRefine((value, ctx) => {
-        const error = templateSyntaxError(value);
-        if (error) ctx.addIssue({ code: 'custom', message: `not a valid template: ${error}` });
-      })
+    template: templateField(20000)
       .optional()
       .describe(
         'Message text in Slack mrkdwn, a mustache template over {event, payload, deliveryId, subscription}; values are ' +

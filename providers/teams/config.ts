@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { templateSyntaxError } from '../webhook/template';
+import { templateField } from '../webhook/template';
 
 /** Marks a field as a secret: encrypted at rest, masked on every read, never echoed. */
 const SECRET_META = { 'x-secret': true, writeOnly: true } as const;
@@ -56,17 +56,11 @@ const baseUrl = (fallback: string) =>
 const graphId = (what: string) =>
   z.string().trim().min(1).max(512).regex(/^[^/?#\\\s]+$/, `is not a valid ${what} id`);
 
-const template = (max: number) =>
-  z.string().min(1).max(max).superRefine((value, ctx) => {
-    const error = templateSyntaxError(value);
-    if (error) ctx.addIssue({ code: 'custom', message: `not a valid template: ${error}` });
-  });
-
 const templates = {
-  titleTemplate: template(1024)
+  titleTemplate: templateField(1024)
     .optional()
     .describe('Card title, e.g. "[{{payload.severity}}] {{payload.title}}"; reads event, payload, deliveryId, subscription'),
-  textTemplate: template(8192)
+  textTemplate: templateField(8192)
     .optional()
     .describe('Card text below the facts; replaces the payload description. Values are written on one line'),
 };

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { templateSyntaxError } from '../webhook/template';
+import { templateField } from '../webhook/template';
 
 /** Marks a field as a secret: encrypted at rest, masked on every read, never echoed. */
 const SECRET_META = { 'x-secret': true, writeOnly: true } as const;
@@ -47,14 +47,7 @@ export const telegramConfigSchema = z.strictObject({
     .default('edit')
     .describe('Later events about the same incident/maintenance/system: edit the first message, or reply to it'),
   linkPreview: z.boolean().default(false).describe('Show a preview of the link back to the platform'),
-  template: z
-    .string()
-    .min(1)
-    .max(16384)
-    .superRefine((value, ctx) => {
-      const error = templateSyntaxError(value);
-      if (error) ctx.addIssue({ code: 'custom', message: `not a valid template: ${error}` });
-    })
+  template: templateField(16384)
     .optional()
     .describe(
       'Mustache template of the message text, written in the parse mode (HTML tags or MarkdownV2 marks); ' +

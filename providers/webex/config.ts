@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { templateSyntaxError } from '../webhook/template';
+import { templateField } from '../webhook/template';
 
 /** Marks a field as a secret: encrypted at rest, masked on every read, never echoed. */
 const SECRET_META = { 'x-secret': true, writeOnly: true } as const;
@@ -51,14 +51,7 @@ export const webexConfigSchema = z.strictObject({
     .max(512)
     .regex(/^[A-Za-z0-9_=+/-]+$/, 'must be a Webex room id (pick one from the rooms resolver)')
     .describe('The space to post in; the bot must be a member. Choices: GET /connections/{id}/options/rooms'),
-  messageTemplate: z
-    .string()
-    .min(1)
-    .max(16384)
-    .superRefine((value, ctx) => {
-      const error = templateSyntaxError(value);
-      if (error) ctx.addIssue({ code: 'custom', message: `not a valid template: ${error}` });
-    })
+  messageTemplate: templateField(16384)
     .optional()
     .describe(
       'Markdown message as a mustache template over {event, payload, deliveryId, subscription}, e.g. ' +

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isValidWebhookSecret } from './signing';
-import { templateSyntaxError } from './template';
+import { templateField } from './template';
 
 /** Marks a field as a secret: encrypted at rest, masked on every read, never echoed. */
 const SECRET_META = { 'x-secret': true, writeOnly: true } as const;
@@ -28,12 +28,6 @@ export function isHttpUrlTemplate(url: string): boolean {
   }
 }
 
-const template = (max: number) =>
-  z.string().min(1).max(max).superRefine((value, ctx) => {
-    const error = templateSyntaxError(value);
-    if (error) ctx.addIssue({ code: 'custom', message: `not a valid template: ${error}` });
-  });
-
 // Secrets become header values, so a line break would split the request.
 const secret = () =>
   z.string().min(1).max(4096).refine((value) => !CONTROL_CHARS.test(value), 'must not contain control characters').meta(SECRET_META);
@@ -54,7 +48,7 @@ const authSchema = z.discriminatedUnion('type', [
 /** Config of one generic webhook subscription. Templates read the view described in template.ts. */
 export const webhookConfigSchema = z
   .strictObject({
-    url: template(2048)
+    url: templateField(2048)
       .regex(/^https?:\/\//i, { message: 'must start with http:// or https://', abort: true })
       .refine(isHttpUrlTemplate, 'must be an absolute http:// or https:// URL')
       .describe('Target URL; {{...}} values are URL-encoded'),
@@ -62,11 +56,11 @@ export const webhookConfigSchema = z
     contentType: z.enum(['json', 'form']).default('json').describe('application/json or application/x-www-form-urlencoded'),
     auth: authSchema.default({ type: 'none' }),
     headers: z
-      .record(headerName, template(8192))
+      .record(headerName, templateField(8192))
       .default({})
       .refine((headers) => Object.keys(headers).length <= 50, 'at most 50 headers')
       .describe('Extra request headers; values are templates'),
-    bodyTemplate: template(65536)
+    bodyTemplate: templateField(65536)
       .optional()
       .describe('Request body; when absent the Standard Webhooks envelope {id, type, timestamp, data, ...} is sent'),
     timeoutMs: z.number().int().min(1000).max(30000).default(10000),

@@ -1,4 +1,5 @@
 import * as Mustache from 'mustache';
+import { z } from 'zod';
 import { randomBytes } from 'node:crypto';
 import type { DeliveryContext, EventTypeInfo, FieldProblem } from '../types';
 import { findMissingPath, type MissingPath } from './schema-paths';
@@ -127,6 +128,14 @@ function substituteMarkers(node: unknown, embedded: Map<string, unknown>): unkno
     out[key] = substituteMarkers(value, embedded);
   }
   return out;
+}
+
+/** A config field holding a mustache template of at most `max` characters, refused at save time when it does not parse. */
+export function templateField(max: number) {
+  return z.string().min(1).max(max).superRefine((value, ctx) => {
+    const error = templateSyntaxError(value);
+    if (error) ctx.addIssue({ code: 'custom', message: `not a valid template: ${error}` });
+  });
 }
 
 /** The syntax error of `template`, or undefined when it parses. */

@@ -1,7 +1,6 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { DataSource } from 'typeorm';
 import { DeliveryEntity } from '../entities/delivery.entity';
-import { DeliveryAttemptEntity } from '../entities/delivery-attempt.entity';
 import { EmissionEntity } from '../entities/emission.entity';
 import { SubscriptionEntity } from '../entities/subscription.entity';
 import { ConnectionEntity } from '../entities/connection.entity';
@@ -15,8 +14,8 @@ import type { Logger } from '../src/logger';
 import { safeErrorMessage, sanitise } from '../src/sanitise';
 import type { SecretBox } from '../src/secrets/crypto';
 import { decryptFields, secretValues } from '../src/secrets/fields';
-import { scheduleFromPolicy } from '../workflows/retry';
-import type { AttemptRecord, AttemptResult, DeliveryPlan } from '../workflows/types';
+import { decideAfterAttempt, scheduleFromPolicy } from '../workflows/retry';
+import type { AttemptInput, AttemptRecord, AttemptReport, AttemptResult, DeliveryPlan, StoredAttempt } from '../workflows/types';
 
 /** What the activities need, handed in by the worker (or a test). */
 export interface ActivityDeps {
@@ -51,12 +50,80 @@ export function createActivities(deps: ActivityDeps) {
    * load the delivery (nothing sent) throws, as an `Infrastructure` failure the workflow waits out.
    */
   async function attemptDelivery(input: { deliveryId: string; attempt: number; redelivery: boolean }): Promise<AttemptResult> {
+    const run = await runAttempt(input);
+    return run.result;
+  }
+
+  /**
+   * Calls the provider once for `deliveryWorkflowV2` and writes the attempt to the log in the same
+   * activity. The log write is retried for up to RECORD_WITHIN_MS; after that the record goes back to the
+   * workflow, which writes it with unlimited retries (the attempt is never lost from the log).
+   */
+  async function deliverAttempt(input: AttemptInput): Promise<AttemptReport> {
+    const run = await runAttempt(input, { refuseClosed: input.trigger !== 'manual' });
+    if (run.closed) return { kind: 'closed', status: run.closed };
+    const { result } = run;
+    if (result.outcome === 'deferred') return { kind: 'deferred', result };
+    const decided = decideAfterAttempt(result.outcome, input.attempt, input.budgetBase, run.scheduleMs, Math.random(), result.retryAfterMs);
+    const record: AttemptRecord = {
+      ...result,
+      outcome: result.outcome,
+      deliveryId: input.deliveryId,
+      attempt: input.attempt,
+      trigger: input.trigger,
+      status: decided.status,
+      ...(decided.status === 'retrying' ? { nextRetryAtMs: Date.now() + decided.delayMs } : {}),
+    };
+    const stored = await writeRecordWithin(record, RECORD_WITHIN_MS);
+    return stored ? { kind: 'recorded', result, stored } : { kind: 'unrecorded', result, record };
+  }
+
+  /**
+   * Logs an attempt that was lost with its activity (timeout, worker killed): the provider may have been
+   * called. When the activity had already written its attempt, that record stands and is returned.
+   */
+  async function recordLostAttempt(input: AttemptInput): Promise<StoredAttempt> {
+    const delivery = await deliveries.findOneBy({ id: input.deliveryId });
+    const subscription = delivery ? await dataSource.getRepository(SubscriptionEntity).findOneBy({ id: delivery.subscriptionId }) : null;
+    const decided = decideAfterAttempt('retryable', input.attempt, input.budgetBase, scheduleFromPolicy(subscription?.retryPolicy), Math.random());
+    return writeRecord({
+      outcome: 'retryable',
+      startedAtMs: Date.now(),
+      durationMs: 0,
+      errorCode: 'attempt_lost',
+      error: 'The attempt did not finish (timeout or worker restart); the receiver may have seen it',
+      deliveryId: input.deliveryId,
+      attempt: input.attempt,
+      trigger: input.trigger,
+      status: decided.status,
+      ...(decided.status === 'retrying' ? { nextRetryAtMs: Date.now() + decided.delayMs } : {}),
+    });
+  }
+
+  async function runAttempt(
+    input: { deliveryId: string; attempt: number; redelivery: boolean },
+    options: { refuseClosed?: boolean } = {},
+  ): Promise<{ result: AttemptResult; scheduleMs: number[]; closed?: 'success' | 'failed' }> {
     let loaded: Awaited<ReturnType<typeof load>>;
     try {
       loaded = await load(input.deliveryId);
     } catch (err) {
       throw ApplicationFailure.nonRetryable(`could not load the delivery: ${safeErrorMessage(err)}`, 'Infrastructure');
     }
+    const scheduleMs = scheduleFromPolicy(loaded.subscription?.retryPolicy);
+    const status = loaded.delivery.status;
+    if (options.refuseClosed && (status === 'success' || status === 'failed')) {
+      // a second start of a finished delivery (e.g. after Temporal forgot the first run): send nothing
+      return { result: { outcome: 'deferred', startedAtMs: Date.now(), durationMs: 0 }, scheduleMs, closed: status };
+    }
+    const attemptResult = await callProvider(input, loaded);
+    return { result: attemptResult, scheduleMs };
+  }
+
+  async function callProvider(
+    input: { deliveryId: string; attempt: number; redelivery: boolean },
+    loaded: Awaited<ReturnType<typeof load>>,
+  ): Promise<AttemptResult> {
     const startedAtMs = Date.now();
     const finish = (outcome: DeliveryOutcome, known: string[] = []): AttemptResult => toResult(outcome, startedAtMs, known);
     const { delivery, subscription, emission, eventType, connectionRow } = loaded;
@@ -140,6 +207,11 @@ export function createActivities(deps: ActivityDeps) {
     }
     const result = finish(outcome, known);
     if (role && role.role !== 'wait') result.followUp = { recordId: role.recordId, role: role.role };
+    if (outcome.kind === 'success' && outcome.configUpdate) {
+      const update = checkedConfigUpdate(outcome.configUpdate, config, provider);
+      if (update) result.configUpdate = update;
+      else logger.warn({ deliveryId: delivery.id, provider: def.id, fields: Object.keys(outcome.configUpdate) }, 'provider config update refused');
+    }
     logger.info(
       { deliveryId: delivery.id, attempt: input.attempt, outcome: result.outcome, httpStatus: result.httpStatus, durationMs: result.durationMs },
       'delivery attempt',
@@ -161,27 +233,61 @@ export function createActivities(deps: ActivityDeps) {
     return { delivery, subscription, emission, eventType, connectionRow };
   }
 
-  /** Writes one attempt and the delivery's new state in one transaction; safe to repeat. */
-  async function recordAttempt(r: AttemptRecord): Promise<void> {
-    await dataSource.transaction(async (tx) => {
-      await tx
-        .createQueryBuilder()
-        .insert()
-        .into(DeliveryAttemptEntity)
-        .values({
-          deliveryId: r.deliveryId,
-          attempt: r.attempt,
-          startedAt: new Date(r.startedAtMs),
-          durationMs: Math.round(r.durationMs),
-          outcome: r.outcome,
-          httpStatus: r.httpStatus ?? null,
-          errorCode: r.errorCode ?? null,
-          error: r.error ?? null,
-          log: r.log ?? null,
-          trigger: r.trigger,
-        })
-        .orIgnore()
-        .execute();
+  /** Writes one attempt (see writeRecord); the workflows call it with Temporal's unlimited retries. */
+  async function recordAttempt(r: AttemptRecord): Promise<StoredAttempt> {
+    return writeRecord(r);
+  }
+
+  /** writeRecord, retried for up to `withinMs` while heartbeating; undefined when the database stayed unreachable. */
+  async function writeRecordWithin(r: AttemptRecord, withinMs: number): Promise<StoredAttempt | undefined> {
+    const deadline = Date.now() + withinMs;
+    for (let waitMs = 250; ; waitMs = Math.min(waitMs * 2, 2_000)) {
+      try {
+        return await writeRecord(r);
+      } catch (err) {
+        if (Date.now() + waitMs > deadline) {
+          logger.warn({ deliveryId: r.deliveryId, attempt: r.attempt, err: safeErrorMessage(err) }, 'attempt not logged yet; the workflow will retry it');
+          return undefined;
+        }
+        Context.current().heartbeat();
+        await new Promise((resolve) => setTimeout(resolve, waitMs));
+      }
+    }
+  }
+
+  /**
+   * Writes one attempt and the delivery's new state in one transaction; safe to repeat. If that attempt
+   * is already in the log (a repeat, or a lost activity that had written it), the stored record stands:
+   * nothing changes and the delivery's current state is returned.
+   */
+  async function writeRecord(r: AttemptRecord): Promise<StoredAttempt> {
+    return dataSource.transaction(async (tx) => {
+      const inserted: unknown[] = await tx.query(
+        `INSERT INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms, outcome, http_status, error_code, error, log, trigger)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         ON CONFLICT (delivery_id, attempt) DO NOTHING RETURNING id`,
+        [
+          r.deliveryId,
+          r.attempt,
+          new Date(r.startedAtMs),
+          Math.round(r.durationMs),
+          r.outcome,
+          r.httpStatus ?? null,
+          r.errorCode ?? null,
+          r.error ?? null,
+          r.log ?? null,
+          r.trigger,
+        ],
+      );
+      if (inserted.length === 0) {
+        const rows: { status: StoredAttempt['status'] | 'pending'; next_retry_at: Date | null }[] = await tx.query(
+          'SELECT status, next_retry_at FROM deliveries WHERE id = $1',
+          [r.deliveryId],
+        );
+        const row = rows[0];
+        if (!row || row.status === 'pending') return { status: r.status, delayMs: Math.max(0, (r.nextRetryAtMs ?? 0) - Date.now()) };
+        return { status: row.status, delayMs: row.next_retry_at ? Math.max(0, row.next_retry_at.getTime() - Date.now()) : 0 };
+      }
       await tx.query(
         `UPDATE deliveries SET status = $2, attempts = GREATEST(attempts, $3), last_attempt_at = $4,
            next_retry_at = $5, external_id = COALESCE($6, external_id), error = $7, updated_at = now()
@@ -204,6 +310,13 @@ export function createActivities(deps: ActivityDeps) {
           [r.followUp.recordId, r.externalId, r.deliveryId],
         );
       }
+      if (r.configUpdate && r.outcome === 'success') {
+        await tx.query(
+          `UPDATE subscriptions SET config = config || $2::jsonb, updated_at = now()
+           WHERE id = (SELECT subscription_id FROM deliveries WHERE id = $1) AND config @> $3::jsonb`,
+          [r.deliveryId, JSON.stringify(r.configUpdate.set), JSON.stringify(r.configUpdate.was)],
+        );
+      }
       if (r.pauseReason) {
         await tx.query(
           `UPDATE subscriptions SET paused_reason = $2, updated_at = now()
@@ -211,6 +324,7 @@ export function createActivities(deps: ActivityDeps) {
           [r.deliveryId, r.pauseReason],
         );
       }
+      return { status: r.status, delayMs: Math.max(0, (r.nextRetryAtMs ?? 0) - Date.now()) };
     });
   }
 
@@ -222,7 +336,27 @@ export function createActivities(deps: ActivityDeps) {
     );
   }
 
-  return { loadDeliveryPlan, attemptDelivery, recordAttempt, recordCancelled };
+  return { loadDeliveryPlan, attemptDelivery, deliverAttempt, recordAttempt, recordLostAttempt, recordCancelled };
+}
+
+/**
+ * A provider's config update, when it only sets top-level non-secret fields to plain values and the
+ * changed config still passes the provider's schema; with the values it replaces. Otherwise undefined.
+ */
+function checkedConfigUpdate(
+  set: Record<string, string | number | boolean>,
+  config: Record<string, unknown>,
+  provider: { definition: { configSchema: { safeParse(v: unknown): { success: boolean } } }; secretPaths: string[] },
+): NonNullable<AttemptResult['configUpdate']> | undefined {
+  const keys = Object.keys(set);
+  if (keys.length === 0) return undefined;
+  const secretRoots = new Set(provider.secretPaths.map((p) => p.split('.')[0]));
+  for (const k of keys) {
+    if (secretRoots.has(k) || !['string', 'number', 'boolean'].includes(typeof set[k])) return undefined;
+  }
+  if (!provider.definition.configSchema.safeParse({ ...config, ...set }).success) return undefined;
+  const was = Object.fromEntries(keys.map((k) => [k, config[k]]));
+  return { set, was };
 }
 
 function sanitiseLog(log: string, secrets: string[]): string {
@@ -243,6 +377,9 @@ function subjectOf(subjectKey: string | undefined, payload: Record<string, unkno
 
 /** The activity interface the workflow proxies. */
 export type Activities = ReturnType<typeof createActivities>;
+
+/** How long the attempt activity retries its log write before handing the record to the workflow (heartbeat timeout is 15 s). */
+const RECORD_WITHIN_MS = 10_000;
 
 /** How often an attempt in progress heartbeats (the workflow's heartbeat timeout is 15 s). */
 const HEARTBEAT_EVERY_MS = 5_000;

@@ -16,6 +16,11 @@ async function main(): Promise<void> {
   // bookkeeping for the parent, a map write per activity: the activities themselves do nothing
   const firstActivityAt = new Map<string, number>();
   const completedAt = new Map<string, number>();
+  function noop(id: string, last: boolean): Promise<void> {
+    if (!firstActivityAt.has(id)) firstActivityAt.set(id, Date.now());
+    if (last && !completedAt.has(id)) completedAt.set(id, Date.now());
+    return Promise.resolve();
+  }
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const worker = await Worker.create({
     connection,
@@ -24,15 +29,7 @@ async function main(): Promise<void> {
     workflowBundle: { code },
     stickyQueueScheduleToStartTimeout: '3s',
     maxConcurrentActivityTaskExecutions: config.workerMaxConcurrentActivities,
-    activities: {
-      async loadPlan(id: string) {
-        if (!firstActivityAt.has(id)) firstActivityAt.set(id, Date.now());
-      },
-      async attempt() {},
-      async record(id: string) {
-        if (!completedAt.has(id)) completedAt.set(id, Date.now());
-      },
-    },
+    activities: { loadPlan: noop, attempt: noop, record: noop },
   });
   // {type:'stats', prefix, times?}: workflows (ids starting with prefix) that finished their last activity
   process.on('message', (msg: { type?: string; seq?: number; prefix?: string; times?: boolean }) => {

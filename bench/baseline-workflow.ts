@@ -1,14 +1,15 @@
 // Baseline for the end-to-end scenarios: the delivery workflow's shape with nothing in it.
-// The service's deliveryWorkflow runs three activities per successful delivery (loadDeliveryPlan,
-// attemptDelivery, recordAttempt); this runs three activities that do nothing. Bundled on its own
-// by bench/baseline-worker.ts. Imports only @temporalio/workflow.
+// The service's deliveryWorkflowV2 runs one activity per successful delivery (deliverAttempt calls the
+// provider and writes the log); this runs one activity that does nothing. `activities: 3` is the shape
+// of the first workflow (loadDeliveryPlan, attemptDelivery, recordAttempt), to show what the merge buys
+// on the bare engine. Bundled on its own by bench/baseline-worker.ts. Imports only @temporalio/workflow.
 import { proxyActivities } from '@temporalio/workflow';
 
-/** The baseline's activities: all three return at once. */
+/** The baseline's activities: all return at once. `last` marks the workflow's final activity. */
 export interface BaselineActivities {
-  loadPlan(id: string): Promise<void>;
-  attempt(id: string): Promise<void>;
-  record(id: string): Promise<void>;
+  loadPlan(id: string, last: boolean): Promise<void>;
+  attempt(id: string, last: boolean): Promise<void>;
+  record(id: string, last: boolean): Promise<void>;
 }
 
 // the same activity options as workflows/delivery.ts: the provider call once, the database ones retried
@@ -22,13 +23,14 @@ const { loadPlan, record } = proxyActivities<BaselineActivities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
 });
 
-/**
- * Three no-op activities in sequence, as one successful delivery of the service. `activities: 2` skips
- * loadPlan (what merging the plan load into the attempt would save); the last one is always `record`.
- */
-export async function baselineWorkflow(input: { id: string; activities?: 2 | 3 }): Promise<'success'> {
-  if (input.activities !== 2) await loadPlan(input.id);
-  await attempt(input.id);
-  await record(input.id);
+/** One no-op activity (the service's shape), or three in sequence (`activities: 3`, the first workflow's shape). */
+export async function baselineWorkflow(input: { id: string; activities?: 1 | 3 }): Promise<'success'> {
+  if (input.activities === 3) {
+    await loadPlan(input.id, false);
+    await attempt(input.id, false);
+    await record(input.id, true);
+  } else {
+    await attempt(input.id, true);
+  }
   return 'success';
 }

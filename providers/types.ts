@@ -5,7 +5,17 @@ import type { z } from 'zod';
  * The workflow turns this into the next step: done, wait and retry, or stop.
  */
 export type DeliveryOutcome = (
-  | { kind: 'success'; externalId?: string; httpStatus?: number }
+  | {
+      kind: 'success';
+      externalId?: string;
+      httpStatus?: number;
+      /**
+       * Top-level, non-secret config fields the target said have changed (Telegram: the group became a
+       * supergroup with a new chat id). Written to the subscription with the attempt, if the changed
+       * config still passes the provider's schema.
+       */
+      configUpdate?: Record<string, string | number | boolean>;
+    }
   | {
       kind: 'retryable';
       error: string;

@@ -1,3 +1,7 @@
+// The first delivery workflow (three activities per attempt), kept unchanged so that runs started before
+// deliveryWorkflowV2 replay and finish on an upgraded worker. New deliveries start deliveryWorkflowV2.
+// Remove it once no `deliveryWorkflow` run is open (Temporal Web: WorkflowType="deliveryWorkflow" and
+// ExecutionStatus="Running").
 import {
   ActivityFailure,
   ApplicationFailure,

@@ -1,2 +1,4 @@
 // The workflow bundle's entry: every workflow the worker runs.
-export { deliveryWorkflow } from './delivery';
+export { deliveryWorkflowV2 } from './delivery';
+// runs started before V2 existed still replay and finish on this code
+export { deliveryWorkflow } from './delivery-v1';

@@ -32,3 +32,23 @@ export function nextDelayMs(scheduleMs: number[], attempt: number, random: numbe
   const hint = retryAfterMs === undefined ? 0 : Math.min(retryAfterMs, RETRY_AFTER_CAP_MS);
   return Math.max(jittered, hint);
 }
+
+/**
+ * The status an attempt leaves its delivery in: `success`, `retrying` while the budget (`budgetBase` plus
+ * the schedule's length plus one) has room for a retryable failure, else `failed`; and the wait before the
+ * next attempt.
+ */
+export function decideAfterAttempt(
+  outcome: 'success' | 'retryable' | 'permanent',
+  attempt: number,
+  budgetBase: number,
+  scheduleMs: number[],
+  random: number,
+  retryAfterMs?: number,
+): { status: 'success' | 'retrying' | 'failed'; delayMs: number } {
+  if (outcome === 'success') return { status: 'success', delayMs: 0 };
+  if (outcome === 'retryable' && attempt < budgetBase + scheduleMs.length + 1) {
+    return { status: 'retrying', delayMs: nextDelayMs(scheduleMs, attempt, random, retryAfterMs) };
+  }
+  return { status: 'failed', delayMs: 0 };
+}

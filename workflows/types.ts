@@ -11,7 +11,40 @@ export interface DeliveryWorkflowInput {
   trigger?: AttemptTrigger;
   /** Set when an operator asked to send a delivery again that had already succeeded. */
   redelivery?: boolean;
+  /**
+   * A new delivery (ingest, test send, reconciler): no attempt made yet, so the run skips loading its plan.
+   * Its workflow id is started with REJECT_DUPLICATE, so a fresh run happens once per delivery.
+   */
+  fresh?: boolean;
 }
+
+/** One attempt of deliveryWorkflowV2: the activity calls the provider and writes the attempt to the log. */
+export interface AttemptInput {
+  deliveryId: string;
+  attempt: number;
+  trigger: AttemptTrigger;
+  redelivery: boolean;
+  /** Attempts made before this run's budget began: a manual run of a closed delivery gets a fresh budget. */
+  budgetBase: number;
+}
+
+/** Where an attempt left the delivery, as stored in the log. */
+export interface StoredAttempt {
+  status: 'retrying' | 'success' | 'failed';
+  /** The wait before the next attempt (when `retrying`). */
+  delayMs: number;
+}
+
+/** What the attempt activity did. Only the `unrecorded` case leaves the log write to the workflow. */
+export type AttemptReport =
+  /** Sent (or refused before sending) and written to the log in the same activity. */
+  | { kind: 'recorded'; result: AttemptResult; stored: StoredAttempt }
+  /** Sent, but the log could not be written within the activity: the workflow writes `record` (retried without limit). */
+  | { kind: 'unrecorded'; result: AttemptResult; record: AttemptRecord }
+  /** Nothing sent: the delivery waits for another one to create the external record it updates. */
+  | { kind: 'deferred'; result: AttemptResult }
+  /** Nothing sent: the delivery was already closed and this is not an operator's run. */
+  | { kind: 'closed'; status: FinalStatus };
 
 /** What the workflow needs to run the loop; loaded once per run. */
 export interface DeliveryPlan {
@@ -37,6 +70,11 @@ export interface AttemptResult {
   log?: string;
   /** The external record this attempt created or updated (row id in external_records). */
   followUp?: { recordId: string; role: 'creator' | 'follower' };
+  /**
+   * Non-secret subscription config fields the provider learned have changed (`set`), applied with the
+   * attempt only while the subscription still holds the values this attempt used (`was`).
+   */
+  configUpdate?: { set: Record<string, string | number | boolean>; was: Record<string, unknown> };
 }
 
 /** One attempt as written to the delivery log, with the status the delivery moves to. */

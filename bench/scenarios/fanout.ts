@@ -1,6 +1,6 @@
 // Scenario 4: one event matching 100 subscriptions: time until all 100 are delivered (receiver) and
 // `success` in the log. Baseline: 100 bare workflows started at once (as the API starts them) until all
-// have finished their three no-op activities.
+// have finished their no-op activity (the service's one activity per delivery).
 import { performance } from 'node:perf_hooks';
 import type { BenchOptions, Row, Scenario } from '../lib/context';
 import { createSubscription, deliveryCounts, drain, postIngest, startBaselineWorker, startHub, waitUntil } from '../lib/hub';

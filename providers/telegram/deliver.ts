@@ -13,12 +13,6 @@ import {
 } from './config';
 import { messageText } from './message';
 
-/**
- * A success that carries a note for the admin, e.g. that the group became a supergroup and messages now
- * go to its new id. DeliveryOutcome has no field for these yet, so the activity does not record them.
- */
-export type NotedSuccess = Extract<DeliveryOutcome, { kind: 'success' }> & { note?: string; chatMigratedTo?: number };
-
 /** Everything one attempt shares between its calls. */
 interface Attempt {
   http: GuardedHttpClient;
@@ -51,7 +45,7 @@ export async function deliverTelegram(ctx: DeliveryContext<TelegramConfig, Teleg
   try {
     if (prior && config.data.followUpMode === 'edit') return await edit(attempt, prior);
     if (prior) return await reply(attempt, prior);
-    return postedOutcome(await post(attempt, config.data.chatId));
+    return postedOutcome(attempt, await post(attempt, config.data.chatId));
   } catch (err) {
     return outcomeFromError(err, secrets);
   }
@@ -81,16 +75,21 @@ async function post(a: Attempt, chatId: number | string, replyTo?: number): Prom
   return { ok: true, message: again.result, httpStatus: again.response.status, migratedFrom: chatId };
 }
 
-/** The outcome of a new message: its id, and a note when it went to a migrated group's new id. */
-function postedOutcome(p: Posted): DeliveryOutcome {
+/**
+ * The outcome of a new message: its id. When it went to the supergroup a group was upgraded to, the
+ * attempt log says so and, if the subscription pointed at the old group, its chatId moves to the new one
+ * (the next message goes there directly).
+ */
+function postedOutcome(a: Attempt, p: Posted): DeliveryOutcome {
   if (!p.ok) return p.outcome;
-  const outcome: NotedSuccess = { kind: 'success', externalId: messageExternalId(p.message.chat.id, p.message.message_id), httpStatus: p.httpStatus };
+  const outcome: DeliveryOutcome = { kind: 'success', externalId: messageExternalId(p.message.chat.id, p.message.message_id), httpStatus: p.httpStatus };
   if (p.migratedFrom === undefined) return outcome;
   const to = p.message.chat.id;
-  outcome.chatMigratedTo = to;
-  outcome.note =
-    `Telegram group ${p.migratedFrom} was upgraded to the supergroup ${to}; the message went there. ` +
-    `Set the subscription's chatId to ${to} to skip the detour.`;
+  const moveSubscription = String(a.config.chatId) === String(p.migratedFrom);
+  if (moveSubscription) outcome.configUpdate = { chatId: to };
+  outcome.log =
+    `Telegram group ${p.migratedFrom} was upgraded to the supergroup ${to}; the message went there.` +
+    (moveSubscription ? ` The subscription's chatId is now ${to}.` : '');
   return outcome;
 }
 
@@ -109,8 +108,8 @@ async function edit(a: Attempt, prior: { chatId: number; messageId: number }): P
   // the same text again (a redelivery, or an update that changed nothing we show): already right
   if (status === 400 && /message is not modified/i.test(d)) return unchanged;
   const to = res.error.migrateToChatId;
-  if (to !== undefined) return postedOutcome(withMigration(await post(a, to), prior.chatId));
-  if (status === 400 && /message to edit not found|message can't be edited/i.test(d)) return postedOutcome(await post(a, a.config.chatId));
+  if (to !== undefined) return postedOutcome(a, withMigration(await post(a, to), prior.chatId));
+  if (status === 400 && /message to edit not found|message can't be edited/i.test(d)) return postedOutcome(a, await post(a, a.config.chatId));
   return failed(a, 'editMessageText', res, String(prior.chatId));
 }
 
@@ -127,7 +126,7 @@ async function reply(a: Attempt, prior: { chatId: number; messageId: number }): 
   if (p.ok && p.migratedFrom === undefined && p.message.reply_to_message?.message_id === prior.messageId) {
     return { kind: 'success', externalId: messageExternalId(prior.chatId, prior.messageId), httpStatus: p.httpStatus };
   }
-  return postedOutcome(p);
+  return postedOutcome(a, p);
 }
 
 function formatting(config: TelegramConfig) {

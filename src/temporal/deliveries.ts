@@ -1,6 +1,6 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { SA_DELIVERY_ID, SA_DELIVERY_STATUS, SA_EVENT, SA_PROVIDER, SA_SUBSCRIPTION_ID } from '../../workflows/search-attributes';
-import { cancelUpdate, redeliverUpdate, type AttemptTrigger } from '../../workflows/types';
+import { cancelUpdate, redeliverUpdate, type DeliveryWorkflowInput } from '../../workflows/types';
 
 /** How long one workflow start may take before it is left to the reconciler (ms). */
 const START_DEADLINE_MS = 3_000;
@@ -33,10 +33,10 @@ export class DeliveryWorkflows {
       // bounded: while Temporal is unreachable the rows are already durable and the reconciler starts
       // them later, so an ingest request should not wait out the client's own retries (~20 s)
       await this.client.connection.withDeadline(Date.now() + START_DEADLINE_MS, () =>
-        this.client.workflow.start('deliveryWorkflow', {
+        this.client.workflow.start('deliveryWorkflowV2', {
           workflowId: d.workflowId,
           taskQueue: this.taskQueue,
-          args: [{ deliveryId: d.id }],
+          args: [{ deliveryId: d.id, fresh: true } satisfies DeliveryWorkflowInput],
           workflowIdReusePolicy: 'REJECT_DUPLICATE',
           typedSearchAttributes: searchAttributes(d),
         }),
@@ -53,10 +53,10 @@ export class DeliveryWorkflows {
   async redeliver(d: DeliveryRef): Promise<'woken' | 'restarted'> {
     if (await this.wake(d)) return 'woken';
     try {
-      await this.client.workflow.start('deliveryWorkflow', {
+      await this.client.workflow.start('deliveryWorkflowV2', {
         workflowId: d.workflowId,
         taskQueue: this.taskQueue,
-        args: [{ deliveryId: d.id, trigger: 'manual' satisfies AttemptTrigger, redelivery: d.status === 'success' }],
+        args: [{ deliveryId: d.id, trigger: 'manual', redelivery: d.status === 'success' } satisfies DeliveryWorkflowInput],
         workflowIdReusePolicy: 'ALLOW_DUPLICATE',
         typedSearchAttributes: searchAttributes({ ...d, status: 'retrying' }),
       });

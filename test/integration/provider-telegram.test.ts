@@ -166,14 +166,20 @@ describe('telegram provider through the pipeline (real Temporal, PostgreSQL, fak
     assert.equal(d.attemptLog[0].errorCode, 'server_error');
   });
 
-  it('sends to the supergroup a group was upgraded to, at once', async () => {
+  it('sends to the supergroup a group was upgraded to, at once, and moves the subscription there', async () => {
     fake.addChat({ id: -5005, type: 'group', title: 'Old ops', migratedTo: -1005005 });
     fake.addChat({ id: -1005005, type: 'supergroup', title: 'Ops' });
-    await subscribe('incident.created', { chatId: -5005 });
+    const sub = await subscribe('incident.created', { chatId: -5005 });
     const d = await settled(await ingest('incident.created', 'evt-tg-migrate', incident('inc-migrate')));
     assert.equal(d.externalId, '-1005005:1');
     assert.equal(d.attempts, 1);
     assert.deepEqual(fake.callsOf('sendMessage').map((c) => c.body.chat_id), [-5005, -1005005]);
+    assert.match(d.attemptLog[0].log, /group -5005 was upgraded to the supergroup -1005005.*chatId is now -1005005/);
+    const after = await hub.call('GET', `/subscriptions/${sub.id}`);
+    assert.equal(after.body.config.chatId, -1005005);
+    // the next event goes straight to the supergroup
+    await settled(await ingest('incident.created', 'evt-tg-migrate-2', incident('inc-migrate-2')));
+    assert.deepEqual(fake.callsOf('sendMessage').map((c) => c.body.chat_id), [-5005, -1005005, -1005005]);
   });
 
   const gone: Array<[string, () => Promise<{ config?: Record<string, unknown>; connection?: string }>, RegExp]> = [

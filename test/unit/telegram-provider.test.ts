@@ -4,7 +4,6 @@ import type { AddressInfo } from 'node:net';
 import { createGuardedHttpClient } from '../../providers/http/guarded-client';
 import { telegramProvider } from '../../providers/telegram';
 import { telegramConfigSchema, telegramConnectionSchema } from '../../providers/telegram/config';
-import type { NotedSuccess } from '../../providers/telegram/deliver';
 import type { DeliveryContext, DeliveryEvent, DeliveryOutcome } from '../../providers/types';
 import { TelegramFake, botErrors, type FakeReply } from '../fakes/telegram';
 
@@ -202,11 +201,11 @@ describe('telegram provider', () => {
     it('resends at once to the supergroup a group migrated to, and says so', async () => {
       fake.addChat({ id: -4001, type: 'group', title: 'Old ops', migratedTo: -1004001 });
       fake.addChat({ id: -1004001, type: 'supergroup', title: 'Ops' });
-      const outcome = (await deliver(ctx({ chatId: -4001 }))) as NotedSuccess;
+      const outcome = await deliver(ctx({ chatId: -4001 }));
       assert.equal(outcome.kind, 'success');
       assert.equal(outcome.externalId, '-1004001:1');
-      assert.equal(outcome.chatMigratedTo, -1004001);
-      assert.match(outcome.note ?? '', /group -4001 was upgraded to the supergroup -1004001.*chatId to -1004001/);
+      assert.deepEqual(outcome.kind === 'success' && outcome.configUpdate, { chatId: -1004001 });
+      assert.match(outcome.log ?? '', /group -4001 was upgraded to the supergroup -1004001.*chatId is now -1004001/);
       assert.deepEqual(fake.callsOf('sendMessage').map((c) => c.body.chat_id), [-4001, -1004001]);
     });
 
@@ -214,9 +213,9 @@ describe('telegram provider', () => {
       fake.addChat({ id: -4002, type: 'group', title: 'Old ops' });
       const externalId = await first({ chatId: -4002 });
       fake.chats.get(-4002)!.migratedTo = GROUP;
-      const outcome = (await deliver(ctx({ chatId: -4002 }, { event: RESOLVED, followUp: { externalId } }))) as NotedSuccess;
-      assert.equal(outcome.externalId, `${GROUP}:1`);
-      assert.equal(outcome.chatMigratedTo, GROUP);
+      const outcome = await deliver(ctx({ chatId: -4002 }, { event: RESOLVED, followUp: { externalId } }));
+      assert.equal(outcome.kind === 'success' && outcome.externalId, `${GROUP}:1`);
+      assert.deepEqual(outcome.kind === 'success' && outcome.configUpdate, { chatId: GROUP });
     });
 
     it('retries a transport failure and names no token', async () => {

@@ -1,0 +1,129 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  condition,
+  proxyActivities,
+  setHandler,
+  sleep,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { SA_DELIVERY_STATUS } from './search-attributes';
+import {
+  cancelUpdate,
+  redeliverUpdate,
+  type AttemptTrigger,
+  type DeliveryWorkflowInput,
+  type FinalStatus,
+  type StoredAttempt,
+} from './types';
+
+// The provider call runs once per activity: the workflow owns the retry loop (DESIGN.md decision 1).
+// The same activity writes the attempt to the log, so a successful delivery is one activity: the
+// workflow's round trips through Temporal are most of a delivery's cost (see bench/ and the README).
+// It heartbeats while the provider works, so an attempt lost with its worker is noticed in seconds.
+const { deliverAttempt } = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: '15 seconds',
+  retry: { maximumAttempts: 1 },
+});
+
+// Database writes keep Temporal's unlimited retries: an outage delays the log, never loses it.
+const { loadDeliveryPlan, recordAttempt, recordLostAttempt, recordCancelled } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+});
+
+/** Waits before retrying an attempt that could not start (e.g. the database was unreachable). */
+const INFRA_RETRY_MS = [1_000, 2_000, 5_000, 10_000, 30_000];
+/** Waits of a follow-up whose external record is still being created by another delivery. */
+const DEFER_MS = [500, 1_000, 2_000, 5_000, 10_000, 30_000, 60_000];
+
+/** Drives one delivery to success or failure, recording every attempt exactly. */
+export async function deliveryWorkflowV2(input: DeliveryWorkflowInput): Promise<FinalStatus> {
+  let attempt = 0;
+  if (!input.fresh) {
+    const plan = await loadDeliveryPlan(input.deliveryId);
+    if ((plan.status === 'success' || plan.status === 'failed') && input.trigger !== 'manual') return plan.status;
+    attempt = plan.attemptsSoFar;
+  }
+  let woken = false;
+  let cancelReason: string | undefined;
+  let finished = false;
+  setHandler(redeliverUpdate, () => {
+    woken = true;
+    return { accepted: !finished };
+  });
+  setHandler(cancelUpdate, (reason: string) => {
+    cancelReason = reason || 'Cancelled by an operator; no further retries';
+    return { accepted: !finished };
+  });
+
+  let trigger: AttemptTrigger = input.trigger ?? 'scheduled';
+  let redelivery = input.redelivery === true;
+  let infraFailures = 0;
+  let deferrals = 0;
+  // a manual run of a closed delivery gets a fresh attempt budget from where it stands
+  let budgetBase = input.trigger === 'manual' ? attempt : 0;
+
+  for (;;) {
+    if (cancelReason) return cancel(input.deliveryId, cancelReason);
+    attempt += 1;
+    let stored: StoredAttempt;
+    try {
+      const report = await deliverAttempt({ deliveryId: input.deliveryId, attempt, trigger, redelivery, budgetBase });
+      infraFailures = 0;
+      if (report.kind === 'closed') {
+        finished = true;
+        return report.status;
+      }
+      if (report.kind === 'deferred') {
+        // another delivery is creating the external record this one must update: wait for it, not an attempt
+        attempt -= 1;
+        await condition(() => cancelReason !== undefined, DEFER_MS[Math.min(deferrals++, DEFER_MS.length - 1)]);
+        continue;
+      }
+      deferrals = 0;
+      stored = report.kind === 'recorded' ? report.stored : await recordAttempt(report.record);
+    } catch (err) {
+      if (isInfrastructureFailure(err)) {
+        // nothing was sent: not an attempt; try again shortly
+        attempt -= 1;
+        await sleep(INFRA_RETRY_MS[Math.min(infraFailures++, INFRA_RETRY_MS.length - 1)]);
+        continue;
+      }
+      // the activity timed out or its worker died: the provider may or may not have been called. If the
+      // activity wrote its attempt before it was lost, that record stands and tells where the delivery is.
+      stored = await recordLostAttempt({ deliveryId: input.deliveryId, attempt, trigger, redelivery, budgetBase });
+    }
+    upsertSearchAttributes([{ key: SA_DELIVERY_STATUS, value: stored.status }]);
+    if (stored.status !== 'retrying') {
+      if (woken && !cancelReason) {
+        // an operator asked for another attempt while this one was finishing: honour it
+        woken = false;
+        trigger = 'manual';
+        redelivery = stored.status === 'success';
+        budgetBase = attempt;
+        continue;
+      }
+      finished = true;
+      return stored.status;
+    }
+
+    // a wake that arrived during the attempt is not lost: the wait ends at once
+    await condition(() => woken || cancelReason !== undefined, stored.delayMs);
+    trigger = woken ? 'manual' : 'scheduled';
+    woken = false;
+  }
+}
+
+async function cancel(deliveryId: string, reason: string): Promise<FinalStatus> {
+  await recordCancelled({ deliveryId, reason });
+  upsertSearchAttributes([{ key: SA_DELIVERY_STATUS, value: 'failed' }]);
+  return 'failed';
+}
+
+/** Activities throw `Infrastructure` when they could not even load the delivery (nothing was sent). */
+function isInfrastructureFailure(err: unknown): boolean {
+  return err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === 'Infrastructure';
+}

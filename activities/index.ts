@@ -1,20 +1,17 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { DataSource } from 'typeorm';
 import { DeliveryEntity } from '../entities/delivery.entity';
-import { EmissionEntity } from '../entities/emission.entity';
 import { SubscriptionEntity } from '../entities/subscription.entity';
-import { ConnectionEntity } from '../entities/connection.entity';
 import { EventCatalogue } from '../src/catalogue/store';
 import { claimFollowUp, type FollowUpRole } from './follow-ups';
 import { outcomeFromError } from '../providers/http/outcome';
 import type { ProviderRegistry } from '../providers/registry';
-import { ProviderSettings } from '../providers/settings';
 import type { DeliveryOutcome, GuardedHttpClient } from '../providers/types';
 import type { Logger } from '../src/logger';
 import { safeErrorMessage, sanitise } from '../src/sanitise';
 import type { SecretBox } from '../src/secrets/crypto';
 import { decryptFields, secretValues } from '../src/secrets/fields';
-import { decideAfterAttempt, scheduleFromPolicy } from '../workflows/retry';
+import { decideAfterAttempt, scheduleFromPolicy, type RetryPolicyInput } from '../workflows/retry';
 import type { AttemptInput, AttemptRecord, AttemptReport, AttemptResult, DeliveryPlan, StoredAttempt } from '../workflows/types';
 
 /** What the activities need, handed in by the worker (or a test). */
@@ -31,7 +28,6 @@ export function createActivities(deps: ActivityDeps) {
   const { dataSource, logger, providers, secrets, http } = deps;
   const deliveries = dataSource.getRepository(DeliveryEntity);
   const catalogue = new EventCatalogue(dataSource);
-  const settings = new ProviderSettings(dataSource, 0);
 
   /** Loads what the workflow loop needs; ids and numbers only, no secrets. */
   async function loadDeliveryPlan(deliveryId: string): Promise<DeliveryPlan> {
@@ -104,7 +100,7 @@ export function createActivities(deps: ActivityDeps) {
     input: { deliveryId: string; attempt: number; redelivery: boolean },
     options: { refuseClosed?: boolean } = {},
   ): Promise<{ result: AttemptResult; scheduleMs: number[]; closed?: 'success' | 'failed' }> {
-    let loaded: Awaited<ReturnType<typeof load>>;
+    let loaded: Loaded;
     try {
       loaded = await load(input.deliveryId);
     } catch (err) {
@@ -120,10 +116,7 @@ export function createActivities(deps: ActivityDeps) {
     return { result: attemptResult, scheduleMs };
   }
 
-  async function callProvider(
-    input: { deliveryId: string; attempt: number; redelivery: boolean },
-    loaded: Awaited<ReturnType<typeof load>>,
-  ): Promise<AttemptResult> {
+  async function callProvider(input: { deliveryId: string; attempt: number; redelivery: boolean }, loaded: Loaded): Promise<AttemptResult> {
     const startedAtMs = Date.now();
     const finish = (outcome: DeliveryOutcome, known: string[] = []): AttemptResult => toResult(outcome, startedAtMs, known);
     const { delivery, subscription, emission, eventType, connectionRow } = loaded;
@@ -136,7 +129,7 @@ export function createActivities(deps: ActivityDeps) {
         errorCode: 'provider_missing',
       });
     }
-    if (!(await settings.isEnabled(provider.definition.id))) {
+    if (!loaded.providerEnabled) {
       return finish({
         kind: 'permanent',
         error: `Provider "${delivery.provider}" is disabled by an admin; redeliver once it is enabled again`,
@@ -219,18 +212,49 @@ export function createActivities(deps: ActivityDeps) {
     return result;
   }
 
-  async function load(deliveryId: string) {
-    const delivery = await deliveries.findOneBy({ id: deliveryId });
-    if (!delivery) throw new Error(`delivery ${deliveryId} does not exist`);
-    const [subscription, emission, eventType] = await Promise.all([
-      dataSource.getRepository(SubscriptionEntity).findOneBy({ id: delivery.subscriptionId }),
-      dataSource.getRepository(EmissionEntity).findOneBy({ id: delivery.emissionId }),
-      catalogue.get(delivery.event),
-    ]);
-    const connectionRow = subscription?.connectionId
-      ? await dataSource.getRepository(ConnectionEntity).findOneBy({ id: subscription.connectionId })
-      : null;
-    return { delivery, subscription, emission, eventType, connectionRow };
+  /**
+   * Everything one attempt needs, in one query (a round trip to PostgreSQL costs more than the join):
+   * the delivery, its emission, subscription, connection and the provider's admin switch.
+   */
+  async function load(deliveryId: string): Promise<Loaded> {
+    const rows: LoadedRow[] = await dataSource.query(
+      `SELECT d.id, d.subscription_id, d.provider, d.event, d.emission_id, d.system_ids, d.payload, d.status, d.attempts,
+              d.test, d.created_at, e.occurred_at,
+              s.id AS s_id, s.name AS s_name, s.config AS s_config, s.connection_id AS s_connection_id, s.retry_policy AS s_retry_policy,
+              c.config AS c_config, ps.enabled AS provider_enabled
+         FROM deliveries d
+         LEFT JOIN emissions e ON e.id = d.emission_id
+         LEFT JOIN subscriptions s ON s.id = d.subscription_id
+         LEFT JOIN connections c ON c.id = s.connection_id
+         LEFT JOIN provider_settings ps ON ps.id = d.provider
+        WHERE d.id = $1`,
+      [deliveryId],
+    );
+    const row = rows[0];
+    if (!row) throw new Error(`delivery ${deliveryId} does not exist`);
+    const eventType = await catalogue.get(row.event);
+    return {
+      delivery: {
+        id: row.id,
+        subscriptionId: row.subscription_id,
+        provider: row.provider,
+        event: row.event,
+        emissionId: row.emission_id,
+        systemIds: row.system_ids,
+        payload: row.payload,
+        status: row.status,
+        attempts: row.attempts,
+        test: row.test,
+        createdAt: row.created_at,
+      },
+      emission: row.occurred_at ? { occurredAt: row.occurred_at } : null,
+      subscription: row.s_id
+        ? { id: row.s_id, name: row.s_name!, config: row.s_config!, connectionId: row.s_connection_id, retryPolicy: row.s_retry_policy }
+        : null,
+      connectionRow: row.c_config ? { config: row.c_config } : null,
+      providerEnabled: row.provider_enabled ?? true,
+      eventType,
+    };
   }
 
   /** Writes one attempt (see writeRecord); the workflows call it with Temporal's unlimited retries. */
@@ -256,76 +280,66 @@ export function createActivities(deps: ActivityDeps) {
   }
 
   /**
-   * Writes one attempt and the delivery's new state in one transaction; safe to repeat. If that attempt
-   * is already in the log (a repeat, or a lost activity that had written it), the stored record stands:
-   * nothing changes and the delivery's current state is returned.
+   * Writes one attempt and the delivery's new state in one statement (atomic; one round trip); safe to
+   * repeat. If that attempt is already in the log (a repeat, or a lost activity that had written it), the
+   * stored record stands: nothing changes and the delivery's current state is returned.
    */
   async function writeRecord(r: AttemptRecord): Promise<StoredAttempt> {
-    return dataSource.transaction(async (tx) => {
-      const inserted: unknown[] = await tx.query(
-        `INSERT INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms, outcome, http_status, error_code, error, log, trigger)
+    const params: unknown[] = [
+      r.deliveryId,
+      r.attempt,
+      new Date(r.startedAtMs),
+      Math.round(r.durationMs),
+      r.outcome,
+      r.httpStatus ?? null,
+      r.errorCode ?? null,
+      r.error ?? null,
+      r.log ?? null,
+      r.trigger,
+      r.status,
+      r.nextRetryAtMs ? new Date(r.nextRetryAtMs) : null,
+      r.externalId ?? null,
+      r.status === 'success' ? null : (r.error ?? null),
+    ];
+    const p = (v: unknown) => `$${params.push(v)}`;
+    // every side effect below happens only when this call inserted the attempt
+    const extra: string[] = [];
+    if (r.followUp && r.outcome === 'success' && r.externalId) {
+      // the creator fills its claim; a follower records a replacement record (e.g. a re-posted message)
+      extra.push(`follow AS (
+        UPDATE external_records SET external_id = $13, updated_at = now()
+         WHERE id = ${p(r.followUp.recordId)} AND (creating_delivery_id = $1 OR external_id IS NOT NULL) AND EXISTS (SELECT 1 FROM ins))`);
+    }
+    if (r.configUpdate && r.outcome === 'success') {
+      extra.push(`cfg AS (
+        UPDATE subscriptions SET config = config || ${p(JSON.stringify(r.configUpdate.set))}::jsonb, updated_at = now()
+         WHERE id = (SELECT subscription_id FROM deliveries WHERE id = $1)
+           AND config @> ${p(JSON.stringify(r.configUpdate.was))}::jsonb AND EXISTS (SELECT 1 FROM ins))`);
+    } else if (r.pauseReason) {
+      extra.push(`pause AS (
+        UPDATE subscriptions SET paused_reason = ${p(r.pauseReason)}, updated_at = now()
+         WHERE id = (SELECT subscription_id FROM deliveries WHERE id = $1) AND EXISTS (SELECT 1 FROM ins))`);
+    }
+    const rows: { inserted: boolean; status: StoredAttempt['status'] | 'pending' | null; next_retry_at: Date | null }[] = await dataSource.query(
+      `WITH ins AS (
+         INSERT INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms, outcome, http_status, error_code, error, log, trigger)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-         ON CONFLICT (delivery_id, attempt) DO NOTHING RETURNING id`,
-        [
-          r.deliveryId,
-          r.attempt,
-          new Date(r.startedAtMs),
-          Math.round(r.durationMs),
-          r.outcome,
-          r.httpStatus ?? null,
-          r.errorCode ?? null,
-          r.error ?? null,
-          r.log ?? null,
-          r.trigger,
-        ],
-      );
-      if (inserted.length === 0) {
-        const rows: { status: StoredAttempt['status'] | 'pending'; next_retry_at: Date | null }[] = await tx.query(
-          'SELECT status, next_retry_at FROM deliveries WHERE id = $1',
-          [r.deliveryId],
-        );
-        const row = rows[0];
-        if (!row || row.status === 'pending') return { status: r.status, delayMs: Math.max(0, (r.nextRetryAtMs ?? 0) - Date.now()) };
-        return { status: row.status, delayMs: row.next_retry_at ? Math.max(0, row.next_retry_at.getTime() - Date.now()) : 0 };
-      }
-      await tx.query(
-        `UPDATE deliveries SET status = $2, attempts = GREATEST(attempts, $3), last_attempt_at = $4,
-           next_retry_at = $5, external_id = COALESCE($6, external_id), error = $7, updated_at = now()
-         WHERE id = $1`,
-        [
-          r.deliveryId,
-          r.status,
-          r.attempt,
-          new Date(r.startedAtMs),
-          r.nextRetryAtMs ? new Date(r.nextRetryAtMs) : null,
-          r.externalId ?? null,
-          r.status === 'success' ? null : (r.error ?? null),
-        ],
-      );
-      if (r.followUp && r.outcome === 'success' && r.externalId) {
-        // the creator fills its claim; a follower records a replacement record (e.g. a re-posted message)
-        await tx.query(
-          `UPDATE external_records SET external_id = $2, updated_at = now()
-           WHERE id = $1 AND (creating_delivery_id = $3 OR external_id IS NOT NULL)`,
-          [r.followUp.recordId, r.externalId, r.deliveryId],
-        );
-      }
-      if (r.configUpdate && r.outcome === 'success') {
-        await tx.query(
-          `UPDATE subscriptions SET config = config || $2::jsonb, updated_at = now()
-           WHERE id = (SELECT subscription_id FROM deliveries WHERE id = $1) AND config @> $3::jsonb`,
-          [r.deliveryId, JSON.stringify(r.configUpdate.set), JSON.stringify(r.configUpdate.was)],
-        );
-      }
-      if (r.pauseReason) {
-        await tx.query(
-          `UPDATE subscriptions SET paused_reason = $2, updated_at = now()
-           WHERE id = (SELECT subscription_id FROM deliveries WHERE id = $1)`,
-          [r.deliveryId, r.pauseReason],
-        );
-      }
+         ON CONFLICT (delivery_id, attempt) DO NOTHING RETURNING id
+       ), upd AS (
+         UPDATE deliveries SET status = $11, attempts = GREATEST(attempts, $2), last_attempt_at = $3,
+                next_retry_at = $12, external_id = COALESCE($13, external_id), error = $14, updated_at = now()
+          WHERE id = $1 AND EXISTS (SELECT 1 FROM ins)
+       )${extra.map((x) => `, ${x}`).join('')}
+       SELECT EXISTS (SELECT 1 FROM ins) AS inserted, d.status, d.next_retry_at
+         FROM (SELECT 1) one LEFT JOIN deliveries d ON d.id = $1`,
+      params,
+    );
+    const row = rows[0];
+    // the SELECT sees the rows as they were before this statement: the delivery's state when it inserted nothing
+    if (row.inserted || !row.status || row.status === 'pending') {
       return { status: r.status, delayMs: Math.max(0, (r.nextRetryAtMs ?? 0) - Date.now()) };
-    });
+    }
+    return { status: row.status, delayMs: row.next_retry_at ? Math.max(0, row.next_retry_at.getTime() - Date.now()) : 0 };
   }
 
   /** Ends a delivery as cancelled by an operator. */
@@ -373,6 +387,50 @@ function subjectOf(subjectKey: string | undefined, payload: Record<string, unkno
   if (!subjectKey) return undefined;
   const v = payload[subjectKey];
   return typeof v === 'string' || typeof v === 'number' ? String(v) : undefined;
+}
+
+/** A delivery_attempts-free view of one delivery and what it points at (see load). */
+interface LoadedRow {
+  id: string;
+  subscription_id: string;
+  provider: string;
+  event: string;
+  emission_id: string;
+  system_ids: string[];
+  payload: Record<string, unknown>;
+  status: 'pending' | 'retrying' | 'success' | 'failed';
+  attempts: number;
+  test: boolean;
+  created_at: Date;
+  occurred_at: Date | null;
+  s_id: string | null;
+  s_name: string | null;
+  s_config: Record<string, unknown> | null;
+  s_connection_id: string | null;
+  s_retry_policy: RetryPolicyInput | null;
+  c_config: Record<string, unknown> | null;
+  provider_enabled: boolean | null;
+}
+
+interface Loaded {
+  delivery: {
+    id: string;
+    subscriptionId: string;
+    provider: string;
+    event: string;
+    emissionId: string;
+    systemIds: string[];
+    payload: Record<string, unknown>;
+    status: LoadedRow['status'];
+    attempts: number;
+    test: boolean;
+    createdAt: Date;
+  };
+  emission: { occurredAt: Date } | null;
+  subscription: { id: string; name: string; config: Record<string, unknown>; connectionId: string | null; retryPolicy: RetryPolicyInput | null } | null;
+  connectionRow: { config: Record<string, unknown> } | null;
+  providerEnabled: boolean;
+  eventType: Awaited<ReturnType<EventCatalogue['get']>>;
 }
 
 /** The activity interface the workflow proxies. */

@@ -11,7 +11,7 @@ export const DEFAULT_CACHE_TTL_MS = 2_000;
 export class ProviderSettings {
   private cache?: { at: number; disabled: Set<string> };
 
-  /** `cacheTtlMs` 0 reads every time (the worker: one primary-key read per attempt, next to an HTTP call). */
+  /** `cacheTtlMs` 0 reads every time. (The worker reads the switch with each delivery it loads: activities/index.ts.) */
   constructor(
     private readonly dataSource: DataSource,
     private readonly cacheTtlMs = DEFAULT_CACHE_TTL_MS,

@@ -9,7 +9,7 @@ import { ownerOfEventId } from '../catalogue/types';
 import { validatePayload } from '../catalogue/validate';
 import { badRequest, conflict, HttpProblem, notFound } from '../http/problem';
 import type { Logger } from '../logger';
-import type { DeliveryWorkflows } from '../temporal/deliveries';
+import type { DeliveryRef, DeliveryWorkflows } from '../temporal/deliveries';
 
 /** A validated `POST /ingest` body. */
 export interface IngestRequest {
@@ -51,22 +51,36 @@ export class IngestService {
     const emissionId = req.id ?? `evt_${crypto.randomUUID().replace(/-/g, '')}`;
     const systemIds = req.systemIds ?? systemIdsOf(req.payload);
 
-    const outcome = await this.dataSource.transaction(async (tx) => {
-      const inserted: unknown[] = await tx.query(
-        `INSERT INTO emissions (id, event, occurred_at, system_ids, payload) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (id) DO NOTHING RETURNING id`,
-        [emissionId, req.event, req.occurredAt ?? new Date().toISOString(), systemIds, req.payload],
-      );
-      if (inserted.length === 0) return { created: false as const };
-      const subs: SubscriptionEntity[] = await tx
-        .getRepository(SubscriptionEntity)
-        .createQueryBuilder('s')
-        .where('s.event = :event AND s.enabled AND s.paused_reason IS NULL', { event: req.event })
-        .andWhere(`(s.system_ids = '{}' OR s.system_ids && :systemIds::text[])`, { systemIds })
-        .getMany();
-      const rows = await insertDeliveries(tx, emissionId, req.event, systemIds, req.payload, subs, false);
-      return { created: true as const, rows };
-    });
+    // one statement (atomic, one round trip): store the emission unless its id is known, match the
+    // subscriptions, insert one delivery per match. A 2xx after it means the deliveries are durable.
+    // Workflow ids as deliveryWorkflowId() builds them; created_at in milliseconds, as the list's cursor
+    // carries it.
+    const inserted: IngestedRow[] = await this.dataSource.query(
+      `WITH em AS (
+         INSERT INTO emissions (id, event, occurred_at, system_ids, payload) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (id) DO NOTHING RETURNING id
+       ), ins AS (
+         INSERT INTO deliveries (id, subscription_id, provider, event, emission_id, system_ids, payload, status, attempts,
+                                 workflow_id, workflow_started, test, created_at, updated_at)
+         SELECT 'dlv_' || replace(gen_random_uuid()::text, '-', ''), s.id, s.provider, $2, $1, $4, $5, 'pending', 0,
+                'delivery:' || $1 || ':' || s.id, false, false, date_trunc('milliseconds', now()), date_trunc('milliseconds', now())
+           FROM subscriptions s
+          WHERE EXISTS (SELECT 1 FROM em) AND s.event = $2 AND s.enabled AND s.paused_reason IS NULL
+            AND (s.system_ids = '{}' OR s.system_ids && $4::text[])
+         RETURNING id, subscription_id, provider, workflow_id
+       )
+       SELECT EXISTS (SELECT 1 FROM em) AS created, ins.id, ins.subscription_id, ins.provider, ins.workflow_id
+         FROM (SELECT 1) one LEFT JOIN ins ON true`,
+      [emissionId, req.event, req.occurredAt ?? new Date().toISOString(), systemIds, req.payload],
+    );
+    const outcome = inserted[0].created
+      ? {
+          created: true as const,
+          rows: inserted
+            .filter((r) => r.id !== null)
+            .map((r) => ({ id: r.id!, subscriptionId: r.subscription_id!, provider: r.provider!, workflowId: r.workflow_id!, event: req.event, status: 'pending' })),
+        }
+      : { created: false as const };
 
     if (!outcome.created) return { created: false, result: await this.replay(emissionId, req.event) };
     // the commit made the deliveries durable: answer now and start the workflows behind the reply
@@ -93,7 +107,7 @@ export class IngestService {
   }
 
   /** Starts workflows without holding up the caller; failures are left to the reconciler. */
-  startInBackground(rows: DeliveryEntity[]): void {
+  startInBackground(rows: DeliveryRef[]): void {
     if (rows.length === 0) return;
     this.startWorkflows(rows).catch((err) =>
       this.logger.warn({ err: (err as Error).message }, 'marking workflows started failed; the reconciler will repeat it'),
@@ -104,7 +118,7 @@ export class IngestService {
    * Starts the workflows of deliveries and marks them started. A failure (Temporal unreachable) is
    * logged, not thrown: the deliveries are stored, and the reconciler starts them later.
    */
-  async startWorkflows(rows: DeliveryEntity[]): Promise<number> {
+  async startWorkflows(rows: DeliveryRef[]): Promise<number> {
     const started: string[] = [];
     await Promise.all(
       rows.map(async (d) => {
@@ -169,7 +183,16 @@ async function insertDeliveries(
   return rows;
 }
 
-function resultOf(id: string, event: string, rows: DeliveryEntity[]): IngestResult {
+/** A row of the ingest statement: `created` false when the emission id was known; delivery columns null when nothing matched. */
+interface IngestedRow {
+  created: boolean;
+  id: string | null;
+  subscription_id: string | null;
+  provider: string | null;
+  workflow_id: string | null;
+}
+
+function resultOf(id: string, event: string, rows: Pick<DeliveryRef, 'id' | 'subscriptionId'>[]): IngestResult {
   return { id, event, deliveries: rows.map((r) => ({ id: r.id, subscriptionId: r.subscriptionId, status: 'pending' })) };
 }
 

@@ -138,6 +138,12 @@ export interface EventTypeInfo {
   example?: Record<string, unknown>;
 }
 
+/** What a provider's validateConfig knows about the subscription beyond its config. */
+export interface ConfigContext {
+  /** Whether the subscription uses a connection (its credentials are not shown to validateConfig). */
+  hasConnection: boolean;
+}
+
 /**
  * One provider: one registry entry per folder (DESIGN.md decision 9).
  * Secret fields are marked in the zod schema with `.meta({ 'x-secret': true, writeOnly: true })`;
@@ -159,7 +165,7 @@ export interface ProviderDefinition<Config = any, Connection = any> {
    */
   followUpTarget?(config: Config, connection?: Connection): string | undefined;
   /** Extra checks at save time beyond the schema, e.g. template fields that can never exist. */
-  validateConfig?(config: Config, event: EventTypeInfo): FieldProblem[];
+  validateConfig?(config: Config, event: EventTypeInfo, context: ConfigContext): FieldProblem[];
   deliver(ctx: DeliveryContext<Config, Connection>): Promise<DeliveryOutcome>;
   /** Checks a connection's credentials against the real API (`POST /connections/{id}/test`). */
   testConnection?(ctx: ConnectionContext<Connection>): Promise<{ ok: boolean; message: string }>;

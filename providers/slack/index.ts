@@ -1,4 +1,4 @@
-import type { DeliveryContext, DeliveryOutcome, EventTypeInfo, FieldProblem, ProviderDefinition } from '../types';
+import type { ConfigContext, DeliveryContext, DeliveryOutcome, EventTypeInfo, FieldProblem, ProviderDefinition } from '../types';
 import { TemplateError, checkTemplatePaths } from '../webhook/template';
 import { deliverViaBot } from './bot';
 import { DEFAULT_API_BASE_URL, slackConfigSchema, slackConnectionSchema, type SlackConfig, type SlackConnection } from './config';
@@ -8,8 +8,12 @@ import { deliverViaWebhook } from './incoming-webhook';
 export { slackConfigSchema, slackConnectionSchema, type SlackConfig, type SlackConnection } from './config';
 
 /** Save-time check of the template's paths against the event type's payload schema. */
-function validateSlackConfig(config: SlackConfig, eventType: EventTypeInfo): FieldProblem[] {
-  return config.template === undefined ? [] : checkTemplatePaths(config.template, eventType, 'config.template');
+function validateSlackConfig(config: SlackConfig, eventType: EventTypeInfo, context: ConfigContext): FieldProblem[] {
+  const problems = config.template === undefined ? [] : checkTemplatePaths(config.template, eventType, 'config.template');
+  if (config.webhookUrl == null && !context.hasConnection) {
+    problems.push({ path: 'connectionId', message: 'is required to post to a Slack channel (a connection with a bot token); or set config.webhookUrl' });
+  }
+  return problems;
 }
 
 /** The follow-up target: the channel at this API (workspace); webhooks have none, they cannot edit. */

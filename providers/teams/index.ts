@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { ConnectionContext, DeliveryContext, DeliveryOutcome, EventTypeInfo, FieldProblem, OptionItem, ProviderDefinition } from '../types';
+import type { ConfigContext, ConnectionContext, DeliveryContext, DeliveryOutcome, EventTypeInfo, FieldProblem, OptionItem, ProviderDefinition } from '../types';
 import { TemplateError, checkTemplatePaths } from '../webhook/template';
 import { cardText, type CardText } from './card';
 import { deliverToChannel } from './channel';
@@ -28,10 +28,13 @@ function describeIssues(error: z.ZodError, root: string): string {
 }
 
 /** Save-time checks beyond the schema: template fields that can never have a value. */
-export function validateTeamsConfig(config: TeamsConfig, eventType: EventTypeInfo): FieldProblem[] {
+export function validateTeamsConfig(config: TeamsConfig, eventType: EventTypeInfo, context: ConfigContext): FieldProblem[] {
   return [
     ...(config.titleTemplate ? checkTemplatePaths(config.titleTemplate, eventType, 'config.titleTemplate') : []),
     ...(config.textTemplate ? checkTemplatePaths(config.textTemplate, eventType, 'config.textTemplate') : []),
+    ...(config.mode === 'graph' && !context.hasConnection
+      ? [{ path: 'connectionId', message: 'is required in graph mode (a connection with the app credentials)' }]
+      : []),
   ];
 }
 

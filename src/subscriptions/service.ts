@@ -49,7 +49,7 @@ export class SubscriptionService {
 
   async create(input: SubscriptionInput): Promise<SubscriptionView> {
     const provider = await this.checkReferences(input.provider, input.event, input.connectionId ?? null);
-    const config = await this.validConfig(provider, input.config, input.event);
+    const config = await this.validConfig(provider, input.config, input.event, Boolean(input.connectionId));
     const row = this.repo.create({
       id: `sub_${crypto.randomUUID().replace(/-/g, '')}`,
       name: input.name,
@@ -78,13 +78,14 @@ export class SubscriptionService {
     const event = patch.event ?? row.event;
     const connectionId = patch.connectionId !== undefined ? patch.connectionId : row.connectionId;
     const provider = await this.checkReferences(providerId, event, connectionId);
-    if (patch.config !== undefined || patch.provider !== undefined || patch.event !== undefined) {
+    // a new connection (or none) is checked against the config too: some modes need one
+    if (patch.config !== undefined || patch.provider !== undefined || patch.event !== undefined || patch.connectionId !== undefined) {
       if (patch.provider !== undefined && patch.provider !== row.provider && patch.config === undefined) {
         throw badRequest('Changing the provider needs a new config', [{ path: 'config', message: 'is required when provider changes' }]);
       }
       const stored = providerId === row.provider ? decryptFields(row.config, provider.secretPaths, this.secrets) : {};
       const merged = patch.config !== undefined ? mergeSecretFields(stored, patch.config, provider.secretPaths) : stored;
-      const config = await this.validConfig(provider, merged, event);
+      const config = await this.validConfig(provider, merged, event, Boolean(connectionId));
       row.config = encryptFields(config, provider.secretPaths, this.secrets);
       row.pausedReason = null;
     }
@@ -180,11 +181,11 @@ export class SubscriptionService {
     return provider!;
   }
 
-  private async validConfig(provider: RegisteredProvider, config: unknown, eventId: string): Promise<Record<string, unknown>> {
+  private async validConfig(provider: RegisteredProvider, config: unknown, eventId: string, hasConnection: boolean): Promise<Record<string, unknown>> {
     const parsed = provider.definition.configSchema.safeParse(config);
     if (!parsed.success) throw badRequest('The provider config is invalid', zodProblems(parsed.error, 'config'));
     const eventType = (await this.catalogue.get(eventId))!;
-    const problems = provider.definition.validateConfig?.(parsed.data, eventType) ?? [];
+    const problems = provider.definition.validateConfig?.(parsed.data, eventType, { hasConnection }) ?? [];
     if (problems.length) throw badRequest('The provider config is invalid', problems);
     return parsed.data as Record<string, unknown>;
   }

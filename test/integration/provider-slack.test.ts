@@ -89,6 +89,17 @@ describe('slack provider through the pipeline (real Temporal, PostgreSQL and a f
     assert.ok(!refused.body.message.includes(UNKNOWN_TOKEN));
   });
 
+  it('refuses a channel subscription without a connection at save time, naming connectionId', async () => {
+    const res = await hub.call('POST', '/subscriptions', { name: 'no bot', provider: 'slack', event: 'incident.created', config: { channel: 'C0OPS' } });
+    assert.equal(res.status, 400, JSON.stringify(res.body));
+    assert.deepEqual(res.body.errors.map((e: { path: string }) => e.path), ['connectionId']);
+    // and removing the connection of a channel subscription is refused the same way
+    const sub = await subscribe('incident.created', { channel: 'C0OPS' });
+    const patch = await hub.call('PATCH', `/subscriptions/${sub.id}`, { connectionId: null });
+    assert.equal(patch.status, 400, JSON.stringify(patch.body));
+    assert.deepEqual(patch.body.errors.map((e: { path: string }) => e.path), ['connectionId']);
+  });
+
   it('posts a Block Kit message with the bot token and records <channel>:<ts> as the external id', async () => {
     await subscribe('incident.created', { channel: 'C0OPS' });
     const d = await settled(await ingest('incident.created', 'inc-post', { description: 'Error rate <20%> & rising' }));

@@ -94,9 +94,18 @@ describe('slack provider', () => {
       const problems = slackProvider.validateConfig!(slackConfigSchema.parse({ channel: 'C0OPS', template: '{{payload.titel}}' }), {
         id: 'incident.created',
         payloadSchema: { type: 'object', properties: { title: { type: 'string' } }, additionalProperties: false },
-      });
+      }, { hasConnection: true });
       assert.equal(problems.length, 1);
       assert.match(problems[0].message, /did you mean "title"/);
+    });
+
+    it('refuses at save time a channel without a connection (a bot token), but not an incoming webhook', () => {
+      const eventType = { id: 'incident.created', payloadSchema: { type: 'object' } };
+      const channel = slackProvider.validateConfig!(slackConfigSchema.parse({ channel: 'C0OPS' }), eventType, { hasConnection: false });
+      assert.deepEqual(channel.map((p) => p.path), ['connectionId']);
+      assert.match(channel[0].message, /bot token.*webhookUrl/);
+      const webhook = slackConfigSchema.parse({ webhookUrl: 'https://hooks.slack.com/services/T/B/x' });
+      assert.deepEqual(slackProvider.validateConfig!(webhook, eventType, { hasConnection: false }), []);
     });
   });
 

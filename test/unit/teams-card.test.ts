@@ -114,6 +114,7 @@ describe('Teams Adaptive Card', () => {
     const problems = teamsProvider.validateConfig!(
       { ...WORKFLOW, titleTemplate: '{{payload.titel}}' },
       { id: 'incident.created', payloadSchema: { type: 'object', additionalProperties: false, properties: { title: { type: 'string' } } } },
+      { hasConnection: false },
     );
     assert.equal(problems.length, 1);
     assert.equal(problems[0].path, 'config.titleTemplate');

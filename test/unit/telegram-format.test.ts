@@ -179,7 +179,7 @@ describe('telegram formatting', () => {
 
     it('refuses at save time a template whose own markup Telegram would refuse, or that reads unknown fields', () => {
       const eventType = { id: 'incident.created', example: INCIDENT.payload, payloadSchema: { type: 'object', properties: { title: { type: 'string' } }, additionalProperties: false } };
-      const check = (template: string, parseMode: ParseMode) => telegramProvider.validateConfig!(config({ template, parseMode }), eventType);
+      const check = (template: string, parseMode: ParseMode) => telegramProvider.validateConfig!(config({ template, parseMode }), eventType, { hasConnection: true });
       assert.deepEqual(check('*{{payload.title}}* is down.', 'MarkdownV2').map((p) => p.path), ['config.template']);
       assert.match(check('*{{payload.title}}* is down.', 'MarkdownV2')[0].message, /"\." is reserved in MarkdownV2 and must be written \\\./);
       assert.match(check('<h1>{{payload.title}}</h1>', 'HTML')[0].message, /<h1> is not a tag Telegram supports/);

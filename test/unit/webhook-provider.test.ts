@@ -390,7 +390,7 @@ describe('webhook provider', () => {
       example: { incidentId: 'inc-1', title: 'Example "quoted" title', count: 2 },
     };
     const validate = (config: Record<string, unknown>, eventType = incidentCreated) =>
-      webhookProvider.validateConfig!(webhookConfigSchema.parse({ url: 'https://example.com/hook', ...config }), eventType);
+      webhookProvider.validateConfig!(webhookConfigSchema.parse({ url: 'https://example.com/hook', ...config }), eventType, { hasConnection: false });
 
     it('flags {{payload.titel}} when the payload schema has no such field, and suggests the right one', () => {
       const problems = validate({ bodyTemplate: '{"text": "{{payload.titel}}"}' });

@@ -1,4 +1,5 @@
 import { outcomeFromError } from '../http/outcome';
+import { OptionsQueryError } from '../options';
 import type { ConnectionContext, OptionItem, OutboundResponse } from '../types';
 import { JiraClient, jsonBody } from './client';
 import { jiraConnectionSchema, type JiraConnection } from './config';
@@ -77,7 +78,7 @@ async function projects(ctx: ConnectionContext<JiraConnection>): Promise<OptionI
 /** Issue types of `?projectKey=`, sub-tasks left out (an issue made by an event has no parent). */
 async function issueTypes(ctx: ConnectionContext<JiraConnection>): Promise<OptionItem[]> {
   const projectKey = ctx.query.projectKey;
-  if (!projectKey) throw new Error('the issueTypes options need ?projectKey=');
+  if (!projectKey) throw new OptionsQueryError('projectKey', 'is required: the issue types of which project');
   const project = (await getJson(clientOf(ctx), `project/${encodeURIComponent(projectKey)}`, `reading project ${projectKey}`)) as {
     issueTypes?: Named[];
   };

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { ConfigContext, ConnectionContext, DeliveryContext, DeliveryOutcome, EventTypeInfo, FieldProblem, OptionItem, ProviderDefinition } from '../types';
 import { TemplateError, checkTemplatePaths } from '../webhook/template';
+import { OptionsQueryError } from '../options';
 import { cardText, type CardText } from './card';
 import { deliverToChannel } from './channel';
 import {
@@ -129,7 +130,7 @@ export const teamsProvider: ProviderDefinition<TeamsConfig, TeamsConnection> = {
     },
     async channels(ctx) {
       const teamId = ctx.query.teamId;
-      if (!teamId) throw new Error('the teamId query parameter is required (pick a team first)');
+      if (!teamId) throw new OptionsQueryError('teamId', 'is required (pick a team first)');
       const path = `/teams/${encodeURIComponent(teamId)}/channels?$select=id,displayName,membershipType`;
       const { items } = await listAll<NamedItem>(ctx.http, parsedConnection(ctx.connection), path);
       return toOptions(items, (channel) =>

@@ -3,6 +3,7 @@ import type { DataSource } from 'typeorm';
 import { ConnectionEntity } from '../../entities/connection.entity';
 import { SubscriptionEntity } from '../../entities/subscription.entity';
 import type { ProviderRegistry, RegisteredProvider } from '../../providers/registry';
+import { OptionsQueryError } from '../../providers/options';
 import type { GuardedHttpClient, OptionItem } from '../../providers/types';
 import { badRequest, conflict, HttpProblem, notFound } from '../http/problem';
 import { zodProblems } from '../http/validation';
@@ -97,6 +98,9 @@ export class ConnectionService {
     try {
       return await fn({ connection, http: this.http, query });
     } catch (err) {
+      if (err instanceof OptionsQueryError) {
+        throw badRequest(`The ${resolver} options need another query`, [{ path: `query.${err.param}`, message: err.detail }]);
+      }
       throw new HttpProblem(502, 'Bad Gateway', `The ${provider.definition.displayName} API call failed: ${safeErrorMessage(err, known)}`);
     }
   }

@@ -82,6 +82,10 @@ describe('jira provider through the pipeline (real Temporal, PostgreSQL and a fa
     assert.deepEqual(projects.body.map((p: { value: string }) => p.value), ['OPS', 'SUP', 'INF']);
     const types = await hub.call('GET', `/connections/${cloudId}/options/issueTypes?projectKey=OPS`);
     assert.deepEqual(types.body, [{ value: '10001', label: 'Task' }, { value: '10002', label: 'Bug' }]);
+    // a missing query parameter is the caller's mistake (400 naming it), not Jira's (502)
+    const noProject = await hub.call('GET', `/connections/${cloudId}/options/issueTypes`);
+    assert.equal(noProject.status, 400, JSON.stringify(noProject.body));
+    assert.deepEqual(noProject.body.errors.map((e: { path: string }) => e.path), ['query.projectKey']);
     const priorities = await hub.call('GET', `/connections/${dcId}/options/priorities`);
     assert.equal(priorities.body.length, 4);
     const fields = await hub.call('GET', `/connections/${cloudId}/options/fields`);

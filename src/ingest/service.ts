@@ -11,6 +11,9 @@ import { badRequest, conflict, HttpProblem, notFound } from '../http/problem';
 import type { Logger } from '../logger';
 import type { DeliveryRef, DeliveryWorkflows } from '../temporal/deliveries';
 
+/** How long `workflow_started` marks of background starts are gathered before one UPDATE writes them (ms). */
+const MARK_EVERY_MS = 100;
+
 /** A validated `POST /ingest` body. */
 export interface IngestRequest {
   event: string;
@@ -32,6 +35,10 @@ export interface IngestResult {
  * durable), then start one workflow per delivery. A crash after the commit is repaired by the reconciler.
  */
 export class IngestService {
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private pendingMarks: string[] = [];
+  private markTimer?: NodeJS.Timeout;
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly catalogue: EventCatalogue,
@@ -106,19 +113,30 @@ export class IngestService {
     return rows[0].id;
   }
 
-  /** Starts workflows without holding up the caller; failures are left to the reconciler. */
+  /**
+   * Starts workflows without holding up the caller; failures are left to the reconciler. Their
+   * `workflow_started` marks are written in batches (one UPDATE per MARK_EVERY_MS): a mark lost with
+   * the process only means the reconciler starts them again, which Temporal refuses as a duplicate.
+   */
   startInBackground(rows: DeliveryRef[]): void {
     if (rows.length === 0) return;
-    this.startWorkflows(rows).catch((err) =>
-      this.logger.warn({ err: (err as Error).message }, 'marking workflows started failed; the reconciler will repeat it'),
-    );
+    const started = this.startWorkflows(rows, { batchMarks: true })
+      .catch((err) => this.logger.warn({ err: (err as Error).message }, 'marking workflows started failed; the reconciler will repeat it'))
+      .finally(() => this.inFlight.delete(started));
+    this.inFlight.add(started);
+  }
+
+  /** Waits for the background starts, then writes the marks still queued (at shutdown). */
+  async settle(): Promise<void> {
+    await Promise.allSettled([...this.inFlight]);
+    await this.flushMarks();
   }
 
   /**
    * Starts the workflows of deliveries and marks them started. A failure (Temporal unreachable) is
    * logged, not thrown: the deliveries are stored, and the reconciler starts them later.
    */
-  async startWorkflows(rows: DeliveryRef[]): Promise<number> {
+  async startWorkflows(rows: DeliveryRef[], options: { batchMarks?: boolean } = {}): Promise<number> {
     const started: string[] = [];
     await Promise.all(
       rows.map(async (d) => {
@@ -130,10 +148,26 @@ export class IngestService {
         }
       }),
     );
-    if (started.length) {
+    if (started.length === 0) return 0;
+    if (options.batchMarks) {
+      this.pendingMarks.push(...started);
+      this.markTimer ??= setTimeout(() => void this.flushMarks(), MARK_EVERY_MS);
+    } else {
       await this.dataSource.query(`UPDATE deliveries SET workflow_started = true WHERE id = ANY($1)`, [started]);
     }
     return started.length;
+  }
+
+  private async flushMarks(): Promise<void> {
+    clearTimeout(this.markTimer);
+    this.markTimer = undefined;
+    const ids = this.pendingMarks.splice(0);
+    if (ids.length === 0) return;
+    try {
+      await this.dataSource.query(`UPDATE deliveries SET workflow_started = true WHERE id = ANY($1)`, [ids]);
+    } catch (err) {
+      this.logger.warn({ count: ids.length, err: (err as Error).message }, 'marking workflows started failed; the reconciler will repeat it');
+    }
   }
 
   private async replay(emissionId: string, event: string): Promise<IngestResult> {

@@ -47,6 +47,7 @@ async function main(): Promise<void> {
   onShutdown(logger, async () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await api.reconciler.stop();
+    await api.ingest.settle();
     await connection.close();
     await dataSource.destroy();
   });

@@ -135,6 +135,7 @@ export class Hub {
 
   async close(): Promise<void> {
     await this.api.reconciler.stop();
+    await this.api.ingest.settle();
     await this.stopWorker();
     await new Promise((r) => this.server.close(r));
     await this.dataSource.destroy();

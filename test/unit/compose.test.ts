@@ -18,6 +18,7 @@ interface ComposeService {
   healthcheck?: { test?: string | string[] };
   ports?: (string | number | { target?: number; published?: string | number })[];
   restart?: string;
+  volumes?: (string | { source?: string; target?: string })[];
 }
 
 interface ComposeFile {
@@ -233,6 +234,18 @@ describe('docker-compose.yml', () => {
     assert.equal(server.POSTGRES_SEEDS, 'postgresql');
     assert.equal(dependencies(services.temporal)['temporal-schema'], 'service_completed_successfully');
     assert.equal(dependencies(schema).postgresql, 'service_healthy');
+  });
+
+  it('gives the Temporal server the dynamic config file of this repository (eager activity execution on)', () => {
+    const temporal = compose().services.temporal;
+    const env = temporal.environment as Record<string, string>;
+    const target = env.DYNAMIC_CONFIG_FILE_PATH;
+    assert.ok(target, 'DYNAMIC_CONFIG_FILE_PATH is set');
+    const mount = (temporal.volumes ?? []).map(String).find((v) => v.split(':')[1] === target);
+    assert.ok(mount, `a volume is mounted at ${target}`);
+    const source = path.join(ROOT, mount.split(':')[0]);
+    const dynamic = parse(fs.readFileSync(source, 'utf8')) as Record<string, { value: unknown }[]>;
+    assert.deepEqual(dynamic['system.enableActivityEagerExecution'], [{ value: true }]);
   });
 
   it('uses no image of the deprecated temporalio/auto-setup', () => {

@@ -24,7 +24,13 @@ export async function startEmbeddedPostgres(options: {
   const dataDir = path.resolve(options.dataDir);
   fs.mkdirSync(path.dirname(dataDir), { recursive: true });
   const password = 'integrations-hub-dev';
-  const log = options.onLog ?? (() => undefined);
+  // the last lines PostgreSQL printed, for the error when it does not start (the package rejects with nothing)
+  const recent: string[] = [];
+  const log = (line: string) => {
+    recent.push(line);
+    if (recent.length > 8) recent.shift();
+    options.onLog?.(line);
+  };
   const pg = new EmbeddedPostgres({
     databaseDir: dataDir,
     port: options.port,
@@ -40,7 +46,15 @@ export async function startEmbeddedPostgres(options: {
     await pg.initialise();
   }
   removeStalePid(dataDir);
-  await pg.start();
+  try {
+    await pg.start();
+  } catch (err) {
+    const why = err instanceof Error ? err.message : recent.filter((l) => l.trim()).join(' | ') || String(err);
+    throw new Error(
+      `PostgreSQL did not start on 127.0.0.1:${options.port} with its data in ${dataDir} ` +
+        `(is another \`npm start\` using this folder, or the port taken? EMBEDDED_PG_PORT and DATA_DIR choose others): ${why}`,
+    );
+  }
   const admin = new Client({ host: '127.0.0.1', port: options.port, user: 'postgres', password, database: 'postgres' });
   await admin.connect();
   try {

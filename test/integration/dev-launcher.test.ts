@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { startEmbeddedPostgres } from '../../src/dev/embedded-postgres';
 import { ensureTemporalCli } from '../../src/dev/temporal-cli';
 import { waitFor } from '../support/hub';
 import { freePort } from '../support/ports';
@@ -39,6 +40,21 @@ describe('dev launcher (npm start)', function () {
     if (launcher && launcher.exitCode === null) launcher.kill('SIGKILL');
     for (const pid of processesMentioning(dataDir)) process.kill(pid, 'SIGKILL');
     fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('says why PostgreSQL did not start when another stack holds its data folder', async () => {
+    const pgDir = path.join(dataDir, 'pg-twice');
+    const port = await freePort();
+    const first = await startEmbeddedPostgres({ dataDir: pgDir, port });
+    try {
+      await assert.rejects(startEmbeddedPostgres({ dataDir: pgDir, port }), (err: Error) => {
+        assert.match(err.message, new RegExp(`PostgreSQL did not start on 127\\.0\\.0\\.1:${port} with its data in ${pgDir}`));
+        assert.match(err.message, /another postmaster|already exists/);
+        return true;
+      });
+    } finally {
+      await first.stop();
+    }
   });
 
   it('stops the API, the worker, Temporal and PostgreSQL when it alone gets SIGTERM', async () => {

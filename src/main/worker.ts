@@ -5,7 +5,7 @@ import { openDatabase } from '../db';
 import { createLogger } from '../logger';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { buildWorker, installTemporalRuntime } from '../worker';
-import { exitOnStartupError } from './shutdown';
+import { exitOnStartupError, whenParentGone } from './shutdown';
 
 /** The worker process: runs delivery workflows and their activities until SIGINT/SIGTERM. */
 async function main(): Promise<void> {
@@ -23,7 +23,13 @@ async function main(): Promise<void> {
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const worker = await buildWorker({ config, connection, dataSource, logger });
   logger.info({ taskQueue: config.temporal.taskQueue }, 'worker running');
-  // resolves after SIGINT/SIGTERM once in-flight tasks finish (the SDK's default shutdown signals)
+  whenParentGone(() =>
+    setImmediate(() => {
+      logger.info({ signal: 'parent gone' }, 'shutting down');
+      worker.shutdown();
+    }),
+  );
+  // resolves after SIGINT/SIGTERM (the SDK's default shutdown signals) or the parent's end, once in-flight tasks finish
   await worker.run();
   await connection.close();
   await dataSource.destroy();

@@ -33,6 +33,43 @@ const alive = (pid: number) => {
   }
 };
 
+/** Starts `npm start`'s launcher with its data in `dir` and free ports; resolves when the API is ready. */
+async function startLauncher(dir: string): Promise<{ child: ChildProcess; port: number; output: () => string }> {
+  const [port, temporalPort, uiPort, pgPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    DATA_DIR: dir,
+    PORT: String(port),
+    TEMPORAL_DEV_PORT: String(temporalPort),
+    TEMPORAL_UI_PORT: String(uiPort),
+    EMBEDDED_PG_PORT: String(pgPort),
+    TEMPORAL_CLI_PATH: ensureTemporalCli(PROJECT_ROOT, () => undefined),
+    LOG_LEVEL: 'warn',
+  };
+  // the embedded parts, whatever this shell points at
+  delete env.DATABASE_URL;
+  delete env.TEMPORAL_ADDRESS;
+  const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist/src/main/dev.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  await waitFor(
+    async () => {
+      try {
+        return (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200;
+      } catch {
+        return false;
+      }
+    },
+    'the dev stack to be ready',
+    120_000,
+    250,
+  ).catch((err: Error) => {
+    throw new Error(`${err.message}; launcher said:\n${output}`);
+  });
+  return { child, port, output: () => output };
+}
+
 // `npm start` runs this launcher; a supervisor (systemd, a container runtime, a CI job) stops it with SIGTERM
 // sent to it alone, not to its process group as a terminal's Ctrl-C does.
 describe('dev launcher (npm start)', function () {
@@ -67,43 +104,6 @@ describe('dev launcher (npm start)', function () {
     }
   });
 
-  /** Starts `npm start`'s launcher with its data in `dir` and free ports; resolves when the API is ready. */
-  async function startLauncher(dir: string): Promise<{ child: ChildProcess; port: number; output: () => string }> {
-    const [port, temporalPort, uiPort, pgPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      DATA_DIR: dir,
-      PORT: String(port),
-      TEMPORAL_DEV_PORT: String(temporalPort),
-      TEMPORAL_UI_PORT: String(uiPort),
-      EMBEDDED_PG_PORT: String(pgPort),
-      TEMPORAL_CLI_PATH: ensureTemporalCli(PROJECT_ROOT, () => undefined),
-      LOG_LEVEL: 'warn',
-    };
-    // the embedded parts, whatever this shell points at
-    delete env.DATABASE_URL;
-    delete env.TEMPORAL_ADDRESS;
-    const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist/src/main/dev.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-    await waitFor(
-      async () => {
-        try {
-          return (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200;
-        } catch {
-          return false;
-        }
-      },
-      'the dev stack to be ready',
-      120_000,
-      250,
-    ).catch((err: Error) => {
-      throw new Error(`${err.message}; launcher said:\n${output}`);
-    });
-    return { child, port, output: () => output };
-  }
-
   it('stops the API, the worker, Temporal and PostgreSQL when it alone gets SIGTERM', async () => {
     const started = await startLauncher(dataDir);
     launcher = started.child;
@@ -136,21 +136,7 @@ describe('services forked by the launcher', function () {
   });
 
   it('end when the launcher is killed outright (SIGKILL), so no orphaned worker takes a later stack\'s tasks', async () => {
-    const [port, temporalPort, uiPort, pgPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      DATA_DIR: dir,
-      PORT: String(port),
-      TEMPORAL_DEV_PORT: String(temporalPort),
-      TEMPORAL_UI_PORT: String(uiPort),
-      EMBEDDED_PG_PORT: String(pgPort),
-      TEMPORAL_CLI_PATH: ensureTemporalCli(PROJECT_ROOT, () => undefined),
-      LOG_LEVEL: 'warn',
-    };
-    delete env.DATABASE_URL;
-    delete env.TEMPORAL_ADDRESS;
-    const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist/src/main/dev.js')], { env, stdio: 'ignore' });
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status, () => 0)) === 200, 'ready', 120_000, 250);
+    const { child } = await startLauncher(dir);
     const services = processesMentioning(dir, ['environ']).filter((pid) => {
       const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
       return cmd.includes('main/api.js') || cmd.includes('main/worker.js');

@@ -1,7 +1,6 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { DataSource } from 'typeorm';
 import { DeliveryEntity } from '../entities/delivery.entity';
-import { SubscriptionEntity } from '../entities/subscription.entity';
 import { EventCatalogue } from '../src/catalogue/store';
 import { claimFollowUp, type FollowUpRole } from './follow-ups';
 import { outcomeFromError } from '../providers/http/outcome';
@@ -31,13 +30,12 @@ export function createActivities(deps: ActivityDeps) {
 
   /** Loads what the workflow loop needs; ids and numbers only, no secrets. */
   async function loadDeliveryPlan(deliveryId: string): Promise<DeliveryPlan> {
-    const delivery = await deliveries.findOneBy({ id: deliveryId });
-    if (!delivery) throw ApplicationFailure.nonRetryable(`delivery ${deliveryId} does not exist`, 'DeliveryNotFound');
-    const subscription = await dataSource.getRepository(SubscriptionEntity).findOneBy({ id: delivery.subscriptionId });
+    const loaded = await load(deliveryId);
+    if (!loaded) throw ApplicationFailure.nonRetryable(`delivery ${deliveryId} does not exist`, 'DeliveryNotFound');
     return {
-      status: delivery.status,
-      attemptsSoFar: delivery.attempts,
-      scheduleMs: scheduleFromPolicy(subscription?.retryPolicy),
+      status: loaded.delivery.status,
+      attemptsSoFar: loaded.delivery.attempts,
+      scheduleMs: scheduleFromPolicy(loaded.subscription?.retryPolicy),
     };
   }
 
@@ -46,8 +44,7 @@ export function createActivities(deps: ActivityDeps) {
    * load the delivery (nothing sent) throws, as an `Infrastructure` failure the workflow waits out.
    */
   async function attemptDelivery(input: { deliveryId: string; attempt: number; redelivery: boolean }): Promise<AttemptResult> {
-    const run = await runAttempt(input);
-    return run.result;
+    return callProvider(input, await loadForAttempt(input.deliveryId));
   }
 
   /**
@@ -56,11 +53,14 @@ export function createActivities(deps: ActivityDeps) {
    * workflow, which writes it with unlimited retries (the attempt is never lost from the log).
    */
   async function deliverAttempt(input: AttemptInput): Promise<AttemptReport> {
-    const run = await runAttempt(input, { refuseClosed: input.trigger !== 'manual' });
-    if (run.closed) return { kind: 'closed', status: run.closed };
-    const { result } = run;
+    const loaded = await loadForAttempt(input.deliveryId);
+    const status = loaded.delivery.status;
+    // a second start of a finished delivery (e.g. after Temporal forgot the first run): send nothing
+    if (input.trigger !== 'manual' && (status === 'success' || status === 'failed')) return { kind: 'closed', status };
+    const result = await callProvider(input, loaded);
     if (result.outcome === 'deferred') return { kind: 'deferred', result };
-    const decided = decideAfterAttempt(result.outcome, input.attempt, input.budgetBase, run.scheduleMs, Math.random(), result.retryAfterMs);
+    const scheduleMs = scheduleFromPolicy(loaded.subscription?.retryPolicy);
+    const decided = decideAfterAttempt(result.outcome, input.attempt, input.budgetBase, scheduleMs, Math.random(), result.retryAfterMs);
     const record: AttemptRecord = {
       ...result,
       outcome: result.outcome,
@@ -79,9 +79,8 @@ export function createActivities(deps: ActivityDeps) {
    * called. When the activity had already written its attempt, that record stands and is returned.
    */
   async function recordLostAttempt(input: AttemptInput): Promise<StoredAttempt> {
-    const delivery = await deliveries.findOneBy({ id: input.deliveryId });
-    const subscription = delivery ? await dataSource.getRepository(SubscriptionEntity).findOneBy({ id: delivery.subscriptionId }) : null;
-    const decided = decideAfterAttempt('retryable', input.attempt, input.budgetBase, scheduleFromPolicy(subscription?.retryPolicy), Math.random());
+    const loaded = await load(input.deliveryId);
+    const decided = decideAfterAttempt('retryable', input.attempt, input.budgetBase, scheduleFromPolicy(loaded?.subscription?.retryPolicy), Math.random());
     return writeRecord({
       outcome: 'retryable',
       startedAtMs: Date.now(),
@@ -96,24 +95,16 @@ export function createActivities(deps: ActivityDeps) {
     });
   }
 
-  async function runAttempt(
-    input: { deliveryId: string; attempt: number; redelivery: boolean },
-    options: { refuseClosed?: boolean } = {},
-  ): Promise<{ result: AttemptResult; scheduleMs: number[]; closed?: 'success' | 'failed' }> {
-    let loaded: Loaded;
+  /** load() for an attempt: a delivery that cannot be loaded is an `Infrastructure` failure (nothing was sent). */
+  async function loadForAttempt(deliveryId: string): Promise<Loaded> {
+    let loaded: Loaded | undefined;
     try {
-      loaded = await load(input.deliveryId);
+      loaded = await load(deliveryId);
     } catch (err) {
       throw ApplicationFailure.nonRetryable(`could not load the delivery: ${safeErrorMessage(err)}`, 'Infrastructure');
     }
-    const scheduleMs = scheduleFromPolicy(loaded.subscription?.retryPolicy);
-    const status = loaded.delivery.status;
-    if (options.refuseClosed && (status === 'success' || status === 'failed')) {
-      // a second start of a finished delivery (e.g. after Temporal forgot the first run): send nothing
-      return { result: { outcome: 'deferred', startedAtMs: Date.now(), durationMs: 0 }, scheduleMs, closed: status };
-    }
-    const attemptResult = await callProvider(input, loaded);
-    return { result: attemptResult, scheduleMs };
+    if (!loaded) throw ApplicationFailure.nonRetryable(`could not load the delivery: ${deliveryId} does not exist`, 'Infrastructure');
+    return loaded;
   }
 
   async function callProvider(input: { deliveryId: string; attempt: number; redelivery: boolean }, loaded: Loaded): Promise<AttemptResult> {
@@ -214,9 +205,10 @@ export function createActivities(deps: ActivityDeps) {
 
   /**
    * Everything one attempt needs, in one query (a round trip to PostgreSQL costs more than the join):
-   * the delivery, its emission, subscription, connection and the provider's admin switch.
+   * the delivery, its emission, subscription, connection and the provider's admin switch; undefined
+   * when the delivery does not exist.
    */
-  async function load(deliveryId: string): Promise<Loaded> {
+  async function load(deliveryId: string): Promise<Loaded | undefined> {
     const rows: LoadedRow[] = await dataSource.query(
       `SELECT d.id, d.subscription_id, d.provider, d.event, d.emission_id, d.system_ids, d.payload, d.status, d.attempts,
               d.test, d.created_at, e.occurred_at,
@@ -231,7 +223,7 @@ export function createActivities(deps: ActivityDeps) {
       [deliveryId],
     );
     const row = rows[0];
-    if (!row) throw new Error(`delivery ${deliveryId} does not exist`);
+    if (!row) return undefined;
     const eventType = await catalogue.get(row.event);
     return {
       delivery: {

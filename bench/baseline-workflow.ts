@@ -2,8 +2,10 @@
 // The service's deliveryWorkflowV2 runs one activity per successful delivery (deliverAttempt calls the
 // provider and writes the log); this runs one activity that does nothing. `activities: 3` is the shape
 // of the first workflow (loadDeliveryPlan, attemptDelivery, recordAttempt), to show what the merge buys
-// on the bare engine. Bundled on its own by bench/baseline-worker.ts. Imports only @temporalio/workflow.
+// on the bare engine. Bundled on its own by bench/baseline-worker.ts. Imports only @temporalio/workflow
+// and workflows/loop (which imports only that).
 import { proxyActivities } from '@temporalio/workflow';
+import { ATTEMPT_ACTIVITY_OPTIONS, DB_ACTIVITY_OPTIONS } from '../workflows/loop';
 
 /** The baseline's activities: all return at once. `last` marks the workflow's final activity. */
 export interface BaselineActivities {
@@ -12,16 +14,9 @@ export interface BaselineActivities {
   record(id: string, last: boolean): Promise<void>;
 }
 
-// the same activity options as workflows/delivery.ts: the provider call once, the database ones retried
-const { attempt } = proxyActivities<BaselineActivities>({
-  startToCloseTimeout: '2 minutes',
-  heartbeatTimeout: '15 seconds',
-  retry: { maximumAttempts: 1 },
-});
-const { loadPlan, record } = proxyActivities<BaselineActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
-});
+// the delivery workflows' own activity options: the provider call once, the database ones retried
+const { attempt } = proxyActivities<BaselineActivities>(ATTEMPT_ACTIVITY_OPTIONS);
+const { loadPlan, record } = proxyActivities<BaselineActivities>(DB_ACTIVITY_OPTIONS);
 
 /** One no-op activity (the service's shape), or three in sequence (`activities: 3`, the first workflow's shape). */
 export async function baselineWorkflow(input: { id: string; activities?: 1 | 3 }): Promise<'success'> {

@@ -1,10 +1,8 @@
-// The first delivery workflow (three activities per attempt), kept unchanged so that runs started before
+// The first delivery workflow (three activities per attempt), kept (same commands, same order) so that runs started before
 // deliveryWorkflowV2 replay and finish on an upgraded worker. New deliveries start deliveryWorkflowV2.
 // Remove it once no `deliveryWorkflow` run is open (Temporal Web: WorkflowType="deliveryWorkflow" and
 // ExecutionStatus="Running").
 import {
-  ActivityFailure,
-  ApplicationFailure,
   condition,
   proxyActivities,
   setHandler,
@@ -12,6 +10,7 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { ATTEMPT_ACTIVITY_OPTIONS, DB_ACTIVITY_OPTIONS, DEFER_MS, INFRA_RETRY_MS, isInfrastructureFailure } from './loop';
 import { nextDelayMs } from './retry';
 import { SA_DELIVERY_STATUS } from './search-attributes';
 import {
@@ -24,24 +23,10 @@ import {
   type FinalStatus,
 } from './types';
 
-// The provider call runs once per activity: the workflow owns the retry loop (DESIGN.md decision 1).
-// It heartbeats while the provider works, so an attempt lost with its worker is noticed in seconds, not minutes.
-const { attemptDelivery } = proxyActivities<Activities>({
-  startToCloseTimeout: '2 minutes',
-  heartbeatTimeout: '15 seconds',
-  retry: { maximumAttempts: 1 },
-});
+const { attemptDelivery } = proxyActivities<Activities>(ATTEMPT_ACTIVITY_OPTIONS);
 
-// Database writes keep Temporal's unlimited retries: an outage delays the log, never loses it.
-const { loadDeliveryPlan, recordAttempt, recordCancelled } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
-});
+const { loadDeliveryPlan, recordAttempt, recordCancelled } = proxyActivities<Activities>(DB_ACTIVITY_OPTIONS);
 
-/** Waits before retrying an attempt that could not start (e.g. the database was unreachable). */
-const INFRA_RETRY_MS = [1_000, 2_000, 5_000, 10_000, 30_000];
-/** Waits of a follow-up whose external record is still being created by another delivery. */
-const DEFER_MS = [500, 1_000, 2_000, 5_000, 10_000, 30_000, 60_000];
 
 /** Drives one delivery to success or failure, recording every attempt exactly. */
 export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<FinalStatus> {
@@ -134,9 +119,4 @@ async function cancel(deliveryId: string, reason: string): Promise<FinalStatus> 
   await recordCancelled({ deliveryId, reason });
   upsertSearchAttributes([{ key: SA_DELIVERY_STATUS, value: 'failed' }]);
   return 'failed';
-}
-
-/** Activities throw `Infrastructure` when they could not even load the delivery (nothing was sent). */
-function isInfrastructureFailure(err: unknown): boolean {
-  return err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === 'Infrastructure';
 }

@@ -1,6 +1,4 @@
 import {
-  ActivityFailure,
-  ApplicationFailure,
   condition,
   proxyActivities,
   setHandler,
@@ -8,6 +6,7 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { ATTEMPT_ACTIVITY_OPTIONS, DB_ACTIVITY_OPTIONS, DEFER_MS, INFRA_RETRY_MS, isInfrastructureFailure } from './loop';
 import { SA_DELIVERY_STATUS } from './search-attributes';
 import {
   cancelUpdate,
@@ -18,26 +17,11 @@ import {
   type StoredAttempt,
 } from './types';
 
-// The provider call runs once per activity: the workflow owns the retry loop (DESIGN.md decision 1).
-// The same activity writes the attempt to the log, so a successful delivery is one activity: the
+// The attempt activity also writes the attempt to the log, so a successful delivery is one activity: the
 // workflow's round trips through Temporal are most of a delivery's cost (see bench/ and the README).
-// It heartbeats while the provider works, so an attempt lost with its worker is noticed in seconds.
-const { deliverAttempt } = proxyActivities<Activities>({
-  startToCloseTimeout: '2 minutes',
-  heartbeatTimeout: '15 seconds',
-  retry: { maximumAttempts: 1 },
-});
+const { deliverAttempt } = proxyActivities<Activities>(ATTEMPT_ACTIVITY_OPTIONS);
+const { loadDeliveryPlan, recordAttempt, recordLostAttempt, recordCancelled } = proxyActivities<Activities>(DB_ACTIVITY_OPTIONS);
 
-// Database writes keep Temporal's unlimited retries: an outage delays the log, never loses it.
-const { loadDeliveryPlan, recordAttempt, recordLostAttempt, recordCancelled } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
-});
-
-/** Waits before retrying an attempt that could not start (e.g. the database was unreachable). */
-const INFRA_RETRY_MS = [1_000, 2_000, 5_000, 10_000, 30_000];
-/** Waits of a follow-up whose external record is still being created by another delivery. */
-const DEFER_MS = [500, 1_000, 2_000, 5_000, 10_000, 30_000, 60_000];
 
 /** Drives one delivery to success or failure, recording every attempt exactly. */
 export async function deliveryWorkflowV2(input: DeliveryWorkflowInput): Promise<FinalStatus> {
@@ -121,9 +105,4 @@ async function cancel(deliveryId: string, reason: string): Promise<FinalStatus> 
   await recordCancelled({ deliveryId, reason });
   upsertSearchAttributes([{ key: SA_DELIVERY_STATUS, value: 'failed' }]);
   return 'failed';
-}
-
-/** Activities throw `Infrastructure` when they could not even load the delivery (nothing was sent). */
-function isInfrastructureFailure(err: unknown): boolean {
-  return err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === 'Infrastructure';
 }

@@ -153,9 +153,13 @@ export class IngestService {
       this.pendingMarks.push(...started);
       this.markTimer ??= setTimeout(() => void this.flushMarks(), MARK_EVERY_MS);
     } else {
-      await this.dataSource.query(`UPDATE deliveries SET workflow_started = true WHERE id = ANY($1)`, [started]);
+      await this.markStarted(started);
     }
     return started.length;
+  }
+
+  private markStarted(ids: string[]): Promise<unknown> {
+    return this.dataSource.query(`UPDATE deliveries SET workflow_started = true WHERE id = ANY($1)`, [ids]);
   }
 
   private async flushMarks(): Promise<void> {
@@ -164,7 +168,7 @@ export class IngestService {
     const ids = this.pendingMarks.splice(0);
     if (ids.length === 0) return;
     try {
-      await this.dataSource.query(`UPDATE deliveries SET workflow_started = true WHERE id = ANY($1)`, [ids]);
+      await this.markStarted(ids);
     } catch (err) {
       this.logger.warn({ count: ids.length, err: (err as Error).message }, 'marking workflows started failed; the reconciler will repeat it');
     }

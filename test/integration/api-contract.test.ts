@@ -257,7 +257,7 @@ describe('API contract: bad inputs get precise problem+json answers', function (
       await subscribe({ ...webhookTo('/x', { bodyTemplate: '{"o": "{{payload.orderId}}"}' }), event: 'acme.order.shipped' });
     });
 
-    it('masks a bearer token as {set: true}, keeps it through PATCHes that leave it out, and replaces it when a new one is sent', async () => {
+    it('masks a bearer token as {set: true}, keeps it through PATCHes that leave it out while the origin stays, refuses to keep it for another origin, and replaces it when a new one is sent', async () => {
       const OLD = 'old-bearer-token-5b1f0c7e';
       const NEW = 'new-bearer-token-9d3a2e41';
       const sub = await subscribe(webhookTo('/secret-1', { auth: { type: 'bearer', token: OLD } }));
@@ -291,6 +291,29 @@ describe('API contract: bad inputs get precise problem+json answers', function (
       const renamed = await hub.call('PATCH', `/subscriptions/${sub.id}`, { config: { url: `${receiver.url}/secret-4`, auth: { type: 'bearer' } } });
       assert.equal(renamed.status, 200);
       assert.equal(await authorizationSeenAt('/secret-4'), `Bearer ${OLD}`);
+
+      // another origin: the stored token does not follow the url there (README "Security")
+      const elsewhere = await new Receiver().start();
+      try {
+        const moved = await hub.call('PATCH', `/subscriptions/${sub.id}`, { config: { url: `${elsewhere.url}/moved`, auth: { type: 'bearer' } } });
+        assertProblem(moved, 400, ['config.auth.token']);
+        assert.match(moved.body.errors.find((e: { path: string }) => e.path === 'config.auth.token').message, /config\.url/);
+        const maskedBack = await hub.call('PATCH', `/subscriptions/${sub.id}`, { config: { ...readBack, url: `${elsewhere.url}/moved` } });
+        assertProblem(maskedBack, 400, ['config.auth.token']);
+        // refused means unchanged: the subscription still points at the old place, and nothing went elsewhere
+        assert.equal((await hub.call('GET', `/subscriptions/${sub.id}`)).body.config.url, `${receiver.url}/secret-4`);
+        assert.equal(await authorizationSeenAt('/secret-4'), `Bearer ${OLD}`);
+        assert.equal(elsewhere.received.length, 0);
+        // given again in the same request, the move is accepted
+        const THERE = 'bearer-token-for-elsewhere-77';
+        const given = await hub.call('PATCH', `/subscriptions/${sub.id}`, { config: { url: `${elsewhere.url}/moved`, auth: { type: 'bearer', token: THERE } } });
+        assert.equal(given.status, 200, JSON.stringify(given.body));
+        assert.equal((await hub.call('POST', `/subscriptions/${sub.id}/test`)).status, 202);
+        const [req] = await waitFor(async () => (elsewhere.at('/moved').length ? elsewhere.at('/moved') : undefined), 'a request at the new origin');
+        assert.equal(req.headers.authorization, `Bearer ${THERE}`);
+      } finally {
+        await elsewhere.stop();
+      }
 
       // a new token replaces it
       const replaced = await hub.call('PATCH', `/subscriptions/${sub.id}`, { config: { url: `${receiver.url}/secret-5`, auth: { type: 'bearer', token: NEW } } });

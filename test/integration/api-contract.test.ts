@@ -453,6 +453,22 @@ describe('API contract: bad inputs get precise problem+json answers', function (
       assert.equal((await hub.call('POST', '/ingest', { event: 'acme.widget.built', payload: { widgetId: 'w-3', count: 2 } }, INGEST_TOKEN)).status, 202);
     });
 
+    it('takes back what GET returned (id and owner included) for a read-modify-write, and names id or owner when they disagree', async () => {
+      assert.equal((await hub.call('PUT', '/events/acme.widget.rmw', widget(['widgetId']), INGEST_TOKEN)).status, 201);
+      const got = await hub.call('GET', '/events/acme.widget.rmw');
+      assert.equal(got.body.owner, 'acme');
+      const modified = { ...got.body, description: 'Read, changed, written back.' };
+      const put = await hub.call('PUT', '/events/acme.widget.rmw', modified, INGEST_TOKEN);
+      assert.equal(put.status, 200, JSON.stringify(put.body));
+      assert.deepEqual((await hub.call('GET', '/events/acme.widget.rmw')).body, modified);
+
+      assertProblem(await hub.call('PUT', '/events/acme.widget.rmw', { ...modified, id: 'acme.widget.other' }), 400, ['body.id']);
+      assertProblem(await hub.call('PUT', '/events/acme.widget.rmw', { ...modified, owner: 'other' }), 400, ['body.owner']);
+      assertProblem(await hub.call('PUT', '/events/acme.widget.rmw', { ...modified, id: 'x.y', owner: 'x' }), 400, ['body.id', 'body.owner']);
+      assert.equal((await hub.call('GET', '/events/acme.widget.rmw')).body.description, 'Read, changed, written back.', 'nothing changed');
+      assert.equal((await hub.call('GET', '/events/x.y')).status, 404);
+    });
+
     it('answers an event id that is not <owner>.<name> with 400', async () => {
       assertProblem(await hub.call('PUT', '/events/Acme_Widget', widget(['widgetId'])), 400, ['id']);
       assertProblem(await hub.call('PUT', '/events/nodot', widget(['widgetId'])), 400, ['id']);

@@ -77,7 +77,7 @@ export function encryptFields(obj: Json, paths: readonly string[], box: SecretBo
   });
 }
 
-/** Decrypts every encrypted secret field (in memory only, DESIGN.md decision 3); plain values pass through. */
+/** Decrypts every encrypted secret field (in memory only, docs/DESIGN.md decision 3); plain values pass through. */
 export function decryptFields(obj: Json, paths: readonly string[], box: SecretBox): Json {
   return mapFields(obj, paths, (value) => {
     if (!isEncryptedValue(value)) return value;
@@ -104,7 +104,7 @@ export function reencryptFields(obj: Json, paths: readonly string[], box: Secret
   return { value, changed: value !== obj };
 }
 
-/** The plaintext secret strings of a decrypted config, for the error sanitiser (DESIGN.md decision 5). */
+/** The plaintext secret strings of a decrypted config, for the error sanitiser (docs/DESIGN.md decision 5). */
 export function secretValues(obj: Json, paths: readonly string[]): string[] {
   const found = new Set<string>();
   const collect = (v: unknown): void => {
@@ -146,7 +146,7 @@ function mergeAt(patch: unknown, stored: unknown, segs: string[]): unknown {
 }
 
 /**
- * PATCH semantics for secrets (API.md "Connections"): the patch's config wins, except that a secret
+ * PATCH semantics for secrets (docs/API.md "Connections"): the patch's config wins, except that a secret
  * it leaves out, or sends back as `{ set: true }`, keeps the stored value. An explicit `null` clears it.
  * Works on stored values either encrypted or decrypted; decrypt-merge-validate-encrypt is the usual order.
  * Elements of secret arrays are matched by index.

@@ -11,7 +11,7 @@ import type { SecretBox } from '../secrets/crypto';
 import { secretsLeftBehind } from '../secrets/destinations';
 import { decryptFields, encryptFields, maskFields, mergeSecretFields } from '../secrets/fields';
 
-/** Fields an admin sets on a subscription (API.md "Subscriptions"). */
+/** Fields an admin sets on a subscription (docs/API.md "Subscriptions"). */
 export interface SubscriptionInput {
   name: string;
   description?: string | null;

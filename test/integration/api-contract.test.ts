@@ -3,7 +3,7 @@ import { Receiver } from '../fakes/receiver';
 import { ADMIN_TOKEN, Hub, INGEST_TOKEN, waitFor, type JsonResponse } from '../support/hub';
 
 /*
- * The HTTP contract of API.md for bad inputs: every mistake a client can make gets the right 4xx as
+ * The HTTP contract of docs/API.md for bad inputs: every mistake a client can make gets the right 4xx as
  * problem+json naming the wrong field, never a 500 and never a stack trace. Also the OpenAPI document.
  */
 

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Role } from '../../entities/api-token.entity';
 import type { AuthContext, TokenStore } from '../auth/tokens';
 import { HttpProblem } from './problem';
-import { parseOr400 } from './validation';
+import { parseOr400, rejectNul } from './validation';
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -74,6 +74,10 @@ export class ApiRoutes {
     for (const spec of this.specs) {
       const parse = express.json({ limit: spec.bodyLimitBytes ?? this.defaultBodyLimitBytes, strict: false });
       router[spec.method](spec.path, (req, res, next) => this.authenticate(spec, req, res).then(() => next(), next), parse, async (req: Request, res: Response) => {
+        // PostgreSQL stores no NUL character in text or jsonb: refused here for every route at once
+        rejectNul(req.params, 'path');
+        rejectNul(req.query, 'query');
+        rejectNul(req.body, 'body');
         const input = {
           params: spec.params ? parseOr400(spec.params, req.params, 'path') : req.params,
           query: spec.query ? parseOr400(spec.query, req.query, 'query') : {},

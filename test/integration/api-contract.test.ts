@@ -414,6 +414,23 @@ describe('API contract: bad inputs get precise problem+json answers', function (
     });
   });
 
+  describe('inputs PostgreSQL cannot take as written (found by npm run fuzz)', () => {
+    it('reads a time with an offset beyond ±15:59 as the instant it names, and refuses year 0', async () => {
+      const list = await hub.call('GET', `/deliveries?since=${encodeURIComponent('1208-02-13T22:55:53.362-20:21')}`);
+      assert.equal(list.status, 200, JSON.stringify(list.body));
+      const recover = await hub.call('POST', '/deliveries/recover', { status: 'failed', since: '7513-06-03T10:17:43-22:08' });
+      assert.equal(recover.status, 202, JSON.stringify(recover.body));
+      assertProblem(await hub.call('GET', `/deliveries?until=${encodeURIComponent('0001-01-01T00:00:00+01:00')}`), 400, ['query.until']);
+    });
+
+    it('answers a NUL character anywhere in a request with 400 naming the field', async () => {
+      assertProblem(await hub.call('POST', '/tokens', { name: 'a\u0000b', role: 'viewer' }), 400, ['body.name']);
+      assertProblem(await hub.call('POST', '/tokens', { name: 'ok', role: 'ingest', owners: ['x', 'y\u0000'] }), 400, ['body.owners.1']);
+      assertProblem(await hub.call('GET', '/deliveries?event=a%00b'), 400, ['query.event']);
+      assertProblem(await hub.call('POST', '/ingest', { event: 'incident.created', payload: { incidentId: 'i\u0000', title: 't', severity: 'major' } }), 400, ['body.payload.incidentId']);
+    });
+  });
+
   describe('PUT /events/{id}', () => {
     const widget = (required: string[], example: Record<string, unknown> = { widgetId: 'w-1', count: 2 }) => ({
       displayName: 'Widget built',

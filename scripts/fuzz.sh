@@ -40,10 +40,31 @@ until curl -fsS "http://127.0.0.1:$PORT/readyz" > /dev/null 2>&1; do
   fi
   sleep 0.5
 done
-echo "[fuzz] stack ready on :$PORT; running schemathesis"
+echo "[fuzz] stack ready on :$PORT; seeding a subscription, a connection and a delivery"
+
+# operations on one resource need an id that exists, or every case ends in 404: seed one of each
+api() { curl -sS -X "$1" "http://127.0.0.1:$PORT/api/v1$2" -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' -d "$3"; }
+field() { node -e "const b=JSON.parse(require('fs').readFileSync(0,'utf8')); const v=($1); if(!v){console.error(JSON.stringify(b));process.exit(1)} console.log(v)"; }
+SUB=$(api POST /subscriptions '{"name":"fuzz","provider":"webhook","event":"incident.created","config":{"url":"http://127.0.0.1:9/hook","auth":{"type":"bearer","token":"fuzz-token-0123456789"}}}' | field b.id)
+CON=$(api POST /connections '{"provider":"slack","name":"fuzz","config":{"botToken":"xoxb-fuzz-0123456789","apiBaseUrl":"http://127.0.0.1:9/api"}}' | field b.id)
+DLV=$(api POST /ingest '{"event":"incident.created","payload":{"incidentId":"fuzz-1","title":"fuzz","severity":"major","systemIds":["fuzz"]}}' | field b.deliveries[0].id)
+cat > "$DATA/schemathesis.toml" <<TOML
+[[operations]]
+include-path = ["/subscriptions/{id}", "/subscriptions/{id}/test"]
+parameters = { "path.id" = "$SUB" }
+
+[[operations]]
+include-path = ["/connections/{id}", "/connections/{id}/test", "/connections/{id}/options/{resolver}"]
+parameters = { "path.id" = "$CON" }
+
+[[operations]]
+include-path = ["/deliveries/{id}", "/deliveries/{id}/retry", "/deliveries/{id}/cancel"]
+parameters = { "path.id" = "$DLV" }
+TOML
+echo "[fuzz] running schemathesis"
 
 status=0
-"$VENV/bin/schemathesis" --no-color run "http://127.0.0.1:$PORT/api/v1/openapi.json" \
+"$VENV/bin/schemathesis" --no-color --config-file "$DATA/schemathesis.toml" run "http://127.0.0.1:$PORT/api/v1/openapi.json" \
   --url "http://127.0.0.1:$PORT/api/v1" \
   --header "Authorization: Bearer $TOKEN" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \

@@ -146,7 +146,7 @@ function mergeAt(patch: unknown, stored: unknown, segs: string[]): unknown {
 }
 
 /**
- * PATCH semantics for secrets (docs/API.md "Connections"): the patch's config wins, except that a secret
+ * PATCH semantics for secrets (docs/API.md "PATCH and secrets"): the patch's config wins, except that a secret
  * it leaves out, or sends back as `{ set: true }`, keeps the stored value. An explicit `null` clears it.
  * Works on stored values either encrypted or decrypted; decrypt-merge-validate-encrypt is the usual order.
  * Elements of secret arrays are matched by index.

@@ -20,6 +20,7 @@ sh scripts/setup.sh
 node dist/test/support/ensure-temporal.js
 
 DATA=$(mktemp -d "${TMPDIR:-/tmp}/ihub-fuzz-XXXXXX")
+chmod 755 "$DATA" # as root, PostgreSQL runs as postgres, which must enter its data folder to keep it here
 free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
 PORT=$(free_port)
 TOKEN="fuzz-admin-token-$(node -e "console.log(require('crypto').randomBytes(12).toString('hex'))")"

@@ -50,7 +50,7 @@ function installedNativeDir(): { dir: string; version: string } {
 /**
  * Paths of `initdb` and `postgres` that `who` can execute. Usually those of the installed package; when
  * `who` cannot reach them (a clone under /root, or in a `mktemp -d` folder, as root), a copy made once in
- * a folder every user can read (`/var/tmp`, else the temp folder), keyed by version and installation.
+ * a folder every user can read (`/var/tmp`, else the temp folder), one per package version.
  * `nativeDir` names another installation's `native/` folder.
  */
 export function postgresBinaries(who: RunAs | undefined, nativeDir?: string): { initdb: string; postgres: string; copied: boolean } {
@@ -59,8 +59,10 @@ export function postgresBinaries(who: RunAs | undefined, nativeDir?: string): { 
   if (userCan(who, '-x', at(installed.dir).postgres) && userCan(who, '-r', path.join(installed.dir, 'share'))) {
     return { ...at(installed.dir), copied: false };
   }
+  if (!fs.existsSync(at(installed.dir).postgres)) throw new Error(`there are no PostgreSQL binaries in ${installed.dir}/bin`);
   const base = fs.existsSync('/var/tmp') ? '/var/tmp' : os.tmpdir();
-  const where = crypto.createHash('sha256').update(installed.dir).digest('hex').slice(0, 12);
+  // one copy per package version serves every clone; another installation gets its own
+  const where = nativeDir ? crypto.createHash('sha256').update(installed.dir).digest('hex').slice(0, 12) : `${os.platform()}-${os.arch()}`;
   const copy = path.join(base, `integrations-hub-postgres-${installed.version}-${where}`);
   if (!fs.existsSync(path.join(copy, 'bin', 'postgres'))) {
     // copied beside it, then renamed: a second start racing this one sees the whole copy or none

@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 
-/** This delivery's part in the follow-up of its subject (DESIGN.md decision 7). */
+/** This delivery's part in the follow-up of its subject (docs/DESIGN.md decision 7). */
 export type FollowUpRole =
   | { role: 'creator'; recordId: string }
   | { role: 'follower'; recordId: string; externalId: string }

@@ -2,7 +2,7 @@ import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateCol
 
 /**
  * The external record (Jira issue, Slack message, ...) made for one subject at one provider target
- * (DESIGN.md decision 7). While `externalId` is null the row is a claim: `creatingDeliveryId` is
+ * (docs/DESIGN.md decision 7). While `externalId` is null the row is a claim: `creatingDeliveryId` is
  * creating it, and follow-ups about the same subject wait for it instead of creating a duplicate.
  */
 @Entity({ name: 'external_records' })

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { secretPathsFromJsonSchema } from '../src/secrets/fields';
+import { secretBindingsFromJsonSchema } from '../src/secrets/fields';
 import type { ProviderDefinition } from './types';
 
 /** A registered provider with what is derived from its schemas once. */
@@ -12,6 +12,13 @@ export interface RegisteredProvider {
   secretPaths: string[];
   /** Dot paths of the connection's secret fields. */
   connectionSecretPaths: string[];
+  /**
+   * Secret path -> the config fields saying where that secret is sent (`"x-bound-to"` in the schema).
+   * A PATCH moving such a field to another origin must give the secret again.
+   */
+  secretBindings: Record<string, string[]>;
+  /** The same for the connection's secrets and fields. */
+  connectionSecretBindings: Record<string, string[]>;
   /** `builtin`, or the plugin package and version it came from. */
   source: string;
 }
@@ -27,12 +34,16 @@ export class ProviderRegistry {
     const connectionJsonSchema = definition.connectionSchema
       ? (z.toJSONSchema(definition.connectionSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>)
       : undefined;
+    const secrets = secretBindingsFromJsonSchema(configJsonSchema);
+    const connectionSecrets = secretBindingsFromJsonSchema(connectionJsonSchema);
     const entry: RegisteredProvider = {
       definition,
       configJsonSchema,
       connectionJsonSchema,
-      secretPaths: secretPathsFromJsonSchema(configJsonSchema),
-      connectionSecretPaths: connectionJsonSchema ? secretPathsFromJsonSchema(connectionJsonSchema) : [],
+      secretPaths: Object.keys(secrets),
+      connectionSecretPaths: Object.keys(connectionSecrets),
+      secretBindings: onlyBound(secrets),
+      connectionSecretBindings: onlyBound(connectionSecrets),
       source,
     };
     this.byId.set(definition.id, entry);
@@ -46,4 +57,8 @@ export class ProviderRegistry {
   list(): RegisteredProvider[] {
     return [...this.byId.values()];
   }
+}
+
+function onlyBound(bindings: Record<string, string[]>): Record<string, string[]> {
+  return Object.fromEntries(Object.entries(bindings).filter(([, fields]) => fields.length > 0));
 }

@@ -61,7 +61,7 @@ export interface OutboundResponse {
 }
 
 /**
- * The one HTTP client providers use (DESIGN.md decision 8). It refuses non-public addresses unless
+ * The one HTTP client providers use (docs/DESIGN.md decision 8). It refuses non-public addresses unless
  * allow-listed, never follows redirects, enforces timeouts and a response size cap.
  * It resolves with any HTTP status; it rejects with an OutboundError for transport failures.
  */
@@ -145,7 +145,7 @@ export interface ConfigContext {
 }
 
 /**
- * One provider: one registry entry per folder (DESIGN.md decision 9).
+ * One provider: one registry entry per folder (docs/DESIGN.md decision 9).
  * Secret fields are marked in the zod schema with `.meta({ 'x-secret': true, writeOnly: true })`;
  * they are encrypted at rest and masked on every read.
  */

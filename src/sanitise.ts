@@ -1,5 +1,5 @@
 /**
- * The one place error text is made safe to store, log or return (DESIGN.md decision 5).
+ * The one place error text is made safe to store, log or return (docs/DESIGN.md decision 5).
  * Masks are `***`; the non-secret part around them (scheme, host, parameter name) is kept so the
  * message stays readable.
  */

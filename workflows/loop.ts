@@ -4,7 +4,7 @@
 import { ActivityFailure, ApplicationFailure, type ActivityOptions } from '@temporalio/workflow';
 
 /**
- * The provider call runs once per activity: the workflow owns the retry loop (DESIGN.md decision 1). It
+ * The provider call runs once per activity: the workflow owns the retry loop (docs/DESIGN.md decision 1). It
  * heartbeats while the provider works, so an attempt lost with its worker is noticed in seconds, not minutes.
  */
 export const ATTEMPT_ACTIVITY_OPTIONS: ActivityOptions = {

@@ -4,7 +4,7 @@ import { defineUpdate } from '@temporalio/workflow';
 export type AttemptTrigger = 'scheduled' | 'manual';
 export type FinalStatus = 'success' | 'failed';
 
-/** Workflow input: ids only, never configs or secrets (DESIGN.md decision 3). */
+/** Workflow input: ids only, never configs or secrets (docs/DESIGN.md decision 3). */
 export interface DeliveryWorkflowInput {
   deliveryId: string;
   /** `manual` when an operator asked for this run (a retry of a closed delivery). */

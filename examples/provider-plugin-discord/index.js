@@ -5,15 +5,16 @@
 const WEBHOOK_URL = /^https:\/\/(?:(?:ptb|canary)\.)?discord(?:app)?\.com\/api\/(?:v\d+\/)?webhooks\/(\d+)\/[\w-]+$/;
 
 exports.createProvider = function createProvider(sdk) {
-  const { z, outcomeFromResponse, outcomeFromError, summarise, truncate, severityColor } = sdk;
+  const { z, outcomeFromResponse, outcomeFromError, summarise, truncate, severityColor, secretMeta } = sdk;
 
   const configSchema = z
     .object({
-      // the webhook URL carries its token: a secret, encrypted at rest and masked on read
+      // the webhook URL carries its token: a secret, encrypted at rest and masked on read; it is sent to
+      // apiBaseUrl when one is set, so moving apiBaseUrl elsewhere needs the URL again
       webhookUrl: z
         .string()
         .url()
-        .meta({ 'x-secret': true, writeOnly: true, description: 'https://discord.com/api/webhooks/<id>/<token>' }),
+        .meta({ ...secretMeta({ boundTo: ['apiBaseUrl'] }), description: 'https://discord.com/api/webhooks/<id>/<token>' }),
       username: z.string().min(1).max(80).optional(),
       // for tests and proxies: replaces https://discord.com/api in the URL
       apiBaseUrl: z.string().url().optional(),

@@ -1,7 +1,7 @@
 import { BlockList, isIP } from 'node:net';
 
 /**
- * Which IP addresses outbound requests may connect to (DESIGN.md decision 8).
+ * Which IP addresses outbound requests may connect to (docs/DESIGN.md decision 8).
  * Pure: no DNS here; the guarded client calls it with every resolved address at connect time.
  */
 export interface AddressPolicy {

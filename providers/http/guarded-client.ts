@@ -54,7 +54,7 @@ export interface GuardedHttpClientOptions {
 const DEFAULT_USER_AGENT = 'integrations-hub';
 
 /**
- * Builds the one outbound HTTP client (DESIGN.md decision 8). Resolves with any HTTP status, body
+ * Builds the one outbound HTTP client (docs/DESIGN.md decision 8). Resolves with any HTTP status, body
  * truncated at `maxResponseBytes`; rejects with an OutboundError. Throws on a malformed allow-list.
  */
 export function createGuardedHttpClient(options: GuardedHttpClientOptions): GuardedHttpClient {

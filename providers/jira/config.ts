@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { secretMeta } from '../secret-meta';
 import { templateField } from '../webhook/template';
 
 /** Marks a field as a secret: encrypted at rest, masked on every read, never echoed. */
@@ -27,7 +28,7 @@ const secret = (description: string) =>
     .min(1)
     .max(4096)
     .refine((value) => !CONTROL_CHARS.test(value), 'must not contain control characters')
-    .meta(SECRET_META)
+    .meta(secretMeta({ boundTo: ['baseUrl'] }))
     .describe(description);
 
 /**

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { secretMeta } from '../secret-meta';
 
 /** Marks a field as a secret: encrypted at rest, masked on every read, never echoed. */
 const SECRET_META = { 'x-secret': true, writeOnly: true } as const;
@@ -27,7 +28,7 @@ export const scriptConfigSchema = z.strictObject({
   secrets: z
     .record(
       z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'must be a name like API_TOKEN'),
-      z.string().min(1).max(8192).meta(SECRET_META),
+      z.string().min(1).max(8192).meta(secretMeta({ boundTo: ['source'] })), // the source decides where they go
     )
     .refine((s) => Object.keys(s).length <= MAX_SECRETS, `at most ${MAX_SECRETS} secrets`)
     .optional()

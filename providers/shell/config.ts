@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { secretMeta } from '../secret-meta';
 
 /** Marks a field as a secret: encrypted at rest, masked on every read, never echoed. */
 const SECRET_META = { 'x-secret': true, writeOnly: true } as const;
@@ -59,7 +60,7 @@ export const shellConfigSchema = z.strictObject({
         .string()
         .max(32_768)
         .refine((v) => !v.includes('\0'), 'must not contain NUL characters')
-        .meta(SECRET_META),
+        .meta(secretMeta({ boundTo: ['command'] })), // the command decides where they go
     )
     .superRefine((env, ctx) => {
       const names = Object.keys(env);

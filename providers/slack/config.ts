@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { secretMeta } from '../secret-meta';
 import { templateField } from '../webhook/template';
 
 /** Marks a field as a secret: encrypted at rest, masked on every read, never echoed. */
@@ -32,7 +33,7 @@ export const slackConnectionSchema = z.strictObject({
     .max(512)
     // xoxe.xoxb-… is what token rotation hands out; user tokens (xoxp-) post as a person, also allowed
     .regex(/^(xoxe\.)?xox[bp]-[A-Za-z0-9-]+$/, 'must be a Slack bot token (xoxb-…)')
-    .meta(SECRET_META)
+    .meta(secretMeta({ boundTo: ['apiBaseUrl'] }))
     .describe('Bot User OAuth Token (xoxb-…) with the chat:write scope (channels:read, groups:read for the channel list)'),
   apiBaseUrl: httpUrl(512)
     .transform((url) => url.replace(/\/+$/, ''))

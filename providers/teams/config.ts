@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { secretMeta } from '../secret-meta';
 import { templateField } from '../webhook/template';
 
 /** Marks a field as a secret: encrypted at rest, masked on every read, never echoed. */
@@ -100,7 +101,12 @@ export const teamsConfigSchema = z.discriminatedUnion('mode', [workflowConfig, g
 export const teamsConnectionSchema = z.strictObject({
   tenantId: graphId('tenant').describe('Directory (tenant) id or domain'),
   clientId: graphId('client').describe('Application (client) id of the app registration'),
-  clientSecret: z.string().min(1).max(1024).meta(SECRET_META).describe('Client secret value of the app registration'),
+  clientSecret: z
+    .string()
+    .min(1)
+    .max(1024)
+    // sent to the authority; the token it buys is sent to Graph
+    .meta(secretMeta({ boundTo: ['authorityBaseUrl', 'graphBaseUrl'] })).describe('Client secret value of the app registration'),
   authorityBaseUrl: baseUrl(DEFAULT_AUTHORITY_BASE_URL).describe(`Token authority (default ${DEFAULT_AUTHORITY_BASE_URL}); change for national clouds`),
   graphBaseUrl: baseUrl(DEFAULT_GRAPH_BASE_URL).describe(`Microsoft Graph base URL with version (default ${DEFAULT_GRAPH_BASE_URL})`),
 });

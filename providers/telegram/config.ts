@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { secretMeta } from '../secret-meta';
 import { templateField } from '../webhook/template';
 
 /** Marks a field as a secret: encrypted at rest, masked on every read, never echoed. */
@@ -16,7 +17,7 @@ export const telegramConnectionSchema = z.strictObject({
     .string()
     .regex(BOT_TOKEN, 'must be a bot token as BotFather gives it: <digits>:<letters, digits, _ and ->')
     .describe('Bot token from @BotFather')
-    .meta(SECRET_META),
+    .meta(secretMeta({ boundTo: ['apiBaseUrl'] })),
   apiBaseUrl: z
     .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
     .max(512)

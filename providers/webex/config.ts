@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { secretMeta } from '../secret-meta';
 import { templateField } from '../webhook/template';
 
 /** Marks a field as a secret: encrypted at rest, masked on every read, never echoed. */
@@ -30,7 +31,7 @@ export const webexConnectionSchema = z.strictObject({
     .max(4096)
     // it becomes a header value, so a line break would split the request
     .refine((value) => !CONTROL_CHARS.test(value) && !/\s/.test(value), 'must not contain spaces or control characters')
-    .meta(SECRET_META)
+    .meta(secretMeta({ boundTo: ['apiBaseUrl'] }))
     .describe('Bot access token from developer.webex.com (My Webex Apps → the bot)'),
   apiBaseUrl: z
     .string()

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { secretMeta } from '../secret-meta';
 import { isValidWebhookSecret } from './signing';
 import { templateField } from './template';
 
@@ -30,7 +31,12 @@ export function isHttpUrlTemplate(url: string): boolean {
 
 // Secrets become header values, so a line break would split the request.
 const secret = () =>
-  z.string().min(1).max(4096).refine((value) => !CONTROL_CHARS.test(value), 'must not contain control characters').meta(SECRET_META);
+  z
+    .string()
+    .min(1)
+    .max(4096)
+    .refine((value) => !CONTROL_CHARS.test(value), 'must not contain control characters')
+    .meta(secretMeta({ boundTo: ['url'] })); // sent to the url's host
 
 const headerName = z.string().min(1).max(256).regex(HEADER_NAME, 'is not a valid HTTP header name');
 

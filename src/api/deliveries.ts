@@ -3,9 +3,8 @@ import { DELIVERY_STATUSES } from '../../entities/delivery.entity';
 import type { DeliveryService } from '../deliveries/service';
 import type { ApiRoutes } from '../http/routes';
 import { decodeCursor, encodeCursor } from './cursor';
-import { anyObject, idParams, page, pageQuery } from './schemas';
+import { anyObject, idParams, isoTime, page, pageQuery } from './schemas';
 
-const iso = z.iso.datetime({ offset: true });
 
 const delivery = z
   .object({
@@ -48,8 +47,8 @@ const filters = {
   event: z.string().max(200).optional(),
   provider: z.string().max(100).optional(),
   systemId: z.string().max(200).optional(),
-  since: iso.optional(),
-  until: iso.optional(),
+  since: isoTime.optional(),
+  until: isoTime.optional(),
 };
 
 const recoverBody = z
@@ -57,8 +56,8 @@ const recoverBody = z
     subscriptionId: z.string().max(64).optional(),
     event: z.string().max(200).optional(),
     status: z.literal('failed'),
-    since: iso,
-    until: iso.optional(),
+    since: isoTime,
+    until: isoTime.optional(),
   })
   .strict();
 

@@ -20,6 +20,16 @@ const eventType = z
   })
   .meta({ id: 'EventType' });
 
+/**
+ * The PUT body: the event type as GET shows it, so a read-modify-write works. `id` and `owner` are
+ * optional and may only repeat what the path already says.
+ */
+const putBody = z.strictObject({
+  ...eventTypeInputSchema.shape,
+  id: z.string().optional().meta({ description: 'If given, must equal the id in the path' }),
+  owner: z.string().optional().meta({ description: 'If given, must equal the owner the id names (the part before the first dot)' }),
+});
+
 /** `/events`: the catalogue; domain services register their own event types. */
 export function eventRoutes(routes: ApiRoutes, catalogue: EventCatalogue): void {
   routes.add({
@@ -52,7 +62,7 @@ export function eventRoutes(routes: ApiRoutes, catalogue: EventCatalogue): void 
     tag: 'events',
     roles: ['admin', 'ingest'],
     params: idParams,
-    body: eventTypeInputSchema,
+    body: putBody,
     responses: { 200: { description: 'Updated', schema: eventType }, 201: { description: 'Created', schema: eventType } },
     handler: async ({ params, body, auth }) => {
       const idProblems = checkEventId(params.id);
@@ -61,9 +71,15 @@ export function eventRoutes(routes: ApiRoutes, catalogue: EventCatalogue): void 
       if (auth.role === 'ingest' && auth.owners.length > 0 && !auth.owners.includes(owner)) {
         throw new HttpProblem(403, 'Forbidden', `This token may not register events of owner ${owner}`);
       }
-      const problems = checkEventTypeInput(body);
+      const { id, owner: givenOwner, ...input } = body;
+      const mismatch = [
+        ...(id !== undefined && id !== params.id ? [{ path: 'body.id', message: `must be "${params.id}" (the id in the path) or left out` }] : []),
+        ...(givenOwner !== undefined && givenOwner !== owner ? [{ path: 'body.owner', message: `must be "${owner}" (the owner the id names) or left out` }] : []),
+      ];
+      if (mismatch.length) throw badRequest('The body disagrees with the path', mismatch);
+      const problems = checkEventTypeInput(input);
       if (problems.length) throw badRequest('The event type is invalid', problems);
-      const { value, created } = await catalogue.put(params.id, body);
+      const { value, created } = await catalogue.put(params.id, input);
       return { status: created ? 201 : 200, body: value };
     },
   });

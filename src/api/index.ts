@@ -24,6 +24,7 @@ import { ingestRoutes } from './ingest';
 import { providerRoutes } from './providers';
 import { subscriptionRoutes } from './subscriptions';
 import { tokenRoutes } from './tokens';
+import { anyObject } from './schemas';
 
 /** What the API needs, built by the API process (or a test). */
 export interface ApiDeps {
@@ -61,7 +62,7 @@ export function buildApi(deps: ApiDeps) {
   connectionRoutes(routes, new ConnectionService(dataSource, providers, secrets, http));
   routes.add({
     method: 'get', path: '/openapi.json', summary: 'This API as OpenAPI 3.1', tag: 'meta', roles: 'public',
-    responses: { 200: { description: 'The OpenAPI document' } },
+    responses: { 200: { description: 'The OpenAPI document', schema: anyObject } },
     handler: async () => ({ status: 200, body: openapi }),
   });
   const openapi = routes.openapi({ title: 'Integrations Hub', version: '1' });

@@ -3,7 +3,7 @@ import { badRequest, HttpProblem } from '../http/problem';
 import type { RateLimiter } from '../ingest/rate-limit';
 import type { ApiRoutes } from '../http/routes';
 import type { IngestService } from '../ingest/service';
-import { anyObject } from './schemas';
+import { anyObject, isoTime } from './schemas';
 
 const EMISSION_ID = z
   .string()
@@ -15,7 +15,7 @@ const ingestBody = z
   .object({
     event: z.string().min(1).max(200),
     id: EMISSION_ID.optional().meta({ description: 'Emission id: the idempotency key. Generated if absent.' }),
-    occurredAt: z.iso.datetime({ offset: true }).optional(),
+    occurredAt: isoTime.optional(),
     systemIds: z.array(z.string().min(1).max(200)).max(1000).optional(),
     payload: anyObject,
   })

@@ -13,3 +13,16 @@ export const pageQuery = {
 export const page = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), nextCursor: z.string().nullable() });
 
 export const anyObject = z.record(z.string(), z.unknown());
+
+/**
+ * An ISO-8601 time with an offset, read as the instant it names and normalised to UTC. PostgreSQL takes
+ * offsets up to ±15:59 and no year 0, so an odd but valid input (`-20:21`) must not reach it as written.
+ */
+export const isoTime = z.iso.datetime({ offset: true }).transform((value, ctx) => {
+  const at = new Date(value);
+  if (Number.isNaN(at.getTime()) || at.getUTCFullYear() < 1) {
+    ctx.addIssue({ code: 'custom', message: 'must be a time in year 1 or later' });
+    return z.NEVER;
+  }
+  return at.toISOString();
+});

@@ -1,5 +1,5 @@
 /**
- * One entry of the event catalogue (API.md "Event catalogue").
+ * One entry of the event catalogue (docs/API.md "Event catalogue").
  * `id` is fully qualified, `<owner>.<name>`; `owner` is the part before the first dot.
  */
 export interface EventTypeDefinition {
@@ -10,7 +10,7 @@ export interface EventTypeDefinition {
   category?: string;
   /** JSON Schema draft 2020-12 object; ingest validates payloads against it. */
   payloadSchema?: Record<string, unknown>;
-  /** Payload field naming the thing the event is about; same owner + same value = follow-up (DESIGN.md 7). */
+  /** Payload field naming the thing the event is about; same owner + same value = follow-up (docs/DESIGN.md 7). */
   subjectKey?: string;
   /** This event ends its subject (resolved, completed, healthy again): providers close the external record. */
   resolves?: boolean;

@@ -172,7 +172,7 @@ export function checkEventId(id: string): FieldProblem[] {
     : [{ path: 'id', message: 'must look like <owner>.<name> (lower-case letters, digits, "-", "_")' }];
 }
 
-/** The `PUT /events/{id}` body. Unknown fields are rejected (API.md conventions). */
+/** The `PUT /events/{id}` body. Unknown fields are rejected (docs/API.md conventions). */
 export const eventTypeInputSchema = z
   .object({
     displayName: z.string().trim().min(1).max(200),

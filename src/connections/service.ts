@@ -8,6 +8,7 @@ import type { GuardedHttpClient, OptionItem } from '../../providers/types';
 import { badRequest, conflict, HttpProblem, notFound } from '../http/problem';
 import { zodProblems } from '../http/validation';
 import { safeErrorMessage } from '../sanitise';
+import { secretsLeftBehind } from '../secrets/destinations';
 import type { SecretBox } from '../secrets/crypto';
 import { decryptFields, encryptFields, maskFields, mergeSecretFields, secretValues } from '../secrets/fields';
 
@@ -47,13 +48,18 @@ export class ConnectionService {
     return this.view(await this.row(row.id));
   }
 
-  /** PATCH: a secret left out of `config` (or sent back as `{set: true}`) keeps its stored value. */
+  /**
+   * PATCH: a secret left out of `config` (or sent back as `{set: true}`) keeps its stored value, unless
+   * the field it is bound to (`apiBaseUrl`, `baseUrl`, ...) now points to another origin: then 400.
+   */
   async update(id: string, patch: { name?: string; config?: Record<string, unknown> }): Promise<ConnectionView> {
     const row = await this.row(id);
     const provider = this.connectable(row.provider);
     if (patch.config !== undefined) {
       const stored = decryptFields(row.config, provider.connectionSecretPaths, this.secrets);
       const config = this.validConfig(provider, mergeSecretFields(stored, patch.config, provider.connectionSecretPaths));
+      const leftBehind = secretsLeftBehind(stored, patch.config, config, provider.connectionSecretBindings);
+      if (leftBehind.length) throw badRequest('The connection sends stored secrets to a new destination; give them again', leftBehind);
       row.config = encryptFields(config, provider.connectionSecretPaths, this.secrets);
     }
     if (patch.name !== undefined) row.name = patch.name;

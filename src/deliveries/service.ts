@@ -6,7 +6,7 @@ import type { Position } from '../api/cursor';
 import type { IngestService } from '../ingest/service';
 import type { DeliveryWorkflows } from '../temporal/deliveries';
 
-/** Filters of the delivery log (API.md "Delivery log"). */
+/** Filters of the delivery log (docs/API.md "Delivery log"). */
 export interface DeliveryFilter {
   status?: DeliveryStatus;
   subscriptionId?: string;
@@ -137,7 +137,7 @@ export class DeliveryService {
     return row;
   }
 
-  /** The API view of a delivery (API.md "Delivery"). */
+  /** The API view of a delivery (docs/API.md "Delivery"). */
   view(r: DeliveryEntity) {
     return {
       id: r.id,

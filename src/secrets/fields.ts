@@ -1,3 +1,4 @@
+import { SECRET_BOUND_TO as BOUND_TO } from '../../providers/secret-meta';
 import { isEncryptedValue, type EncryptedValue, type SecretBox } from './crypto';
 
 /*
@@ -76,7 +77,7 @@ export function encryptFields(obj: Json, paths: readonly string[], box: SecretBo
   });
 }
 
-/** Decrypts every encrypted secret field (in memory only, DESIGN.md decision 3); plain values pass through. */
+/** Decrypts every encrypted secret field (in memory only, docs/DESIGN.md decision 3); plain values pass through. */
 export function decryptFields(obj: Json, paths: readonly string[], box: SecretBox): Json {
   return mapFields(obj, paths, (value) => {
     if (!isEncryptedValue(value)) return value;
@@ -103,7 +104,7 @@ export function reencryptFields(obj: Json, paths: readonly string[], box: Secret
   return { value, changed: value !== obj };
 }
 
-/** The plaintext secret strings of a decrypted config, for the error sanitiser (DESIGN.md decision 5). */
+/** The plaintext secret strings of a decrypted config, for the error sanitiser (docs/DESIGN.md decision 5). */
 export function secretValues(obj: Json, paths: readonly string[]): string[] {
   const found = new Set<string>();
   const collect = (v: unknown): void => {
@@ -145,7 +146,7 @@ function mergeAt(patch: unknown, stored: unknown, segs: string[]): unknown {
 }
 
 /**
- * PATCH semantics for secrets (API.md "Connections"): the patch's config wins, except that a secret
+ * PATCH semantics for secrets (docs/API.md "PATCH and secrets"): the patch's config wins, except that a secret
  * it leaves out, or sends back as `{ set: true }`, keeps the stored value. An explicit `null` clears it.
  * Works on stored values either encrypted or decrypted; decrypt-merge-validate-encrypt is the usual order.
  * Elements of secret arrays are matched by index.
@@ -180,11 +181,18 @@ function containsSecret(node: unknown, root: Json, seen: Set<string>): boolean {
   return Object.values(node).some((child) => containsSecret(child, root, seen));
 }
 
-function collectSecrets(node: unknown, prefix: string[], root: Json, out: Set<string>, refs: Set<string>): void {
+/** Secret path -> the config fields it is bound to (`x-bound-to`), merged over every place it appears. */
+type Found = Map<string, Set<string>>;
+
+function collectSecrets(node: unknown, prefix: string[], root: Json, out: Found, refs: Set<string>): void {
   if (!isPlainObject(node)) return;
   // A secret is a leaf for our purposes: the whole value is encrypted and masked as one.
   if (node['x-secret'] === true) {
-    if (prefix.length > 0) out.add(prefix.join('.'));
+    if (prefix.length === 0) return;
+    const path = prefix.join('.');
+    const bound = out.get(path) ?? new Set<string>();
+    if (Array.isArray(node[BOUND_TO])) for (const f of node[BOUND_TO] as unknown[]) if (typeof f === 'string') bound.add(f);
+    out.set(path, bound);
     return;
   }
   const recurse = (child: unknown, at: string[]): void => collectSecrets(child, at, root, out, refs);
@@ -213,8 +221,36 @@ function collectSecrets(node: unknown, prefix: string[], root: Json, out: Set<st
  * Throws for a secret inside a recursive definition (it would have no finite list of paths).
  */
 export function secretPathsFromJsonSchema(schema: unknown): string[] {
-  if (!isPlainObject(schema)) return [];
-  const out = new Set<string>();
+  return Object.keys(secretBindingsFromJsonSchema(schema)).sort();
+}
+
+/** Every secret field path of a JSON Schema (as secretPathsFromJsonSchema) with the fields it is bound to. */
+export function secretBindingsFromJsonSchema(schema: unknown): Record<string, string[]> {
+  if (!isPlainObject(schema)) return {};
+  const out: Found = new Map();
   collectSecrets(schema, [], schema, out, new Set());
-  return [...out].sort();
+  return Object.fromEntries([...out].sort(([a], [b]) => (a < b ? -1 : 1)).map(([path, bound]) => [path, [...bound].sort()]));
+}
+
+/** Stands in for a stored secret during a merge, to see which ones the merge kept. */
+class Kept {
+  constructor(
+    readonly pattern: string,
+    readonly path: string,
+  ) {}
+}
+
+/**
+ * The secrets a PATCH keeps from the stored config (left out, or sent back as `{set: true}`), as
+ * the concrete path of each (`auth.token`, `signing.secrets.0`, `secrets.API_TOKEN`) and the schema path
+ * (`pattern`) it belongs to. Same rules as mergeSecretFields.
+ */
+export function keptSecrets(stored: Json, patch: Json, paths: readonly string[]): { pattern: string; path: string }[] {
+  const marked = [...new Set(paths)].reduce<Json>((acc, p) => mapFields(acc, [p], (_v, at) => new Kept(p, at)), stored);
+  const kept: Kept[] = [];
+  mapFields(mergeSecretFields(marked, patch, paths), paths, (v) => {
+    if (v instanceof Kept && !kept.includes(v)) kept.push(v);
+    return v;
+  });
+  return kept.map(({ pattern, path }) => ({ pattern, path }));
 }

@@ -8,9 +8,10 @@ import type { EventCatalogue } from '../catalogue/store';
 import { badRequest, notFound } from '../http/problem';
 import { zodProblems } from '../http/validation';
 import type { SecretBox } from '../secrets/crypto';
+import { secretsLeftBehind } from '../secrets/destinations';
 import { decryptFields, encryptFields, maskFields, mergeSecretFields } from '../secrets/fields';
 
-/** Fields an admin sets on a subscription (API.md "Subscriptions"). */
+/** Fields an admin sets on a subscription (docs/API.md "Subscriptions"). */
 export interface SubscriptionInput {
   name: string;
   description?: string | null;
@@ -69,7 +70,8 @@ export class SubscriptionService {
 
   /**
    * Applies a PATCH: given fields replace stored ones; in `config`, a secret left out (or sent back as
-   * `{set: true}`) keeps its stored value. Enabling a subscription, or changing its config, clears a pause.
+   * `{set: true}`) keeps its stored value, unless the field it is bound to now points to another origin
+   * (400 naming the secret: it must be given again). Enabling a subscription, or changing its config, clears a pause.
    */
   async update(id: string, patch: Partial<SubscriptionInput>): Promise<SubscriptionView> {
     const row = await this.repo.findOneBy({ id });
@@ -86,6 +88,8 @@ export class SubscriptionService {
       const stored = providerId === row.provider ? decryptFields(row.config, provider.secretPaths, this.secrets) : {};
       const merged = patch.config !== undefined ? mergeSecretFields(stored, patch.config, provider.secretPaths) : stored;
       const config = await this.validConfig(provider, merged, event, Boolean(connectionId));
+      const leftBehind = patch.config !== undefined ? secretsLeftBehind(stored, patch.config, config, provider.secretBindings) : [];
+      if (leftBehind.length) throw badRequest('The config sends stored secrets to a new destination; give them again', leftBehind);
       row.config = encryptFields(config, provider.secretPaths, this.secrets);
       row.pausedReason = null;
     }

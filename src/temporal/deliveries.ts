@@ -1,9 +1,12 @@
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { conflict } from '../http/problem';
 import { SA_DELIVERY_ID, SA_DELIVERY_STATUS, SA_EVENT, SA_PROVIDER, SA_SUBSCRIPTION_ID } from '../../workflows/search-attributes';
 import { cancelUpdate, redeliverUpdate, type DeliveryWorkflowInput } from '../../workflows/types';
 
 /** How long one workflow start may take before it is left to the reconciler (ms). */
 const START_DEADLINE_MS = 3_000;
+/** Rounds of wake-or-start a redelivery tries while a run is finishing under it. */
+const REDELIVER_TRIES = 5;
 
 /** The fields of a delivery the workflow start needs (ids and names only). */
 export interface DeliveryRef {
@@ -51,20 +54,23 @@ export class DeliveryWorkflows {
    * (its first attempt is recorded as `manual`). Returns how it was done.
    */
   async redeliver(d: DeliveryRef): Promise<'woken' | 'restarted'> {
-    if (await this.wake(d)) return 'woken';
-    try {
-      await this.client.workflow.start('deliveryWorkflowV2', {
-        workflowId: d.workflowId,
-        taskQueue: this.taskQueue,
-        args: [{ deliveryId: d.id, trigger: 'manual', redelivery: d.status === 'success' } satisfies DeliveryWorkflowInput],
-        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-        typedSearchAttributes: searchAttributes({ ...d, status: 'retrying' }),
-      });
-      return 'restarted';
-    } catch (err) {
-      // it was running after all (a race with another request): wake it
-      if (err instanceof WorkflowExecutionAlreadyStartedError && (await this.wake(d))) return 'woken';
-      throw err;
+    // a run can be just finishing: the wake misses it, and the start finds it still there; look again
+    for (let tries = 1; ; tries++) {
+      if (await this.wake(d)) return 'woken';
+      try {
+        await this.client.workflow.start('deliveryWorkflowV2', {
+          workflowId: d.workflowId,
+          taskQueue: this.taskQueue,
+          args: [{ deliveryId: d.id, trigger: 'manual', redelivery: d.status === 'success' } satisfies DeliveryWorkflowInput],
+          workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+          typedSearchAttributes: searchAttributes({ ...d, status: 'retrying' }),
+        });
+        return 'restarted';
+      } catch (err) {
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+        if (tries >= REDELIVER_TRIES) throw conflict(`Delivery ${d.id} is changing state right now; try again`);
+        await new Promise((r) => setTimeout(r, 50 * tries));
+      }
     }
   }
 
@@ -97,6 +103,8 @@ export class DeliveryWorkflows {
 
 function isNotRunning(err: unknown): boolean {
   if (err instanceof WorkflowNotFoundError) return true;
+  // the run finished before it took the update (or refused it because it is finishing)
+  if (err instanceof WorkflowUpdateFailedError) return true;
   const e = err as { code?: number; message?: string; cause?: { code?: number; message?: string } };
   const code = e?.code ?? e?.cause?.code;
   const message = `${e?.message ?? ''} ${e?.cause?.message ?? ''}`;

@@ -3,7 +3,7 @@ import { Receiver } from '../fakes/receiver';
 import { ADMIN_TOKEN, Hub, INGEST_TOKEN, waitFor, type JsonResponse } from '../support/hub';
 
 /*
- * The HTTP contract of API.md for bad inputs: every mistake a client can make gets the right 4xx as
+ * The HTTP contract of docs/API.md for bad inputs: every mistake a client can make gets the right 4xx as
  * problem+json naming the wrong field, never a 500 and never a stack trace. Also the OpenAPI document.
  */
 
@@ -257,7 +257,7 @@ describe('API contract: bad inputs get precise problem+json answers', function (
       await subscribe({ ...webhookTo('/x', { bodyTemplate: '{"o": "{{payload.orderId}}"}' }), event: 'acme.order.shipped' });
     });
 
-    it('masks a bearer token as {set: true}, keeps it through PATCHes that leave it out, and replaces it when a new one is sent', async () => {
+    it('masks a bearer token as {set: true}, keeps it through PATCHes that leave it out while the origin stays, refuses to keep it for another origin, and replaces it when a new one is sent', async () => {
       const OLD = 'old-bearer-token-5b1f0c7e';
       const NEW = 'new-bearer-token-9d3a2e41';
       const sub = await subscribe(webhookTo('/secret-1', { auth: { type: 'bearer', token: OLD } }));
@@ -291,6 +291,29 @@ describe('API contract: bad inputs get precise problem+json answers', function (
       const renamed = await hub.call('PATCH', `/subscriptions/${sub.id}`, { config: { url: `${receiver.url}/secret-4`, auth: { type: 'bearer' } } });
       assert.equal(renamed.status, 200);
       assert.equal(await authorizationSeenAt('/secret-4'), `Bearer ${OLD}`);
+
+      // another origin: the stored token does not follow the url there (README "Security")
+      const elsewhere = await new Receiver().start();
+      try {
+        const moved = await hub.call('PATCH', `/subscriptions/${sub.id}`, { config: { url: `${elsewhere.url}/moved`, auth: { type: 'bearer' } } });
+        assertProblem(moved, 400, ['config.auth.token']);
+        assert.match(moved.body.errors.find((e: { path: string }) => e.path === 'config.auth.token').message, /config\.url/);
+        const maskedBack = await hub.call('PATCH', `/subscriptions/${sub.id}`, { config: { ...readBack, url: `${elsewhere.url}/moved` } });
+        assertProblem(maskedBack, 400, ['config.auth.token']);
+        // refused means unchanged: the subscription still points at the old place, and nothing went elsewhere
+        assert.equal((await hub.call('GET', `/subscriptions/${sub.id}`)).body.config.url, `${receiver.url}/secret-4`);
+        assert.equal(await authorizationSeenAt('/secret-4'), `Bearer ${OLD}`);
+        assert.equal(elsewhere.received.length, 0);
+        // given again in the same request, the move is accepted
+        const THERE = 'bearer-token-for-elsewhere-77';
+        const given = await hub.call('PATCH', `/subscriptions/${sub.id}`, { config: { url: `${elsewhere.url}/moved`, auth: { type: 'bearer', token: THERE } } });
+        assert.equal(given.status, 200, JSON.stringify(given.body));
+        assert.equal((await hub.call('POST', `/subscriptions/${sub.id}/test`)).status, 202);
+        const [req] = await waitFor(async () => (elsewhere.at('/moved').length ? elsewhere.at('/moved') : undefined), 'a request at the new origin');
+        assert.equal(req.headers.authorization, `Bearer ${THERE}`);
+      } finally {
+        await elsewhere.stop();
+      }
 
       // a new token replaces it
       const replaced = await hub.call('PATCH', `/subscriptions/${sub.id}`, { config: { url: `${receiver.url}/secret-5`, auth: { type: 'bearer', token: NEW } } });
@@ -391,6 +414,23 @@ describe('API contract: bad inputs get precise problem+json answers', function (
     });
   });
 
+  describe('inputs PostgreSQL cannot take as written (found by npm run fuzz)', () => {
+    it('reads a time with an offset beyond ±15:59 as the instant it names, and refuses year 0', async () => {
+      const list = await hub.call('GET', `/deliveries?since=${encodeURIComponent('1208-02-13T22:55:53.362-20:21')}`);
+      assert.equal(list.status, 200, JSON.stringify(list.body));
+      const recover = await hub.call('POST', '/deliveries/recover', { status: 'failed', since: '7513-06-03T10:17:43-22:08' });
+      assert.equal(recover.status, 202, JSON.stringify(recover.body));
+      assertProblem(await hub.call('GET', `/deliveries?until=${encodeURIComponent('0001-01-01T00:00:00+01:00')}`), 400, ['query.until']);
+    });
+
+    it('answers a NUL character anywhere in a request with 400 naming the field', async () => {
+      assertProblem(await hub.call('POST', '/tokens', { name: 'a\u0000b', role: 'viewer' }), 400, ['body.name']);
+      assertProblem(await hub.call('POST', '/tokens', { name: 'ok', role: 'ingest', owners: ['x', 'y\u0000'] }), 400, ['body.owners.1']);
+      assertProblem(await hub.call('GET', '/deliveries?event=a%00b'), 400, ['query.event']);
+      assertProblem(await hub.call('POST', '/ingest', { event: 'incident.created', payload: { incidentId: 'i\u0000', title: 't', severity: 'major' } }), 400, ['body.payload.incidentId']);
+    });
+  });
+
   describe('PUT /events/{id}', () => {
     const widget = (required: string[], example: Record<string, unknown> = { widgetId: 'w-1', count: 2 }) => ({
       displayName: 'Widget built',
@@ -428,6 +468,22 @@ describe('API contract: bad inputs get precise problem+json answers', function (
         ['payload.colour'],
       );
       assert.equal((await hub.call('POST', '/ingest', { event: 'acme.widget.built', payload: { widgetId: 'w-3', count: 2 } }, INGEST_TOKEN)).status, 202);
+    });
+
+    it('takes back what GET returned (id and owner included) for a read-modify-write, and names id or owner when they disagree', async () => {
+      assert.equal((await hub.call('PUT', '/events/acme.widget.rmw', widget(['widgetId']), INGEST_TOKEN)).status, 201);
+      const got = await hub.call('GET', '/events/acme.widget.rmw');
+      assert.equal(got.body.owner, 'acme');
+      const modified = { ...got.body, description: 'Read, changed, written back.' };
+      const put = await hub.call('PUT', '/events/acme.widget.rmw', modified, INGEST_TOKEN);
+      assert.equal(put.status, 200, JSON.stringify(put.body));
+      assert.deepEqual((await hub.call('GET', '/events/acme.widget.rmw')).body, modified);
+
+      assertProblem(await hub.call('PUT', '/events/acme.widget.rmw', { ...modified, id: 'acme.widget.other' }), 400, ['body.id']);
+      assertProblem(await hub.call('PUT', '/events/acme.widget.rmw', { ...modified, owner: 'other' }), 400, ['body.owner']);
+      assertProblem(await hub.call('PUT', '/events/acme.widget.rmw', { ...modified, id: 'x.y', owner: 'x' }), 400, ['body.id', 'body.owner']);
+      assert.equal((await hub.call('GET', '/events/acme.widget.rmw')).body.description, 'Read, changed, written back.', 'nothing changed');
+      assert.equal((await hub.call('GET', '/events/x.y')).status, 404);
     });
 
     it('answers an event id that is not <owner>.<name> with 400', async () => {

@@ -4,7 +4,7 @@ import { JiraFake, plainText, type FakeIssue } from '../fakes/jira';
 import { Hub, INGEST_TOKEN, waitFor } from '../support/hub';
 
 /**
- * A follow-up racing the delivery that creates its external record (DESIGN.md decision 7), shown with Jira:
+ * A follow-up racing the delivery that creates its external record (docs/DESIGN.md decision 7), shown with Jira:
  * the follow-up waits for the creator instead of racing it into a second issue, and takes over when the
  * creator fails for good.
  */

@@ -199,6 +199,26 @@ describe('delivery pipeline (real Temporal, PostgreSQL and HTTP)', function () {
     await hub.call('DELETE', `/subscriptions/${sub.id}`);
   });
 
+  it('answers a burst of retries of a delivery that fails at once without a 500 (found by npm run fuzz)', async () => {
+    const sub = await subscribe('/burst');
+    receiver.fallback = (r) => (r.url.startsWith('/burst') ? { status: 400, body: 'no' } : { status: 200, body: '{"ok":true}' });
+    try {
+      const res = await hub.call('POST', '/ingest', incident('evt-burst'));
+      const id = res.body.deliveries[0].id;
+      await delivered(id, 'failed');
+      // each retry starts a run that fails at once, so the next retry meets a run that is just finishing
+      for (let round = 0; round < 5; round++) {
+        const answers = await Promise.all(Array.from({ length: 4 }, () => hub.call('POST', `/deliveries/${id}/retry`)));
+        for (const a of answers) assert.equal(a.status, 202, JSON.stringify(a.body));
+      }
+      const unexpected = hub.logs.filter((l) => l.includes('unexpected error in request'));
+      assert.deepEqual(unexpected, []);
+    } finally {
+      receiver.fallback = () => ({ status: 200, headers: { 'content-type': 'application/json' }, body: '{"ok":true}' });
+      await hub.call('DELETE', `/subscriptions/${sub.id}`);
+    }
+  });
+
   it('sends a successful delivery again on retry, marked as a manual attempt', async () => {
     const sub = await subscribe('/again');
     const res = await hub.call('POST', '/ingest', incident('evt-again'));

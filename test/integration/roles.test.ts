@@ -6,7 +6,7 @@ type Role = 'admin' | 'manager' | 'viewer' | 'ingest';
 const ROLES: Role[] = ['admin', 'manager', 'viewer', 'ingest'];
 
 /**
- * API.md "Roles", written out here so that the test can disagree with the routes' own declarations:
+ * docs/API.md "Roles", written out here so that the test can disagree with the routes' own declarations:
  * | admin   | everything, including tokens and provider plugins |
  * | manager | connections, subscriptions, test sends, redeliver/cancel/recover, read everything (but tokens) |
  * | viewer  | read catalogue, providers, subscriptions (secrets masked), deliveries |
@@ -36,7 +36,7 @@ function assertProblemStatus(res: JsonResponse, status: number, what: string): v
   assert.equal(res.body.status, status, what);
 }
 
-describe('roles: every route answers each role as API.md says', function () {
+describe('roles: every route answers each role as docs/API.md says', function () {
   this.timeout(120_000);
   let hub: Hub;
   const tokens = {} as Record<Role, { id: string; token: string }>;
@@ -111,10 +111,10 @@ describe('roles: every route answers each role as API.md says', function () {
         const what = `${role} ${r.method.toUpperCase()} ${r.path}`;
         const allowed = expected === 'public' || expected.includes(role);
         tally[role][allowed ? 'allowed' : 'denied']++;
-        if (allowed && (res.status === 401 || res.status === 403)) wrong.push(`${what}: allowed by API.md, got ${res.status}`);
+        if (allowed && (res.status === 401 || res.status === 403)) wrong.push(`${what}: allowed by docs/API.md, got ${res.status}`);
         if (!allowed) {
           // 403 before anything else: the empty body must not be judged (400) for a caller who may not call
-          if (res.status !== 403) wrong.push(`${what}: not allowed by API.md, got ${res.status}`);
+          if (res.status !== 403) wrong.push(`${what}: not allowed by docs/API.md, got ${res.status}`);
           else assertProblemStatus(res, 403, what);
         }
         if (res.status >= 500) wrong.push(`${what}: ${res.status}`);

@@ -1,4 +1,5 @@
 import { NativeConnection, type Worker } from '@temporalio/worker';
+import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import type { Server } from 'node:http';
 import { Registry } from 'prom-client';
@@ -15,6 +16,7 @@ import { providersFor } from '../../src/providers';
 import type { ProviderRegistry } from '../../providers/registry';
 import type { ProviderDefinition } from '../../providers/types';
 import { buildWorker } from '../../src/worker';
+import { OpenApiChecker } from './openapi-check';
 import { getStack } from './stack';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
@@ -33,6 +35,7 @@ export interface JsonResponse<T = any> {
  */
 export class Hub {
   worker?: Worker;
+  private checker?: OpenApiChecker;
   private workerRun?: Promise<void>;
   private workerConnection?: NativeConnection;
   private constructor(
@@ -118,8 +121,21 @@ export class Hub {
     this.worker = undefined;
   }
 
-  /** Calls the API with JSON; the admin token unless another is given (null = none). */
+  /**
+   * Calls the API with JSON; the admin token unless another is given (null = none). Every answer is
+   * checked against the served OpenAPI document (route, status, content type, body schema): one that
+   * disagrees fails the test. `callUnchecked` is for the few tests that call what is not in it on purpose.
+   */
   async call<T = any>(method: string, path: string, body?: unknown, token: string | null = ADMIN_TOKEN, headers: Record<string, string> = {}): Promise<JsonResponse<T>> {
+    const res = await this.callUnchecked<T>(method, path, body, token, headers);
+    this.checker ??= new OpenApiChecker((await this.callUnchecked('GET', '/openapi.json', undefined, null)).body);
+    const problems = this.checker.problems({ method, path, status: res.status, contentType: res.headers.get('content-type'), body: res.body });
+    if (problems.length) throw new assert.AssertionError({ message: `the answer disagrees with the OpenAPI document:\n${problems.join('\n')}` });
+    return res;
+  }
+
+  /** As `call`, without the check against the OpenAPI document. */
+  async callUnchecked<T = any>(method: string, path: string, body?: unknown, token: string | null = ADMIN_TOKEN, headers: Record<string, string> = {}): Promise<JsonResponse<T>> {
     const res = await fetch(`${this.baseUrl}/api/v1${path}`, {
       method,
       headers: {

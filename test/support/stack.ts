@@ -34,17 +34,26 @@ async function startStack(): Promise<TestStack> {
   const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ihub-test-'));
   fs.chmodSync(tmpDir, 0o755);
   const [pgPort, temporalPort, uiPort] = [await freePort(), await freePort(), await freePort()];
-  const [pg, temporal] = await Promise.all([
+  const [pgStart, temporalStart] = await Promise.allSettled([
     startEmbeddedPostgres({ dataDir: path.join(tmpDir, 'pg'), port: pgPort }),
-    startTemporalDevServer({
-      binary: ensureTemporalCli(PROJECT_ROOT),
-      dbFile: path.join(tmpDir, 'temporal.db'),
-      port: temporalPort,
-      uiPort,
-      namespace: 'default',
-      headless: true,
-    }),
+    (async () =>
+      startTemporalDevServer({
+        binary: ensureTemporalCli(PROJECT_ROOT),
+        dbFile: path.join(tmpDir, 'temporal.db'),
+        port: temporalPort,
+        uiPort,
+        namespace: 'default',
+        headless: true,
+      }))(),
   ]);
+  if (pgStart.status === 'rejected' || temporalStart.status === 'rejected') {
+    // stop the half that did start, so nothing keeps the run alive, and say why the other did not
+    await Promise.all([pgStart, temporalStart].map((r) => (r.status === 'fulfilled' ? r.value.stop() : undefined)));
+    fs.rmSync(tmpDir, { recursive: true, force: true });
+    const reasons = [pgStart, temporalStart].flatMap((r) => (r.status === 'rejected' ? [String((r.reason as Error)?.message ?? r.reason)] : []));
+    throw new Error(`the test stack (PostgreSQL + Temporal) did not start: ${reasons.join('; ')}`);
+  }
+  const [pg, temporal] = [pgStart.value, temporalStart.value];
   const connection = await Connection.connect({ address: temporal.address });
   await ensureSearchAttributes(connection, 'default');
   const client = new Client({ connection, namespace: 'default' });
@@ -73,8 +82,10 @@ async function startStack(): Promise<TestStack> {
 /** Stops the shared stack if it was started. */
 export async function stopStack(): Promise<void> {
   if (!stack) return;
-  const s = await stack;
+  const started = stack;
   stack = undefined;
+  const s = await started.catch(() => undefined); // a failed start stopped its own parts
+  if (!s) return;
   await s.connection.close();
   await Promise.all([s.temporal.stop(), s.pg.stop()]);
   fs.rmSync(s.tmpDir, { recursive: true, force: true });

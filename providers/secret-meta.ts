@@ -1,0 +1,13 @@
+/** The schema keyword naming the config fields a secret is sent to (see secretMeta). */
+export const SECRET_BOUND_TO = 'x-bound-to';
+
+/**
+ * The zod `.meta()` of a secret field: encrypted at rest, masked on every read, never echoed.
+ * `boundTo` names the config fields (dot paths from the schema's root) saying where the secret is sent,
+ * e.g. `['apiBaseUrl']` for a bot token. A PATCH that moves one of them to another origin (any change, for
+ * a field that is not a URL, such as a script's source) must give the secret again, or it answers 400.
+ */
+export function secretMeta(options: { boundTo?: readonly string[] } = {}): Record<string, unknown> {
+  const boundTo = options.boundTo ?? [];
+  return { 'x-secret': true, writeOnly: true, ...(boundTo.length ? { [SECRET_BOUND_TO]: [...boundTo] } : {}) };
+}

@@ -11,7 +11,7 @@ import { safeErrorMessage, sanitise } from '../src/sanitise';
 import type { SecretBox } from '../src/secrets/crypto';
 import { decryptFields, secretValues } from '../src/secrets/fields';
 import { decideAfterAttempt, scheduleFromPolicy, type RetryPolicyInput } from '../workflows/retry';
-import type { AttemptInput, AttemptRecord, AttemptReport, AttemptResult, DeliveryPlan, StoredAttempt } from '../workflows/types';
+import { NOT_FOUND_FAILURE, type AttemptInput, type AttemptRecord, type AttemptReport, type AttemptResult, type DeliveryPlan, type StoredAttempt } from '../workflows/types';
 
 /** What the activities need, handed in by the worker (or a test). */
 export interface ActivityDeps {
@@ -31,7 +31,7 @@ export function createActivities(deps: ActivityDeps) {
   /** Loads what the workflow loop needs; ids and numbers only, no secrets. */
   async function loadDeliveryPlan(deliveryId: string): Promise<DeliveryPlan> {
     const loaded = await load(deliveryId);
-    if (!loaded) throw ApplicationFailure.nonRetryable(`delivery ${deliveryId} does not exist`, 'DeliveryNotFound');
+    if (!loaded) throw notFound(deliveryId);
     return {
       status: loaded.delivery.status,
       attemptsSoFar: loaded.delivery.attempts,
@@ -95,7 +95,10 @@ export function createActivities(deps: ActivityDeps) {
     });
   }
 
-  /** load() for an attempt: a delivery that cannot be loaded is an `Infrastructure` failure (nothing was sent). */
+  /**
+   * load() for an attempt: a delivery that cannot be loaded is an `Infrastructure` failure (nothing was
+   * sent; the workflow waits it out), one that does not exist a `DeliveryNotFound` failure (the workflow ends).
+   */
   async function loadForAttempt(deliveryId: string): Promise<Loaded> {
     let loaded: Loaded | undefined;
     try {
@@ -103,7 +106,7 @@ export function createActivities(deps: ActivityDeps) {
     } catch (err) {
       throw ApplicationFailure.nonRetryable(`could not load the delivery: ${safeErrorMessage(err)}`, 'Infrastructure');
     }
-    if (!loaded) throw ApplicationFailure.nonRetryable(`could not load the delivery: ${deliveryId} does not exist`, 'Infrastructure');
+    if (!loaded) throw notFound(deliveryId);
     return loaded;
   }
 
@@ -261,6 +264,7 @@ export function createActivities(deps: ActivityDeps) {
       try {
         return await writeRecord(r);
       } catch (err) {
+        if (err instanceof ApplicationFailure) throw err;
         if (Date.now() + waitMs > deadline) {
           logger.warn({ deliveryId: r.deliveryId, attempt: r.attempt, err: safeErrorMessage(err) }, 'attempt not logged yet; the workflow will retry it');
           return undefined;
@@ -325,7 +329,11 @@ export function createActivities(deps: ActivityDeps) {
        SELECT EXISTS (SELECT 1 FROM ins) AS inserted, d.status, d.next_retry_at
          FROM (SELECT 1) one LEFT JOIN deliveries d ON d.id = $1`,
       params,
-    );
+    ).catch((err: { code?: string }) => {
+      // the attempt's foreign key: the delivery row is gone, no retry writes it
+      if (err?.code === FOREIGN_KEY_VIOLATION) throw notFound(r.deliveryId);
+      throw err;
+    });
     const row = rows[0];
     // the SELECT sees the rows as they were before this statement: the delivery's state when it inserted nothing
     if (row.inserted || !row.status || row.status === 'pending') {
@@ -424,6 +432,14 @@ interface Loaded {
   providerEnabled: boolean;
   eventType: Awaited<ReturnType<EventCatalogue['get']>>;
 }
+
+/** The failure of an activity whose delivery row does not exist (the workflow ends instead of waiting). */
+function notFound(deliveryId: string): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(`delivery ${deliveryId} does not exist`, NOT_FOUND_FAILURE);
+}
+
+/** PostgreSQL's SQLSTATE for a foreign key violation. */
+const FOREIGN_KEY_VIOLATION = '23503';
 
 /** The activity interface the workflow proxies. */
 export type Activities = ReturnType<typeof createActivities>;

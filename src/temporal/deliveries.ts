@@ -1,6 +1,8 @@
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { SA_DELIVERY_ID, SA_DELIVERY_STATUS, SA_EVENT, SA_PROVIDER, SA_SUBSCRIPTION_ID } from '../../workflows/search-attributes';
-import { cancelUpdate, redeliverUpdate, type DeliveryWorkflowInput } from '../../workflows/types';
+import { conflict } from '../http/problem';
+import { CLOSING_FAILURE, cancelUpdate, redeliverUpdate, type DeliveryWorkflowInput } from '../../workflows/types';
 
 /** How long one workflow start may take before it is left to the reconciler (ms). */
 const START_DEADLINE_MS = 3_000;
@@ -48,7 +50,8 @@ export class DeliveryWorkflows {
 
   /**
    * Asks for a new attempt now: wakes a running workflow, or starts a new run for a closed one
-   * (its first attempt is recorded as `manual`). Returns how it was done.
+   * (its first attempt is recorded as `manual`). Returns how it was done; a 409 problem when the running
+   * workflow refuses (it is being cancelled or is ending).
    */
   async redeliver(d: DeliveryRef): Promise<'woken' | 'restarted'> {
     if (await this.wake(d)) return 'woken';
@@ -68,13 +71,13 @@ export class DeliveryWorkflows {
     }
   }
 
-  /** Stops further retries of a running workflow; false when none is running. */
+  /** Stops further retries of a running workflow; false when none is running or it refused (already ending). */
   async cancel(d: DeliveryRef, reason: string): Promise<boolean> {
     try {
       const r = await this.client.workflow.getHandle(d.workflowId).executeUpdate(cancelUpdate, { args: [reason] });
       return r.accepted;
     } catch (err) {
-      if (isNotRunning(err)) return false;
+      if (isNotRunning(err) || refusal(err)) return false;
       throw err;
     }
   }
@@ -90,9 +93,18 @@ export class DeliveryWorkflows {
       return r.accepted;
     } catch (err) {
       if (isNotRunning(err)) return false;
+      const refused = refusal(err);
+      if (refused) throw conflict(`Delivery ${d.id} cannot be redelivered now: ${refused}`);
       throw err;
     }
   }
+}
+
+/** The reason a workflow's update validator gave for refusing a message (see workflows/loop.ts rejectUpdate). */
+function refusal(err: unknown): string | undefined {
+  if (!(err instanceof WorkflowUpdateFailedError)) return undefined;
+  const cause = err.cause;
+  return cause instanceof ApplicationFailure && cause.type === CLOSING_FAILURE ? cause.message : undefined;
 }
 
 function isNotRunning(err: unknown): boolean {

@@ -116,3 +116,21 @@ export const cancelUpdate = defineUpdate<{ accepted: boolean }, [reason: string]
 export function deliveryWorkflowId(emissionId: string, subscriptionId: string): string {
   return `delivery:${emissionId}:${subscriptionId}`;
 }
+
+/** Input of recoverDeliveriesWorkflow: the recovery's id (its selection and progress are in its row). */
+export interface RecoveryWorkflowInput {
+  recoveryId: string;
+}
+
+/** What one batch of a recovery did. */
+export interface RecoveryBatch {
+  /** Deliveries handled so far (redelivered or failed to), this batch included. */
+  handled: number;
+  /** True when the selection is exhausted. */
+  finished: boolean;
+}
+
+/** The workflow id of a bulk recovery. */
+export function recoveryWorkflowId(recoveryId: string): string {
+  return `recovery:${recoveryId}`;
+}

@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { SA_DELIVERY_ID, SA_DELIVERY_STATUS, SA_EVENT, SA_PROVIDER, SA_SUBSCRIPTION_ID } from '../../workflows/search-attributes';
 import { conflict } from '../http/problem';
-import { CLOSING_FAILURE, cancelUpdate, redeliverUpdate, type DeliveryWorkflowInput } from '../../workflows/types';
+import { CLOSING_FAILURE, cancelUpdate, recoveryWorkflowId, redeliverUpdate, type DeliveryWorkflowInput, type RecoveryWorkflowInput } from '../../workflows/types';
 
 /** How long one workflow start may take before it is left to the reconciler (ms). */
 const START_DEADLINE_MS = 3_000;
@@ -80,6 +80,15 @@ export class DeliveryWorkflows {
       if (isNotRunning(err) || refusal(err)) return false;
       throw err;
     }
+  }
+
+  /** Starts the background workflow of a bulk recovery (its row is already stored). */
+  async startRecovery(recoveryId: string): Promise<void> {
+    await this.client.workflow.start('recoverDeliveriesWorkflow', {
+      workflowId: recoveryWorkflowId(recoveryId),
+      taskQueue: this.taskQueue,
+      args: [{ recoveryId } satisfies RecoveryWorkflowInput],
+    });
   }
 
   /** A link to the workflow in Temporal Web. */

@@ -244,6 +244,19 @@ const scenarios: Record<string, Scenario> = {
     await closed(d.workflowId);
     return [d.workflowId];
   },
+  async recovery(ctx) {
+    await webhook(ctx, 'incident.created', []);
+    const since = new Date(Date.now() - 1000).toISOString();
+    fail503(ctx, 2);
+    const a = await ingest(ctx, 'incident.created');
+    const b = await ingest(ctx, 'incident.created');
+    await status(ctx, a.id, 'failed');
+    await status(ctx, b.id, 'failed');
+    const res = await ctx.hub.call('POST', '/deliveries/recover', { status: 'failed', since });
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    await waitFor(async () => (await ctx.hub.call('GET', `/deliveries/recover/${res.body.id}`)).body.status === 'done', 'the recovery');
+    return [`recovery:${res.body.id}`];
+  },
 };
 
 /** Writes every run of `workflowId` as `<name>[-run<N>].json`; fails when a fake's secret is in a history. */

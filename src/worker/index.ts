@@ -2,7 +2,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from 
 import fs from 'node:fs';
 import path from 'node:path';
 import type { DataSource } from 'typeorm';
-import { createActivities } from '../../activities';
+import { activityStores, createActivities } from '../../activities';
 import { createRecoveryActivities } from '../../activities/recovery';
 import { RecoveryStore } from '../deliveries/recoveries';
 import { providersFor } from '../providers';
@@ -54,7 +54,7 @@ export async function buildWorker(opts: {
     ...workflowSource(),
     activities: {
       ...createActivities({
-        dataSource: opts.dataSource,
+        ...activityStores(opts.dataSource),
         logger: opts.logger,
         providers: opts.providers ?? providersFor(config, opts.logger).registry,
         secrets: createSecretBox([config.encryption.masterKey, ...config.encryption.previousKeys]),

@@ -1,5 +1,6 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { outcomeFromError } from '../providers/http/outcome';
+import { parseDeliveryInput } from '../providers/input';
 import type { ProviderRegistry } from '../providers/registry';
 import type { DeliveryOutcome, GuardedHttpClient } from '../providers/types';
 import type { Logger } from '../src/logger';
@@ -59,12 +60,15 @@ export function createAttempt(deps: AttemptDeps) {
     const known = [...secretValues(config, provider.secretPaths), ...(connection ? secretValues(connection, provider.connectionSecretPaths) : [])];
     const subject = subjectOf(eventType?.subjectKey, delivery.payload);
     const def = provider.definition;
+    // parsed once, here: the provider gets the schema's output (defaults applied) and never parses again
+    const parsed = parseDeliveryInput(def, config, connection);
+    if (!parsed.ok) return finish(parsed.outcome, known);
 
     // follow-ups: find or claim the external record of this subject at this target
     let role: FollowUpRole | undefined;
     // test sends stand alone: they neither create the record real events follow up on, nor update it
     const followsUp = def.followUps && subject !== undefined && !delivery.test;
-    const targetKey = followsUp ? def.followUpTarget?.(config as never, connection as never) : undefined;
+    const targetKey = followsUp ? def.followUpTarget?.(parsed.config, parsed.connection) : undefined;
     if (targetKey) {
       const owner = delivery.event.split('.')[0];
       try {
@@ -95,8 +99,8 @@ export function createAttempt(deps: AttemptDeps) {
           resolves: eventType?.resolves ?? false,
         },
         subscription: { id: subscription.id, name: subscription.name },
-        config,
-        connection,
+        config: parsed.config,
+        connection: parsed.connection,
         followUp: role?.role === 'follower' ? { externalId: role.externalId } : undefined,
         test: delivery.test,
         redelivery: input.redelivery,

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { outcomeFromError, outcomeFromResponse, parseRetryAfter } from './http/outcome';
 import { severityColor, summarise, truncate } from './format';
 import { OptionsQueryError } from './options';
+import { SECRET_META } from './secret-field';
 import type { ProviderRegistry } from './registry';
 import type { ProviderDefinition } from './types';
 
@@ -11,7 +12,7 @@ import type { ProviderDefinition } from './types';
  * What a plugin gets when it exports `createProvider(sdk)` instead of a ready `provider`: the host's
  * zod (schemas must come from it) and the helpers built-in providers use.
  */
-export const PLUGIN_SDK = Object.freeze({ z, outcomeFromResponse, outcomeFromError, parseRetryAfter, summarise, truncate, severityColor, OptionsQueryError });
+export const PLUGIN_SDK = Object.freeze({ z, outcomeFromResponse, outcomeFromError, parseRetryAfter, summarise, truncate, severityColor, OptionsQueryError, SECRET_META });
 export type PluginSdk = typeof PLUGIN_SDK;
 
 /** A plugin that could not be loaded: reported by `GET /providers`, never fatal. */

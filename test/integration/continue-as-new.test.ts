@@ -1,4 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -93,6 +94,25 @@ describe('long deliveries continue as new', function () {
     }
     // deferrals are not attempts: the first real attempt is 1, the woken one 2 and manual
     assert.deepEqual(stubs.attempts.map((a) => [a.attempt, a.trigger]), [[1, 'scheduled'], [1, 'scheduled'], [1, 'scheduled'], [1, 'scheduled'], [1, 'scheduled'], [2, 'manual']]);
+    const runs = await runsOf(workflowId);
+    assert.ok(runs.length >= 2, `runs: ${runs.join(', ')}`);
+  });
+
+  it('carries a wait for the database (infrastructure) into the next run without counting it as an attempt', async () => {
+    const down = { throw: ApplicationFailure.nonRetryable('could not load the delivery: connection refused', 'Infrastructure') };
+    const stubs = new StubActivities([down, down, down, down, recorded('success')]);
+    const w = await stubWorker(server.address, stubs);
+    const workflowId = `can-infra-${w.taskQueue}`;
+    try {
+      const result = await w.worker.runUntil(async () => {
+        const h = await client.workflow.start('deliveryWorkflowV2', { workflowId, taskQueue: w.taskQueue, args: [{ deliveryId: 'd-infra', fresh: true }] });
+        return h.result();
+      });
+      assert.equal(result, 'success');
+    } finally {
+      await w.close();
+    }
+    assert.deepEqual(stubs.attempts.map((a) => a.attempt), [1, 1, 1, 1, 1], 'nothing was sent until the database was back: still attempt 1');
     const runs = await runsOf(workflowId);
     assert.ok(runs.length >= 2, `runs: ${runs.join(', ')}`);
   });

@@ -43,3 +43,13 @@ export async function claimFollowUp(
   );
   return taken.length ? { role: 'creator', recordId: String(r.id) } : claimFollowUp(ds, key, deliveryId);
 }
+
+/** Claims of external records, as the attempt logic uses them (see claimFollowUp). */
+export interface FollowUpClaims {
+  claim(key: { provider: string; targetKey: string; subject: string }, deliveryId: string): Promise<FollowUpRole>;
+}
+
+/** The follow-up claims over PostgreSQL. */
+export function followUpClaims(ds: DataSource): FollowUpClaims {
+  return { claim: (key, deliveryId) => claimFollowUp(ds, key, deliveryId) };
+}

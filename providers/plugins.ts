@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { outcomeFromError, outcomeFromResponse, parseRetryAfter } from './http/outcome';
 import { severityColor, summarise, truncate } from './format';
 import { OptionsQueryError } from './options';
-import { secretMeta } from './secret-meta';
+import { SECRET_META, secretMeta } from './secret-field';
 import type { ProviderRegistry } from './registry';
 import type { ProviderDefinition } from './types';
 
@@ -21,6 +21,7 @@ export const PLUGIN_SDK = Object.freeze({
   truncate,
   severityColor,
   OptionsQueryError,
+  SECRET_META,
   secretMeta,
 });
 export type PluginSdk = typeof PLUGIN_SDK;

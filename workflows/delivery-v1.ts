@@ -10,7 +10,16 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { ATTEMPT_ACTIVITY_OPTIONS, DB_ACTIVITY_OPTIONS, DEFER_MS, INFRA_RETRY_MS, isInfrastructureFailure } from './loop';
+import {
+  ATTEMPT_ACTIVITY_OPTIONS,
+  DB_ACTIVITY_OPTIONS,
+  DEFER_MS,
+  INFRA_RETRY_MS,
+  deliveryGone,
+  isInfrastructureFailure,
+  isNotFoundFailure,
+  rejectUpdate,
+} from './loop';
 import { nextDelayMs } from './retry';
 import { SA_DELIVERY_STATUS } from './search-attributes';
 import {
@@ -28,8 +37,21 @@ const { attemptDelivery } = proxyActivities<Activities>(ATTEMPT_ACTIVITY_OPTIONS
 const { loadDeliveryPlan, recordAttempt, recordCancelled } = proxyActivities<Activities>(DB_ACTIVITY_OPTIONS);
 
 
-/** Drives one delivery to success or failure, recording every attempt exactly. */
+/**
+ * Drives one delivery to success or failure, recording every attempt exactly. Changes here must replay the
+ * histories of runs already open (test/fixtures/histories/): new branches only for outcomes those runs never saw
+ * (a `DeliveryNotFound` failure), and update validators (not run on replay).
+ */
 export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<FinalStatus> {
+  try {
+    return await run(input);
+  } catch (err) {
+    if (isNotFoundFailure(err)) throw deliveryGone(input.deliveryId);
+    throw err;
+  }
+}
+
+async function run(input: DeliveryWorkflowInput): Promise<FinalStatus> {
   const plan = await loadDeliveryPlan(input.deliveryId);
   if ((plan.status === 'success' || plan.status === 'failed') && input.trigger !== 'manual') {
     return plan.status;
@@ -37,14 +59,32 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<Fi
   let woken = false;
   let cancelReason: string | undefined;
   let finished = false;
-  setHandler(redeliverUpdate, () => {
-    woken = true;
-    return { accepted: !finished };
-  });
-  setHandler(cancelUpdate, (reason: string) => {
-    cancelReason = reason || 'Cancelled by an operator; no further retries';
-    return { accepted: !finished };
-  });
+  setHandler(
+    redeliverUpdate,
+    () => {
+      woken = true;
+      return { accepted: !finished };
+    },
+    {
+      validator: () => {
+        if (finished) rejectUpdate('The delivery has already ended');
+        if (cancelReason !== undefined) rejectUpdate('The delivery is being cancelled');
+      },
+    },
+  );
+  setHandler(
+    cancelUpdate,
+    (reason: string) => {
+      cancelReason = reason || 'Cancelled by an operator; no further retries';
+      return { accepted: !finished };
+    },
+    {
+      validator: (_reason: string) => {
+        if (finished) rejectUpdate('The delivery has already ended');
+        if (cancelReason !== undefined) rejectUpdate('The delivery is already being cancelled');
+      },
+    },
+  );
 
   let attempt = plan.attemptsSoFar;
   let trigger: AttemptTrigger = input.trigger ?? 'scheduled';
@@ -68,6 +108,8 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<Fi
         await sleep(INFRA_RETRY_MS[Math.min(infraFailures++, INFRA_RETRY_MS.length - 1)]);
         continue;
       }
+      // the row is gone (deleted, purged): waiting will not bring it back
+      if (isNotFoundFailure(err)) throw err;
       // the activity timed out or its worker died: the provider may or may not have been called
       result = {
         outcome: 'retryable',

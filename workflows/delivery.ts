@@ -1,12 +1,25 @@
 import {
+  allHandlersFinished,
   condition,
+  continueAsNew,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { ATTEMPT_ACTIVITY_OPTIONS, DB_ACTIVITY_OPTIONS, DEFER_MS, INFRA_RETRY_MS, isInfrastructureFailure } from './loop';
+import {
+  ATTEMPT_ACTIVITY_OPTIONS,
+  DB_ACTIVITY_OPTIONS,
+  DEFER_MS,
+  INFRA_RETRY_MS,
+  deliveryGone,
+  historyIsLong,
+  isInfrastructureFailure,
+  isNotFoundFailure,
+  rejectUpdate,
+} from './loop';
 import { SA_DELIVERY_STATUS } from './search-attributes';
 import {
   cancelUpdate,
@@ -22,11 +35,28 @@ import {
 const { deliverAttempt } = proxyActivities<Activities>(ATTEMPT_ACTIVITY_OPTIONS);
 const { loadDeliveryPlan, recordAttempt, recordLostAttempt, recordCancelled } = proxyActivities<Activities>(DB_ACTIVITY_OPTIONS);
 
+/** The patch that lets a long-running delivery continue as new (runs started before it replay without). */
+const CONTINUE_AS_NEW_PATCH = 'continue-as-new-when-long';
 
-/** Drives one delivery to success or failure, recording every attempt exactly. */
+/**
+ * Drives one delivery to success or failure, recording every attempt exactly. A delivery whose row is gone
+ * fails with a `DeliveryNotFound` failure; a long one continues as new with its state (`input.resume`).
+ */
 export async function deliveryWorkflowV2(input: DeliveryWorkflowInput): Promise<FinalStatus> {
-  let attempt = 0;
-  if (!input.fresh) {
+  try {
+    return await run(input);
+  } catch (err) {
+    if (isNotFoundFailure(err)) {
+      upsertSearchAttributes([{ key: SA_DELIVERY_STATUS, value: 'failed' }]);
+      throw deliveryGone(input.deliveryId);
+    }
+    throw err;
+  }
+}
+
+async function run(input: DeliveryWorkflowInput): Promise<FinalStatus> {
+  let attempt = input.resume?.attempt ?? 0;
+  if (!input.fresh && !input.resume) {
     const plan = await loadDeliveryPlan(input.deliveryId);
     if ((plan.status === 'success' || plan.status === 'failed') && input.trigger !== 'manual') return plan.status;
     attempt = plan.attemptsSoFar;
@@ -34,24 +64,54 @@ export async function deliveryWorkflowV2(input: DeliveryWorkflowInput): Promise<
   let woken = false;
   let cancelReason: string | undefined;
   let finished = false;
-  setHandler(redeliverUpdate, () => {
-    woken = true;
-    return { accepted: !finished };
-  });
-  setHandler(cancelUpdate, (reason: string) => {
-    cancelReason = reason || 'Cancelled by an operator; no further retries';
-    return { accepted: !finished };
-  });
+  // a message the delivery can no longer honour is refused here, before it is written to the history
+  setHandler(
+    redeliverUpdate,
+    () => {
+      woken = true;
+      return { accepted: true };
+    },
+    {
+      validator: () => {
+        if (finished) rejectUpdate('The delivery has already ended');
+        if (cancelReason !== undefined) rejectUpdate('The delivery is being cancelled');
+      },
+    },
+  );
+  setHandler(
+    cancelUpdate,
+    (reason: string) => {
+      cancelReason = reason || 'Cancelled by an operator; no further retries';
+      return { accepted: true };
+    },
+    {
+      validator: (_reason: string) => {
+        if (finished) rejectUpdate('The delivery has already ended');
+        if (cancelReason !== undefined) rejectUpdate('The delivery is already being cancelled');
+      },
+    },
+  );
 
   let trigger: AttemptTrigger = input.trigger ?? 'scheduled';
   let redelivery = input.redelivery === true;
-  let infraFailures = 0;
-  let deferrals = 0;
+  let infraFailures = input.resume?.infraFailures ?? 0;
+  let deferrals = input.resume?.deferrals ?? 0;
   // a manual run of a closed delivery gets a fresh attempt budget from where it stands
-  let budgetBase = input.trigger === 'manual' ? attempt : 0;
+  let budgetBase = input.resume?.budgetBase ?? (input.trigger === 'manual' ? attempt : 0);
 
   for (;;) {
     if (cancelReason) return cancel(input.deliveryId, cancelReason);
+    if (historyIsLong() && patched(CONTINUE_AS_NEW_PATCH)) {
+      // between attempts, after a wait: the next run makes attempt + 1 with the same budget and backoff
+      await condition(allHandlersFinished);
+      if (cancelReason) return cancel(input.deliveryId, cancelReason);
+      return continueAsNew<typeof deliveryWorkflowV2>({
+        deliveryId: input.deliveryId,
+        trigger: woken ? 'manual' : trigger,
+        redelivery,
+        resume: { attempt, budgetBase, infraFailures, deferrals },
+      });
+    }
     attempt += 1;
     let stored: StoredAttempt;
     try {
@@ -76,6 +136,7 @@ export async function deliveryWorkflowV2(input: DeliveryWorkflowInput): Promise<
         await sleep(INFRA_RETRY_MS[Math.min(infraFailures++, INFRA_RETRY_MS.length - 1)]);
         continue;
       }
+      if (isNotFoundFailure(err)) throw err;
       // the activity timed out or its worker died: the provider may or may not have been called. If the
       // activity wrote its attempt before it was lost, that record stands and tells where the delivery is.
       stored = await recordLostAttempt({ deliveryId: input.deliveryId, attempt, trigger, redelivery, budgetBase });

@@ -2,3 +2,5 @@
 export { deliveryWorkflowV2 } from './delivery';
 // runs started before V2 existed still replay and finish on this code
 export { deliveryWorkflow } from './delivery-v1';
+// bulk recovery (POST /deliveries/recover) in the background
+export { recoverDeliveriesWorkflow } from './recovery';

@@ -1,7 +1,8 @@
 // What both delivery workflows (V2 and the V1 kept for open runs) share: activity options, the waits of
-// their loop, and how they tell an attempt that could not start. Imports only @temporalio/workflow, so the
-// bench's bare baseline uses the same options.
-import { ActivityFailure, ApplicationFailure, type ActivityOptions } from '@temporalio/workflow';
+// their loop, and how they tell an attempt that could not start. Imports only @temporalio/workflow and the
+// pure ./types, so the bench's bare baseline uses the same options.
+import { ActivityFailure, ApplicationFailure, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
+import { CLOSING_FAILURE, NOT_FOUND_FAILURE } from './types';
 
 /**
  * The provider call runs once per activity: the workflow owns the retry loop (docs/DESIGN.md decision 1). It
@@ -27,4 +28,33 @@ export const DEFER_MS = [500, 1_000, 2_000, 5_000, 10_000, 30_000, 60_000];
 /** Activities throw `Infrastructure` when they could not even load the delivery (nothing was sent). */
 export function isInfrastructureFailure(err: unknown): boolean {
   return err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === 'Infrastructure';
+}
+
+
+/** True when an activity reported that the delivery row does not exist. */
+export function isNotFoundFailure(err: unknown): boolean {
+  return err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === NOT_FOUND_FAILURE;
+}
+
+/** How a delivery workflow ends when its row is gone: failed, with the reason as its failure. */
+export function deliveryGone(deliveryId: string): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(
+    `Delivery ${deliveryId} does not exist (deleted or purged from the log): nothing more is sent and this run ends`,
+    NOT_FOUND_FAILURE,
+  );
+}
+
+
+/** Rejects an update in its validator (so it never reaches the history) with a readable reason. */
+export function rejectUpdate(reason: string): never {
+  throw ApplicationFailure.nonRetryable(reason, CLOSING_FAILURE);
+}
+
+/** A run continues as new past this many events even when the server has not suggested it yet. */
+export const MAX_RUN_HISTORY_EVENTS = 4_000;
+
+/** True when this run's history is long enough that the loop should go on in a new run (see continueAsNew). */
+export function historyIsLong(): boolean {
+  const info = workflowInfo();
+  return info.continueAsNewSuggested || info.historyLength >= MAX_RUN_HISTORY_EVENTS;
 }

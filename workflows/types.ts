@@ -16,6 +16,21 @@ export interface DeliveryWorkflowInput {
    * Its workflow id is started with REJECT_DUPLICATE, so a fresh run happens once per delivery.
    */
   fresh?: boolean;
+  /**
+   * Set when a long-running delivery continued as new (its history grew long): where the previous run left
+   * off. The run loads no plan and goes on with the next attempt; every other field keeps its meaning.
+   */
+  resume?: ResumeState;
+}
+
+/** The loop's state carried across continueAsNew, so the attempt numbers and budget stay exact. */
+export interface ResumeState {
+  /** Attempts made so far (the next one is attempt + 1). */
+  attempt: number;
+  budgetBase: number;
+  /** How many waits for infrastructure and deferrals in a row preceded (their backoff goes on). */
+  infraFailures: number;
+  deferrals: number;
 }
 
 /** One attempt of deliveryWorkflowV2: the activity calls the provider and writes the attempt to the log. */
@@ -87,6 +102,11 @@ export interface AttemptRecord extends Omit<AttemptResult, 'outcome'> {
   nextRetryAtMs?: number;
 }
 
+/** The failure type of an activity that found no delivery row (deleted, purged): waiting will not bring it back. */
+export const NOT_FOUND_FAILURE = 'DeliveryNotFound';
+/** The failure type with which the update validators refuse a message the delivery can no longer honour. */
+export const CLOSING_FAILURE = 'DeliveryClosing';
+
 /** Wakes a retrying delivery at once (the next attempt is recorded as `manual`). */
 export const redeliverUpdate = defineUpdate<{ accepted: boolean }, []>('redeliver');
 /** Stops further retries; the delivery ends `failed` with the reason. */
@@ -95,4 +115,22 @@ export const cancelUpdate = defineUpdate<{ accepted: boolean }, [reason: string]
 /** The workflow id of a delivery: derived from the (emission, subscription) pair it belongs to. */
 export function deliveryWorkflowId(emissionId: string, subscriptionId: string): string {
   return `delivery:${emissionId}:${subscriptionId}`;
+}
+
+/** Input of recoverDeliveriesWorkflow: the recovery's id (its selection and progress are in its row). */
+export interface RecoveryWorkflowInput {
+  recoveryId: string;
+}
+
+/** What one batch of a recovery did. */
+export interface RecoveryBatch {
+  /** Deliveries handled so far (redelivered or failed to), this batch included. */
+  handled: number;
+  /** True when the selection is exhausted. */
+  finished: boolean;
+}
+
+/** The workflow id of a bulk recovery. */
+export function recoveryWorkflowId(recoveryId: string): string {
+  return `recovery:${recoveryId}`;
 }

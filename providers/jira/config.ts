@@ -1,9 +1,6 @@
 import { z } from 'zod';
-import { secretMeta } from '../secret-meta';
 import { templateField } from '../webhook/template';
-
-/** Marks a field as a secret: encrypted at rest, masked on every read, never echoed. */
-const SECRET_META = { 'x-secret': true, writeOnly: true } as const;
+import { SECRET_META, secretMeta } from '../secret-field';
 
 const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 

@@ -2,7 +2,7 @@ import { outcomeFromError } from '../http/outcome';
 import type { DeliveryContext, DeliveryOutcome } from '../types';
 import { TemplateError } from '../webhook/template';
 import { issuePath, JiraClient, jsonBody } from './client';
-import { jiraConfigSchema, jiraConnectionSchema, type JiraConfig, type JiraConnection } from './config';
+import type { JiraConfig, JiraConnection } from './config';
 import { commentBody, issueFields } from './content';
 import { classifyJiraResponse, jiraErrorDetails } from './errors';
 
@@ -13,16 +13,10 @@ type Ctx = DeliveryContext<JiraConfig, JiraConnection>;
  * on it, and a resolving event also moves it to a done status. A follow-up whose issue is gone makes a
  * replacement issue and returns its key. Never throws for a bad config, template or response.
  */
-export async function deliverJira(raw: DeliveryContext<JiraConfig, JiraConnection>): Promise<DeliveryOutcome> {
-  // Stored configs are parsed again so defaults apply and an older, now-invalid config fails cleanly.
-  const config = jiraConfigSchema.safeParse(raw.config);
-  if (!config.success) return invalid('config', config.error.issues);
-  if (!raw.connection) return { kind: 'permanent', errorCode: 'connection_missing', error: 'Jira subscriptions need a connection' };
-  const connection = jiraConnectionSchema.safeParse(raw.connection);
-  if (!connection.success) return invalid('connection', connection.error.issues);
-
-  const ctx: Ctx = { ...raw, config: config.data, connection: connection.data };
-  const client = new JiraClient(connection.data, raw.http);
+export async function deliverJira(ctx: DeliveryContext<JiraConfig, JiraConnection>): Promise<DeliveryOutcome> {
+  // config and connection are the schemas' output: parsed once by the attempt activity (providers/input.ts)
+  if (!ctx.connection) return { kind: 'permanent', errorCode: 'connection_missing', error: 'Jira subscriptions need a connection' };
+  const client = new JiraClient(ctx.connection, ctx.http);
   try {
     return ctx.followUp ? await followUp(ctx, client, ctx.followUp.externalId) : await createIssue(ctx, client);
   } catch (err) {
@@ -114,7 +108,3 @@ function errorContext(ctx: Ctx, client: JiraClient, operation: string, projectKe
   return { operation, projectKey, flavor: ctx.connection!.flavor, secrets: client.secrets };
 }
 
-function invalid(what: 'config' | 'connection', issues: Array<{ path: PropertyKey[] }>): DeliveryOutcome {
-  const paths = [...new Set(issues.map((issue) => [what, ...issue.path.map(String)].join('.')))];
-  return { kind: 'permanent', errorCode: `invalid_${what}`, error: `Jira ${what} is invalid at ${paths.join(', ')}` };
-}

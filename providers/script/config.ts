@@ -1,8 +1,5 @@
 import { z } from 'zod';
-import { secretMeta } from '../secret-meta';
-
-/** Marks a field as a secret: encrypted at rest, masked on every read, never echoed. */
-const SECRET_META = { 'x-secret': true, writeOnly: true } as const;
+import { SECRET_META, secretMeta } from '../secret-field';
 
 /** Longest script, in characters. */
 export const MAX_SOURCE_CHARS = 100_000;

@@ -55,13 +55,8 @@ export function scriptEvent(ctx: DeliveryContext<unknown>): Record<string, unkno
 /** A script provider over the given pool of sandbox threads (the process's shared pool by default). */
 export function createScriptProvider(pool: () => SandboxPool = sharedSandboxPool): ProviderDefinition<ScriptConfig> {
   async function deliverScript(ctx: DeliveryContext<ScriptConfig>): Promise<DeliveryOutcome> {
-    // Stored configs are parsed again so defaults apply and an older, now-invalid config fails cleanly.
-    const parsed = scriptConfigSchema.safeParse(ctx.config);
-    if (!parsed.success) {
-      const paths = [...new Set(parsed.error.issues.map((issue) => ['config', ...issue.path.map(String)].join('.')))];
-      return { kind: 'permanent', errorCode: 'invalid_config', error: `script config is invalid at ${paths.join(', ')}` };
-    }
-    const config = parsed.data;
+    // ctx.config is the schema's output: parsed once by the attempt activity (providers/input.ts)
+    const config = ctx.config;
     const secrets = config.secrets ?? {};
     const known = Object.values(secrets);
     let run;

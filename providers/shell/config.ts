@@ -1,9 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { secretMeta } from '../secret-meta';
-
-/** Marks a field as a secret: encrypted at rest, masked on every read, never echoed. */
-const SECRET_META = { 'x-secret': true, writeOnly: true } as const;
+import { SECRET_META, secretMeta } from '../secret-field';
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 const MAX_ENV_VARS = 50;

@@ -73,12 +73,7 @@ function shellLog(run: ShellRun): string {
 
 /** One attempt: a fresh HOME, the allow-listed environment, the command, then the outcome. */
 async function deliverShell(ctx: DeliveryContext<ShellConfig>): Promise<DeliveryOutcome> {
-  const parsed = shellConfigSchema.safeParse(ctx.config);
-  if (!parsed.success) {
-    const paths = [...new Set(parsed.error.issues.map((issue) => ['config', ...issue.path.map(String)].join('.')))];
-    return { kind: 'permanent', errorCode: 'invalid_config', error: `shell config is invalid at ${paths.join(', ')}` };
-  }
-  const config = parsed.data;
+  const config = ctx.config;
   const secrets = Object.values(config.env ?? {});
   const home = await fs.mkdtemp(path.join(os.tmpdir(), 'hub-shell-'));
   try {

@@ -1,9 +1,6 @@
 import { z } from 'zod';
-import { secretMeta } from '../secret-meta';
 import { templateField } from '../webhook/template';
-
-/** Marks a field as a secret: encrypted at rest, masked on every read, never echoed. */
-const SECRET_META = { 'x-secret': true, writeOnly: true } as const;
+import { SECRET_META, secretMeta } from '../secret-field';
 
 /** The public Slack Web API; GovSlack uses https://slack-gov.com/api. */
 export const DEFAULT_API_BASE_URL = 'https://slack.com/api';

@@ -23,29 +23,21 @@ function slackFollowUpTarget(config: SlackConfig, connection?: SlackConnection):
   return `slack:${base}:${config.channel}`;
 }
 
-/** One attempt: re-parse the stored config, then post through the incoming webhook or the bot. */
+/** One attempt (config and connection arrive parsed): post through the incoming webhook or the bot. */
 async function deliverSlack(ctx: DeliveryContext<SlackConfig, SlackConnection>): Promise<DeliveryOutcome> {
-  const parsed = slackConfigSchema.safeParse(ctx.config);
-  if (!parsed.success) return invalid('config', parsed.error.issues);
-  const config = parsed.data;
+  const config = ctx.config;
   try {
     if (config.webhookUrl != null) return await deliverViaWebhook(ctx, config.webhookUrl, config);
     if (!ctx.connection) {
       return { kind: 'permanent', errorCode: 'connection_missing', error: 'Posting to a Slack channel needs a connection with a bot token' };
     }
-    const connection = slackConnectionSchema.safeParse(ctx.connection);
-    if (!connection.success) return invalid('connection', connection.error.issues);
-    return await deliverViaBot({ ...ctx, config }, { ...config, channel: config.channel! }, connection.data);
+    return await deliverViaBot({ ...ctx, config }, { ...config, channel: config.channel! }, ctx.connection);
   } catch (err) {
     if (err instanceof TemplateError) return { kind: 'permanent', errorCode: 'template_error', error: err.message };
     throw err;
   }
 }
 
-function invalid(what: 'config' | 'connection', issues: { path: PropertyKey[] }[]): DeliveryOutcome {
-  const paths = [...new Set(issues.map((issue) => [what, ...issue.path.map(String)].join('.')))];
-  return { kind: 'permanent', errorCode: `invalid_${what}`, error: `Slack ${what} is invalid at ${paths.join(', ')}` };
-}
 
 /** Slack: Block Kit messages through an incoming webhook, or through a bot that edits or threads follow-ups. */
 export const slackProvider: ProviderDefinition<SlackConfig, SlackConnection> = {

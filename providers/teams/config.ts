@@ -1,9 +1,6 @@
 import { z } from 'zod';
-import { secretMeta } from '../secret-meta';
 import { templateField } from '../webhook/template';
-
-/** Marks a field as a secret: encrypted at rest, masked on every read, never echoed. */
-const SECRET_META = { 'x-secret': true, writeOnly: true } as const;
+import { SECRET_META, secretMeta } from '../secret-field';
 
 export const DEFAULT_AUTHORITY_BASE_URL = 'https://login.microsoftonline.com';
 export const DEFAULT_GRAPH_BASE_URL = 'https://graph.microsoft.com/v1.0';
@@ -73,7 +70,8 @@ const workflowConfig = z.strictObject({
     .string()
     .max(4096)
     .refine(isHttpUrl, { message: 'must be an absolute http:// or https:// URL', abort: true })
-    .refine((url) => !isRetiredConnectorUrl(url), RETIRED_CONNECTOR_MESSAGE)
+    // a stored retired URL can never work again: the delivery pauses the subscription (providers/input.ts)
+    .refine((url) => !isRetiredConnectorUrl(url), { message: RETIRED_CONNECTOR_MESSAGE, params: { pauseReason: `The webhook URL ${RETIRED_CONNECTOR_MESSAGE}` } })
     .meta(SECRET_META)
     .describe('The workflow URL from Teams Workflows; it carries the sig= signature, so it is kept secret'),
   ...templates,

@@ -6,7 +6,6 @@ import { cardText, type CardText } from './card';
 import { deliverToChannel } from './channel';
 import {
   DEFAULT_GRAPH_BASE_URL,
-  RETIRED_CONNECTOR_MESSAGE,
   teamsConfigSchema,
   teamsConnectionSchema,
   type GraphConfig,
@@ -41,18 +40,8 @@ export function validateTeamsConfig(config: TeamsConfig, eventType: EventTypeInf
 
 /** One attempt: Workflows webhook post, or Graph channel post / thread reply. Never throws for a bad config. */
 async function deliverTeams(ctx: DeliveryContext<TeamsConfig, TeamsConnection>): Promise<DeliveryOutcome> {
-  // stored configs are parsed again so defaults apply and a now-invalid config fails cleanly
-  const parsed = teamsConfigSchema.safeParse(ctx.config);
-  if (!parsed.success) {
-    const retired = parsed.error.issues.some((issue) => issue.message === RETIRED_CONNECTOR_MESSAGE);
-    return {
-      kind: 'permanent',
-      errorCode: 'invalid_config',
-      error: `Teams config is invalid: ${describeIssues(parsed.error, 'config')}`,
-      ...(retired ? { pauseReason: `The webhook URL ${RETIRED_CONNECTOR_MESSAGE}` } : {}),
-    };
-  }
-  const config = parsed.data;
+  // config and connection are the schemas' output: parsed once by the attempt activity (providers/input.ts)
+  const config = ctx.config;
   let text: CardText;
   try {
     text = cardText(ctx, config);
@@ -63,11 +52,7 @@ async function deliverTeams(ctx: DeliveryContext<TeamsConfig, TeamsConnection>):
   if (config.mode === 'workflow') return deliverToWorkflow({ ...ctx, config }, text);
 
   if (!ctx.connection) return { kind: 'permanent', errorCode: 'connection_missing', error: NO_CONNECTION, pauseReason: NO_CONNECTION };
-  const connection = teamsConnectionSchema.safeParse(ctx.connection);
-  if (!connection.success) {
-    return { kind: 'permanent', errorCode: 'invalid_connection', error: `Teams connection is invalid: ${describeIssues(connection.error, 'connection')}` };
-  }
-  return deliverToChannel({ ...ctx, config: config as GraphConfig, connection: connection.data }, connection.data, text);
+  return deliverToChannel({ ...ctx, config: config as GraphConfig, connection: ctx.connection }, ctx.connection, text);
 }
 
 function parsedConnection(connection: unknown): TeamsConnection {

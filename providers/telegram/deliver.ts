@@ -6,8 +6,6 @@ import { classifyFailure } from './classify';
 import {
   messageExternalId,
   parseMessageExternalId,
-  telegramConfigSchema,
-  telegramConnectionSchema,
   type TelegramConfig,
   type TelegramConnection,
 } from './config';
@@ -22,30 +20,31 @@ interface Attempt {
   secrets: string[];
 }
 
+const MISSING_CONNECTION = 'The Telegram connection is missing: fix it, then resume the subscription.';
+
 /**
  * One attempt: a new message, or (for a follow-up) an edit of the subject's message or a reply to it.
- * Never throws: bad configs, templates and transport failures come back as outcomes.
+ * Never throws: templates and transport failures come back as outcomes (configs arrive parsed).
  */
 export async function deliverTelegram(ctx: DeliveryContext<TelegramConfig, TelegramConnection>): Promise<DeliveryOutcome> {
-  const config = telegramConfigSchema.safeParse(ctx.config);
-  if (!config.success) return invalid('config', config.error.issues);
-  const connection = telegramConnectionSchema.safeParse(ctx.connection ?? {});
-  if (!connection.success) return invalid('connection', connection.error.issues);
-  const secrets = [connection.data.botToken];
+  // config and connection are the schemas' output: parsed once by the attempt activity (providers/input.ts)
+  const { config, connection } = ctx;
+  if (!connection) return { kind: 'permanent', errorCode: 'connection_missing', error: MISSING_CONNECTION, pauseReason: MISSING_CONNECTION };
+  const secrets = [connection.botToken];
 
   let text: string;
   try {
-    text = messageText(ctx, config.data);
+    text = messageText(ctx, config);
   } catch (err) {
     if (err instanceof TemplateError) return { kind: 'permanent', errorCode: 'template_error', error: err.message };
     throw err;
   }
-  const attempt: Attempt = { http: ctx.http, connection: connection.data, config: config.data, text, secrets };
+  const attempt: Attempt = { http: ctx.http, connection, config, text, secrets };
   const prior = ctx.followUp ? parseMessageExternalId(ctx.followUp.externalId) : undefined;
   try {
-    if (prior && config.data.followUpMode === 'edit') return await edit(attempt, prior);
+    if (prior && config.followUpMode === 'edit') return await edit(attempt, prior);
     if (prior) return await reply(attempt, prior);
-    return postedOutcome(attempt, await post(attempt, config.data.chatId));
+    return postedOutcome(attempt, await post(attempt, config.chatId));
   } catch (err) {
     return outcomeFromError(err, secrets);
   }
@@ -137,12 +136,3 @@ function failed(a: Attempt, method: string, res: Extract<BotApiReply<unknown>, {
   return classifyFailure(res.response, res.error, { method, chat, messageThreadId: a.config.messageThreadId, secrets: a.secrets });
 }
 
-function invalid(what: 'config' | 'connection', issues: { path: PropertyKey[] }[]): DeliveryOutcome {
-  const paths = [...new Set(issues.map((issue) => [what, ...issue.path.map(String)].join('.')))];
-  return {
-    kind: 'permanent',
-    errorCode: `invalid_${what}`,
-    error: `Telegram ${what} is invalid at ${paths.join(', ')}`,
-    ...(what === 'connection' ? { pauseReason: 'The Telegram connection is invalid or missing: fix it, then resume the subscription.' } : {}),
-  };
-}

@@ -1,9 +1,6 @@
 import { z } from 'zod';
-import { secretMeta } from '../secret-meta';
 import { templateField } from '../webhook/template';
-
-/** Marks a field as a secret: encrypted at rest, masked on every read, never echoed. */
-const SECRET_META = { 'x-secret': true, writeOnly: true } as const;
+import { SECRET_META, secretMeta } from '../secret-field';
 
 /** The public Webex API. GovCloud (`https://api-usgov.webex.com/v1`) and tests point elsewhere. */
 export const WEBEX_API_BASE = 'https://webexapis.com/v1';

@@ -3,7 +3,7 @@ import type { DeliveryContext, DeliveryOutcome, OutboundResponse } from '../type
 import { TemplateError } from '../webhook/template';
 import { WebexApi } from './api';
 import { classifyWebexResponse } from './classify';
-import { webexConfigSchema, webexConnectionSchema, type WebexConfig, type WebexConnection } from './config';
+import type { WebexConfig, WebexConnection } from './config';
 import { formatMessage, renderMessageTemplate } from './message';
 import { encodeRecord, MAX_EDITS, parseRecord, type MessageRecord } from './record';
 
@@ -17,10 +17,6 @@ function asRecord(outcome: DeliveryOutcome, record: MessageRecord): DeliveryOutc
   return outcome.kind === 'success' ? { ...outcome, externalId: encodeRecord(record) } : outcome;
 }
 
-/** The dot paths a zod error names, for a config error that shows no values. */
-function issuePaths(prefix: string, issues: { path: PropertyKey[] }[]): string {
-  return [...new Set(issues.map((issue) => [prefix, ...issue.path.map(String)].join('.')))].join(', ');
-}
 
 /**
  * One attempt. Without a follow-up: `POST /messages` and the message id becomes the record.
@@ -29,18 +25,11 @@ function issuePaths(prefix: string, issues: { path: PropertyKey[] }[]): string {
  * parent is gone posts a fresh message, which replaces the record. Never throws for a bad config.
  */
 export async function deliverWebex(ctx: DeliveryContext<WebexConfig, WebexConnection>): Promise<DeliveryOutcome> {
-  // Stored values are parsed again so defaults apply and an older, now-invalid config fails cleanly.
-  const config = webexConfigSchema.safeParse(ctx.config);
-  if (!config.success) {
-    return { kind: 'permanent', errorCode: 'invalid_config', error: `Webex config is invalid at ${issuePaths('config', config.error.issues)}` };
-  }
-  const connection = webexConnectionSchema.safeParse(ctx.connection ?? {});
-  if (!connection.success) {
-    const error = `Webex connection is invalid at ${issuePaths('connection', connection.error.issues)}`;
-    return { kind: 'permanent', errorCode: 'invalid_connection', error };
-  }
-  const { roomId, messageTemplate, followUpMode } = config.data;
-  const secrets = [connection.data.botToken];
+  // config and connection are the schemas' output: parsed once by the attempt activity (providers/input.ts)
+  const connection = ctx.connection;
+  if (!connection) return { kind: 'permanent', errorCode: 'connection_missing', error: 'A Webex subscription needs a connection' };
+  const { roomId, messageTemplate, followUpMode } = ctx.config;
+  const secrets = [connection.botToken];
 
   let markdown: string;
   try {
@@ -50,7 +39,7 @@ export async function deliverWebex(ctx: DeliveryContext<WebexConfig, WebexConnec
     throw err;
   }
 
-  const api = new WebexApi(ctx.http, connection.data);
+  const api = new WebexApi(ctx.http, connection);
   const classify = (res: OutboundResponse) => classifyWebexResponse(res, roomId, secrets);
   try {
     if (!ctx.followUp) return classify(await api.postMessage(roomId, markdown));

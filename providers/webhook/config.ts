@@ -1,10 +1,7 @@
 import { z } from 'zod';
-import { secretMeta } from '../secret-meta';
 import { isValidWebhookSecret } from './signing';
 import { templateField } from './template';
-
-/** Marks a field as a secret: encrypted at rest, masked on every read, never echoed. */
-const SECRET_META = { 'x-secret': true, writeOnly: true } as const;
+import { SECRET_META, secretMeta } from '../secret-field';
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;

@@ -30,13 +30,8 @@ export function validateWebhookConfig(config: WebhookConfig, eventType: EventTyp
 
 /** One attempt: render, sign, send through the guarded client, classify. Never throws for a bad config or template. */
 async function deliverWebhook(ctx: DeliveryContext<WebhookConfig>): Promise<DeliveryOutcome> {
-  // Stored configs are parsed again so defaults apply and an older, now-invalid config fails cleanly.
-  const parsed = webhookConfigSchema.safeParse(ctx.config);
-  if (!parsed.success) {
-    const paths = [...new Set(parsed.error.issues.map((issue) => ['config', ...issue.path.map(String)].join('.')))];
-    return { kind: 'permanent', errorCode: 'invalid_config', error: `webhook config is invalid at ${paths.join(', ')}` };
-  }
-  const config = parsed.data;
+  // ctx.config is the schema's output: parsed once by the attempt activity (providers/input.ts)
+  const config = ctx.config;
 
   let request;
   try {

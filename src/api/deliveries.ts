@@ -61,6 +61,21 @@ const recoverBody = z
   })
   .strict();
 
+const recovery = z
+  .object({
+    id: z.string(),
+    status: z.enum(['running', 'done', 'failed']).meta({ description: '`running` until every selected delivery was handled' }),
+    filter: recoverBody.meta({ description: 'The selection; `until` is fixed to the time of the request when it was left out' }),
+    total: z.number().int().meta({ description: 'Failed deliveries the selection held when the recovery was asked for (at most 10 000)' }),
+    done: z.number().int().meta({ description: 'Redeliveries requested so far' }),
+    failed: z.number().int().meta({ description: 'Deliveries whose redelivery could not be requested' }),
+    error: z.string().nullable(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    finishedAt: z.string().nullable(),
+  })
+  .meta({ id: 'Recovery' });
+
 /** `/deliveries`: the delivery log and its controls. */
 export function deliveryRoutes(routes: ApiRoutes, deliveries: DeliveryService): void {
   const read = ['admin', 'manager', 'viewer'] as const;
@@ -83,10 +98,24 @@ export function deliveryRoutes(routes: ApiRoutes, deliveries: DeliveryService): 
     handler: async ({ query }) => ({ status: 200, body: await deliveries.stats(query.hours) }),
   });
   routes.add({
-    method: 'post', path: '/deliveries/recover', summary: 'Redeliver failed deliveries in a range', tag: 'deliveries', roles: [...write],
+    method: 'post', path: '/deliveries/recover', summary: 'Redeliver failed deliveries in a range, in the background', tag: 'deliveries', roles: [...write],
     body: recoverBody,
-    responses: { 202: { description: 'Redelivery started', schema: z.object({ count: z.number().int() }) } },
-    handler: async ({ body }) => ({ status: 202, body: { count: await deliveries.recover(body) } }),
+    responses: {
+      202: {
+        description: 'Recovery started; `Location` (GET /deliveries/recover/{id}) reports its progress',
+        schema: recovery.extend({ count: z.number().int().meta({ description: 'The same as `total`' }) }),
+      },
+    },
+    handler: async ({ body }) => {
+      const r = await deliveries.recover(body);
+      return { status: 202, body: { ...r, count: r.total }, headers: { location: `/api/v1/deliveries/recover/${r.id}` } };
+    },
+  });
+  routes.add({
+    method: 'get', path: '/deliveries/recover/:id', summary: 'The progress of a bulk recovery', tag: 'deliveries', roles: [...read],
+    params: idParams,
+    responses: { 200: { description: 'The recovery', schema: recovery } },
+    handler: async ({ params }) => ({ status: 200, body: await deliveries.recovery(params.id) }),
   });
   routes.add({
     method: 'get', path: '/deliveries/:id', summary: 'One delivery with its attempt log', tag: 'deliveries', roles: [...read],

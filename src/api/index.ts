@@ -13,6 +13,7 @@ import type { Logger } from '../logger';
 import type { SecretBox } from '../secrets/crypto';
 import { SubscriptionService } from '../subscriptions/service';
 import { DeliveryWorkflows } from '../temporal/deliveries';
+import { RecoveryStore } from '../deliveries/recoveries';
 import { deliveryRoutes } from './deliveries';
 import { connectionRoutes } from './connections';
 import { ConnectionService } from '../connections/service';
@@ -50,7 +51,7 @@ export function buildApi(deps: ApiDeps) {
   const workflows = new DeliveryWorkflows(client, config.temporal.taskQueue, config.temporal.uiUrl, config.temporal.namespace);
   const ingest = new IngestService(dataSource, catalogue, workflows, logger);
   const subscriptions = new SubscriptionService(dataSource, providers, catalogue, secrets);
-  const deliveries = new DeliveryService(dataSource, workflows, ingest);
+  const deliveries = new DeliveryService(dataSource, workflows, ingest, new RecoveryStore(dataSource));
   const routes = new ApiRoutes(new TokenStore(dataSource, { adminToken: config.adminToken, ingestToken: config.ingestToken }), DEFAULT_BODY_LIMIT_BYTES);
 
   ingestRoutes(routes, ingest, config.ingestMaxBodyBytes, new RateLimiter(config.ingestRateLimit.perSecond, config.ingestRateLimit.burst));

@@ -5,6 +5,7 @@ import { conflict, notFound } from '../http/problem';
 import type { Position } from '../api/cursor';
 import type { IngestService } from '../ingest/service';
 import type { DeliveryWorkflows } from '../temporal/deliveries';
+import type { RecoveryFilter, RecoveryStore, RecoveryView } from './recoveries';
 
 /** Filters of the delivery log (docs/API.md "Delivery log"). */
 export interface DeliveryFilter {
@@ -23,6 +24,7 @@ export class DeliveryService {
     private readonly dataSource: DataSource,
     private readonly workflows: DeliveryWorkflows,
     private readonly ingest: IngestService,
+    private readonly recoveries: RecoveryStore,
   ) {}
 
   private get repo() {
@@ -94,16 +96,26 @@ export class DeliveryService {
     }
   }
 
-  /** Redelivers every failed delivery in a range (bulk recovery after an outage); returns how many. */
-  async recover(filter: DeliveryFilter & { status: 'failed' }, max = 10_000): Promise<number> {
-    const qb = this.repo.createQueryBuilder('d').orderBy('d.created_at', 'ASC').limit(max);
-    applyFilter(qb, filter);
-    const rows = await qb.getMany();
-    const concurrency = 16;
-    for (let i = 0; i < rows.length; i += concurrency) {
-      await Promise.all(rows.slice(i, i + concurrency).map((r) => this.workflows.redeliver(r)));
+  /**
+   * Starts a bulk recovery: redelivers up to `max` failed deliveries of a range in the background (a
+   * workflow); returns the recovery, whose progress `recovery(id)` reads.
+   */
+  async recover(filter: RecoveryFilter, max = 10_000): Promise<RecoveryView> {
+    const recovery = await this.recoveries.create(filter, max);
+    try {
+      await this.workflows.startRecovery(recovery.id);
+    } catch (err) {
+      await this.recoveries.finish(recovery.id, 'failed', 'The recovery could not be started; ask again');
+      throw err;
     }
-    return rows.length;
+    return recovery;
+  }
+
+  /** A bulk recovery and its progress. */
+  async recovery(id: string): Promise<RecoveryView> {
+    const r = await this.recoveries.get(id);
+    if (!r) throw notFound(`Recovery ${id} does not exist`);
+    return r;
   }
 
   /** Totals by status, event and provider over the last `hours`. */
@@ -162,7 +174,8 @@ export class DeliveryService {
   }
 }
 
-function applyFilter(qb: ReturnType<DataSource['createQueryBuilder']>, f: DeliveryFilter): void {
+/** Adds the delivery log filters to a query over `deliveries d`. */
+export function applyFilter(qb: ReturnType<DataSource['createQueryBuilder']>, f: DeliveryFilter): void {
   if (f.status) qb.andWhere('d.status = :status', { status: f.status });
   if (f.subscriptionId) qb.andWhere('d.subscription_id = :subscriptionId', { subscriptionId: f.subscriptionId });
   if (f.event) qb.andWhere('d.event = :event', { event: f.event });

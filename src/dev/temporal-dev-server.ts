@@ -37,6 +37,8 @@ export async function startTemporalDevServer(options: {
   headless?: boolean;
   onLog?: (line: string) => void;
   readyTimeoutMs?: number;
+  /** Further dynamic config values (e.g. a lower `limit.historyCount.suggestContinueAsNew`). */
+  dynamicConfig?: Record<string, unknown>;
 }): Promise<TemporalDevServer> {
   fs.mkdirSync(path.dirname(path.resolve(options.dbFile)), { recursive: true });
   const args = [
@@ -51,6 +53,7 @@ export async function startTemporalDevServer(options: {
     for (const [k, v] of Object.entries(DEV_SERVER_TUNING.sqlitePragmas)) args.push('--sqlite-pragma', `${k}=${v}`);
     for (const [k, v] of Object.entries(DEV_SERVER_TUNING.dynamicConfig)) args.push('--dynamic-config-value', `${k}=${JSON.stringify(v)}`);
   }
+  for (const [k, v] of Object.entries(options.dynamicConfig ?? {})) args.push('--dynamic-config-value', `${k}=${JSON.stringify(v)}`);
   if (options.headless) args.push('--headless');
   else args.push('--ui-port', String(options.uiPort));
   const child = spawn(options.binary, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: false });

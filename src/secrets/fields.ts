@@ -1,4 +1,4 @@
-import { SECRET_BOUND_TO as BOUND_TO } from '../../providers/secret-meta';
+import { SECRET_BOUND_TO as BOUND_TO } from '../../providers/secret-field';
 import { isEncryptedValue, type EncryptedValue, type SecretBox } from './crypto';
 
 /*

@@ -1,7 +1,8 @@
+import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { conflict } from '../http/problem';
 import { SA_DELIVERY_ID, SA_DELIVERY_STATUS, SA_EVENT, SA_PROVIDER, SA_SUBSCRIPTION_ID } from '../../workflows/search-attributes';
-import { cancelUpdate, redeliverUpdate, type DeliveryWorkflowInput } from '../../workflows/types';
+import { conflict } from '../http/problem';
+import { CLOSING_FAILURE, cancelUpdate, recoveryWorkflowId, redeliverUpdate, type DeliveryWorkflowInput, type RecoveryWorkflowInput } from '../../workflows/types';
 
 /** How long one workflow start may take before it is left to the reconciler (ms). */
 const START_DEADLINE_MS = 3_000;
@@ -51,7 +52,8 @@ export class DeliveryWorkflows {
 
   /**
    * Asks for a new attempt now: wakes a running workflow, or starts a new run for a closed one
-   * (its first attempt is recorded as `manual`). Returns how it was done.
+   * (its first attempt is recorded as `manual`). Returns how it was done; a 409 problem when the running
+   * workflow refuses (it is being cancelled or is ending).
    */
   async redeliver(d: DeliveryRef): Promise<'woken' | 'restarted'> {
     // a run can be just finishing: the wake misses it, and the start finds it still there; look again
@@ -74,15 +76,24 @@ export class DeliveryWorkflows {
     }
   }
 
-  /** Stops further retries of a running workflow; false when none is running. */
+  /** Stops further retries of a running workflow; false when none is running or it refused (already ending). */
   async cancel(d: DeliveryRef, reason: string): Promise<boolean> {
     try {
       const r = await this.client.workflow.getHandle(d.workflowId).executeUpdate(cancelUpdate, { args: [reason] });
       return r.accepted;
     } catch (err) {
-      if (isNotRunning(err)) return false;
+      if (isNotRunning(err) || refusal(err)) return false;
       throw err;
     }
+  }
+
+  /** Starts the background workflow of a bulk recovery (its row is already stored). */
+  async startRecovery(recoveryId: string): Promise<void> {
+    await this.client.workflow.start('recoverDeliveriesWorkflow', {
+      workflowId: recoveryWorkflowId(recoveryId),
+      taskQueue: this.taskQueue,
+      args: [{ recoveryId } satisfies RecoveryWorkflowInput],
+    });
   }
 
   /** A link to the workflow in Temporal Web. */
@@ -95,15 +106,25 @@ export class DeliveryWorkflows {
       const r = await this.client.workflow.getHandle(d.workflowId).executeUpdate(redeliverUpdate);
       return r.accepted;
     } catch (err) {
+      // a validator's refusal first: it is a WorkflowUpdateFailedError too, but the run is still there
+      const refused = refusal(err);
+      if (refused) throw conflict(`Delivery ${d.id} cannot be redelivered now: ${refused}`);
       if (isNotRunning(err)) return false;
       throw err;
     }
   }
 }
 
+/** The reason a workflow's update validator gave for refusing a message (see workflows/loop.ts rejectUpdate). */
+function refusal(err: unknown): string | undefined {
+  if (!(err instanceof WorkflowUpdateFailedError)) return undefined;
+  const cause = err.cause;
+  return cause instanceof ApplicationFailure && cause.type === CLOSING_FAILURE ? cause.message : undefined;
+}
+
 function isNotRunning(err: unknown): boolean {
   if (err instanceof WorkflowNotFoundError) return true;
-  // the run finished before it took the update (or refused it because it is finishing)
+  // the run finished before it took the update (callers check refusal() first)
   if (err instanceof WorkflowUpdateFailedError) return true;
   const e = err as { code?: number; message?: string; cause?: { code?: number; message?: string } };
   const code = e?.code ?? e?.cause?.code;

@@ -2,7 +2,9 @@ import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from 
 import fs from 'node:fs';
 import path from 'node:path';
 import type { DataSource } from 'typeorm';
-import { createActivities } from '../../activities';
+import { activityStores, createActivities } from '../../activities';
+import { createRecoveryActivities } from '../../activities/recovery';
+import { RecoveryStore } from '../deliveries/recoveries';
 import { providersFor } from '../providers';
 import type { ProviderRegistry } from '../../providers/registry';
 import type { Config } from '../config';
@@ -50,13 +52,21 @@ export async function buildWorker(opts: {
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     ...workflowSource(),
-    activities: createActivities({
-      dataSource: opts.dataSource,
-      logger: opts.logger,
-      providers: opts.providers ?? providersFor(config, opts.logger).registry,
-      secrets: createSecretBox([config.encryption.masterKey, ...config.encryption.previousKeys]),
-      http: outboundClient(config),
-    }),
+    activities: {
+      ...createActivities({
+        ...activityStores(opts.dataSource),
+        logger: opts.logger,
+        providers: opts.providers ?? providersFor(config, opts.logger).registry,
+        secrets: createSecretBox([config.encryption.masterKey, ...config.encryption.previousKeys]),
+        http: outboundClient(config),
+      }),
+      ...createRecoveryActivities({
+        recoveries: new RecoveryStore(opts.dataSource),
+        logger: opts.logger,
+        namespace: config.temporal.namespace,
+        taskQueue: config.temporal.taskQueue,
+      }),
+    },
     maxConcurrentActivityTaskExecutions: config.workerMaxConcurrentActivities,
   });
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createActivities } from '../../activities';
+import { activityStores, createActivities } from '../../activities';
 import { createSecretBox } from '../../src/secrets/crypto';
 import { outboundClient } from '../../src/outbound';
 import { Receiver } from '../fakes/receiver';
@@ -51,7 +51,7 @@ describe('delivery workflow versions and the exactness of the log', function () 
 
   function activities() {
     return createActivities({
-      dataSource: hub.dataSource,
+      ...activityStores(hub.dataSource),
       logger: hub.logger,
       providers: hub.providers,
       secrets: createSecretBox([hub.config.encryption.masterKey]),

@@ -23,19 +23,26 @@ export interface TestStack {
 export const PROJECT_ROOT = path.resolve(__dirname, '../../..');
 let stack: Promise<TestStack> | undefined;
 
+/** How the stack's Temporal is started; only the first getStack() call of a process decides it. */
+export interface StackOptions {
+  /** Extra dynamic config of the dev server (the history recorder lowers the continue-as-new threshold). */
+  temporalDynamicConfig?: Record<string, unknown>;
+}
+
 /** Starts (once) and returns the shared stack. */
-export function getStack(): Promise<TestStack> {
-  stack ??= startStack();
+export function getStack(options: StackOptions = {}): Promise<TestStack> {
+  stack ??= startStack(options);
   return stack;
 }
 
-async function startStack(): Promise<TestStack> {
+async function startStack(options: StackOptions): Promise<TestStack> {
   // postgres runs as its own user when we are root: the folder must be reachable by it
   const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ihub-test-'));
   fs.chmodSync(tmpDir, 0o755);
   const [pgPort, temporalPort, uiPort] = [await freePort(), await freePort(), await freePort()];
   const [pgStart, temporalStart] = await Promise.allSettled([
     startEmbeddedPostgres({ dataDir: path.join(tmpDir, 'pg'), port: pgPort }),
+    // in an async function, so a missing CLI (ensureTemporalCli throws) is a rejection allSettled reports
     (async () =>
       startTemporalDevServer({
         binary: ensureTemporalCli(PROJECT_ROOT),
@@ -44,6 +51,7 @@ async function startStack(): Promise<TestStack> {
         uiPort,
         namespace: 'default',
         headless: true,
+        dynamicConfig: options.temporalDynamicConfig,
       }))(),
   ]);
   if (pgStart.status === 'rejected' || temporalStart.status === 'rejected') {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { parseDeliveryInput } from '../../providers/input';
 import { createGuardedHttpClient } from '../../providers/http/guarded-client';
 import { jiraConfigSchema, jiraProvider, type JiraConfig, type JiraConnection } from '../../providers/jira';
 import type { ConnectionContext, DeliveryContext, DeliveryEvent } from '../../providers/types';
@@ -173,8 +174,10 @@ describe('jira provider against the fake', () => {
   it('fails cleanly without a connection or with an invalid stored config', async () => {
     const none = await jiraProvider.deliver({ ...ctx(CREATED), connection: undefined });
     assert.equal(none.kind === 'permanent' && none.errorCode, 'connection_missing');
-    const broken = await jiraProvider.deliver({ ...ctx(CREATED), config: { projectKey: 'OPS' } as JiraConfig });
-    assert.match(broken.kind === 'permanent' ? broken.error : '', /config is invalid at config.issueTypeId/);
+    // the attempt activity parses the stored config once, before the provider is called
+    const broken = parseDeliveryInput(jiraProvider, { projectKey: 'OPS' }, ctx(CREATED).connection);
+    assert.ok(!broken.ok);
+    assert.match(broken.outcome.kind === 'permanent' ? broken.outcome.error : '', /Jira config is invalid at config.issueTypeId/);
   });
 
   describe('connection test and options', () => {

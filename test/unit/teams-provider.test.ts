@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { parseDeliveryInput } from '../../providers/input';
 import { createGuardedHttpClient } from '../../providers/http/guarded-client';
 import { teamsProvider, teamsConnectionSchema, type TeamsConfig, type TeamsConnection } from '../../providers/teams';
 import { APP_ONLY_REFUSED } from '../../providers/teams/graph';
@@ -116,7 +117,10 @@ describe('Teams provider against the fake Microsoft endpoints', () => {
     });
 
     it('refuses a stored retired connector URL at delivery time and pauses', async () => {
-      const outcome = failed(await deliver(ctx({ mode: 'workflow', webhookUrl: 'https://contoso.webhook.office.com/webhookb2/x/IncomingWebhook/y/z' })));
+      // the attempt activity parses the stored config once, before the provider is called
+      const parsed = parseDeliveryInput(teamsProvider, { mode: 'workflow', webhookUrl: 'https://contoso.webhook.office.com/webhookb2/x/IncomingWebhook/y/z' }, undefined);
+      assert.ok(!parsed.ok);
+      const outcome = failed(parsed.outcome);
       assert.equal(outcome.errorCode, 'invalid_config');
       assert.match(outcome.kind === 'permanent' ? outcome.pauseReason ?? '' : '', /Workflows/);
       assert.equal(fake.requests.length, 0);

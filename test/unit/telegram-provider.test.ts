@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { parseDeliveryInput } from '../../providers/input';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createGuardedHttpClient } from '../../providers/http/guarded-client';
@@ -236,9 +237,11 @@ describe('telegram provider', () => {
     });
 
     it('fails a config or template that cannot work as permanent, without a request', async () => {
-      const c = ctx();
-      c.config = { chatId: 'nope' };
-      assert.deepEqual(await deliver(c), { kind: 'permanent', errorCode: 'invalid_config', error: 'Telegram config is invalid at config.chatId' });
+      // the attempt activity parses the stored config once, before the provider is called
+      assert.deepEqual(parseDeliveryInput(telegramProvider, { chatId: 'nope' }, ctx().connection), {
+        ok: false,
+        outcome: { kind: 'permanent', errorCode: 'invalid_config', error: 'Telegram config is invalid at config.chatId' },
+      });
       const empty = await deliver(ctx({ template: '{{payload.nothing}}' }));
       assert.equal(empty.kind === 'permanent' && empty.errorCode, 'template_error');
       assert.equal(fake.calls.length, 0);

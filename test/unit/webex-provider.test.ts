@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { parseDeliveryInput } from '../../providers/input';
 import { createGuardedHttpClient } from '../../providers/http/guarded-client';
 import type { DeliveryContext, DeliveryEvent, DeliveryOutcome } from '../../providers/types';
 import { webexConfigSchema, webexProvider, type WebexConfig, type WebexConnection } from '../../providers/webex';
@@ -143,7 +144,10 @@ describe('webex provider against the fake API', () => {
   });
 
   it('fails a broken stored config permanently instead of throwing', async () => {
-    const o = await webexProvider.deliver({ ...context(), config: { roomId: '' } as WebexConfig });
+    // the attempt activity parses the stored config once, before the provider is called
+    const parsed = parseDeliveryInput(webexProvider, { roomId: '' }, context().connection);
+    assert.ok(!parsed.ok);
+    const o = parsed.outcome;
     assert.deepEqual([o.kind, o.kind !== 'success' && o.errorCode], ['permanent', 'invalid_config']);
   });
 

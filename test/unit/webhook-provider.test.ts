@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { parseDeliveryInput } from '../../providers/input';
 import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -283,9 +284,10 @@ describe('webhook provider', () => {
     });
 
     it('fails permanently, naming only paths, when a stored config no longer parses', async () => {
-      const ctx = context({ url: receiver.origin });
-      ctx.config = { ...ctx.config, auth: { type: 'bearer', token: 'line\nbreak-secret' } } as WebhookConfig;
-      const outcome = await webhookProvider.deliver(ctx);
+      // the attempt activity parses the stored config once, before the provider is called
+      const parsed = parseDeliveryInput(webhookProvider, { ...context({ url: receiver.origin }).config, auth: { type: 'bearer', token: 'line\nbreak-secret' } }, undefined);
+      assert.ok(!parsed.ok);
+      const outcome = parsed.outcome;
       assert.equal(outcome.kind, 'permanent');
       assert.equal(outcome.kind === 'permanent' && outcome.errorCode, 'invalid_config');
       assert.ok(!JSON.stringify(outcome).includes('break-secret'));

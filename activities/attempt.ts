@@ -1,0 +1,191 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { outcomeFromError } from '../providers/http/outcome';
+import { parseDeliveryInput } from '../providers/input';
+import type { ProviderRegistry } from '../providers/registry';
+import type { DeliveryOutcome, GuardedHttpClient } from '../providers/types';
+import type { Logger } from '../src/logger';
+import { safeErrorMessage, sanitise } from '../src/sanitise';
+import type { SecretBox } from '../src/secrets/crypto';
+import { decryptFields, secretValues } from '../src/secrets/fields';
+import type { AttemptResult } from '../workflows/types';
+import type { Loaded } from './delivery-log';
+import type { FollowUpClaims, FollowUpRole } from './follow-ups';
+
+/** What one provider call needs: the providers, the key box for secret fields, the guarded client, the claims. */
+export interface AttemptDeps {
+  logger: Logger;
+  providers: ProviderRegistry;
+  secrets: SecretBox;
+  http: GuardedHttpClient;
+  followUps: FollowUpClaims;
+}
+
+/**
+ * Builds the attempt logic: one provider call for a loaded delivery, its verdict sanitised. Provider verdicts
+ * come back as values; only a failed follow-up lookup (nothing sent) throws, as an `Infrastructure` failure.
+ */
+export function createAttempt(deps: AttemptDeps) {
+  const { logger, providers, secrets, http, followUps } = deps;
+  return async function callProvider(input: { deliveryId: string; attempt: number; redelivery: boolean }, loaded: Loaded): Promise<AttemptResult> {
+    const startedAtMs = Date.now();
+    const finish = (outcome: DeliveryOutcome, known: string[] = []): AttemptResult => toResult(outcome, startedAtMs, known);
+    const { delivery, subscription, emission, eventType, connectionRow } = loaded;
+    if (!subscription) return finish({ kind: 'permanent', error: 'The subscription was deleted', errorCode: 'subscription_deleted' });
+    const provider = providers.get(delivery.provider);
+    if (!provider) {
+      return finish({
+        kind: 'permanent',
+        error: `Provider "${delivery.provider}" is not installed (or its plugin failed to load); redeliver once it is back`,
+        errorCode: 'provider_missing',
+      });
+    }
+    if (!loaded.providerEnabled) {
+      return finish({
+        kind: 'permanent',
+        error: `Provider "${delivery.provider}" is disabled by an admin; redeliver once it is enabled again`,
+        errorCode: 'provider_disabled',
+      });
+    }
+    if (subscription.connectionId && !connectionRow) {
+      return finish({ kind: 'permanent', error: `Connection ${subscription.connectionId} was deleted`, errorCode: 'connection_missing' });
+    }
+    let config: Record<string, unknown>;
+    let connection: Record<string, unknown> | undefined;
+    try {
+      config = decryptFields(subscription.config, provider.secretPaths, secrets);
+      if (connectionRow) connection = decryptFields(connectionRow.config, provider.connectionSecretPaths, secrets);
+    } catch (err) {
+      return finish({ kind: 'permanent', error: safeErrorMessage(err), errorCode: 'decrypt_failed' });
+    }
+    const known = [...secretValues(config, provider.secretPaths), ...(connection ? secretValues(connection, provider.connectionSecretPaths) : [])];
+    const subject = subjectOf(eventType?.subjectKey, delivery.payload);
+    const def = provider.definition;
+    // parsed once, here: the provider gets the schema's output (defaults applied) and never parses again
+    const parsed = parseDeliveryInput(def, config, connection);
+    if (!parsed.ok) return finish(parsed.outcome, known);
+
+    // follow-ups: find or claim the external record of this subject at this target
+    let role: FollowUpRole | undefined;
+    // test sends stand alone: they neither create the record real events follow up on, nor update it
+    const followsUp = def.followUps && subject !== undefined && !delivery.test;
+    const targetKey = followsUp ? def.followUpTarget?.(parsed.config, parsed.connection) : undefined;
+    if (targetKey) {
+      const owner = delivery.event.split('.')[0];
+      try {
+        role = await followUps.claim({ provider: def.id, targetKey, subject: `${owner}:${subject}` }, delivery.id);
+      } catch (err) {
+        throw ApplicationFailure.nonRetryable(`could not look up the external record: ${safeErrorMessage(err)}`, 'Infrastructure');
+      }
+      if (role.role === 'wait') {
+        return { outcome: 'deferred', startedAtMs, durationMs: 0, error: `Waiting for delivery ${role.creatingDeliveryId} to create the external record` };
+      }
+    }
+
+    let outcome: DeliveryOutcome;
+    // tells Temporal this attempt is alive; if the worker dies, the workflow learns it within the heartbeat timeout
+    const heartbeat = setInterval(() => Context.current().heartbeat(), HEARTBEAT_EVERY_MS);
+    try {
+      outcome = await def.deliver({
+        deliveryId: delivery.id,
+        attempt: input.attempt,
+        event: {
+          id: delivery.emissionId,
+          type: delivery.event,
+          displayName: eventType?.displayName ?? delivery.event,
+          occurredAt: (emission?.occurredAt ?? delivery.createdAt).toISOString(),
+          systemIds: delivery.systemIds,
+          payload: delivery.payload,
+          subject,
+          resolves: eventType?.resolves ?? false,
+        },
+        subscription: { id: subscription.id, name: subscription.name },
+        config: parsed.config,
+        connection: parsed.connection,
+        followUp: role?.role === 'follower' ? { externalId: role.externalId } : undefined,
+        test: delivery.test,
+        redelivery: input.redelivery,
+        http,
+      });
+    } catch (err) {
+      outcome = outcomeFromError(err, known);
+    } finally {
+      clearInterval(heartbeat);
+    }
+    const result = finish(outcome, known);
+    if (role && role.role !== 'wait') result.followUp = { recordId: role.recordId, role: role.role };
+    if (outcome.kind === 'success' && outcome.configUpdate) {
+      const update = checkedConfigUpdate(outcome.configUpdate, config, provider);
+      if (update) result.configUpdate = update;
+      else logger.warn({ deliveryId: delivery.id, provider: def.id, fields: Object.keys(outcome.configUpdate) }, 'provider config update refused');
+    }
+    logger.info(
+      { deliveryId: delivery.id, attempt: input.attempt, outcome: result.outcome, httpStatus: result.httpStatus, durationMs: result.durationMs },
+      'delivery attempt',
+    );
+    return result;
+  };
+}
+
+
+/**
+ * A provider's config update, when it only sets top-level non-secret fields to plain values and the
+ * changed config still passes the provider's schema; with the values it replaces. Otherwise undefined.
+ */
+function checkedConfigUpdate(
+  set: Record<string, string | number | boolean>,
+  config: Record<string, unknown>,
+  provider: { definition: { configSchema: { safeParse(v: unknown): { success: boolean } } }; secretPaths: string[] },
+): NonNullable<AttemptResult['configUpdate']> | undefined {
+  const keys = Object.keys(set);
+  if (keys.length === 0) return undefined;
+  const secretRoots = new Set(provider.secretPaths.map((p) => p.split('.')[0]));
+  for (const k of keys) {
+    if (secretRoots.has(k) || !['string', 'number', 'boolean'].includes(typeof set[k])) return undefined;
+  }
+  if (!provider.definition.configSchema.safeParse({ ...config, ...set }).success) return undefined;
+  const was = Object.fromEntries(keys.map((k) => [k, config[k]]));
+  return { set, was };
+}
+
+function sanitiseLog(log: string, secrets: string[]): string {
+  // line by line: the sanitiser collapses whitespace, and a log should keep its lines
+  return log
+    .split('\n')
+    .map((line) => sanitise(line, secrets, 2000))
+    .join('\n')
+    .slice(0, MAX_ATTEMPT_LOG_CHARS);
+}
+
+/** The subject value of an event: payload[subjectKey] when it is a string or a number. */
+function subjectOf(subjectKey: string | undefined, payload: Record<string, unknown>): string | undefined {
+  if (!subjectKey) return undefined;
+  const v = payload[subjectKey];
+  return typeof v === 'string' || typeof v === 'number' ? String(v) : undefined;
+}
+
+/** How often an attempt in progress heartbeats (the workflow's heartbeat timeout is 15 s). */
+const HEARTBEAT_EVERY_MS = 5_000;
+
+/** Attempt output (script console) kept per attempt, after sanitising. */
+const MAX_ATTEMPT_LOG_CHARS = 8000;
+
+function toResult(outcome: DeliveryOutcome, startedAtMs: number, secrets: string[]): AttemptResult {
+  const base = {
+    startedAtMs,
+    durationMs: Date.now() - startedAtMs,
+    httpStatus: outcome.httpStatus,
+    ...(outcome.log ? { log: sanitiseLog(outcome.log, secrets) } : {}),
+  };
+  if (outcome.kind === 'success') return { ...base, outcome: 'success', externalId: outcome.externalId };
+  const error = sanitise(outcome.error, secrets);
+  if (outcome.kind === 'retryable') {
+    return { ...base, outcome: 'retryable', error, errorCode: outcome.errorCode, retryAfterMs: outcome.retryAfterMs };
+  }
+  return {
+    ...base,
+    outcome: 'permanent',
+    error,
+    errorCode: outcome.errorCode,
+    pauseReason: outcome.pauseReason ? sanitise(outcome.pauseReason, secrets) : undefined,
+  };
+}

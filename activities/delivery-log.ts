@@ -1,0 +1,192 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import type { DataSource } from 'typeorm';
+import type { EventCatalogue } from '../src/catalogue/store';
+import { sanitise } from '../src/sanitise';
+import type { RetryPolicyInput } from '../workflows/retry';
+import { NOT_FOUND_FAILURE, type AttemptRecord, type StoredAttempt } from '../workflows/types';
+
+/**
+ * The delivery log as the activities use it: one delivery loaded with everything an attempt needs, an
+ * attempt written with the delivery's new state (atomic, idempotent), a cancellation. PostgreSQL only.
+ */
+export class DeliveryLog {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly catalogue: Pick<EventCatalogue, 'get'>,
+  ) {}
+
+  /**
+   * Everything one attempt needs, in one query (a round trip to PostgreSQL costs more than the join):
+   * the delivery, its emission, subscription, connection and the provider's admin switch; undefined
+   * when the delivery does not exist.
+   */
+  async load(deliveryId: string): Promise<Loaded | undefined> {
+    const rows: LoadedRow[] = await this.dataSource.query(
+      `SELECT d.id, d.subscription_id, d.provider, d.event, d.emission_id, d.system_ids, d.payload, d.status, d.attempts,
+              d.test, d.created_at, e.occurred_at,
+              s.id AS s_id, s.name AS s_name, s.config AS s_config, s.connection_id AS s_connection_id, s.retry_policy AS s_retry_policy,
+              c.config AS c_config, ps.enabled AS provider_enabled
+         FROM deliveries d
+         LEFT JOIN emissions e ON e.id = d.emission_id
+         LEFT JOIN subscriptions s ON s.id = d.subscription_id
+         LEFT JOIN connections c ON c.id = s.connection_id
+         LEFT JOIN provider_settings ps ON ps.id = d.provider
+        WHERE d.id = $1`,
+      [deliveryId],
+    );
+    const row = rows[0];
+    if (!row) return undefined;
+    const eventType = await this.catalogue.get(row.event);
+    return {
+      delivery: {
+        id: row.id,
+        subscriptionId: row.subscription_id,
+        provider: row.provider,
+        event: row.event,
+        emissionId: row.emission_id,
+        systemIds: row.system_ids,
+        payload: row.payload,
+        status: row.status,
+        attempts: row.attempts,
+        test: row.test,
+        createdAt: row.created_at,
+      },
+      emission: row.occurred_at ? { occurredAt: row.occurred_at } : null,
+      subscription: row.s_id
+        ? { id: row.s_id, name: row.s_name!, config: row.s_config!, connectionId: row.s_connection_id, retryPolicy: row.s_retry_policy }
+        : null,
+      connectionRow: row.c_config ? { config: row.c_config } : null,
+      providerEnabled: row.provider_enabled ?? true,
+      eventType,
+    };
+  }
+
+  /**
+   * Writes one attempt and the delivery's new state in one statement (atomic; one round trip); safe to
+   * repeat. If that attempt is already in the log (a repeat, or a lost activity that had written it), the
+   * stored record stands: nothing changes and the delivery's current state is returned.
+   */
+  async write(r: AttemptRecord): Promise<StoredAttempt> {
+    const params: unknown[] = [
+      r.deliveryId,
+      r.attempt,
+      new Date(r.startedAtMs),
+      Math.round(r.durationMs),
+      r.outcome,
+      r.httpStatus ?? null,
+      r.errorCode ?? null,
+      r.error ?? null,
+      r.log ?? null,
+      r.trigger,
+      r.status,
+      r.nextRetryAtMs ? new Date(r.nextRetryAtMs) : null,
+      r.externalId ?? null,
+      r.status === 'success' ? null : (r.error ?? null),
+    ];
+    const p = (v: unknown) => `$${params.push(v)}`;
+    // every side effect below happens only when this call inserted the attempt
+    const extra: string[] = [];
+    if (r.followUp && r.outcome === 'success' && r.externalId) {
+      // the creator fills its claim; a follower records a replacement record (e.g. a re-posted message)
+      extra.push(`follow AS (
+        UPDATE external_records SET external_id = $13, updated_at = now()
+         WHERE id = ${p(r.followUp.recordId)} AND (creating_delivery_id = $1 OR external_id IS NOT NULL) AND EXISTS (SELECT 1 FROM ins))`);
+    }
+    if (r.configUpdate && r.outcome === 'success') {
+      extra.push(`cfg AS (
+        UPDATE subscriptions SET config = config || ${p(JSON.stringify(r.configUpdate.set))}::jsonb, updated_at = now()
+         WHERE id = (SELECT subscription_id FROM deliveries WHERE id = $1)
+           AND config @> ${p(JSON.stringify(r.configUpdate.was))}::jsonb AND EXISTS (SELECT 1 FROM ins))`);
+    } else if (r.pauseReason) {
+      extra.push(`pause AS (
+        UPDATE subscriptions SET paused_reason = ${p(r.pauseReason)}, updated_at = now()
+         WHERE id = (SELECT subscription_id FROM deliveries WHERE id = $1) AND EXISTS (SELECT 1 FROM ins))`);
+    }
+    const rows: { inserted: boolean; status: StoredAttempt['status'] | 'pending' | null; next_retry_at: Date | null }[] = await this.dataSource.query(
+      `WITH ins AS (
+         INSERT INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms, outcome, http_status, error_code, error, log, trigger)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         ON CONFLICT (delivery_id, attempt) DO NOTHING RETURNING id
+       ), upd AS (
+         UPDATE deliveries SET status = $11, attempts = GREATEST(attempts, $2), last_attempt_at = $3,
+                next_retry_at = $12, external_id = COALESCE($13, external_id), error = $14, updated_at = now()
+          WHERE id = $1 AND EXISTS (SELECT 1 FROM ins)
+       )${extra.map((x) => `, ${x}`).join('')}
+       SELECT EXISTS (SELECT 1 FROM ins) AS inserted, d.status, d.next_retry_at
+         FROM (SELECT 1) one LEFT JOIN deliveries d ON d.id = $1`,
+      params,
+    ).catch((err: { code?: string }) => {
+      // the attempt's foreign key: the delivery row is gone, no retry writes it
+      if (err?.code === FOREIGN_KEY_VIOLATION) throw notFound(r.deliveryId);
+      throw err;
+    });
+    const row = rows[0];
+    // the SELECT sees the rows as they were before this statement: the delivery's state when it inserted nothing
+    if (row.inserted || !row.status || row.status === 'pending') {
+      return { status: r.status, delayMs: Math.max(0, (r.nextRetryAtMs ?? 0) - Date.now()) };
+    }
+    return { status: row.status, delayMs: row.next_retry_at ? Math.max(0, row.next_retry_at.getTime() - Date.now()) : 0 };
+  }
+
+  /** Ends a delivery as cancelled by an operator. */
+  async cancel(deliveryId: string, reason: string): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE deliveries SET status = 'failed', next_retry_at = NULL, error = $2, updated_at = now() WHERE id = $1`,
+      [deliveryId, sanitise(reason)],
+    );
+  }
+}
+
+/** A delivery_attempts-free view of one delivery and what it points at (see load). */
+interface LoadedRow {
+  id: string;
+  subscription_id: string;
+  provider: string;
+  event: string;
+  emission_id: string;
+  system_ids: string[];
+  payload: Record<string, unknown>;
+  status: 'pending' | 'retrying' | 'success' | 'failed';
+  attempts: number;
+  test: boolean;
+  created_at: Date;
+  occurred_at: Date | null;
+  s_id: string | null;
+  s_name: string | null;
+  s_config: Record<string, unknown> | null;
+  s_connection_id: string | null;
+  s_retry_policy: RetryPolicyInput | null;
+  c_config: Record<string, unknown> | null;
+  provider_enabled: boolean | null;
+}
+
+/** One delivery and what it points at, as an attempt needs it (see DeliveryLog.load). */
+export interface Loaded {
+  delivery: {
+    id: string;
+    subscriptionId: string;
+    provider: string;
+    event: string;
+    emissionId: string;
+    systemIds: string[];
+    payload: Record<string, unknown>;
+    status: LoadedRow['status'];
+    attempts: number;
+    test: boolean;
+    createdAt: Date;
+  };
+  emission: { occurredAt: Date } | null;
+  subscription: { id: string; name: string; config: Record<string, unknown>; connectionId: string | null; retryPolicy: RetryPolicyInput | null } | null;
+  connectionRow: { config: Record<string, unknown> } | null;
+  providerEnabled: boolean;
+  eventType: Awaited<ReturnType<EventCatalogue['get']>>;
+}
+
+/** The failure of an activity whose delivery row does not exist (the workflow ends instead of waiting). */
+export function notFound(deliveryId: string): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(`delivery ${deliveryId} does not exist`, NOT_FOUND_FAILURE);
+}
+
+/** PostgreSQL's SQLSTATE for a foreign key violation. */
+const FOREIGN_KEY_VIOLATION = '23503';
+

@@ -93,15 +93,19 @@ describe('delivery workflow paths with stub activities', function () {
       const h = await start(tq, 'refuse', { deliveryId: 'd-refuse', fresh: true });
       await waitFor(async () => stubs.attempts.length === 1, 'the first attempt');
       await h.executeUpdate(cancelUpdate, { args: ['first'] });
-      await waitFor(async () => stubs.cancelCalls === 1, 'recordCancelled to start');
-      for (const send of [() => h.executeUpdate(redeliverUpdate), () => h.executeUpdate(cancelUpdate, { args: ['second'] })]) {
-        await assert.rejects(send(), (err: unknown) => {
-          assert.ok(err instanceof WorkflowUpdateFailedError, String(err));
-          assert.ok(err.cause instanceof ApplicationFailure && err.cause.type === 'DeliveryClosing', String(err.cause));
-          return true;
-        });
+      try {
+        await waitFor(async () => stubs.cancelCalls === 1, 'recordCancelled to start');
+        for (const send of [() => h.executeUpdate(redeliverUpdate), () => h.executeUpdate(cancelUpdate, { args: ['second'] })]) {
+          await assert.rejects(send(), (err: unknown) => {
+            assert.ok(err instanceof WorkflowUpdateFailedError, String(err));
+            assert.ok(err.cause instanceof ApplicationFailure && err.cause.type === 'DeliveryClosing', String(err.cause));
+            return true;
+          });
+        }
+      } finally {
+        // the held activity must end before the worker can shut down
+        release();
       }
-      release();
       return { workflowId: h.workflowId, result: await h.result() };
     });
     assert.equal(result, 'failed');

@@ -71,7 +71,7 @@ export async function startTemporalDevServer(options: {
   };
 }
 
-async function waitForFrontend(child: ChildProcess, address: string, timeoutMs: number): Promise<void> {
+export async function waitForFrontend(child: ChildProcess, address: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
@@ -92,7 +92,7 @@ async function waitForFrontend(child: ChildProcess, address: string, timeoutMs: 
   throw new Error(`temporal dev server did not answer on ${address} within ${timeoutMs} ms: ${String(lastError)}`);
 }
 
-function stopChild(child: ChildProcess): Promise<void> {
+export function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);

@@ -35,8 +35,8 @@ export async function setUpSchemas(
   onLog: (line: string) => void = () => undefined,
 ): Promise<void> {
   for (const step of schemaSteps(databases)) {
-    const out = await run(sqlTool, step, { ...process.env, ...env });
-    onLog(`temporal-sql-tool ${step.join(' ')}: ${out.trim().split('\n').pop() ?? ''}`);
+    await run(sqlTool, step, { ...process.env, ...env });
+    onLog(`temporal-sql-tool ${step.join(' ')} -> ok`);
   }
 }
 

@@ -59,15 +59,16 @@ async function main(): Promise<void> {
     env.TEMPORAL_ADDRESS = infra.temporalAddress;
     if (infra.web) env.TEMPORAL_UI_URL = env.TEMPORAL_UI_URL || `http://localhost:${config.temporal.uiPort}`;
 
-    for (let i = 1; i <= CLUSTER_WORKERS; i++) {
-      const child = supervise(`worker-${i}`, path.join(__dirname, 'worker.js'), env, () => stopping, say);
-      stops.push(() => child.stop());
-    }
+    // stopped group by group, each group at once (a worker may take a while to end its polls)
+    const workers = Array.from({ length: CLUSTER_WORKERS }, (_, i) =>
+      supervise(`worker-${i + 1}`, path.join(__dirname, 'worker.js'), env, () => stopping, say),
+    );
+    stops.push(async () => void (await Promise.all(workers.map((w) => w.stop()))));
     const apiPorts = Array.from({ length: CLUSTER_APIS }, (_, i) => config.port + i);
-    for (const [i, port] of apiPorts.entries()) {
-      const child = supervise(`api-${i + 1}`, path.join(__dirname, 'api.js'), { ...env, PORT: String(port) }, () => stopping, say);
-      stops.push(() => child.stop());
-    }
+    const apis = apiPorts.map((port, i) =>
+      supervise(`api-${i + 1}`, path.join(__dirname, 'api.js'), { ...env, PORT: String(port) }, () => stopping, say),
+    );
+    stops.push(async () => void (await Promise.all(apis.map((a) => a.stop()))));
     for (const port of apiPorts) say(`API:          http://localhost:${port}  (readiness: http://localhost:${port}/readyz)`);
     say(`Workers:      ${CLUSTER_WORKERS} on task queue ${config.temporal.taskQueue}`);
     say(

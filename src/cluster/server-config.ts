@@ -20,7 +20,8 @@ export interface TemporalServerEnv {
   LOG_LEVEL?: string;
 }
 
-/** The server's ports: gRPC and membership per service, and the frontend's HTTP API. */
+/** The server's ports: gRPC and membership per service, and the frontend's HTTP API. Membership ports are
+ * stored in a PostgreSQL smallint: they must be below 32768. */
 export interface TemporalServerPorts {
   frontend: number;
   frontendHttp: number;
@@ -49,6 +50,9 @@ export function portsAround(frontend: number): TemporalServerPorts {
 }
 
 export function renderServerConfig(env: TemporalServerEnv, ports: TemporalServerPorts): Record<string, unknown> {
+  for (const key of ['frontendMembership', 'historyMembership', 'matchingMembership', 'workerMembership'] as const) {
+    if (ports[key] > 32767) throw new Error(`${key} port ${ports[key]}: the Temporal server stores membership ports as a smallint (< 32768)`);
+  }
   const plugin = env.DB.toLowerCase();
   if (plugin !== 'postgres12' && plugin !== 'postgres12_pgx') throw new Error(`DB=${env.DB}: only the PostgreSQL plugins are rendered here`);
   const ip = env.BIND_ON_IP ?? '127.0.0.1';

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ClusterInfrastructure } from '../../src/cluster/infrastructure';
 import type { TemporalServerPorts } from '../../src/cluster/server-config';
-import { freePort } from './ports';
+import { freeLowPort, freePort } from './ports';
 import { ServiceProcess } from './processes';
 import { PROJECT_ROOT } from './stack';
 
@@ -37,11 +37,12 @@ export class ClusterStack {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ihub-cluster-'));
     fs.chmodSync(dir, 0o755);
     const p = async () => freePort();
+    const low = async () => freeLowPort(); // membership ports must fit a smallint
     const temporalPorts: TemporalServerPorts = {
-      frontend: await p(), frontendHttp: await p(), frontendMembership: await p(),
-      history: await p(), historyMembership: await p(),
-      matching: await p(), matchingMembership: await p(),
-      worker: await p(), workerMembership: await p(),
+      frontend: await low(), frontendHttp: await low(), frontendMembership: await low(),
+      history: await low(), historyMembership: await low(),
+      matching: await low(), matchingMembership: await low(),
+      worker: await low(), workerMembership: await low(),
     };
     const infra = new ClusterInfrastructure({
       projectRoot: PROJECT_ROOT,
@@ -133,14 +134,14 @@ export class ClusterStack {
   }
 
   /** Calls API `api` (default the first) as admin, or with the given token. */
-  async call<T = any>(method: string, p: string, body?: unknown, opts: { token?: string; api?: number } = {}): Promise<{ status: number; body: T }> {
+  async call<T = any>(method: string, p: string, body?: unknown, opts: { token?: string; api?: number } = {}): Promise<{ status: number; headers: Headers; body: T }> {
     const res = await fetch(`${this.baseUrl(opts.api ?? 0)}/api/v1${p}`, {
       method,
       headers: { authorization: `Bearer ${opts.token ?? this.adminToken}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : undefined };
+    return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
   }
 
   async stop(): Promise<void> {

@@ -93,6 +93,8 @@ describe('npm run cluster and docker-compose.yml agree', () => {
     assert.equal(rendered.dynamicConfigClient.filepath, composeEnv.DYNAMIC_CONFIG_FILE_PATH);
     assert.equal(rendered.services.frontend.rpc.grpcPort, 7233);
     assert.throws(() => renderServerConfig({ ...composeEnv, DB: 'cassandra' }, portsAround(7233)), /PostgreSQL/);
+    // the server keeps membership ports in a smallint: a frontend high enough to push them past it is refused
+    assert.throws(() => renderServerConfig(composeEnv, portsAround(40000)), /frontendMembership port 39700.*smallint/);
   });
 
   it('run the hub with the same namespace, task queue and number of workers', () => {

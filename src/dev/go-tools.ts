@@ -114,7 +114,7 @@ export function isExecutable(file: string): boolean {
   }
 }
 
-function findOnPath(cmd: string): string | undefined {
+export function findOnPath(cmd: string): string | undefined {
   try {
     const out = execFileSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).trim();
     return out && isExecutable(out) ? out : undefined;

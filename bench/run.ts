@@ -33,6 +33,7 @@ interface Args {
   extraEnv: Record<string, string>;
   tmpdir?: string;
   rates?: number[];
+  latencyRates?: number[];
   cluster: boolean;
 }
 
@@ -48,6 +49,10 @@ function parseArgs(argv: string[]): Args {
       args.rates = (argv[++i] ?? '').split(',').map(Number);
       if (!args.rates.length || args.rates.some((r) => !(r > 0))) throw new Error('--rates wants positive numbers, e.g. 50,100');
     }
+    else if (a === '--latency-rates') {
+      args.latencyRates = (argv[++i] ?? '').split(',').map(Number);
+      if (!args.latencyRates.length || args.latencyRates.some((r) => !(r > 0))) throw new Error('--latency-rates wants positive numbers, e.g. 20,10');
+    }
     else if (a === '--env') {
       const kv = argv[++i] ?? '';
       const eq = kv.indexOf('=');
@@ -55,7 +60,7 @@ function parseArgs(argv: string[]): Args {
       args.extraEnv[kv.slice(0, eq)] = kv.slice(eq + 1);
     } else if (a === '--help' || a === '-h') {
       process.stdout.write(
-        `usage: node dist/bench/run.js [${SCENARIOS.map((s) => s.name).join('|')}|memory ...] [--quick] [--cluster] [--out FILE] [--env KEY=VALUE ...] [--tmpdir DIR] [--rates 50,100,...]\n`,
+        `usage: node dist/bench/run.js [${SCENARIOS.map((s) => s.name).join('|')}|memory ...] [--quick] [--cluster] [--out FILE] [--env KEY=VALUE ...] [--tmpdir DIR] [--rates 50,100,...] [--latency-rates 50,20]\n`,
       );
       process.exit(0);
     } else if (a.startsWith('-')) throw new Error(`unknown option ${a}`);
@@ -137,7 +142,7 @@ async function main(): Promise<void> {
   const selected = args.names.length ? SCENARIOS.filter((s) => args.names.includes(s.name)) : SCENARIOS;
   const t0 = performance.now();
   const log = (msg: string) => process.stderr.write(`[bench ${((performance.now() - t0) / 1000).toFixed(1)}s] ${msg}\n`);
-  const opts: BenchOptions = { quick: args.quick, extraEnv: args.extraEnv, log, ingestRates: args.rates, cluster: args.cluster };
+  const opts: BenchOptions = { quick: args.quick, extraEnv: args.extraEnv, log, ingestRates: args.rates, latencyRates: args.latencyRates, cluster: args.cluster };
   const report = {
     startedAt: new Date().toISOString(),
     finishedAt: '',

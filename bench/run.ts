@@ -33,18 +33,25 @@ interface Args {
   extraEnv: Record<string, string>;
   tmpdir?: string;
   rates?: number[];
+  latencyRates?: number[];
+  cluster: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { names: [], quick: false, out: path.join(PROJECT_ROOT, 'bench', 'results', 'latest.json'), extraEnv: {} };
+  const args: Args = { names: [], quick: false, out: path.join(PROJECT_ROOT, 'bench', 'results', 'latest.json'), extraEnv: {}, cluster: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') args.quick = true;
+    else if (a === '--cluster') args.cluster = true;
     else if (a === '--out') args.out = path.resolve(argv[++i]);
     else if (a === '--tmpdir') args.tmpdir = path.resolve(argv[++i]);
     else if (a === '--rates') {
       args.rates = (argv[++i] ?? '').split(',').map(Number);
       if (!args.rates.length || args.rates.some((r) => !(r > 0))) throw new Error('--rates wants positive numbers, e.g. 50,100');
+    }
+    else if (a === '--latency-rates') {
+      args.latencyRates = (argv[++i] ?? '').split(',').map(Number);
+      if (!args.latencyRates.length || args.latencyRates.some((r) => !(r > 0))) throw new Error('--latency-rates wants positive numbers, e.g. 20,10');
     }
     else if (a === '--env') {
       const kv = argv[++i] ?? '';
@@ -53,7 +60,7 @@ function parseArgs(argv: string[]): Args {
       args.extraEnv[kv.slice(0, eq)] = kv.slice(eq + 1);
     } else if (a === '--help' || a === '-h') {
       process.stdout.write(
-        `usage: node dist/bench/run.js [${SCENARIOS.map((s) => s.name).join('|')}|memory ...] [--quick] [--out FILE] [--env KEY=VALUE ...] [--tmpdir DIR] [--rates 50,100,...]\n`,
+        `usage: node dist/bench/run.js [${SCENARIOS.map((s) => s.name).join('|')}|memory ...] [--quick] [--cluster] [--out FILE] [--env KEY=VALUE ...] [--tmpdir DIR] [--rates 50,100,...] [--latency-rates 50,20]\n`,
       );
       process.exit(0);
     } else if (a.startsWith('-')) throw new Error(`unknown option ${a}`);
@@ -135,12 +142,13 @@ async function main(): Promise<void> {
   const selected = args.names.length ? SCENARIOS.filter((s) => args.names.includes(s.name)) : SCENARIOS;
   const t0 = performance.now();
   const log = (msg: string) => process.stderr.write(`[bench ${((performance.now() - t0) / 1000).toFixed(1)}s] ${msg}\n`);
-  const opts: BenchOptions = { quick: args.quick, extraEnv: args.extraEnv, log, ingestRates: args.rates };
+  const opts: BenchOptions = { quick: args.quick, extraEnv: args.extraEnv, log, ingestRates: args.rates, latencyRates: args.latencyRates, cluster: args.cluster };
   const report = {
     startedAt: new Date().toISOString(),
     finishedAt: '',
     durationSeconds: 0,
     quick: args.quick,
+    cluster: args.cluster,
     argv: process.argv.slice(2),
     extraEnv: args.extraEnv,
     stackDir: os.tmpdir(),
@@ -195,7 +203,7 @@ async function main(): Promise<void> {
   fs.writeFileSync(args.out, `${JSON.stringify(report, null, 2)}\n`);
   const m = report.machine;
   process.stdout.write(
-    `\nIntegrations Hub benchmark${args.quick ? ' (quick)' : ''}: ${m.cores} cores (${m.cpuModel}), ${m.ramGiB} GiB RAM, node ${m.node}, ` +
+    `\nIntegrations Hub benchmark${args.quick ? ' (quick)' : ''}${args.cluster ? ' on the cluster (Temporal server on PostgreSQL, 2 APIs, 2 workers)' : ''}: ${m.cores} cores (${m.cpuModel}), ${m.ramGiB} GiB RAM, node ${m.node}, ` +
       `load avg ${m.loadAverageAtStart.join(' ')} at start, ${report.loadAverageAtEnd.join(' ')} at end; ` +
       `CPU calibration ${m.cpuCalibrationMsAtStart} / ${report.cpuCalibrationMsAtEnd} ms (about 100 on an idle desktop core)` +
       `${Object.keys(args.extraEnv).length ? `; env ${JSON.stringify(args.extraEnv)}` : ''}; stacks in ${report.stackDir}\n` +

@@ -21,6 +21,10 @@ export interface BenchOptions {
   /** Extra environment for the service processes (and the baseline worker), from `--env K=V`. */
   extraEnv: Record<string, string>;
   log: (msg: string) => void;
+  /** Run on the production topology (Temporal server on PostgreSQL, 2 APIs, 2 workers) instead of the dev server. */
+  cluster?: boolean;
+  /** Steady rates of the latency scenario (events/s), from `--latency-rates`; default 50,20. */
+  latencyRates?: number[];
   /** Offered rates of the ingest scenario (events/s), from `--rates`; default 50,100,200,400. */
   ingestRates?: number[];
 }

@@ -2,6 +2,7 @@
 // plus what the scenarios do with it (subscriptions, ingest bodies, delivery counts, baselines).
 import { Client as PgClient } from 'pg';
 import { performance } from 'node:perf_hooks';
+import { ClusterStack } from '../../test/support/cluster';
 import { ProcessStack } from '../../test/support/processes';
 import { freePort } from '../../test/support/ports';
 import type { BenchOptions } from './context';
@@ -19,11 +20,23 @@ export async function stopEverything(): Promise<void> {
   await Promise.all(all.map((x) => x.stop().catch(() => undefined)));
 }
 
+/**
+ * What the scenarios use of a stack. The default is a ProcessStack (dev server, one API, one worker); with
+ * `--cluster` it is the production topology (test/support/cluster.ts: Temporal server on PostgreSQL, two APIs,
+ * two workers), where `api` and `worker` are the first of each.
+ */
+export type BenchStack = Pick<
+  ProcessStack,
+  'api' | 'worker' | 'ingestToken' | 'adminToken' | 'databaseUrl' | 'baseUrl' | 'apiPort' | 'env' | 'temporalClient' | 'call' | 'stop'
+> & { ports: { temporal: number } };
+
 /** A started stack with the clients a scenario needs. */
 export interface Hub {
-  stack: ProcessStack;
-  /** Keep-alive client on the API (for load). */
-  http: HttpClient;
+  stack: BenchStack;
+  /** Worker processes of the service (a baseline runs as many). */
+  workerCount: number;
+  /** Keep-alive client on the API (for load); on the cluster, requests alternate between the two APIs. */
+  http: Pick<HttpClient, 'request' | 'close'>;
   /** A PostgreSQL connection on the service database (for counts and seeding). */
   db: PgClient;
   stop(): Promise<void>;
@@ -32,12 +45,29 @@ export interface Hub {
 /** Starts the whole service with the ingest rate limit off and the run's extra environment. */
 export async function startHub(opts: BenchOptions, env: Record<string, string> = {}): Promise<Hub> {
   const t0 = performance.now();
-  const stack = await ProcessStack.start({ INGEST_RATE_LIMIT_PER_SECOND: '0', ...env, ...opts.extraEnv });
+  const serviceEnv = { INGEST_RATE_LIMIT_PER_SECOND: '0', ...env, ...opts.extraEnv };
+  let stack: BenchStack;
+  let http: Hub['http'];
+  let workerCount = 1;
+  if (opts.cluster) {
+    const cluster = await ClusterStack.start({ extraEnv: serviceEnv });
+    stack = benchStackOf(cluster);
+    const clients = cluster.apiPorts.map((_, i) => new HttpClient(cluster.baseUrl(i), { maxSockets: 512 }));
+    let next = 0;
+    http = {
+      request: (...args) => clients[next++ % clients.length].request(...args),
+      close: () => clients.forEach((c) => c.close()),
+    };
+    workerCount = cluster.workers.length;
+  } else {
+    stack = await ProcessStack.start(serviceEnv);
+    http = new HttpClient(stack.baseUrl, { maxSockets: 512 });
+  }
   const db = new PgClient({ connectionString: stack.databaseUrl, application_name: 'bench' });
   await db.connect();
-  const http = new HttpClient(stack.baseUrl, { maxSockets: 512 });
   const hub: Hub = {
     stack,
+    workerCount,
     http,
     db,
     async stop() {
@@ -48,8 +78,26 @@ export async function startHub(opts: BenchOptions, env: Record<string, string> =
     },
   };
   live.add(hub);
-  opts.log(`stack up in ${Math.round(performance.now() - t0)} ms (api :${stack.apiPort}, temporal :${stack.ports.temporal})`);
+  opts.log(`${opts.cluster ? 'cluster' : 'stack'} up in ${Math.round(performance.now() - t0)} ms (api :${stack.apiPort}, temporal :${stack.ports.temporal})`);
   return hub;
+}
+
+/** The cluster seen as a BenchStack: its first API and worker stand for `api` and `worker`. */
+function benchStackOf(c: ClusterStack): BenchStack {
+  return {
+    api: c.apis[0],
+    worker: c.workers[0],
+    ingestToken: c.ingestToken,
+    adminToken: c.adminToken,
+    databaseUrl: c.databaseUrl,
+    baseUrl: c.baseUrl(0),
+    apiPort: c.apiPorts[0],
+    ports: { temporal: Number(c.infra.temporalAddress.split(':')[1]) },
+    env: () => c.env(),
+    temporalClient: () => c.temporalClient(),
+    call: (method, p, body, token) => c.call(method, p, body, { token }),
+    stop: () => c.stop(),
+  };
 }
 
 /** Creates a webhook subscription on incident.created; returns its id. */

@@ -69,7 +69,7 @@ export async function serviceBatch(hub: Hub, cpu: CpuMeter, prefix: string, even
 /** Runs the same batch as bare workflows: `fanOut` workflow starts per "event", as the API does per ingest. */
 export async function baselineBatch(
   client: Client,
-  worker: BenchChild,
+  worker: BenchChild | BenchChild[],
   cpu: CpuMeter,
   prefix: string,
   events: number,
@@ -94,8 +94,10 @@ export async function baselineBatch(
   const submitSeconds = (performance.now() - p0) / 1000;
   const expected = events * fanOut - submitErrors;
   let st = { completed: 0, lastCompletedAt: 0 };
+  const workers = Array.isArray(worker) ? worker : [worker];
   const done = await waitUntil(async () => {
-    st = await worker.ask('stats', { prefix: `${prefix}-` });
+    const each: { completed: number; lastCompletedAt: number }[] = await Promise.all(workers.map((w) => w.ask('stats', { prefix: `${prefix}-` })));
+    st = { completed: each.reduce((a, x) => a + x.completed, 0), lastCompletedAt: Math.max(...each.map((x) => x.lastCompletedAt)) };
     return st.completed >= expected;
   }, timeoutMs, 250);
   const cpuUse = cpu.stop();
@@ -124,8 +126,12 @@ export const e2eScenario: Scenario = {
     const targetSeconds = opts.quick ? 5 : 15;
     const hub = await startHub(opts);
     const receiver = await new BenchReceiver().start();
-    let bw: BenchChild | undefined;
-    const cpu = new CpuMeter(() => ({ api: hub.stack.api.child?.pid, worker: hub.stack.worker.child?.pid, 'baseline-worker': bw?.pid }));
+    let bws: BenchChild[] = [];
+    const cpu = new CpuMeter(() => ({
+      api: hub.stack.api.child?.pid,
+      worker: hub.stack.worker.child?.pid,
+      ...Object.fromEntries(bws.map((b, i) => [`baseline-worker${i ? `-${i + 1}` : ''}`, b.pid])),
+    }));
     try {
       await createSubscription(hub, { name: 'bench e2e one', url: `${receiver.url}/one`, systemIds: ['sys-one'] });
       for (let j = 0; j < 10; j++) await createSubscription(hub, { name: `bench e2e ten ${j}`, url: `${receiver.url}/ten/${j}`, systemIds: ['sys-ten'] });
@@ -153,25 +159,26 @@ export const e2eScenario: Scenario = {
       await drain(hub, 30_000);
       const memory = { apiPeakRssBytes: hub.stack.api.samplePeakRss(), workerPeakRssBytes: hub.stack.worker.samplePeakRss() };
 
-      bw = await startBaselineWorker(hub, BASELINE_QUEUE);
+      // as many bare workers as the service has workers (two on the cluster)
+      bws = await Promise.all(Array.from({ length: hub.workerCount }, () => startBaselineWorker(hub, BASELINE_QUEUE)));
       const client = await hub.stack.temporalClient();
       const baseline: Record<string, BatchResult> = {};
       try {
-        await baselineBatch(client, bw, cpu, 'blwarm1', 40, 1, 60_000);
-        await baselineBatch(client, bw, cpu, 'blwarm10', 5, 10, 60_000);
+        await baselineBatch(client, bws, cpu, 'blwarm1', 40, 1, 60_000);
+        await baselineBatch(client, bws, cpu, 'blwarm10', 5, 10, 60_000);
         opts.log('e2e: baseline, bare workflows');
-        baseline.one = await baselineBatch(client, bw, cpu, 'bl1', sizes.one, 1, timeoutMs);
-        baseline.ten = await baselineBatch(client, bw, cpu, 'bl10', sizes.ten, 10, timeoutMs);
+        baseline.one = await baselineBatch(client, bws, cpu, 'bl1', sizes.one, 1, timeoutMs);
+        baseline.ten = await baselineBatch(client, bws, cpu, 'bl10', sizes.ten, 10, timeoutMs);
         // what merging three activities per delivery into one bought on this server (the first workflow's shape)
-        baseline.oneWithThreeActivities = await baselineBatch(client, bw, cpu, 'bl1three', sizes.one, 1, timeoutMs, 3);
+        baseline.oneWithThreeActivities = await baselineBatch(client, bws, cpu, 'bl1three', sizes.one, 1, timeoutMs, 3);
         opts.log(
           `e2e: baseline -> 1 sub ${baseline.one.perSecond}/s, 10 subs ${baseline.ten.perSecond}/s; ` +
             `3 activities instead of 1: ${baseline.oneWithThreeActivities.perSecond}/s`,
         );
       } finally {
-        await bw.stop();
+        await Promise.all(bws.map((b) => b.stop()));
       }
-      const baselineWorkerPeakRssBytes = bw.samplePeakRss();
+      const baselineWorkerPeakRssBytes = Math.max(...bws.map((b) => b.samplePeakRss()));
 
       const rows: Row[] = [];
       for (const [key, label] of [['one', '1 sub/event'], ['ten', '10 subs/event']] as const) {
@@ -236,7 +243,7 @@ export const e2eScenario: Scenario = {
         },
       };
     } finally {
-      await bw?.stop();
+      await Promise.all(bws.map((b) => b.stop()));
       await receiver.stop();
       await hub.stop();
     }

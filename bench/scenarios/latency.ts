@@ -23,7 +23,8 @@ export const latencyScenario: Scenario = {
       await createSubscription(hub, { name: 'bench latency', url: `${receiver.url}/hook` });
       const rows: Row[] = [];
       const details: Record<string, unknown> = {};
-      for (const rate of opts.quick ? RATES.slice(0, 1) : RATES) {
+      const rates = opts.latencyRates ?? RATES;
+      for (const rate of opts.quick ? rates.slice(0, 1) : rates) {
         const r = await measureAt(opts, hub, receiver, rate);
         rows.push(...r.rows);
         details[`at${rate}`] = r.details;

@@ -5,6 +5,9 @@ import type { EventTypeDefinition } from './types';
 import type { EventTypeInput } from './validate';
 import { ownerOfEventId } from './types';
 
+/** Advisory lock held while the built-ins are written: two APIs starting together on a new database would both insert. */
+const SEED_LOCK_ID = 7_240_612;
+
 /** How long a looked-up event type is reused by ingest before it is read again (ms). */
 const CACHE_TTL_MS = 5_000;
 
@@ -16,12 +19,15 @@ export class EventCatalogue {
 
   /** Writes the built-in event types; a domain service's own changes to them are kept. */
   async seedBuiltins(): Promise<void> {
-    const repo = this.dataSource.getRepository(EventTypeEntity);
-    for (const e of BUILTIN_EVENT_TYPES) {
-      const existing = await repo.findOneBy({ id: e.id });
-      if (existing && !existing.builtin) continue;
-      await repo.save({ ...toRow(e), builtin: true });
-    }
+    await this.dataSource.transaction(async (manager) => {
+      await manager.query('SELECT pg_advisory_xact_lock($1)', [SEED_LOCK_ID]);
+      const repo = manager.getRepository(EventTypeEntity);
+      for (const e of BUILTIN_EVENT_TYPES) {
+        const existing = await repo.findOneBy({ id: e.id });
+        if (existing && !existing.builtin) continue;
+        await repo.save({ ...toRow(e), builtin: true });
+      }
+    });
   }
 
   /** The event type, or undefined when it is not in the catalogue. */

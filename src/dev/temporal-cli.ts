@@ -1,6 +1,6 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import fs from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
+import { findOnPath, isExecutable } from './go-tools';
 
 /** The Temporal CLI version we build when none is installed (newer tags refuse `go install`). */
 export const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal@v1.5.1';
@@ -36,22 +36,4 @@ export function ensureTemporalCli(projectRoot: string, log: (line: string) => vo
     throw new Error(`go install ${TEMPORAL_CLI_MODULE} failed (exit ${result.status}); see the output above.`);
   }
   return cached;
-}
-
-function isExecutable(file: string): boolean {
-  try {
-    fs.accessSync(file, fs.constants.X_OK);
-    return fs.statSync(file).isFile();
-  } catch {
-    return false;
-  }
-}
-
-function findOnPath(cmd: string): string | undefined {
-  try {
-    const out = execFileSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).trim();
-    return out && isExecutable(out) ? out : undefined;
-  } catch {
-    return undefined;
-  }
 }

@@ -86,7 +86,13 @@ export async function startTemporalDevServer(options: {
   };
 }
 
-async function waitForFrontend(child: ChildProcess, address: string, timeoutMs: number, spawnError: () => Error | undefined): Promise<void> {
+/** Waits until a Temporal frontend answers on `address`; throws when the child exits or could not be spawned. */
+export async function waitForFrontend(
+  child: ChildProcess,
+  address: string,
+  timeoutMs: number,
+  spawnError: () => Error | undefined = () => undefined,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
@@ -109,7 +115,7 @@ async function waitForFrontend(child: ChildProcess, address: string, timeoutMs: 
   throw new Error(`no answer within ${timeoutMs} ms: ${String(lastError)}`);
 }
 
-function stopChild(child: ChildProcess): Promise<void> {
+export function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);

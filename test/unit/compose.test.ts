@@ -2,90 +2,15 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
+import { asText, compose, composeText, environment, interpolate, rawEnvironment, sampleVars, type ComposeService } from '../support/compose';
 import { envSchema } from '../../src/config';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../workflows/search-attributes';
 
 // compiled to dist/test/unit: the repository root is three levels up
 const ROOT = path.resolve(__dirname, '../../..');
 
-interface ComposeService {
-  image?: string;
-  build?: unknown;
-  command?: string | string[];
-  entrypoint?: string | string[];
-  environment?: Record<string, string | number | boolean | null> | string[];
-  depends_on?: string[] | Record<string, { condition?: string }>;
-  healthcheck?: { test?: string | string[] };
-  ports?: (string | number | { target?: number; published?: string | number })[];
-  restart?: string;
-  volumes?: (string | { source?: string; target?: string })[];
-}
-
-interface ComposeFile {
-  services: Record<string, ComposeService>;
-}
-
-const composeText = () => fs.readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8');
-const compose = (): ComposeFile => parse(composeText()) as ComposeFile;
-
 /** Services built from this repository's Dockerfile. */
 const OUR_SERVICES = ['api', 'worker'];
-
-/**
- * Compose's variable substitution, strict: `${X:?msg}` / `${X?msg}` need X (else it throws, as Compose refuses
- * to start), `${X:-d}` / `${X-d}` fall back to d, `$$` is a literal `$`. A bare `${X}` or `$X` throws: Compose
- * would substitute an empty string without a word, which is how shell variables in scripts go missing.
- */
-function interpolate(text: string, vars: Record<string, string | undefined>): string {
-  return text.replace(/\$\$|\$\{([^}]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (whole, braced?: string, bare?: string) => {
-    if (whole === '$$') return '$';
-    if (bare !== undefined) throw new Error(`bare $${bare} (write $$${bare} for the shell, or \${${bare}:-default})`);
-    const m = /^([A-Za-z_][A-Za-z0-9_]*)(?:(:?)([-?])(.*))?$/s.exec(braced ?? '');
-    if (!m) throw new Error(`cannot read \${${braced}}`);
-    const [, name, colon, op, arg] = m;
-    const value = vars[name];
-    const missing = value === undefined || (colon === ':' && value === '');
-    if (op === undefined) {
-      if (value === undefined) throw new Error(`\${${name}} has neither a default nor a required marker`);
-      return value;
-    }
-    if (!missing) return value;
-    if (op === '?') throw new Error(`${name}: ${arg}`);
-    return arg;
-  });
-}
-
-/** Every variable the file marks required (`${X:?...}` or `${X?...}`). */
-function requiredVariables(text: string): string[] {
-  return [...new Set([...text.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*):?\?/g)].map((m) => m[1]))].sort();
-}
-
-/** A realistic value for a required secret: 16+ characters, URL-safe (it also lands in DATABASE_URL). */
-const sampleValue = (name: string) => `sample-${name.toLowerCase().replace(/_/g, '-')}-0123456789abcdef`;
-
-function sampleVars(text: string): Record<string, string> {
-  return Object.fromEntries(requiredVariables(text).map((name) => [name, sampleValue(name)]));
-}
-
-/** The `environment:` of a service as a plain map (both the map and the `KEY=value` list forms). */
-function rawEnvironment(service: ComposeService): Record<string, string> {
-  const env = service.environment ?? {};
-  if (Array.isArray(env)) {
-    return Object.fromEntries(
-      env.map((entry) => {
-        const i = entry.indexOf('=');
-        return i < 0 ? [entry, ''] : [entry.slice(0, i), entry.slice(i + 1)];
-      }),
-    );
-  }
-  return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v === null ? '' : String(v)]));
-}
-
-function environment(service: ComposeService, vars: Record<string, string | undefined>): Record<string, string> {
-  return Object.fromEntries(Object.entries(rawEnvironment(service)).map(([k, v]) => [k, interpolate(v, vars)]));
-}
-
-const asText = (value: string | string[] | undefined) => (Array.isArray(value) ? value.join(' ') : (value ?? ''));
 
 function dependencies(service: ComposeService): Record<string, string | undefined> {
   const deps = service.depends_on ?? [];
@@ -221,7 +146,7 @@ describe('docker-compose.yml', () => {
     const server = environment(services.temporal, sampleVars(composeText()));
     const databases = { [server.DBNAME ?? 'temporal']: 'temporal', [server.VISIBILITY_DBNAME ?? 'temporal_visibility']: 'visibility' };
     for (const [db, dir] of Object.entries(databases)) {
-      for (const step of ['create', 'setup-schema', `update-schema -d /etc/temporal/schema/postgresql/v12/${dir}/versioned`]) {
+      for (const step of ['create', 'setup-schema', `update-schema --schema-name postgresql/v12/${dir}`]) {
         assert.match(
           script,
           new RegExp(`temporal-sql-tool --plugin postgres12 --db ${db} ${step.replace(/[/.-]/g, '\\$&')}(\\s|$)`),

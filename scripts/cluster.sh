@@ -1,0 +1,6 @@
+#!/bin/sh
+# The production-like topology on one machine (Temporal server on PostgreSQL, 2 APIs, 2 workers): see README.md.
+set -e
+cd "$(dirname "$0")/.."
+sh scripts/setup.sh
+exec node --enable-source-maps dist/src/main/cluster.js

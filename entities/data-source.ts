@@ -12,6 +12,7 @@ import { ConnectionEntity } from './connection.entity';
 import { ProviderSettingEntity } from './provider-setting.entity';
 import { ProviderSettings1764400000000 } from './migrations/1764400000000-ProviderSettings';
 import { ExternalRecordEntity } from './external-record.entity';
+import { UiSessionsAndDeliveryNotify1764700000000 } from './migrations/1764700000000-UiSessionsAndDeliveryNotify';
 
 export const ENTITIES = [
   EventTypeEntity,
@@ -26,7 +27,7 @@ export const ENTITIES = [
 ];
 
 /** Migrations in the order they apply. Schema changes go here, never through `synchronize`. */
-export const MIGRATIONS = [CoreSchema1764200000000, ConnectionsAndFollowUps1764300000000, ProviderSettings1764400000000];
+export const MIGRATIONS = [CoreSchema1764200000000, ConnectionsAndFollowUps1764300000000, ProviderSettings1764400000000, UiSessionsAndDeliveryNotify1764700000000];
 
 /** A data source for the given PostgreSQL URL; call initialize() and runMigrations() yourself. */
 export function createDataSource(url: string, options: { poolSize?: number; applicationName?: string } = {}): DataSource {

@@ -5,17 +5,9 @@ import { conflict, notFound } from '../http/problem';
 import type { Position } from '../api/cursor';
 import type { IngestService } from '../ingest/service';
 import type { DeliveryWorkflows } from '../temporal/deliveries';
+import { applyFilter, type DeliveryFilter } from './filter';
 
-/** Filters of the delivery log (API.md "Delivery log"). */
-export interface DeliveryFilter {
-  status?: DeliveryStatus;
-  subscriptionId?: string;
-  event?: string;
-  provider?: string;
-  systemId?: string;
-  since?: string;
-  until?: string;
-}
+export type { DeliveryFilter } from './filter';
 
 /** Reads the delivery log and steers deliveries (retry, cancel, recover). */
 export class DeliveryService {
@@ -95,6 +87,21 @@ export class DeliveryService {
   }
 
   /** Redelivers every failed delivery in a range (bulk recovery after an outage); returns how many. */
+  /** How many deliveries recover() would redeliver for this filter (at most `max`). */
+  async countRecoverable(filter: DeliveryFilter & { status: 'failed' }, max = 10_000): Promise<number> {
+    const qb = this.repo.createQueryBuilder('d').select('d.id').limit(max);
+    applyFilter(qb, filter);
+    const [sql, params] = qb.getQueryAndParameters();
+    const rows: { n: string }[] = await this.dataSource.query(`SELECT count(*) AS n FROM (${sql}) x`, params);
+    return Number(rows[0].n);
+  }
+
+  /** Delivery views by id (for live updates), in no particular order. */
+  async views(ids: string[]) {
+    if (!ids.length) return [];
+    return (await this.repo.createQueryBuilder('d').where('d.id IN (:...ids)', { ids }).getMany()).map((r) => this.view(r));
+  }
+
   async recover(filter: DeliveryFilter & { status: 'failed' }, max = 10_000): Promise<number> {
     const qb = this.repo.createQueryBuilder('d').orderBy('d.created_at', 'ASC').limit(max);
     applyFilter(qb, filter);
@@ -160,14 +167,4 @@ export class DeliveryService {
       updatedAt: r.updatedAt.toISOString(),
     };
   }
-}
-
-function applyFilter(qb: ReturnType<DataSource['createQueryBuilder']>, f: DeliveryFilter): void {
-  if (f.status) qb.andWhere('d.status = :status', { status: f.status });
-  if (f.subscriptionId) qb.andWhere('d.subscription_id = :subscriptionId', { subscriptionId: f.subscriptionId });
-  if (f.event) qb.andWhere('d.event = :event', { event: f.event });
-  if (f.provider) qb.andWhere('d.provider = :provider', { provider: f.provider });
-  if (f.systemId) qb.andWhere('d.system_ids @> ARRAY[:systemId]::text[]', { systemId: f.systemId });
-  if (f.since) qb.andWhere('d.created_at >= :since', { since: f.since });
-  if (f.until) qb.andWhere('d.created_at < :until', { until: f.until });
 }

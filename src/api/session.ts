@@ -40,15 +40,17 @@ export function sessionRoutes(routes: ApiRoutes, sessions: SessionStore, ttlMs: 
     },
   });
   routes.add({
-    method: 'get', path: '/session', summary: 'Who is signed in, with the CSRF token of the session', tag: 'session', roles: [...ui],
-    responses: { 200: { description: 'The session', schema: sessionView } },
-    handler: async ({ auth }) => {
-      if (!auth.session) throw new HttpProblem(404, 'Not Found', 'This request carries a bearer token, not a session cookie');
-      return {
-        status: 200,
-        headers: { 'Cache-Control': 'no-store' },
-        body: { role: auth.role, tokenId: auth.tokenId, expiresAt: auth.session.expiresAt, csrfToken: auth.session.csrfToken },
-      };
+    method: 'get', path: '/session', summary: 'Whether a UI session is signed in, with its role and CSRF token', tag: 'session',
+    // public, so that the UI's first look answers 200 either way (a 401 would be logged by the browser)
+    roles: 'public',
+    responses: { 200: { description: 'The session, or signedIn false', schema: z.union([sessionView.extend({ signedIn: z.literal(true) }), z.object({ signedIn: z.literal(false) })]) } },
+    handler: async ({ req }) => {
+      const secret = readCookie(req.headers.cookie, SESSION_COOKIE);
+      const auth = secret ? await sessions.resolve(secret) : undefined;
+      const body = auth?.session
+        ? { signedIn: true, role: auth.role, tokenId: auth.tokenId, expiresAt: auth.session.expiresAt, csrfToken: auth.session.csrfToken }
+        : { signedIn: false };
+      return { status: 200, headers: { 'Cache-Control': 'no-store' }, body };
     },
   });
   routes.add({

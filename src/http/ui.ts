@@ -30,7 +30,10 @@ export function uiRouter(dir: string): Router {
     res.setHeader('X-Frame-Options', 'DENY');
     next();
   });
-  router.use('/assets', express.static(path.join(dir, 'assets'), { immutable: true, maxAge: '365d', index: false, fallthrough: false }));
+  // a missing asset is a 404, never index.html (a stale page asking for an old bundle must fail visibly)
+  router.use('/assets', express.static(path.join(dir, 'assets'), { immutable: true, maxAge: '365d', index: false }), (_req, res) => {
+    res.status(404).type('text/plain').send('Not found');
+  });
   router.use(express.static(dir, { index: false }));
   router.get(/.*/, (_req, res) => {
     if (!fs.existsSync(index)) {

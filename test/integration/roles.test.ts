@@ -17,7 +17,7 @@ function allowedByApiMd(method: string, path: string): Role[] | 'public' {
   const m = method.toUpperCase();
   if (m === 'GET' && path === '/openapi.json') return 'public';
   // the admin UI signs in with any admin, manager or viewer token; the session then has that token's role
-  if (path === '/session') return m === 'POST' ? 'public' : ['admin', 'manager', 'viewer'];
+  if (path === '/session') return m === 'DELETE' ? ['admin', 'manager', 'viewer'] : 'public';
   const area = path.split('/')[1];
   const allowed: Role[] = ['admin'];
   const read = m === 'GET';

@@ -39,7 +39,10 @@ describe('admin UI sessions: cookie sign-in, CSRF, sign-out, CSP', function () {
     assert.ok(!JSON.stringify(rows).includes(secret) && !JSON.stringify(rows).includes(ADMIN_TOKEN), 'neither cookie nor token in clear');
     const me = await callWithSession(hub, s, 'GET', '/session', undefined, null);
     assert.equal(me.status, 200);
-    assert.deepEqual({ role: me.body.role, csrf: me.body.csrfToken }, { role: 'admin', csrf: s.csrfToken });
+    assert.deepEqual({ signedIn: me.body.signedIn, role: me.body.role, csrf: me.body.csrfToken }, { signedIn: true, role: 'admin', csrf: s.csrfToken });
+    // without a cookie (or with a bearer token only) nobody is signed in to the UI, and that is not an error
+    assert.deepEqual((await hub.call('GET', '/session', undefined, null)).body, { signedIn: false });
+    assert.deepEqual((await hub.call('GET', '/session')).body, { signedIn: false });
   });
 
   it('marks the cookie Secure when the request came over https (behind a TLS proxy)', async () => {
@@ -89,6 +92,7 @@ describe('admin UI sessions: cookie sign-in, CSRF, sign-out, CSP', function () {
     assert.match(out.headers.get('set-cookie') ?? '', /^ih_session=; Path=\/; Max-Age=0; HttpOnly; SameSite=Strict/);
     const after = await callWithSession(hub, s, 'GET', '/subscriptions');
     assert.equal(after.status, 401);
+    assert.deepEqual((await callWithSession(hub, s, 'GET', '/session')).body, { signedIn: false });
   });
 
   it('ends the sessions of a revoked token, and expired sessions', async () => {

@@ -11,9 +11,8 @@ export function useSessionQuery() {
   return useQuery({
     queryKey: ['session'],
     queryFn: async () => {
-      const r = await api.GET('/session');
-      if (r.response.status === 401) return null;
-      const s = unwrap(r);
+      const s = unwrap(await api.GET('/session'));
+      if (!s.signedIn) return null;
       setCsrfToken(s.csrfToken);
       return s;
     },

@@ -75,6 +75,8 @@ function SubscriptionForm({ id, initial }: { id?: string; initial: Draft }) {
         ? unwrap(await api.PATCH('/subscriptions/{id}', { params: { path: { id } }, body }))
         : unwrap(await api.POST('/subscriptions', { body }));
     },
+    // keyboard users land on the first field the API complained about
+    onError: () => requestAnimationFrame(() => document.querySelector<HTMLElement>('form [aria-invalid="true"]')?.focus()),
     onSuccess: (s) => {
       qc.invalidateQueries({ queryKey: ['subscriptions'] });
       qc.invalidateQueries({ queryKey: ['subscription', s.id] });

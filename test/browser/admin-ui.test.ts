@@ -48,7 +48,7 @@ describe('admin UI in a real Chromium against the real stack', function () {
     let failing = true;
     receiver.fallback = (r) => (r.url.startsWith('/fail') && failing ? { status: 400, body: 'bad request' } : { status: 200, body: '{"ok":true}' });
     (receiver as unknown as { heal: () => void }).heal = () => (failing = false);
-    hub = await Hub.start('browser_ui');
+    hub = await Hub.start('browser_ui', { PROVIDER_PLUGINS: './examples/provider-plugin-discord,./test/fixtures/plugins/broken-throws' });
     viewerToken = (await hub.call('POST', '/tokens', { name: 'read only', role: 'viewer' })).body.token;
     browser = await launchChromium();
     admin = await browser.newContext({ viewport: { width: 1280, height: 800 } });
@@ -184,6 +184,39 @@ describe('admin UI in a real Chromium against the real stack', function () {
     assert.equal(await page.getByRole('checkbox', { name: 'pending' }).isChecked(), false);
     assert.equal(await page.getByLabel('Subscription').inputValue(), fails.id);
     await shot(page, 'delivery-log-filtered');
+  });
+
+  it("renders a plugin provider's form from its schema (no UI code), its secret write-only; lists plugins with source@version and load errors", async () => {
+    const secretUrl = 'https://discord.com/api/webhooks/123456/very-secret-token-abc';
+    await page.goto(ui('/subscriptions/new'));
+    await page.getByLabel('Name *').fill('to discord');
+    await page.getByLabel('Event *').selectOption('incident.created');
+    await page.getByLabel('Provider *').selectOption('discord');
+    const secret = page.locator('#f-config-webhookUrl');
+    assert.equal(await secret.getAttribute('type'), 'password');
+    await secret.fill(secretUrl);
+    await page.getByRole('button', { name: 'Create subscription' }).click();
+    const row = page.getByTestId('subscription-row').filter({ hasText: 'to discord' });
+    await row.waitFor();
+    await row.getByRole('link', { name: 'to discord' }).click();
+    await page.getByRole('button', { name: 'Replace' }).waitFor();
+    assert.ok(!(await page.content()).includes('very-secret-token'), 'the stored secret is never sent to the page');
+    // saving without touching the secret keeps it
+    await page.getByLabel('Description').fill('kept secret');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('heading', { name: 'Subscriptions' }).waitFor();
+    const id = (await row.getAttribute('data-id'))!;
+    const stored = await hub.dataSource.query(`SELECT description, config FROM subscriptions WHERE id = $1`, [id]);
+    assert.equal(stored[0].description, 'kept secret');
+    assert.ok(stored[0].config.webhookUrl, 'the secret is still stored');
+    assert.ok(!JSON.stringify(stored[0].config).includes('very-secret-token'), 'and encrypted');
+
+    await page.goto(ui('/plugins'));
+    await page.getByRole('heading', { name: 'Plugins that failed to load' }).waitFor();
+    const text = (await page.locator('main').textContent()) ?? '';
+    assert.match(text, /@integrations-hub\/provider-discord@0\.1\.0/);
+    assert.match(text, /broken-throws/);
+    await hub.call('DELETE', `/subscriptions/${id}`);
   });
 
   it('screens the other pages: overview with totals, connections, events, plugins, tokens; and works at 390 px', async () => {

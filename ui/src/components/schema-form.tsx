@@ -194,7 +194,7 @@ function SecretInput(p: FieldProps & { id: string }) {
       <div className="secret-set">
         <span className="badge">set</span>
         {!p.readOnly && (
-          <button type="button" id={p.id} onClick={() => { setReplacing(true); p.onChange(undefined); }}>
+          <button type="button" id={p.id} aria-label="Replace the stored value" onClick={() => { setReplacing(true); p.onChange(undefined); }}>
             Replace
           </button>
         )}

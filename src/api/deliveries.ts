@@ -1,6 +1,6 @@
 import type { Response } from 'express';
 import { z } from 'zod';
-import { DELIVERY_STATUSES } from '../../entities/delivery.entity';
+import { DELIVERY_STATUSES, type DeliveryStatus } from '../../entities/delivery.entity';
 import { matchesFilter, type DeliveryFilter } from '../deliveries/filter';
 import type { LiveDeliveries } from '../deliveries/live';
 import type { DeliveryService } from '../deliveries/service';
@@ -48,8 +48,15 @@ const attempt = z.object({
 // ?status=failed,retrying or ?status=failed&status=retrying
 const statusList = z
   .union([z.string(), z.array(z.string())])
-  .transform((v) => (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean))
-  .pipe(z.array(z.enum(DELIVERY_STATUSES)).min(1).max(DELIVERY_STATUSES.length))
+  .transform((v, ctx) => {
+    const xs = (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+    const wrong = xs.filter((x) => !(DELIVERY_STATUSES as readonly string[]).includes(x));
+    if (!xs.length || wrong.length) {
+      ctx.addIssue({ code: 'custom', message: `must be one or more of ${DELIVERY_STATUSES.join(', ')}, comma-separated` });
+      return z.NEVER;
+    }
+    return [...new Set(xs)] as DeliveryStatus[];
+  })
   .meta({ description: 'One status or several, comma-separated (or the parameter repeated).' });
 
 const filters = {

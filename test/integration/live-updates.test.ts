@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { Client as PgClient } from 'pg';
+import { matchesFilter, type DeliveryFilter, type FilterableDelivery } from '../../src/deliveries/filter';
 import { Receiver } from '../fakes/receiver';
 import { ADMIN_TOKEN, Hub, INGEST_TOKEN, waitFor } from '../support/hub';
 import { signIn } from '../support/session';
@@ -42,7 +43,9 @@ describe('delivery log for the UI: live updates over SSE from LISTEN/NOTIFY, sev
   it('streams a new delivery and each status change (retrying, then success) to a filtered stream', async () => {
     const sub = await subscribe('/live');
     const other = await subscribe('/other');
-    receiver.script.push({ status: 503 });
+    // the first request to /live answers 503 (the other subscription's request may come first)
+    let liveCalls = 0;
+    receiver.fallback = (r) => (r.url.startsWith('/live') && liveCalls++ === 0 ? { status: 503 } : { status: 200, body: '{"ok":true}' });
     const s = await stream(`?subscriptionId=${sub}`);
     assert.equal(s.status, 200);
     assert.match(s.headers!.get('content-type') ?? '', /^text\/event-stream/);
@@ -115,6 +118,21 @@ describe('delivery log for the UI: live updates over SSE from LISTEN/NOTIFY, sev
     }
     const byEmission = (await hub.call('GET', `/deliveries?search=${target.emissionId}`)).body.items;
     assert.ok(byEmission.length >= 1 && byEmission.every((d: { emissionId: string }) => d.emissionId === target.emissionId));
+  });
+
+  it('filters live updates exactly as the list filters them (matchesFilter mirrors the SQL)', async () => {
+    const all = (await hub.call('GET', '/deliveries?limit=500')).body.items as FilterableDelivery[];
+    const first = all[0];
+    const filters: DeliveryFilter[] = [
+      { status: ['failed', 'success'] }, { status: 'retrying' }, { subscriptionId: first.subscriptionId }, { event: 'incident.created' },
+      { provider: 'webhook' }, { systemId: 'sys-live' }, { systemId: 'sys-none' }, { since: first.createdAt }, { until: first.createdAt },
+      { search: first.id }, { search: first.emissionId }, { status: 'success', subscriptionId: first.subscriptionId, since: all[all.length - 1].createdAt },
+    ];
+    for (const f of filters) {
+      const qs = new URLSearchParams(Object.entries(f).map(([k, v]): [string, string] => [k, Array.isArray(v) ? v.join(',') : String(v)]));
+      const listed = (await hub.call('GET', `/deliveries?${qs}&limit=500`)).body.items.map((d: { id: string }) => d.id);
+      assert.deepEqual(all.filter((d) => matchesFilter(d, f)).map((d) => d.id), listed, JSON.stringify(f));
+    }
   });
 
   it('counts what a bulk recover would redeliver (dryRun) without redelivering anything', async () => {

@@ -35,8 +35,10 @@ describe('admin UI in a real Chromium against the real stack', function () {
   const signIn = async (p: Page, token: string) => {
     const res = await p.goto(ui('/'));
     assert.equal(res?.headers()['content-security-policy'], UI_CSP);
-    await p.getByLabel('API token').fill(token);
-    await p.getByRole('button', { name: 'Sign in' }).click();
+    // by keyboard: the token field has the focus, Enter submits
+    await p.waitForFunction("document.activeElement && document.activeElement.id === 'token'");
+    await p.keyboard.type(token);
+    await p.keyboard.press('Enter');
     await p.getByRole('navigation', { name: 'Main' }).waitFor();
   };
   const ingest = (id: string) =>
@@ -226,6 +228,16 @@ describe('admin UI in a real Chromium against the real stack', function () {
       await page.locator('.state[role="status"]').first().waitFor({ state: 'detached' }).catch(() => undefined);
       await shot(page, name);
     }
+    // deleting asks first; Escape closes the question and nothing is deleted
+    await page.goto(ui('/subscriptions'));
+    await page.getByTestId('subscription-row').filter({ hasText: 'fails' }).getByRole('button', { name: 'Delete' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Delete fails?' });
+    await dialog.waitFor();
+    await shot(page, 'subscription-delete-confirm');
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+    assert.ok((await hub.call('GET', '/subscriptions')).body.items.some((x: { name: string }) => x.name === 'fails'));
+
     const narrow = await admin.newPage();
     watchConsole(narrow);
     await narrow.setViewportSize({ width: 390, height: 844 });

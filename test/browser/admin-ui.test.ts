@@ -93,7 +93,8 @@ describe('admin UI in a real Chromium against the real stack', function () {
     await shown.waitFor();
     assert.equal(await shown.textContent(), urlProblem.message);
     assert.equal(await page.locator('#f-config-url').getAttribute('aria-invalid'), 'true');
-    assert.equal(await page.evaluate('document.activeElement && document.activeElement.id'), 'f-config-url', 'focus moves to the wrong field');
+    // focus moves to the wrong field (in the frame after the error renders)
+    await page.waitForFunction("document.activeElement && document.activeElement.id === 'f-config-url'", undefined, { timeout: 5000 });
     await shot(page, 'subscription-form-error');
 
     await page.locator('#f-config-url').fill(`${receiver.url}/hook`);

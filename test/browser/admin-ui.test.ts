@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, BrowserContext, ConsoleMessage, Page } from 'playwright-core';
 import { UI_CSP } from '../../src/http/ui';
+import { JiraFake } from '../fakes/jira';
 import { Receiver } from '../fakes/receiver';
 import { ADMIN_TOKEN, Hub, INGEST_TOKEN, waitFor } from '../support/hub';
 import { launchChromium } from '../support/browser';
@@ -222,12 +223,49 @@ describe('admin UI in a real Chromium against the real stack', function () {
     await hub.call('DELETE', `/subscriptions/${id}`);
   });
 
+  it('creates a connection from its schema (Jira: pick cloud, then its fields), tests it, and explains the 409 of deleting one in use', async () => {
+    const jira = await new JiraFake().start();
+    try {
+      await page.goto(ui('/connections'));
+      await page.getByText('No connection yet').waitFor();
+      await page.getByRole('button', { name: 'New connection' }).click();
+      const dialog = page.getByRole('dialog', { name: 'New connection' });
+      await dialog.getByLabel('Name *').fill('Ops Jira');
+      await dialog.getByLabel('Provider').selectOption('jira');
+      await dialog.getByLabel('Flavor').selectOption('cloud');
+      await dialog.locator('#f-config-baseUrl').fill(jira.url);
+      await dialog.locator('#f-config-email').fill(jira.email);
+      await dialog.locator('#f-config-apiToken').fill(jira.apiToken);
+      await dialog.getByRole('button', { name: 'Save' }).click();
+      const row = page.getByRole('row').filter({ hasText: 'Ops Jira' });
+      await row.waitFor();
+      await row.getByRole('button', { name: 'Test' }).click();
+      await row.getByText('Connected as Ada Lovelace').waitFor();
+      const conn = (await hub.call('GET', '/connections')).body.items.find((c: { name: string }) => c.name === 'Ops Jira');
+      assert.deepEqual(conn.config.apiToken, { set: true });
+      const sub = await hub.call('POST', '/subscriptions', {
+        name: 'jira issues', provider: 'jira', connectionId: conn.id, event: 'incident.created', config: { projectKey: 'OPS', issueTypeId: '10001' },
+      });
+      assert.equal(sub.status, 201, JSON.stringify(sub.body));
+      await row.getByRole('button', { name: 'Delete' }).click();
+      const confirm = page.getByRole('dialog', { name: 'Delete Ops Jira?' });
+      await confirm.getByRole('button', { name: 'Delete' }).click();
+      await confirm.getByText(/still used by subscriptions/).waitFor();
+      await shot(page, 'connection-in-use');
+      await page.keyboard.press('Escape');
+      assert.equal((await hub.call('GET', `/connections/${conn.id}`)).status, 200, 'still there');
+      await hub.call('DELETE', `/subscriptions/${sub.body.id}`);
+    } finally {
+      await jira.stop();
+    }
+  });
+
   it('screens the other pages: overview with totals, connections, events, plugins, tokens; and works at 390 px', async () => {
-    for (const [p, heading, name] of [['/', 'Overview', 'overview'], ['/connections', 'Connections', 'connections'], ['/events', 'Events', 'events'], ['/plugins', 'Plugins', 'plugins'], ['/tokens', 'Tokens', 'tokens'], ['/subscriptions', 'Subscriptions', 'subscriptions']] as const) {
+    for (const [p, heading, name] of [['/', 'Overview', 'overview'], ['/connections', 'Connections', ''], ['/events', 'Events', 'events'], ['/plugins', 'Plugins', 'plugins'], ['/tokens', 'Tokens', 'tokens'], ['/subscriptions', 'Subscriptions', 'subscriptions']] as const) {
       await page.goto(ui(p));
       await page.getByRole('heading', { name: heading, exact: true }).waitFor();
       await page.locator('.state[role="status"]').first().waitFor({ state: 'detached' }).catch(() => undefined);
-      await shot(page, name);
+      if (name) await shot(page, name);
     }
     // deleting asks first; Escape closes the question and nothing is deleted
     await page.goto(ui('/subscriptions'));
@@ -291,6 +329,7 @@ describe('admin UI in a real Chromium against the real stack', function () {
   it('printed no console errors but the provoked ones', () => {
     const provoked = (e: { text: string; url: string }) =>
       /status of 400/.test(e.text) && /\/api\/v1\/subscriptions$/.test(e.url) // the wrong field, on purpose
+      || /status of 409/.test(e.text) && /\/api\/v1\/connections\/[^/]+$/.test(e.url) // deleting a connection in use
       || /status of 403/.test(e.text) && /\/api\/v1\/subscriptions\/sub_/.test(e.url); // the forged write
     assert.deepEqual(consoleErrors.filter((e) => !provoked(e)), []);
   });

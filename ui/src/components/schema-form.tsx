@@ -47,6 +47,11 @@ interface FieldProps {
 export function SchemaForm({ schema, value, onChange, path, errors, readOnly = false }: {
   schema: Schema; value: unknown; onChange: (v: Obj) => void; path: string; errors: Record<string, string>; readOnly?: boolean;
 }) {
+  const branches = schema.anyOf ?? schema.oneOf;
+  if (branches?.length && branches.every((b) => isObj(b.properties))) {
+    // a whole config that comes in kinds (e.g. Jira cloud / data center): pick the kind, then its fields
+    return <Variants name="" schema={schema} branches={branches} value={value} onChange={(v) => onChange(isObj(v) ? v : {})} path={path} errors={errors} required readOnly={readOnly} />;
+  }
   return <ObjectFields schema={schema} value={isObj(value) ? value : {}} onChange={onChange} path={path} errors={errors} readOnly={readOnly} />;
 }
 
@@ -157,8 +162,8 @@ function Variants(p: FieldProps & { branches: Schema[] }) {
   const chosen = p.branches.find((b) => b.properties![key].const === current?.[key]);
   const id = domId(`${p.path}.${key}`);
   return (
-    <fieldset className="nested">
-      <legend>{label(p.name, p.schema)}</legend>
+    <fieldset className={p.name ? 'nested' : 'plain-fieldset'}>
+      {p.name ? <legend>{label(p.name, p.schema)}</legend> : <legend className="sr-only">Settings</legend>}
       {p.schema.description && <p className="hint">{p.schema.description}</p>}
       <div className="field">
         <label htmlFor={id}>{label(key, {})}</label>

@@ -157,13 +157,15 @@ const HEARTBEAT_MS = 20_000;
 async function streamTo(res: Response, live: LiveDeliveries, filter: DeliveryFilter): Promise<void> {
   res.status(200).set({ 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', 'X-Accel-Buffering': 'no' });
   res.flushHeaders();
-  const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  const send = (event: string, data: unknown) => {
+    if (!res.writableEnded) res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  };
   let stop = () => {};
-  const heartbeat = setInterval(() => res.write(': ping\n\n'), HEARTBEAT_MS);
+  const heartbeat = setInterval(() => !res.writableEnded && res.write(': ping\n\n'), HEARTBEAT_MS);
   const end = () => {
     clearInterval(heartbeat);
     stop();
-    res.end();
+    if (!res.writableEnded) res.end();
   };
   res.on('close', end);
   try {

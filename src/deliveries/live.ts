@@ -45,6 +45,7 @@ export class LiveDeliveries {
       this.listeners.delete(l);
       throw err;
     }
+    if (!this.listeners.has(l)) return () => {}; // stopped meanwhile
     return () => {
       this.listeners.delete(l);
       if (!this.listeners.size) this.disconnect();
@@ -69,6 +70,8 @@ export class LiveDeliveries {
       try {
         await client.connect();
         await client.query(`LISTEN ${CHANNEL}`);
+        // everyone left (or stop()) while this connected: do not keep a connection nobody listens on
+        if (!this.listeners.size) throw new Error('nobody listens any more');
         this.client = client;
       } catch (err) {
         await client.end().catch(() => undefined);

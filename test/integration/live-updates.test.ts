@@ -147,4 +147,15 @@ describe('delivery log for the UI: live updates over SSE from LISTEN/NOTIFY, sev
     assert.equal(stillFailed, failed, 'a dry run changes nothing');
     assert.equal(receiver.received.length, before);
   });
+
+  it('ends every open stream at shutdown, and listens again for the next client', async () => {
+    const s = await stream('');
+    await s.next((e) => e.event === 'ready', 'ready');
+    hub.api.live.stop();
+    await assert.rejects(s.next(() => false, 'the end of the stream', 10_000), /stream ended/);
+    const again = await stream('');
+    await again.next((e) => e.event === 'ready', 'ready again');
+    await hub.dataSource.query(`SELECT pg_notify('delivery_changes', '{"many":true}')`);
+    await again.next((e) => e.event === 'resync', 'a change after the restart');
+  });
 });

@@ -37,11 +37,14 @@ describe('admin UI in a real Chromium against the real stack', function () {
     const res = await p.goto(ui('/'));
     assert.equal(res?.headers()['content-security-policy'], UI_CSP);
     // by keyboard: the token field has the focus, Enter submits
-    await p.waitForFunction("document.activeElement && document.activeElement.id === 'token'");
+    await focusOn(p, 'token');
     await p.keyboard.type(token);
     await p.keyboard.press('Enter');
     await p.getByRole('navigation', { name: 'Main' }).waitFor();
   };
+  // polled from here: Playwright's waitForFunction evaluates its predicate with eval, which our CSP refuses
+  const focusOn = (p: Page, id: string) =>
+    waitFor(async () => (await p.evaluate('document.activeElement ? document.activeElement.id : ""')) === id, `the focus on #${id}`, 10_000);
   const ingest = (id: string) =>
     hub.call('POST', '/ingest', { event: 'incident.created', id, payload: { incidentId: id, title: `Outage ${id}`, severity: 'major', systemIds: ['sys-a'] } }, INGEST_TOKEN);
 
@@ -95,7 +98,7 @@ describe('admin UI in a real Chromium against the real stack', function () {
     assert.equal(await shown.textContent(), urlProblem.message);
     assert.equal(await page.locator('#f-config-url').getAttribute('aria-invalid'), 'true');
     // focus moves to the wrong field (in the frame after the error renders)
-    await page.waitForFunction("document.activeElement && document.activeElement.id === 'f-config-url'", undefined, { timeout: 5000 });
+    await focusOn(page, 'f-config-url');
     await shot(page, 'subscription-form-error');
 
     await page.locator('#f-config-url').fill(`${receiver.url}/hook`);

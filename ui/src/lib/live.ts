@@ -37,8 +37,7 @@ export function useLiveDeliveries(query: LogQuery, listKey: unknown[]): 'connect
     });
     es.onerror = () => setState(es.readyState === EventSource.CLOSED ? 'offline' : 'connecting');
     return () => es.close();
-    // listKey is derived from the same filters as qs
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // listKey is derived from the same filters as qs, so qs alone says when to reconnect
   }, [qs, qc]);
   return state;
 }

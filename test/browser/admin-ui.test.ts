@@ -102,6 +102,14 @@ describe('admin UI in a real Chromium against the real stack', function () {
     await shot(page, 'subscription-form-error');
 
     await page.locator('#f-config-url').fill(`${receiver.url}/hook`);
+    // preview: the provider renders the event's example; nothing is sent or saved
+    await page.getByRole('button', { name: 'Preview' }).click();
+    const preview = page.getByTestId('preview');
+    await preview.getByText(`POST ${receiver.url}/hook`).waitFor();
+    assert.match((await preview.textContent()) ?? '', /"type": "incident\.created"/);
+    assert.equal(receiver.received.length, 0, 'a preview sends nothing');
+    await preview.scrollIntoViewIfNeeded();
+    await shot(page, 'subscription-preview');
     await page.getByRole('button', { name: 'Create subscription' }).click();
     await page.getByRole('heading', { name: 'Subscriptions' }).waitFor();
     const row = page.getByTestId('subscription-row').filter({ hasText: 'ops receiver' });

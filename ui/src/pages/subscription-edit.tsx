@@ -9,6 +9,7 @@ import { ErrorState, Loading } from '../components/states';
 import { useConnections, useEvents, useProviders } from '../lib/queries';
 import { useCan } from '../lib/session';
 import { RetryPolicyField, type RetryPolicy } from './retry-policy';
+import { PreviewPanel } from './subscription-preview';
 
 type Draft = {
   name: string;
@@ -58,25 +59,32 @@ function SubscriptionForm({ id, initial }: { id?: string; initial: Draft }) {
   const connections = useConnections();
   const [d, setD] = useState<Draft>(initial);
   const provider = providers.data?.items.find((p) => p.id === d.provider);
+  const body = () => ({
+    name: d.name,
+    description: d.description || null,
+    provider: d.provider,
+    connectionId: d.connectionId || null,
+    event: d.event,
+    systemIds: d.systemIds.split(/[\s,]+/).filter(Boolean),
+    enabled: d.enabled,
+    retryPolicy: d.retryPolicy,
+    config: d.config,
+  });
+  const focusWrongField = () => requestAnimationFrame(() => document.querySelector<HTMLElement>('form [aria-invalid="true"]')?.focus());
+  const preview = useMutation({
+    mutationFn: async () => unwrap(await api.POST('/subscriptions/preview', { body: { ...body(), ...(id ? { subscriptionId: id } : {}) } })).requests,
+    onError: focusWrongField,
+  });
   const save = useMutation({
     mutationFn: async () => {
-      const body = {
-        name: d.name,
-        description: d.description || null,
-        provider: d.provider,
-        connectionId: d.connectionId || null,
-        event: d.event,
-        systemIds: d.systemIds.split(/[\s,]+/).filter(Boolean),
-        enabled: d.enabled,
-        retryPolicy: d.retryPolicy,
-        config: d.config,
-      };
+      const b = body();
       return id
-        ? unwrap(await api.PATCH('/subscriptions/{id}', { params: { path: { id } }, body }))
-        : unwrap(await api.POST('/subscriptions', { body }));
+        ? unwrap(await api.PATCH('/subscriptions/{id}', { params: { path: { id } }, body: b }))
+        : unwrap(await api.POST('/subscriptions', { body: b }));
     },
     // keyboard users land on the first field the API complained about
-    onError: () => requestAnimationFrame(() => document.querySelector<HTMLElement>('form [aria-invalid="true"]')?.focus()),
+    onError: focusWrongField,
+    onMutate: () => preview.reset(),
     onSuccess: (s) => {
       qc.invalidateQueries({ queryKey: ['subscriptions'] });
       qc.invalidateQueries({ queryKey: ['subscription', s.id] });
@@ -87,8 +95,10 @@ function SubscriptionForm({ id, initial }: { id?: string; initial: Draft }) {
     mutationFn: async () => unwrap(await api.POST('/subscriptions/{id}/test', { params: { path: { id: id! } } })),
     onSuccess: (r) => navigate({ to: '/deliveries/$id', params: { id: r.deliveryId } }),
   });
-  const errors = save.error instanceof ApiError ? save.error.fieldErrors() : {};
-  const unplaced = save.error instanceof ApiError ? (save.error.problem.errors ?? []).filter((e) => !isShown(e.path.replace(/^body\./, ''), provider?.configSchema as Schema)) : [];
+  // the last of save and preview to fail says which fields are wrong
+  const failed = save.error ?? preview.error;
+  const errors = failed instanceof ApiError ? failed.fieldErrors() : {};
+  const unplaced = failed instanceof ApiError ? (failed.problem.errors ?? []).filter((e) => !isShown(e.path.replace(/^body\./, ''), provider?.configSchema as Schema)) : [];
   const readOnly = !can.write;
   const set = (patch: Partial<Draft>) => setD({ ...d, ...patch });
   const submit = (e: FormEvent) => {
@@ -153,15 +163,17 @@ function SubscriptionForm({ id, initial }: { id?: string; initial: Draft }) {
           {err('config')}
         </fieldset>
       )}
-      {save.error && (
+      {failed && (
         <div className="form-error" role="alert">
-          <p>{messageOf(save.error)}</p>
+          <p>{messageOf(failed)}</p>
           {unplaced.length > 0 && <ul>{unplaced.map((e) => <li key={e.path}><code>{e.path}</code>: {e.message}</li>)}</ul>}
         </div>
       )}
+      {preview.data && !preview.error && <PreviewPanel requests={preview.data} />}
       {!readOnly && (
         <div className="actions">
           <button type="submit" className="primary" disabled={save.isPending}>{id ? 'Save' : 'Create subscription'}</button>
+          <button type="button" onClick={() => { save.reset(); preview.mutate(); }} disabled={preview.isPending}>Preview</button>
           {id && <button type="button" onClick={() => test.mutate()} disabled={test.isPending}>Test send</button>}
           {test.error && <span className="field-error" role="alert">{messageOf(test.error)}</span>}
         </div>

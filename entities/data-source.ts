@@ -13,6 +13,7 @@ import { ProviderSettingEntity } from './provider-setting.entity';
 import { ProviderSettings1764400000000 } from './migrations/1764400000000-ProviderSettings';
 import { ExternalRecordEntity } from './external-record.entity';
 import { Recoveries1764600000000 } from './migrations/1764600000000-Recoveries';
+import { UiSessionsAndDeliveryNotify1764700000000 } from './migrations/1764700000000-UiSessionsAndDeliveryNotify';
 
 export const ENTITIES = [
   EventTypeEntity,
@@ -32,6 +33,7 @@ export const MIGRATIONS = [
   ConnectionsAndFollowUps1764300000000,
   ProviderSettings1764400000000,
   Recoveries1764600000000,
+  UiSessionsAndDeliveryNotify1764700000000,
 ];
 
 /** A data source for the given PostgreSQL URL; call initialize() and runMigrations() yourself. */

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Installs dependencies when missing or out of date, then builds (type-check + workflow bundle).
+# Installs dependencies when missing or out of date, then builds (type-check + workflow bundle + admin UI).
 set -e
 cd "$(dirname "$0")/.."
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
@@ -10,3 +10,4 @@ echo "[setup] building"
 rm -rf dist
 npx tsc -p tsconfig.json
 node dist/src/temporal/bundle.js
+sh scripts/build-ui.sh

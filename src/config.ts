@@ -59,6 +59,7 @@ export const envSchema = z.object({
     .optional()
     .transform((v) => v === 'true' || v === '1'),
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).default(100),
+  UI_SESSION_TTL_MINUTES: z.coerce.number().int().min(1).max(30 * 24 * 60).default(12 * 60),
 });
 
 /** The validated configuration, frozen. Units are in the names. */
@@ -81,6 +82,8 @@ export interface Config {
   providerPlugins: string[];
   /** The shell provider runs commands on the worker host: off unless an admin turns it on. */
   shellProviderEnabled: boolean;
+  /** How long an admin UI sign-in lasts. */
+  uiSessionTtlMs: number;
 }
 
 /** Thrown when the environment is wrong; the message names every bad variable. */
@@ -131,5 +134,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     workerMaxConcurrentActivities: e.WORKER_MAX_CONCURRENT_ACTIVITIES,
     providerPlugins: e.PROVIDER_PLUGINS,
     shellProviderEnabled: e.SHELL_PROVIDER_ENABLED,
+    uiSessionTtlMs: e.UI_SESSION_TTL_MINUTES * 60_000,
   });
 }

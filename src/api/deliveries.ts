@@ -1,5 +1,8 @@
+import type { Response } from 'express';
 import { z } from 'zod';
-import { DELIVERY_STATUSES } from '../../entities/delivery.entity';
+import { DELIVERY_STATUSES, type DeliveryStatus } from '../../entities/delivery.entity';
+import { matchesFilter, type DeliveryFilter } from '../deliveries/filter';
+import type { LiveDeliveries } from '../deliveries/live';
 import type { DeliveryService } from '../deliveries/service';
 import type { ApiRoutes } from '../http/routes';
 import { decodeCursor, encodeCursor } from './cursor';
@@ -41,14 +44,29 @@ const attempt = z.object({
   trigger: z.enum(['scheduled', 'manual']),
 });
 
+// ?status=failed,retrying or ?status=failed&status=retrying
+const statusList = z
+  .union([z.string(), z.array(z.string())])
+  .transform((v, ctx) => {
+    const xs = (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+    const wrong = xs.filter((x) => !(DELIVERY_STATUSES as readonly string[]).includes(x));
+    if (!xs.length || wrong.length) {
+      ctx.addIssue({ code: 'custom', message: `must be one or more of ${DELIVERY_STATUSES.join(', ')}, comma-separated` });
+      return z.NEVER;
+    }
+    return [...new Set(xs)] as DeliveryStatus[];
+  })
+  .meta({ description: 'One status or several, comma-separated (or the parameter repeated).' });
+
 const filters = {
-  status: z.enum(DELIVERY_STATUSES).optional(),
+  status: statusList.optional(),
   subscriptionId: z.string().max(64).optional(),
   event: z.string().max(200).optional(),
   provider: z.string().max(100).optional(),
   systemId: z.string().max(200).optional(),
   since: isoTime.optional(),
   until: isoTime.optional(),
+  search: z.string().trim().min(1).max(300).optional().meta({ description: 'A delivery id, emission id or external id.' }),
 };
 
 const recoverBody = z
@@ -58,6 +76,7 @@ const recoverBody = z
     status: z.literal('failed'),
     since: isoTime,
     until: isoTime.optional(),
+    dryRun: z.boolean().optional().meta({ description: 'Only count what would be redelivered; nothing starts.' }),
   })
   .strict();
 
@@ -77,7 +96,7 @@ const recovery = z
   .meta({ id: 'Recovery' });
 
 /** `/deliveries`: the delivery log and its controls. */
-export function deliveryRoutes(routes: ApiRoutes, deliveries: DeliveryService): void {
+export function deliveryRoutes(routes: ApiRoutes, deliveries: DeliveryService, live: LiveDeliveries): void {
   const read = ['admin', 'manager', 'viewer'] as const;
   const write = ['admin', 'manager'] as const;
   routes.add({
@@ -98,16 +117,32 @@ export function deliveryRoutes(routes: ApiRoutes, deliveries: DeliveryService): 
     handler: async ({ query }) => ({ status: 200, body: await deliveries.stats(query.hours) }),
   });
   routes.add({
+    method: 'get', path: '/deliveries/stream', summary: 'Live updates of the log as server-sent events (same filters as the list)', tag: 'deliveries',
+    roles: [...read],
+    query: z.object(filters).strict(),
+    responses: {
+      200: {
+        description: 'text/event-stream: `event: delivery` with a Delivery as data for each new or changed delivery that passes the filters; '
+          + '`event: resync` when the client should reload the list (many changed at once, or the feed reconnected)',
+        contentType: 'text/event-stream',
+      },
+    },
+    handler: async ({ query }) => ({ status: 200, stream: (res) => void streamTo(res, live, query) }),
+  });
+  routes.add({
     method: 'post', path: '/deliveries/recover', summary: 'Redeliver failed deliveries in a range, in the background', tag: 'deliveries', roles: [...write],
     body: recoverBody,
     responses: {
+      200: { description: 'dryRun: how many failed deliveries a recovery would redeliver', schema: z.object({ count: z.number().int() }) },
       202: {
         description: 'Recovery started; `Location` (GET /deliveries/recover/{id}) reports its progress',
         schema: recovery.extend({ count: z.number().int().meta({ description: 'The same as `total`' }) }),
       },
     },
     handler: async ({ body }) => {
-      const r = await deliveries.recover(body);
+      const { dryRun, ...filter } = body;
+      if (dryRun) return { status: 200, body: { count: await deliveries.countRecoverable(filter) } };
+      const r = await deliveries.recover(filter);
       return { status: 202, body: { ...r, count: r.total }, headers: { location: `/api/v1/deliveries/recover/${r.id}` } };
     },
   });
@@ -138,4 +173,36 @@ export function deliveryRoutes(routes: ApiRoutes, deliveries: DeliveryService): 
       return { status: 202, body: { id: params.id } };
     },
   });
+}
+
+const HEARTBEAT_MS = 20_000;
+
+/** Streams the log's changes that pass `filter` to one client until it goes away. */
+async function streamTo(res: Response, live: LiveDeliveries, filter: DeliveryFilter): Promise<void> {
+  res.status(200).set({ 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', 'X-Accel-Buffering': 'no' });
+  res.flushHeaders();
+  const send = (event: string, data: unknown) => {
+    if (!res.writableEnded) res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  };
+  let stop = () => {};
+  const heartbeat = setInterval(() => !res.writableEnded && res.write(': ping\n\n'), HEARTBEAT_MS);
+  const end = () => {
+    clearInterval(heartbeat);
+    stop();
+    if (!res.writableEnded) res.end();
+  };
+  res.on('close', end);
+  try {
+    stop = await live.subscribe({
+      changed: (views) => views.filter((d) => matchesFilter(d, filter)).forEach((d) => send('delivery', d)),
+      resync: () => send('resync', {}),
+      ended: end,
+    });
+    if (res.destroyed) return end();
+    // the client loads the list after this, so nothing between its load and our LISTEN is missed
+    send('ready', {});
+  } catch {
+    send('error', { detail: 'Live updates are unavailable right now' });
+    end();
+  }
 }

@@ -1,7 +1,10 @@
 import type { Client } from '@temporalio/client';
 import type { DataSource } from 'typeorm';
 import type { ProviderRegistry } from '../../providers/registry';
+import { SessionStore } from '../auth/sessions';
 import { TokenStore } from '../auth/tokens';
+import { LiveDeliveries } from '../deliveries/live';
+import { sessionRoutes } from './session';
 import { EventCatalogue } from '../catalogue/store';
 import type { Config } from '../config';
 import { DeliveryService } from '../deliveries/service';
@@ -52,13 +55,17 @@ export function buildApi(deps: ApiDeps) {
   const ingest = new IngestService(dataSource, catalogue, workflows, logger);
   const subscriptions = new SubscriptionService(dataSource, providers, catalogue, secrets);
   const deliveries = new DeliveryService(dataSource, workflows, ingest, new RecoveryStore(dataSource));
-  const routes = new ApiRoutes(new TokenStore(dataSource, { adminToken: config.adminToken, ingestToken: config.ingestToken }), DEFAULT_BODY_LIMIT_BYTES);
+  const tokens = new TokenStore(dataSource, { adminToken: config.adminToken, ingestToken: config.ingestToken });
+  const sessions = new SessionStore(dataSource, tokens, config.uiSessionTtlMs);
+  const routes = new ApiRoutes(tokens, DEFAULT_BODY_LIMIT_BYTES, sessions);
+  const live = new LiveDeliveries(config.databaseUrl, deliveries, logger);
 
   ingestRoutes(routes, ingest, config.ingestMaxBodyBytes, new RateLimiter(config.ingestRateLimit.perSecond, config.ingestRateLimit.burst));
   eventRoutes(routes, catalogue);
   providerRoutes(routes, providers, new ProviderSettings(dataSource), deps.pluginLoadErrors ?? []);
   subscriptionRoutes(routes, subscriptions, ingest);
-  deliveryRoutes(routes, deliveries);
+  deliveryRoutes(routes, deliveries, live);
+  sessionRoutes(routes, sessions, config.uiSessionTtlMs);
   tokenRoutes(routes, dataSource);
   connectionRoutes(routes, new ConnectionService(dataSource, providers, secrets, http));
   routes.add({
@@ -75,5 +82,7 @@ export function buildApi(deps: ApiDeps) {
     ingest,
     reconciler: new Reconciler(dataSource, ingest, logger),
     workflows,
+    /** Live updates of the log: stop() at shutdown ends every open stream. */
+    live,
   };
 }

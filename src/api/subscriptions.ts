@@ -77,6 +77,23 @@ export function subscriptionRoutes(routes: ApiRoutes, subs: SubscriptionService,
     handler: async ({ body }) => ({ status: 201, body: await subs.create(body) }),
   });
   routes.add({
+    method: 'post', path: '/subscriptions/preview', summary: "What a subscription would send for the event type's example (nothing is sent or saved)",
+    tag: 'subscriptions', roles: [...write],
+    body: createBody.extend({
+      subscriptionId: z.string().min(1).max(64).optional().meta({ description: 'Editing this subscription: secrets left out or masked are taken from it.' }),
+    }),
+    responses: {
+      200: {
+        description: 'The requests the provider would make (secrets replaced); the answers were simulated',
+        schema: z.object({ requests: z.array(z.object({ method: z.string(), url: z.string(), headers: z.record(z.string(), z.string()), body: z.string().optional() })) }),
+      },
+    },
+    handler: async ({ body }) => {
+      const { subscriptionId, ...input } = body;
+      return { status: 200, body: { requests: await subs.preview(input, subscriptionId) } };
+    },
+  });
+  routes.add({
     method: 'get', path: '/subscriptions/:id', summary: 'Get a subscription', tag: 'subscriptions', roles: [...read],
     params: idParams,
     responses: { 200: { description: 'The subscription', schema: subscription } },

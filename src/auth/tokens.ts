@@ -8,6 +8,8 @@ export interface AuthContext {
   role: Role;
   /** Empty = any owner. */
   owners: string[];
+  /** Set when the caller came in with an admin UI session cookie rather than a bearer token. */
+  session?: { csrfToken: string; expiresAt: string };
 }
 
 /** SHA-256 hex of a token: the only form stored. */
@@ -34,7 +36,11 @@ export class TokenStore {
 
   /** The caller for a presented token, or undefined when it is unknown. */
   async resolve(token: string): Promise<AuthContext | undefined> {
-    const hash = hashToken(token);
+    return this.resolveHash(hashToken(token));
+  }
+
+  /** The caller for a token's SHA-256 hex (what sessions keep), or undefined when no such token is valid now. */
+  async resolveHash(hash: string): Promise<AuthContext | undefined> {
     const hashBuf = Buffer.from(hash, 'hex');
     for (const b of this.bootstrap) if (crypto.timingSafeEqual(b.hash, hashBuf)) return b.ctx;
     // looked up by hash: equality on a digest leaks nothing useful about the token

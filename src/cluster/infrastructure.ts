@@ -74,7 +74,7 @@ export class ClusterInfrastructure {
     const log = this.options.log ?? (() => undefined);
     if (!this.binaries) this.ensureBinaries();
     await this.startPostgres();
-    log(`PostgreSQL (embedded) on 127.0.0.1:${this.pg!.port}, data in ${path.join(this.options.dataDir, 'postgres')}`);
+    log(`PostgreSQL (embedded) on 127.0.0.1:${this.pg!.port}, data in ${this.pg!.dataDir}`);
     await setUpSchemas(this.binaries!.sqlTool, this.sqlToolEnv(), TEMPORAL_DATABASES, log);
     await this.startTemporal();
     log(`Temporal server ${this.temporalAddress} (PostgreSQL: ${TEMPORAL_DATABASES.main}, SQL visibility: ${TEMPORAL_DATABASES.visibility})`);

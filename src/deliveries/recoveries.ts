@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { DeliveryEntity } from '../../entities/delivery.entity';
-import { applyFilter, type DeliveryFilter } from './service';
+import { applyFilter, type DeliveryFilter } from './filter';
 
 /** Which deliveries a recovery redelivers: failed ones, by the delivery log's filters. */
 export type RecoveryFilter = Pick<DeliveryFilter, 'subscriptionId' | 'event' | 'since' | 'until'> & { status: 'failed' };

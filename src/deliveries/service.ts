@@ -6,17 +6,9 @@ import type { Position } from '../api/cursor';
 import type { IngestService } from '../ingest/service';
 import type { DeliveryWorkflows } from '../temporal/deliveries';
 import type { RecoveryFilter, RecoveryStore, RecoveryView } from './recoveries';
+import { applyFilter, type DeliveryFilter } from './filter';
 
-/** Filters of the delivery log (docs/API.md "Delivery log"). */
-export interface DeliveryFilter {
-  status?: DeliveryStatus;
-  subscriptionId?: string;
-  event?: string;
-  provider?: string;
-  systemId?: string;
-  since?: string;
-  until?: string;
-}
+export type { DeliveryFilter } from './filter';
 
 /** Reads the delivery log and steers deliveries (retry, cancel, recover). */
 export class DeliveryService {
@@ -96,6 +88,21 @@ export class DeliveryService {
     }
   }
 
+  /** How many deliveries a recovery with this filter would redeliver (at most `max`). */
+  async countRecoverable(filter: RecoveryFilter, max = 10_000): Promise<number> {
+    const qb = this.repo.createQueryBuilder('d').select('d.id').limit(max);
+    applyFilter(qb, filter);
+    const [sql, params] = qb.getQueryAndParameters();
+    const rows: { n: string }[] = await this.dataSource.query(`SELECT count(*) AS n FROM (${sql}) x`, params);
+    return Number(rows[0].n);
+  }
+
+  /** Delivery views by id (for live updates), in no particular order. */
+  async views(ids: string[]) {
+    if (!ids.length) return [];
+    return (await this.repo.createQueryBuilder('d').where('d.id IN (:...ids)', { ids }).getMany()).map((r) => this.view(r));
+  }
+
   /**
    * Starts a bulk recovery: redelivers up to `max` failed deliveries of a range in the background (a
    * workflow); returns the recovery, whose progress `recovery(id)` reads.
@@ -172,15 +179,4 @@ export class DeliveryService {
       updatedAt: r.updatedAt.toISOString(),
     };
   }
-}
-
-/** Adds the delivery log filters to a query over `deliveries d`. */
-export function applyFilter(qb: ReturnType<DataSource['createQueryBuilder']>, f: DeliveryFilter): void {
-  if (f.status) qb.andWhere('d.status = :status', { status: f.status });
-  if (f.subscriptionId) qb.andWhere('d.subscription_id = :subscriptionId', { subscriptionId: f.subscriptionId });
-  if (f.event) qb.andWhere('d.event = :event', { event: f.event });
-  if (f.provider) qb.andWhere('d.provider = :provider', { provider: f.provider });
-  if (f.systemId) qb.andWhere('d.system_ids @> ARRAY[:systemId]::text[]', { systemId: f.systemId });
-  if (f.since) qb.andWhere('d.created_at >= :since', { since: f.since });
-  if (f.until) qb.andWhere('d.created_at < :until', { until: f.until });
 }

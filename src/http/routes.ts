@@ -2,6 +2,7 @@ import express, { type Request, type Response, Router } from 'express';
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import type { Role } from '../../entities/api-token.entity';
+import { readCookie, SESSION_COOKIE, sameSecret, type SessionStore } from '../auth/sessions';
 import type { AuthContext, TokenStore } from '../auth/tokens';
 import { HttpProblem } from './problem';
 import { parseOr400, rejectNul } from './validation';
@@ -12,7 +13,9 @@ type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 export interface Reply {
   status: number;
   body?: unknown;
-  headers?: Record<string, string>;
+  headers?: Record<string, string | string[]>;
+  /** For streaming responses (server-sent events): takes over the response instead of a JSON body. */
+  stream?: (res: Response) => void;
 }
 
 /** The parsed, validated inputs of one request. */
@@ -37,7 +40,7 @@ export interface RouteSpec<P extends z.ZodType = z.ZodType, Q extends z.ZodType 
   query?: Q;
   body?: B;
   /** Response schemas by status, for the OpenAPI document. */
-  responses: Record<number, { description: string; schema?: z.ZodType }>;
+  responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string }>;
   /** Body parser limit for this route in bytes, when it differs from the default. */
   bodyLimitBytes?: number;
   handler(input: RouteInput<z.output<P>, z.output<Q>, z.output<B>>): Promise<Reply>;
@@ -62,6 +65,8 @@ export class ApiRoutes {
   constructor(
     private readonly tokens: TokenStore,
     private readonly defaultBodyLimitBytes: number,
+    /** Admin UI sessions: a session cookie stands in for a bearer token (with a CSRF token on writes). */
+    private readonly sessions?: SessionStore,
   ) {}
 
   add<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType>(spec: RouteSpec<P, Q, B>): void {
@@ -87,7 +92,8 @@ export class ApiRoutes {
         };
         const reply = await spec.handler(input);
         for (const [k, v] of Object.entries(reply.headers ?? {})) res.setHeader(k, v);
-        if (reply.body === undefined) res.status(reply.status).end();
+        if (reply.stream) reply.stream(res);
+        else if (reply.body === undefined) res.status(reply.status).end();
         else res.status(reply.status).json(reply.body);
       });
     }
@@ -96,17 +102,32 @@ export class ApiRoutes {
 
   private async authenticate(spec: RouteSpec, req: Request, res: Response): Promise<void> {
     if (spec.roles === 'public') return;
-    const header = req.headers.authorization ?? '';
-    const m = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!m) throw new HttpProblem(401, 'Unauthorized', 'Send Authorization: Bearer <token>', undefined, { 'WWW-Authenticate': 'Bearer' });
-    const auth = await this.tokens.resolve(m[1]);
-    if (!auth) throw new HttpProblem(401, 'Unauthorized', 'Unknown token', undefined, { 'WWW-Authenticate': 'Bearer' });
+    const auth = await this.caller(req);
     if (!spec.roles.includes(auth.role)) {
       throw new HttpProblem(403, 'Forbidden', `Role ${auth.role} may not ${spec.method.toUpperCase()} ${spec.path}`);
     }
     res.locals.auth = auth;
   }
 
+  /** The caller: a bearer token if one is sent, else an admin UI session cookie (writes need its CSRF token). */
+  private async caller(req: Request): Promise<AuthContext> {
+    const header = req.headers.authorization;
+    const cookie = this.sessions && !header ? readCookie(req.headers.cookie, SESSION_COOKIE) : undefined;
+    if (cookie && this.sessions) {
+      const auth = await this.sessions.resolve(cookie);
+      if (!auth) throw new HttpProblem(401, 'Unauthorized', 'The session has ended; sign in again', undefined, { 'WWW-Authenticate': 'Bearer' });
+      const sent = req.headers['x-csrf-token'];
+      if (!['GET', 'HEAD'].includes(req.method) && (typeof sent !== 'string' || !sameSecret(sent, auth.session!.csrfToken))) {
+        throw new HttpProblem(403, 'Forbidden', 'A request made with the session cookie must carry its X-CSRF-Token header');
+      }
+      return auth;
+    }
+    const m = /^Bearer\s+(\S+)$/i.exec(header ?? '');
+    if (!m) throw new HttpProblem(401, 'Unauthorized', 'Send Authorization: Bearer <token>', undefined, { 'WWW-Authenticate': 'Bearer' });
+    const auth = await this.tokens.resolve(m[1]);
+    if (!auth) throw new HttpProblem(401, 'Unauthorized', 'Unknown token', undefined, { 'WWW-Authenticate': 'Bearer' });
+    return auth;
+  }
   /** Every route as method, path and roles (for tests that walk the API). */
   list(): { method: Method; path: string; roles: Role[] | 'public' }[] {
     return this.specs.map((s) => ({ method: s.method, path: s.path, roles: s.roles }));
@@ -125,11 +146,14 @@ export class ApiRoutes {
       ];
       const responses: Record<string, unknown> = {};
       for (const [status, r] of Object.entries(s.responses)) {
+        const type = r.contentType ?? 'application/json';
         responses[status] = r.schema
-          ? { description: r.description, content: { 'application/json': { schema: jsonSchema(r.schema, 'output', components) } } }
+          ? { description: r.description, content: { [type]: { schema: jsonSchema(r.schema, 'output', components) } } }
           : Number(status) >= 400
             ? { description: r.description, content: PROBLEM_CONTENT }
-            : { description: r.description };
+            : r.contentType
+              ? { description: r.description, content: { [type]: { schema: { type: 'string' } } } }
+              : { description: r.description };
       }
       responses.default = { description: 'Error', content: PROBLEM_CONTENT };
       paths[path] ??= {};
@@ -146,8 +170,17 @@ export class ApiRoutes {
       openapi: '3.1.0',
       info,
       servers: [{ url: '/api/v1' }],
-      security: [{ bearer: [] }],
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } }, schemas: components },
+      security: [{ bearer: [] }, { session: [] }],
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer' },
+          session: {
+            type: 'apiKey', in: 'cookie', name: SESSION_COOKIE,
+            description: 'Admin UI session from POST /session; requests other than GET also send its csrfToken as X-CSRF-Token.',
+          },
+        },
+        schemas: components,
+      },
       paths,
     };
   }

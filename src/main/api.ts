@@ -10,6 +10,7 @@ import { providersFor } from '../providers';
 import { createSecretBox } from '../secrets/crypto';
 import { outboundClient } from '../outbound';
 import { exitOnStartupError, onShutdown } from './shutdown';
+import { UI_DIR } from '../http/ui';
 
 /** The API process: HTTP on PORT, talking to PostgreSQL and Temporal. */
 async function main(): Promise<void> {
@@ -41,10 +42,12 @@ async function main(): Promise<void> {
     logger,
     registry: metrics,
     apiRouter: api.router,
+    uiDir: UI_DIR,
     readiness: { database: databaseCheck(dataSource), temporal: temporalCheck(connection) },
   });
   const server = app.listen(config.port, () => logger.info({ port: config.port }, 'API listening'));
   onShutdown(logger, async () => {
+    api.live.stop();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await api.reconciler.stop();
     await api.ingest.settle();

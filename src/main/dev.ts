@@ -71,6 +71,7 @@ async function main(): Promise<void> {
       stops.push(() => child.stop());
     }
     say(`API:          http://localhost:${config.port}  (readiness: http://localhost:${config.port}/readyz)`);
+    say(`Admin UI:     http://localhost:${config.port}/ui/  (sign in with the admin token)`);
     say(`Temporal Web: ${env.TEMPORAL_UI_URL}`);
     say(`Admin token:  in ${path.join(dataDir, 'dev-secrets.json')} (or set ADMIN_TOKEN)`);
     say('Press Ctrl-C to stop.');

@@ -10,6 +10,7 @@ import { zodProblems } from '../http/validation';
 import type { SecretBox } from '../secrets/crypto';
 import { secretsLeftBehind } from '../secrets/destinations';
 import { decryptFields, encryptFields, maskFields, mergeSecretFields } from '../secrets/fields';
+import { previewRequests, type PreviewRequest } from './preview';
 
 /** Fields an admin sets on a subscription (docs/API.md "Subscriptions"). */
 export interface SubscriptionInput {
@@ -106,6 +107,23 @@ export class SubscriptionService {
     row.event = event;
     await this.repo.save(row);
     return this.view(row);
+  }
+
+  /**
+   * What a subscription would send for its event type's example, validated as create() validates it and sent
+   * nowhere. With `storedId`, secrets left out or masked come from that stored subscription (the edit form).
+   */
+  async preview(input: SubscriptionInput, storedId?: string): Promise<PreviewRequest[]> {
+    const provider = await this.checkReferences(input.provider, input.event, input.connectionId ?? null);
+    let raw: Record<string, unknown> = input.config;
+    if (storedId) {
+      const row = await this.getRow(storedId);
+      if (row.provider === input.provider) raw = mergeSecretFields(decryptFields(row.config, provider.secretPaths, this.secrets), input.config, provider.secretPaths);
+    }
+    const config = await this.validConfig(provider, raw, input.event, Boolean(input.connectionId));
+    const conn = input.connectionId ? await this.dataSource.getRepository(ConnectionEntity).findOneBy({ id: input.connectionId }) : null;
+    const connection = conn ? decryptFields(conn.config, provider.connectionSecretPaths, this.secrets) : undefined;
+    return previewRequests(provider, (await this.catalogue.get(input.event))!, input.name, config, connection);
   }
 
   async get(id: string): Promise<SubscriptionView> {

@@ -9,6 +9,7 @@ import { loadConfig, type Config } from '../../src/config';
 import { openDatabase } from '../../src/db';
 import { createApp } from '../../src/http/app';
 import { databaseCheck, temporalCheck } from '../../src/http/health';
+import { UI_DIR } from '../../src/http/ui';
 import { createLogger, type Logger } from '../../src/logger';
 import { createSecretBox } from '../../src/secrets/crypto';
 import { outboundClient } from '../../src/outbound';
@@ -90,6 +91,7 @@ export class Hub {
       registry: new Registry(),
       readiness: { database: databaseCheck(dataSource), temporal: temporalCheck(stack.connection) },
       apiRouter: api.router,
+      uiDir: UI_DIR,
     });
     const server = app.listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
@@ -153,6 +155,8 @@ export class Hub {
     await this.api.reconciler.stop();
     await this.api.ingest.settle();
     await this.stopWorker();
+    this.api.live.stop();
+    this.server.closeAllConnections();
     await new Promise((r) => this.server.close(r));
     await this.dataSource.destroy();
   }

@@ -1,0 +1,347 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Browser, BrowserContext, ConsoleMessage, Page } from 'playwright-core';
+import { UI_CSP } from '../../src/http/ui';
+import { JiraFake } from '../fakes/jira';
+import { Receiver } from '../fakes/receiver';
+import { ADMIN_TOKEN, Hub, INGEST_TOKEN, waitFor } from '../support/hub';
+import { launchChromium } from '../support/browser';
+import { PROJECT_ROOT } from '../support/stack';
+
+// UI_SCREENSHOTS=docs/screenshots keeps a screenshot of each page (the README shows them)
+const SHOTS = process.env.UI_SCREENSHOTS ? path.resolve(PROJECT_ROOT, process.env.UI_SCREENSHOTS) : undefined;
+
+describe('admin UI in a real Chromium against the real stack', function () {
+  this.timeout(180_000);
+  let hub: Hub;
+  let receiver: Receiver;
+  let browser: Browser;
+  let admin: BrowserContext;
+  let page: Page;
+  let subscriptionId: string;
+  let viewerToken: string;
+  const consoleErrors: { text: string; url: string }[] = [];
+
+  const ui = (p: string) => `${hub.baseUrl}/ui${p}`;
+  const watchConsole = (p: Page) => {
+    p.on('console', (m: ConsoleMessage) => m.type() === 'error' && consoleErrors.push({ text: m.text(), url: m.location().url }));
+    p.on('pageerror', (e) => consoleErrors.push({ text: `page error: ${e.message}`, url: p.url() }));
+  };
+  const shot = async (p: Page, name: string) => {
+    if (!SHOTS) return;
+    fs.mkdirSync(SHOTS, { recursive: true });
+    await p.screenshot({ path: path.join(SHOTS, `${name}.png`) });
+  };
+  const signIn = async (p: Page, token: string) => {
+    const res = await p.goto(ui('/'));
+    assert.equal(res?.headers()['content-security-policy'], UI_CSP);
+    // by keyboard: the token field has the focus, Enter submits
+    await focusOn(p, 'token');
+    await p.keyboard.type(token);
+    await p.keyboard.press('Enter');
+    await p.getByRole('navigation', { name: 'Main' }).waitFor();
+  };
+  // polled from here: Playwright's waitForFunction evaluates its predicate with eval, which our CSP refuses
+  const focusOn = (p: Page, id: string) =>
+    waitFor(async () => (await p.evaluate('document.activeElement ? document.activeElement.id : ""')) === id, `the focus on #${id}`, 10_000);
+  const ingest = (id: string) =>
+    hub.call('POST', '/ingest', { event: 'incident.created', id, payload: { incidentId: id, title: `Outage ${id}`, severity: 'major', systemIds: ['sys-a'] } }, INGEST_TOKEN);
+
+  before(async () => {
+    receiver = await new Receiver().start();
+    // /fail answers 400 (permanent) until told otherwise
+    let failing = true;
+    receiver.fallback = (r) => (r.url.startsWith('/fail') && failing ? { status: 400, body: 'bad request' } : { status: 200, body: '{"ok":true}' });
+    (receiver as unknown as { heal: () => void }).heal = () => (failing = false);
+    hub = await Hub.start('browser_ui', { PROVIDER_PLUGINS: './examples/provider-plugin-discord,./test/fixtures/plugins/broken-throws' });
+    viewerToken = (await hub.call('POST', '/tokens', { name: 'read only', role: 'viewer' })).body.token;
+    browser = await launchChromium();
+    admin = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    page = await admin.newPage();
+    watchConsole(page);
+  });
+  after(async () => {
+    await browser?.close();
+    await hub?.close();
+    await receiver?.stop();
+  });
+
+  it('signs in with an API token and shows the overview, under a strict CSP', async () => {
+    await signIn(page, ADMIN_TOKEN);
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    assert.equal(await page.getByTestId('role').textContent(), 'admin');
+    const cookies = await admin.cookies();
+    const session = cookies.find((c) => c.name === 'ih_session');
+    assert.ok(session?.httpOnly && session.sameSite === 'Strict', JSON.stringify(session));
+    assert.equal(await page.evaluate('document.cookie'), '', 'the session cookie is not readable by scripts');
+    await shot(page, 'overview-empty');
+  });
+
+  it("creates a webhook subscription through the form, showing the API's message on the wrong field first", async () => {
+    await page.goto(ui('/subscriptions/new'));
+    await page.getByLabel('Name *').fill('ops receiver');
+    await page.getByLabel('Event *').selectOption('incident.created');
+    await page.locator('#f-config-url').fill('ftp://not-http.example');
+    await page.getByLabel('Policy').selectOption('schedule');
+    await page.getByLabel(/Delays before each retry/).fill('3000');
+    const [res] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith('/api/v1/subscriptions') && r.request().method() === 'POST'),
+      page.getByRole('button', { name: 'Create subscription' }).click(),
+    ]);
+    assert.equal(res.status(), 400);
+    const problem = await res.json();
+    const urlProblem = problem.errors.find((e: { path: string }) => e.path === 'config.url');
+    assert.ok(urlProblem, JSON.stringify(problem));
+    const shown = page.locator('#f-config-url-error');
+    await shown.waitFor();
+    assert.equal(await shown.textContent(), urlProblem.message);
+    assert.equal(await page.locator('#f-config-url').getAttribute('aria-invalid'), 'true');
+    // focus moves to the wrong field (in the frame after the error renders)
+    await focusOn(page, 'f-config-url');
+    await shot(page, 'subscription-form-error');
+
+    await page.locator('#f-config-url').fill(`${receiver.url}/hook`);
+    // preview: the provider renders the event's example; nothing is sent or saved
+    await page.getByRole('button', { name: 'Preview' }).click();
+    const preview = page.getByTestId('preview');
+    await preview.getByText(`POST ${receiver.url}/hook`).waitFor();
+    assert.match((await preview.textContent()) ?? '', /"type": "incident\.created"/);
+    assert.equal(receiver.received.length, 0, 'a preview sends nothing');
+    await preview.scrollIntoViewIfNeeded();
+    await shot(page, 'subscription-preview');
+    await page.getByRole('button', { name: 'Create subscription' }).click();
+    await page.getByRole('heading', { name: 'Subscriptions' }).waitFor();
+    const row = page.getByTestId('subscription-row').filter({ hasText: 'ops receiver' });
+    await row.waitFor();
+    subscriptionId = (await row.getAttribute('data-id'))!;
+    const stored = await hub.call('GET', `/subscriptions/${subscriptionId}`);
+    assert.equal(stored.body.config.url, `${receiver.url}/hook`);
+    assert.deepEqual(stored.body.retryPolicy, { scheduleMs: [3000] });
+  });
+
+  it('test sends from the table and shows the resulting delivery going retrying -> success live, with its timeline', async () => {
+    receiver.script.push({ status: 503, body: 'busy' });
+    await page.goto(ui('/subscriptions'));
+    await page.getByTestId('subscription-row').filter({ hasText: 'ops receiver' }).getByRole('button', { name: 'Test send' }).click();
+    await page.waitForURL(/\/ui\/deliveries\/dlv_/);
+    await page.evaluate('window.still = true');
+    await page.locator('.page-head .badge', { hasText: 'retrying' }).waitFor({ timeout: 30_000 });
+    await page.getByTestId('countdown').waitFor();
+    await shot(page, 'delivery-retrying');
+    await page.locator('.page-head .badge', { hasText: 'success' }).waitFor({ timeout: 30_000 });
+    assert.equal(await page.evaluate('window.still'), true, 'no reload');
+    const attempts = page.getByTestId('timeline').locator('li');
+    await waitFor(async () => (await attempts.count()) === 2, 'two attempts in the timeline');
+    assert.match((await attempts.nth(0).textContent()) ?? '', /retryable.*HTTP 503/);
+    assert.match((await attempts.nth(1).textContent()) ?? '', /success.*HTTP 200/);
+    assert.equal(receiver.at('/hook').length, 2);
+    await shot(page, 'delivery-detail');
+  });
+
+  it('shows a new delivery in the log and its status change live, without reload', async () => {
+    await page.goto(ui('/deliveries'));
+    await page.getByTestId('live').filter({ hasText: 'live' }).waitFor();
+    await page.evaluate('window.still = true');
+    receiver.script.push({ status: 503, body: 'busy' });
+    const res = await ingest('evt-live-ui');
+    const id = res.body.deliveries[0].id as string;
+    const row = page.locator(`[data-testid="delivery-row"][data-id="${id}"]`);
+    await page.locator(`[data-testid="delivery-row"][data-id="${id}"][data-status="retrying"]`).waitFor({ timeout: 30_000 });
+    await page.locator(`[data-testid="delivery-row"][data-id="${id}"][data-status="success"]`).waitFor({ timeout: 30_000 });
+    assert.equal(await page.evaluate('window.still'), true, 'no reload');
+    assert.equal(await row.count(), 1);
+    await shot(page, 'delivery-log');
+  });
+
+  it('retries a failed delivery from its detail page', async () => {
+    const sub = await hub.call('POST', '/subscriptions', { name: 'fails', provider: 'webhook', event: 'incident.created', config: { url: `${receiver.url}/fail` } });
+    assert.equal(sub.status, 201);
+    const res = await ingest('evt-fails');
+    const id = res.body.deliveries.find((d: { subscriptionId: string }) => d.subscriptionId === sub.body.id).id as string;
+    await waitFor(async () => (await hub.call('GET', `/deliveries/${id}`)).body.status === 'failed', 'the delivery to fail');
+    await page.goto(ui(`/deliveries/${id}`));
+    await page.getByTestId('error').waitFor();
+    assert.match((await page.getByTestId('error').textContent()) ?? '', /400/);
+    await shot(page, 'delivery-failed');
+    (receiver as unknown as { heal: () => void }).heal();
+    await page.getByRole('button', { name: 'Retry now' }).click();
+    await page.locator('.page-head .badge', { hasText: 'success' }).waitFor({ timeout: 30_000 });
+    const last = page.getByTestId('timeline').locator('li').last();
+    await waitFor(async () => /success/.test((await last.textContent()) ?? ''), 'the manual attempt in the timeline');
+    assert.match((await last.textContent()) ?? '', /manual/);
+    // leave one failed delivery of that subscription for the filter test
+    receiver.fallback = (r) => (r.url.startsWith('/fail') ? { status: 400, body: 'bad request' } : { status: 200, body: '{"ok":true}' });
+    const again = await ingest('evt-fails-2');
+    const id2 = again.body.deliveries.find((d: { subscriptionId: string }) => d.subscriptionId === sub.body.id).id as string;
+    await waitFor(async () => (await hub.call('GET', `/deliveries/${id2}`)).body.status === 'failed', 'the second delivery to fail');
+  });
+
+  it('filters the log by status and subscription, keeps the filters in the URL and after a reload', async () => {
+    const subs = (await hub.call('GET', '/subscriptions')).body.items as { id: string; name: string }[];
+    const fails = subs.find((s) => s.name === 'fails')!;
+    await page.goto(ui('/deliveries'));
+    await page.getByRole('checkbox', { name: 'failed' }).check();
+    await page.waitForURL(/status=failed/);
+    await page.getByRole('checkbox', { name: 'success' }).check();
+    await page.getByLabel('Subscription').selectOption(fails.id);
+    await page.waitForURL((u) => u.searchParams.get('subscriptionId') === fails.id && u.searchParams.get('status') === 'success,failed');
+    const shared = page.url();
+    const expected = (await hub.call('GET', `/deliveries?status=success,failed&subscriptionId=${fails.id}`)).body.items.map((d: { id: string }) => d.id);
+    assert.ok(expected.length >= 2, JSON.stringify(expected));
+    const rows = page.getByTestId('delivery-row');
+    const ids = async () => rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-id')));
+    await waitFor(async () => JSON.stringify(await ids()) === JSON.stringify(expected), 'the filtered rows');
+    await page.reload();
+    assert.equal(page.url(), shared);
+    await waitFor(async () => JSON.stringify(await ids()) === JSON.stringify(expected), 'the same rows after a reload');
+    assert.equal(await page.getByRole('checkbox', { name: 'failed' }).isChecked(), true);
+    assert.equal(await page.getByRole('checkbox', { name: 'pending' }).isChecked(), false);
+    assert.equal(await page.getByLabel('Subscription').inputValue(), fails.id);
+    await shot(page, 'delivery-log-filtered');
+  });
+
+  it("renders a plugin provider's form from its schema (no UI code), its secret write-only; lists plugins with source@version and load errors", async () => {
+    const secretUrl = 'https://discord.com/api/webhooks/123456/very-secret-token-abc';
+    await page.goto(ui('/subscriptions/new'));
+    await page.getByLabel('Name *').fill('to discord');
+    await page.getByLabel('Event *').selectOption('incident.created');
+    await page.getByLabel('Provider *').selectOption('discord');
+    const secret = page.locator('#f-config-webhookUrl');
+    assert.equal(await secret.getAttribute('type'), 'password');
+    await secret.fill(secretUrl);
+    await page.getByRole('button', { name: 'Create subscription' }).click();
+    const row = page.getByTestId('subscription-row').filter({ hasText: 'to discord' });
+    await row.waitFor();
+    await row.getByRole('link', { name: 'to discord' }).click();
+    await page.getByRole('button', { name: 'Replace' }).waitFor();
+    assert.ok(!(await page.content()).includes('very-secret-token'), 'the stored secret is never sent to the page');
+    // saving without touching the secret keeps it
+    await page.getByLabel('Description').fill('kept secret');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('heading', { name: 'Subscriptions' }).waitFor();
+    const id = (await row.getAttribute('data-id'))!;
+    const stored = await hub.dataSource.query(`SELECT description, config FROM subscriptions WHERE id = $1`, [id]);
+    assert.equal(stored[0].description, 'kept secret');
+    assert.ok(stored[0].config.webhookUrl, 'the secret is still stored');
+    assert.ok(!JSON.stringify(stored[0].config).includes('very-secret-token'), 'and encrypted');
+
+    await page.goto(ui('/plugins'));
+    await page.getByRole('heading', { name: 'Plugins that failed to load' }).waitFor();
+    const text = (await page.locator('main').textContent()) ?? '';
+    assert.match(text, /@integrations-hub\/provider-discord@0\.1\.0/);
+    assert.match(text, /broken-throws/);
+    await hub.call('DELETE', `/subscriptions/${id}`);
+  });
+
+  it('creates a connection from its schema (Jira: pick cloud, then its fields), tests it, and explains the 409 of deleting one in use', async () => {
+    const jira = await new JiraFake().start();
+    try {
+      await page.goto(ui('/connections'));
+      await page.getByText('No connection yet').waitFor();
+      await page.getByRole('button', { name: 'New connection' }).click();
+      const dialog = page.getByRole('dialog', { name: 'New connection' });
+      await dialog.getByLabel('Name *').fill('Ops Jira');
+      await dialog.getByLabel('Provider').selectOption('jira');
+      await dialog.getByLabel('Flavor').selectOption('cloud');
+      await dialog.locator('#f-config-baseUrl').fill(jira.url);
+      await dialog.locator('#f-config-email').fill(jira.email);
+      await dialog.locator('#f-config-apiToken').fill(jira.apiToken);
+      await dialog.getByRole('button', { name: 'Save' }).click();
+      const row = page.getByRole('row').filter({ hasText: 'Ops Jira' });
+      await row.waitFor();
+      await row.getByRole('button', { name: 'Test' }).click();
+      await row.getByText('Connected as Ada Lovelace').waitFor();
+      const conn = (await hub.call('GET', '/connections')).body.items.find((c: { name: string }) => c.name === 'Ops Jira');
+      assert.deepEqual(conn.config.apiToken, { set: true });
+      const sub = await hub.call('POST', '/subscriptions', {
+        name: 'jira issues', provider: 'jira', connectionId: conn.id, event: 'incident.created', config: { projectKey: 'OPS', issueTypeId: '10001' },
+      });
+      assert.equal(sub.status, 201, JSON.stringify(sub.body));
+      await row.getByRole('button', { name: 'Delete' }).click();
+      const confirm = page.getByRole('dialog', { name: 'Delete Ops Jira?' });
+      await confirm.getByRole('button', { name: 'Delete' }).click();
+      await confirm.getByText(/still used by subscriptions/).waitFor();
+      await shot(page, 'connection-in-use');
+      await page.keyboard.press('Escape');
+      assert.equal((await hub.call('GET', `/connections/${conn.id}`)).status, 200, 'still there');
+      await hub.call('DELETE', `/subscriptions/${sub.body.id}`);
+    } finally {
+      await jira.stop();
+    }
+  });
+
+  it('screens the other pages: overview with totals, connections, events, plugins, tokens; and works at 390 px', async () => {
+    for (const [p, heading, name] of [['/', 'Overview', 'overview'], ['/connections', 'Connections', ''], ['/events', 'Events', 'events'], ['/plugins', 'Plugins', 'plugins'], ['/tokens', 'Tokens', 'tokens'], ['/subscriptions', 'Subscriptions', 'subscriptions']] as const) {
+      await page.goto(ui(p));
+      await page.getByRole('heading', { name: heading, exact: true }).waitFor();
+      await page.locator('.state[role="status"]').first().waitFor({ state: 'detached' }).catch(() => undefined);
+      if (name) await shot(page, name);
+    }
+    // deleting asks first; Escape closes the question and nothing is deleted
+    await page.goto(ui('/subscriptions'));
+    await page.getByTestId('subscription-row').filter({ hasText: 'fails' }).getByRole('button', { name: 'Delete' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Delete fails?' });
+    await dialog.waitFor();
+    await shot(page, 'subscription-delete-confirm');
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+    assert.ok((await hub.call('GET', '/subscriptions')).body.items.some((x: { name: string }) => x.name === 'fails'));
+
+    const narrow = await admin.newPage();
+    watchConsole(narrow);
+    await narrow.setViewportSize({ width: 390, height: 844 });
+    await narrow.goto(ui('/deliveries'));
+    await narrow.getByTestId('delivery-row').first().waitFor();
+    const overflow = (await narrow.evaluate('document.documentElement.scrollWidth - window.innerWidth')) as number;
+    assert.ok(overflow <= 0, `no horizontal page scroll at 390 px (${overflow} px)`);
+    await narrow.getByRole('button', { name: 'Menu' }).click();
+    await narrow.getByRole('link', { name: 'Subscriptions' }).click();
+    await narrow.getByRole('heading', { name: 'Subscriptions' }).waitFor();
+    await shot(narrow, 'subscriptions-390px');
+    await narrow.close();
+  });
+
+  it('shows a viewer no edit controls, and refuses a forged write from the viewer session', async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    try {
+      const v = await ctx.newPage();
+      watchConsole(v);
+      await signIn(v, viewerToken);
+      await v.goto(ui('/subscriptions'));
+      await v.getByTestId('subscription-row').first().waitFor();
+      for (const name of ['New subscription', 'Test send', 'Delete']) assert.equal(await v.getByRole(name === 'New subscription' ? 'link' : 'button', { name }).count(), 0, name);
+      assert.equal(await v.getByRole('switch').count(), 0);
+      assert.equal(await v.getByRole('link', { name: 'Tokens' }).count(), 0);
+      await v.goto(ui(`/subscriptions/${subscriptionId}`));
+      await v.locator('#f-name').waitFor();
+      assert.equal(await v.getByRole('button', { name: 'Save' }).count(), 0);
+      const someDelivery = (await hub.call('GET', '/deliveries?limit=1')).body.items[0].id;
+      await v.goto(ui(`/deliveries/${someDelivery}`));
+      await v.getByTestId('attempts').waitFor();
+      assert.equal(await v.getByRole('button', { name: /Retry now|Redeliver/ }).count(), 0);
+      await v.goto(ui('/deliveries'));
+      await v.getByTestId('delivery-row').first().waitFor();
+      assert.equal(await v.getByRole('button', { name: 'Recover failed…' }).count(), 0);
+      await shot(v, 'viewer-delivery-log');
+      // a forged write with the session's own CSRF token: the API still says no
+      const forged = (await v.evaluate(`(async () => {
+        const s = await (await fetch('/api/v1/session')).json();
+        const r = await fetch('/api/v1/subscriptions/${subscriptionId}', { method: 'PATCH', headers: { 'content-type': 'application/json', 'x-csrf-token': s.csrfToken }, body: '{"enabled":false}' });
+        return { status: r.status, body: await r.json() };
+      })()`)) as { status: number; body: unknown };
+      assert.equal(forged.status, 403, JSON.stringify(forged));
+      assert.equal((await hub.call('GET', `/subscriptions/${subscriptionId}`)).body.enabled, true);
+    } finally {
+      await ctx.close();
+    }
+  });
+
+  it('printed no console errors but the provoked ones', () => {
+    const provoked = (e: { text: string; url: string }) =>
+      /status of 400/.test(e.text) && /\/api\/v1\/subscriptions$/.test(e.url) // the wrong field, on purpose
+      || /status of 409/.test(e.text) && /\/api\/v1\/connections\/[^/]+$/.test(e.url) // deleting a connection in use
+      || /status of 403/.test(e.text) && /\/api\/v1\/subscriptions\/sub_/.test(e.url); // the forged write
+    assert.deepEqual(consoleErrors.filter((e) => !provoked(e)), []);
+  });
+});

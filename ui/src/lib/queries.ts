@@ -1,0 +1,51 @@
+import { useQuery } from '@tanstack/react-query';
+import { api } from '../api/client';
+import { unwrap } from '../api/problem';
+import type { Subscription } from '../api/types';
+import { useCan } from './session';
+
+/** Providers with their schemas, and plugins that failed to load. */
+export const useProviders = () => useQuery({ queryKey: ['providers'], queryFn: async () => unwrap(await api.GET('/providers')) });
+
+/** The event catalogue. */
+export const useEvents = () => useQuery({ queryKey: ['events'], queryFn: async () => unwrap(await api.GET('/events')).items });
+
+/** Every subscription (all pages). */
+export const useSubscriptions = () =>
+  useQuery({
+    queryKey: ['subscriptions'],
+    queryFn: async () => {
+      const all: Subscription[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = unwrap(await api.GET('/subscriptions', { params: { query: { limit: 500, cursor } } }));
+        all.push(...page.items);
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      return all;
+    },
+  });
+
+/** Connections (managers and admins only; the API refuses viewers). */
+export const useConnections = () => {
+  const can = useCan();
+  return useQuery({
+    queryKey: ['connections'],
+    enabled: can.connections,
+    queryFn: async () => unwrap(await api.GET('/connections', { params: { query: {} } })).items,
+  });
+};
+
+/** Totals of the last `hours` by status, event and provider. */
+export const useStats = (hours = 24) =>
+  useQuery({ queryKey: ['stats', hours], queryFn: async () => unwrap(await api.GET('/deliveries/stats', { params: { query: { hours } } })) as unknown as Stats });
+
+/** GET /deliveries/stats as the overview reads it. */
+export interface Stats {
+  since: string;
+  hours: number;
+  total: number;
+  byStatus: Record<string, number>;
+  byEvent: Record<string, Record<string, number>>;
+  byProvider: Record<string, Record<string, number>>;
+}

@@ -1,0 +1,103 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { Link, useParams } from '@tanstack/react-router';
+import { useState } from 'react';
+import { api } from '../api/client';
+import { messageOf, unwrap } from '../api/problem';
+import type { Attempt } from '../api/types';
+import { Countdown } from '../components/countdown';
+import { Confirm } from '../components/dialog';
+import { QueryView } from '../components/states';
+import { StatusBadge } from '../components/status';
+import { when } from '../lib/format';
+import { useLiveDeliveries } from '../lib/live';
+import { useCan } from '../lib/session';
+
+/** One delivery: what was sent, why it failed, every attempt; retry and cancel. */
+export function DeliveryPage() {
+  const { id } = useParams({ strict: false }) as { id: string };
+  const can = useCan();
+  const qc = useQueryClient();
+  const q = useQuery({ queryKey: ['delivery', id], queryFn: async () => unwrap(await api.GET('/deliveries/{id}', { params: { path: { id } } })) });
+  useLiveDeliveries({ search: id }, ['delivery', id]);
+  const [confirmCancel, setConfirmCancel] = useState(false);
+  const refresh = () => qc.invalidateQueries({ queryKey: ['delivery', id] });
+  const retry = useMutation({ mutationFn: async () => unwrap(await api.POST('/deliveries/{id}/retry', { params: { path: { id } } })), onSuccess: refresh });
+  const cancel = useMutation({
+    mutationFn: async () => unwrap(await api.POST('/deliveries/{id}/cancel', { params: { path: { id } } })),
+    onSuccess: () => { setConfirmCancel(false); refresh(); },
+  });
+  return (
+    <QueryView q={q} what="the delivery">
+      {(d) => (
+        <>
+          <p><Link to="/deliveries">← Delivery log</Link></p>
+          <div className="page-head">
+            <h1>Delivery <code>{d.id}</code></h1>
+            <StatusBadge status={d.status} />
+            {d.test && <span className="tag">test</span>}
+          </div>
+          {can.write && (
+            <div className="actions">
+              <button type="button" className="primary" onClick={() => retry.mutate()} disabled={retry.isPending}>
+                {d.status === 'success' ? 'Redeliver' : 'Retry now'}
+              </button>
+              {(d.status === 'pending' || d.status === 'retrying') && (
+                <button type="button" className="danger" onClick={() => setConfirmCancel(true)}>Cancel retries</button>
+              )}
+              {retry.isSuccess && <span role="status" className="ok">Attempt requested ({retry.data.action}).</span>}
+              {(retry.error || cancel.error) && <span role="alert" className="field-error">{messageOf(retry.error ?? cancel.error)}</span>}
+            </div>
+          )}
+          <dl className="facts">
+            <dt>Event</dt><dd>{d.event}</dd>
+            <dt>Provider</dt><dd>{d.provider}</dd>
+            <dt>Subscription</dt><dd><Link to="/subscriptions/$id" params={{ id: d.subscriptionId }}>{d.subscriptionId}</Link></dd>
+            <dt>Emission</dt><dd><code>{d.emissionId}</code></dd>
+            <dt>Systems</dt><dd>{d.systemIds.join(', ') || '—'}</dd>
+            <dt>Attempts</dt><dd data-testid="attempts">{d.attempts}</dd>
+            <dt>Last attempt</dt><dd>{when(d.lastAttemptAt)}</dd>
+            <dt>Next retry</dt><dd>{d.nextRetryAt ? <><Countdown iso={d.nextRetryAt} /> ({when(d.nextRetryAt)})</> : '—'}</dd>
+            <dt>External id</dt><dd>{d.externalId ?? '—'}</dd>
+            <dt>Created</dt><dd>{when(d.createdAt)}</dd>
+            <dt>Workflow</dt><dd><a href={d.temporalUrl} target="_blank" rel="noreferrer noopener">Open in Temporal Web ↗</a></dd>
+          </dl>
+          {d.error && (
+            <section aria-labelledby="err"><h2 id="err">Error</h2><pre className="error-box" data-testid="error">{d.error}</pre></section>
+          )}
+          <section aria-labelledby="timeline">
+            <h2 id="timeline">Attempts</h2>
+            {d.attemptLog.length === 0 ? <p className="muted">No attempt yet: the first one is on its way.</p> : <Timeline attempts={d.attemptLog} />}
+          </section>
+          <section aria-labelledby="payload">
+            <h2 id="payload">Payload</h2>
+            <pre className="mono box">{JSON.stringify(d.payload, null, 2)}</pre>
+          </section>
+          <Confirm open={confirmCancel} title="Cancel retries" confirmLabel="Cancel retries" busy={cancel.isPending} onClose={() => setConfirmCancel(false)} onConfirm={() => cancel.mutate()}>
+            <p>No further attempt will be made; the delivery ends as failed. You can still retry it later.</p>
+          </Confirm>
+        </>
+      )}
+    </QueryView>
+  );
+}
+
+function Timeline({ attempts }: { attempts: Attempt[] }) {
+  return (
+    <ol className="timeline" data-testid="timeline">
+      {attempts.map((a) => (
+        <li key={`${a.attempt}-${a.startedAt}`} className={`attempt attempt-${a.outcome}`}>
+          <div className="attempt-head">
+            <strong>#{a.attempt}</strong> <span className={`badge badge-${a.outcome === 'success' ? 'success' : a.outcome === 'retryable' ? 'retrying' : 'failed'}`}>{a.outcome}</span>
+            <span>{when(a.startedAt)}</span>
+            <span>{a.durationMs} ms</span>
+            {a.httpStatus !== undefined && <span>HTTP {a.httpStatus}</span>}
+            {a.errorCode && <code>{a.errorCode}</code>}
+            <span className="tag">{a.trigger}</span>
+          </div>
+          {a.error && <p className="attempt-error">{a.error}</p>}
+          {a.log && <pre className="mono box small">{a.log}</pre>}
+        </li>
+      ))}
+    </ol>
+  );
+}

@@ -1,0 +1,118 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { Link, useNavigate } from '@tanstack/react-router';
+import { useState } from 'react';
+import { api } from '../api/client';
+import { messageOf, unwrap } from '../api/problem';
+import type { Subscription } from '../api/types';
+import { Confirm } from '../components/dialog';
+import { Empty, QueryView } from '../components/states';
+import { StatusBadge } from '../components/status';
+import { useSubscriptions } from '../lib/queries';
+import { useCan } from '../lib/session';
+
+/** The status of each subscription's newest delivery (one small query per row, newest first, limit 1). */
+function LastStatus({ id }: { id: string }) {
+  const q = useQuery({
+    queryKey: ['deliveries', { subscriptionId: id, last: true }],
+    queryFn: async () => unwrap(await api.GET('/deliveries', { params: { query: { subscriptionId: id, limit: 1 } as never } })).items[0],
+  });
+  if (!q.data) return <span className="muted">—</span>;
+  return (
+    <Link to="/deliveries/$id" params={{ id: q.data.id }}>
+      <StatusBadge status={q.data.status} />
+    </Link>
+  );
+}
+
+/** Subscriptions: what is wired to what, switch on/off, test send, delete. */
+export function SubscriptionsPage() {
+  const subs = useSubscriptions();
+  const can = useCan();
+  return (
+    <>
+      <div className="page-head">
+        <h1>Subscriptions</h1>
+        {can.write && <Link className="button primary" to="/subscriptions/new">New subscription</Link>}
+      </div>
+      <QueryView q={subs} what="subscriptions">
+        {(items) =>
+          items.length === 0 ? (
+            <Empty>
+              No subscription yet: nothing is delivered anywhere.{' '}
+              {can.write ? <Link to="/subscriptions/new">Create the first one</Link> : 'Ask an admin or manager to create one.'}
+            </Empty>
+          ) : (
+            <div className="table-wrap">
+              <table>
+                <thead>
+                  <tr>
+                    <th scope="col">Name</th>
+                    <th scope="col">Provider</th>
+                    <th scope="col">Event</th>
+                    <th scope="col" className="wide-only">Systems</th>
+                    <th scope="col">Enabled</th>
+                    <th scope="col">Last</th>
+                    {can.write && <th scope="col"><span className="sr-only">Actions</span></th>}
+                  </tr>
+                </thead>
+                <tbody>
+                  {items.map((s) => <Row key={s.id} s={s} write={can.write} />)}
+                </tbody>
+              </table>
+            </div>
+          )
+        }
+      </QueryView>
+    </>
+  );
+}
+
+function Row({ s, write }: { s: Subscription; write: boolean }) {
+  const qc = useQueryClient();
+  const navigate = useNavigate();
+  const [confirm, setConfirm] = useState(false);
+  const reload = () => qc.invalidateQueries({ queryKey: ['subscriptions'] });
+  const toggle = useMutation({
+    mutationFn: async () => unwrap(await api.PATCH('/subscriptions/{id}', { params: { path: { id: s.id } }, body: { enabled: !s.enabled } })),
+    onSuccess: reload,
+  });
+  const test = useMutation({
+    mutationFn: async () => unwrap(await api.POST('/subscriptions/{id}/test', { params: { path: { id: s.id } } })),
+    onSuccess: (r) => navigate({ to: '/deliveries/$id', params: { id: r.deliveryId } }),
+  });
+  const remove = useMutation({
+    mutationFn: async () => unwrap(await api.DELETE('/subscriptions/{id}', { params: { path: { id: s.id } } })),
+    onSuccess: () => { setConfirm(false); reload(); },
+  });
+  const err = toggle.error ?? test.error ?? remove.error;
+  return (
+    <tr data-testid="subscription-row" data-id={s.id}>
+      <th scope="row">
+        <Link to="/subscriptions/$id" params={{ id: s.id }}>{s.name}</Link>
+        {s.pausedReason && <p className="paused" title="Paused">⏸ {s.pausedReason}</p>}
+        {err && <p className="field-error" role="alert">{messageOf(err)}</p>}
+      </th>
+      <td>{s.provider}</td>
+      <td>{s.event}</td>
+      <td className="wide-only">{s.systemIds.length ? s.systemIds.join(', ') : 'all'}</td>
+      <td>
+        {write ? (
+          <label className="switch">
+            <input type="checkbox" role="switch" checked={s.enabled} disabled={toggle.isPending} onChange={() => toggle.mutate()} aria-label={`Enabled: ${s.name}`} />
+            <span>{s.enabled ? 'on' : 'off'}</span>
+          </label>
+        ) : s.enabled ? 'on' : 'off'}
+      </td>
+      <td><LastStatus id={s.id} /></td>
+      {write && (
+        <td className="row-actions">
+          <button type="button" onClick={() => test.mutate()} disabled={test.isPending}>Test send</button>
+          <button type="button" className="danger" onClick={() => setConfirm(true)}>Delete</button>
+          <Confirm open={confirm} title={`Delete ${s.name}?`} confirmLabel="Delete" busy={remove.isPending} onClose={() => setConfirm(false)} onConfirm={() => remove.mutate()}>
+            <p>Events stop going to this subscription. Its delivery log stays.</p>
+          </Confirm>
+        </td>
+      )}
+    </tr>
+  );
+}

@@ -4,7 +4,7 @@ import { parseDeliveryInput } from '../providers/input';
 import type { ProviderRegistry } from '../providers/registry';
 import type { DeliveryOutcome, GuardedHttpClient } from '../providers/types';
 import type { Logger } from '../src/logger';
-import { safeErrorMessage, sanitise } from '../src/sanitise';
+import { safeErrorMessage, sanitise } from '../providers/shared/sanitise';
 import type { SecretBox } from '../src/secrets/crypto';
 import { decryptFields, secretValues } from '../src/secrets/fields';
 import type { AttemptResult } from '../workflows/types';

@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { DataSource } from 'typeorm';
 import type { EventCatalogue } from '../src/catalogue/store';
-import { sanitise } from '../src/sanitise';
+import { sanitise } from '../providers/shared/sanitise';
 import type { RetryPolicyInput } from '../workflows/retry';
 import { NOT_FOUND_FAILURE, type AttemptRecord, type StoredAttempt } from '../workflows/types';
 

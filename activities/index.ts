@@ -4,7 +4,7 @@ import type { ProviderRegistry } from '../providers/registry';
 import type { GuardedHttpClient } from '../providers/types';
 import { EventCatalogue } from '../src/catalogue/store';
 import type { Logger } from '../src/logger';
-import { safeErrorMessage } from '../src/sanitise';
+import { safeErrorMessage } from '../providers/shared/sanitise';
 import type { SecretBox } from '../src/secrets/crypto';
 import { decideAfterAttempt, scheduleFromPolicy } from '../workflows/retry';
 import type { AttemptInput, AttemptRecord, AttemptReport, AttemptResult, DeliveryPlan, StoredAttempt } from '../workflows/types';

@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import type { RecoveryStore } from '../src/deliveries/recoveries';
 import type { Logger } from '../src/logger';
-import { safeErrorMessage } from '../src/sanitise';
+import { safeErrorMessage } from '../providers/shared/sanitise';
 import { DeliveryWorkflows } from '../src/temporal/deliveries';
 import type { RecoveryBatch } from '../workflows/types';
 

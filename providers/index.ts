@@ -1,4 +1,4 @@
-import type { Logger } from '../src/logger';
+import type { Logger } from './shared/logger';
 import { loadProviderPlugins, type PluginLoadError } from './plugins';
 import { ProviderRegistry } from './registry';
 import { jiraProvider } from './jira';

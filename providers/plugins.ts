@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { outcomeFromError, outcomeFromResponse, parseRetryAfter } from './http/outcome';
 import { severityColor, summarise, truncate } from './format';
 import { OptionsQueryError } from './options';
-import { SECRET_META, secretMeta } from './secret-field';
+import { SECRET_META, secretMeta } from './shared/secret-field';
 import type { ProviderRegistry } from './registry';
 import type { ProviderDefinition } from './types';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { secretBindingsFromJsonSchema } from '../src/secrets/fields';
+import { secretBindingsFromJsonSchema } from './shared/secret-field';
 import type { ProviderDefinition } from './types';
 
 /** A registered provider with what is derived from its schemas once. */

@@ -147,7 +147,7 @@ export interface ConfigContext {
 /**
  * One provider: one registry entry per folder (docs/DESIGN.md decision 9).
  * Secret fields are marked in the zod schema with `.meta(SECRET_META)` or `.meta(secretMeta({ boundTo }))`
- * (providers/secret-field.ts);
+ * (providers/shared/secret-field.ts);
  * they are encrypted at rest and masked on every read.
  */
 export interface ProviderDefinition<Config = any, Connection = any> {

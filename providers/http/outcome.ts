@@ -1,4 +1,4 @@
-import { safeErrorMessage, sanitise } from '../../src/sanitise';
+import { safeErrorMessage, sanitise } from '../shared/sanitise';
 import type { DeliveryOutcome, OutboundResponse } from '../types';
 import { OutboundError } from './guarded-client';
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { templateField } from '../webhook/template';
-import { SECRET_META, secretMeta } from '../secret-field';
+import { SECRET_META, secretMeta } from '../shared/secret-field';
 
 const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 

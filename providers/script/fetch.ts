@@ -1,4 +1,4 @@
-import { safeErrorMessage } from '../../src/sanitise';
+import { safeErrorMessage } from '../shared/sanitise';
 import { OutboundError } from '../http/guarded-client';
 import type { GuardedHttpClient, OutboundRequest } from '../types';
 import type { FetchHandler } from './pool';

@@ -1,4 +1,4 @@
-import { sanitise } from '../../src/sanitise';
+import { sanitise } from '../shared/sanitise';
 import type { DeliveryOutcome } from '../types';
 import type { SandboxResult } from './protocol';
 

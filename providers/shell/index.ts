@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { sanitise } from '../../src/sanitise';
+import { sanitise } from '../shared/sanitise';
 import type { DeliveryContext, DeliveryOutcome, ProviderDefinition } from '../types';
 import { shellConfigSchema, type ShellConfig } from './config';
 import { shellEnvironment } from './environment';

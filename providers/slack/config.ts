@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { templateField } from '../webhook/template';
-import { SECRET_META, secretMeta } from '../secret-field';
+import { SECRET_META, secretMeta } from '../shared/secret-field';
 
 /** The public Slack Web API; GovSlack uses https://slack-gov.com/api. */
 export const DEFAULT_API_BASE_URL = 'https://slack.com/api';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { templateField } from '../webhook/template';
-import { SECRET_META, secretMeta } from '../secret-field';
+import { SECRET_META, secretMeta } from '../shared/secret-field';
 
 export const DEFAULT_AUTHORITY_BASE_URL = 'https://login.microsoftonline.com';
 export const DEFAULT_GRAPH_BASE_URL = 'https://graph.microsoft.com/v1.0';

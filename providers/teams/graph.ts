@@ -1,4 +1,4 @@
-import { sanitise } from '../../src/sanitise';
+import { sanitise } from '../shared/sanitise';
 import { outcomeFromError, outcomeFromResponse } from '../http/outcome';
 import type { GuardedHttpClient, OutboundResponse } from '../types';
 import type { TeamsConnection } from './config';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { sanitise } from '../../src/sanitise';
+import { sanitise } from '../shared/sanitise';
 import { outcomeFromError, outcomeFromResponse } from '../http/outcome';
 import type { DeliveryOutcome, GuardedHttpClient, OutboundResponse } from '../types';
 import type { TeamsConnection } from './config';

@@ -1,5 +1,5 @@
 import type { ConnectionContext, EventTypeInfo, FieldProblem, ProviderDefinition } from '../types';
-import { sanitise } from '../../src/sanitise';
+import { sanitise } from '../shared/sanitise';
 import { outcomeFromError } from '../http/outcome';
 import { checkTemplatePaths } from '../webhook/template';
 import { WebexApi, WebexRefusal } from './api';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { isValidWebhookSecret } from './signing';
 import { templateField } from './template';
-import { SECRET_META, secretMeta } from '../secret-field';
+import { SECRET_META, secretMeta } from '../shared/secret-field';
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;

@@ -7,7 +7,7 @@ import { OptionsQueryError } from '../../providers/options';
 import type { GuardedHttpClient, OptionItem } from '../../providers/types';
 import { badRequest, conflict, HttpProblem, notFound } from '../http/problem';
 import { zodProblems } from '../http/validation';
-import { safeErrorMessage } from '../sanitise';
+import { safeErrorMessage } from '../../providers/shared/sanitise';
 import { secretsLeftBehind } from '../secrets/destinations';
 import type { SecretBox } from '../secrets/crypto';
 import { decryptFields, encryptFields, maskFields, mergeSecretFields, secretValues } from '../secrets/fields';

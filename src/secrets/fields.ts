@@ -1,4 +1,3 @@
-import { SECRET_BOUND_TO as BOUND_TO } from '../../providers/secret-field';
 import { isEncryptedValue, type EncryptedValue, type SecretBox } from './crypto';
 
 /*
@@ -7,6 +6,7 @@ import { isEncryptedValue, type EncryptedValue, type SecretBox } from './crypto'
  * path ending on an array (an array of secret strings) treats each element as one secret.
  * A `*` segment means every key of a map (`additionalProperties` in the schema).
  * Every helper returns a copy and leaves its input untouched.
+ * Which paths are secret comes from the provider's schema: providers/shared/secret-field.ts (secretPathsFromJsonSchema).
  */
 
 /** What a secret looks like on every read: it is set, and that is all a reader learns. */
@@ -153,83 +153,6 @@ function mergeAt(patch: unknown, stored: unknown, segs: string[]): unknown {
  */
 export function mergeSecretFields(stored: Json, patch: Json, paths: readonly string[]): Json {
   return splitPaths(paths).reduce<Json>((acc, segs) => mergeAt(acc, stored, segs) as Json, patch);
-}
-
-const COMBINATORS = ['allOf', 'anyOf', 'oneOf', 'prefixItems'] as const;
-const SAME_LEVEL = ['items', 'contains', 'not', 'if', 'then', 'else', 'unevaluatedItems'] as const;
-const MAP_LEVEL = ['additionalProperties', 'unevaluatedProperties'] as const;
-
-/** Resolves a local `$ref` (`#/$defs/X`, `#/definitions/X`) against the root schema. */
-function resolveRef(root: Json, ref: string): unknown {
-  if (!ref.startsWith('#')) return undefined;
-  return ref
-    .slice(1)
-    .split('/')
-    .slice(1)
-    .map((s) => decodeURIComponent(s).replace(/~1/g, '/').replace(/~0/g, '~'))
-    .reduce<unknown>((node, seg) => (isPlainObject(node) ? node[seg] : undefined), root);
-}
-
-function containsSecret(node: unknown, root: Json, seen: Set<string>): boolean {
-  if (Array.isArray(node)) return node.some((n) => containsSecret(n, root, seen));
-  if (!isPlainObject(node)) return false;
-  if (node['x-secret'] === true) return true;
-  if (typeof node.$ref === 'string' && !seen.has(node.$ref)) {
-    seen.add(node.$ref);
-    if (containsSecret(resolveRef(root, node.$ref), root, seen)) return true;
-  }
-  return Object.values(node).some((child) => containsSecret(child, root, seen));
-}
-
-/** Secret path -> the config fields it is bound to (`x-bound-to`), merged over every place it appears. */
-type Found = Map<string, Set<string>>;
-
-function collectSecrets(node: unknown, prefix: string[], root: Json, out: Found, refs: Set<string>): void {
-  if (!isPlainObject(node)) return;
-  // A secret is a leaf for our purposes: the whole value is encrypted and masked as one.
-  if (node['x-secret'] === true) {
-    if (prefix.length === 0) return;
-    const path = prefix.join('.');
-    const bound = out.get(path) ?? new Set<string>();
-    if (Array.isArray(node[BOUND_TO])) for (const f of node[BOUND_TO] as unknown[]) if (typeof f === 'string') bound.add(f);
-    out.set(path, bound);
-    return;
-  }
-  const recurse = (child: unknown, at: string[]): void => collectSecrets(child, at, root, out, refs);
-  if (typeof node.$ref === 'string') {
-    const target = resolveRef(root, node.$ref);
-    // Guarded per branch: recursion ends, yet a definition used in two places is found in both.
-    if (!refs.has(node.$ref)) collectSecrets(target, prefix, root, out, new Set(refs).add(node.$ref));
-    // A secret inside a recursion would sit at unboundedly many paths; refuse rather than miss one.
-    else if (containsSecret(target, root, new Set())) {
-      throw new Error(`secret fields inside the recursive schema ${node.$ref} (at "${prefix.join('.')}") are not supported`);
-    }
-  }
-  for (const kw of COMBINATORS) if (Array.isArray(node[kw])) (node[kw] as unknown[]).forEach((c) => recurse(c, prefix));
-  for (const kw of SAME_LEVEL) recurse(node[kw], prefix);
-  for (const kw of MAP_LEVEL) recurse(node[kw], [...prefix, '*']);
-  if (isPlainObject(node.patternProperties)) Object.values(node.patternProperties).forEach((c) => recurse(c, [...prefix, '*']));
-  if (isPlainObject(node.properties)) {
-    for (const [key, child] of Object.entries(node.properties)) recurse(child, [...prefix, key]);
-  }
-}
-
-/**
- * Every secret field path of a JSON Schema: properties marked `"x-secret": true` (what zod's
- * `.meta({ 'x-secret': true, writeOnly: true })` emits), through nested objects, allOf/anyOf/oneOf
- * (discriminated unions), arrays and local $refs. Sorted, without duplicates.
- * Throws for a secret inside a recursive definition (it would have no finite list of paths).
- */
-export function secretPathsFromJsonSchema(schema: unknown): string[] {
-  return Object.keys(secretBindingsFromJsonSchema(schema)).sort();
-}
-
-/** Every secret field path of a JSON Schema (as secretPathsFromJsonSchema) with the fields it is bound to. */
-export function secretBindingsFromJsonSchema(schema: unknown): Record<string, string[]> {
-  if (!isPlainObject(schema)) return {};
-  const out: Found = new Map();
-  collectSecrets(schema, [], schema, out, new Set());
-  return Object.fromEntries([...out].sort(([a], [b]) => (a < b ? -1 : 1)).map(([path, bound]) => [path, [...bound].sort()]));
 }
 
 /** Stands in for a stored secret during a merge, to see which ones the merge kept. */

@@ -2,7 +2,7 @@ import type { RegisteredProvider } from '../../providers/registry';
 import type { GuardedHttpClient, OutboundRequest } from '../../providers/types';
 import type { EventTypeDefinition } from '../catalogue/types';
 import { HttpProblem } from '../http/problem';
-import { sanitise } from '../sanitise';
+import { sanitise } from '../../providers/shared/sanitise';
 import { secretValues } from '../secrets/fields';
 
 /** One request the provider would send, with every secret replaced. */

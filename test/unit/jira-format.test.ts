@@ -6,7 +6,7 @@ import { commentBody, customFields, issueDescription, issueFields, issueSummary 
 import { escapeWiki, textBlocks, toAdf, toWiki } from '../../providers/jira/document';
 import type { DeliveryContext, DeliveryEvent, GuardedHttpClient } from '../../providers/types';
 import { TemplateError } from '../../providers/webhook/template';
-import { secretPathsFromJsonSchema } from '../../src/secrets/fields';
+import { secretPathsFromJsonSchema } from '../../providers/shared/secret-field';
 import { isAdfDoc, plainText } from '../fakes/jira';
 
 const noHttp: GuardedHttpClient = { request: () => Promise.reject(new Error('no HTTP in this test')) };

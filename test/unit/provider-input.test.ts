@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { z } from 'zod';
 import { parseDeliveryInput } from '../../providers/input';
-import { SECRET_META } from '../../providers/secret-field';
+import { SECRET_META } from '../../providers/shared/secret-field';
 
 // The attempt activity parses a subscription's config and connection once with the provider's schemas and
 // hands the provider the result; these pin down what that parse gives and how it fails.

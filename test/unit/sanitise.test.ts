@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import axios from 'axios';
 import { createGuardedHttpClient } from '../../providers/http/guarded-client';
 import { outcomeFromResponse } from '../../providers/http/outcome';
-import { safeErrorMessage, sanitise } from '../../src/sanitise';
+import { safeErrorMessage, sanitise } from '../../providers/shared/sanitise';
 
 function assertClean(text: string, leaks: string[]): void {
   for (const leak of leaks) assert.ok(!text.includes(leak), `"${text}" still contains "${leak}"`);

@@ -8,7 +8,8 @@ import { SandboxPool } from '../../providers/script/pool';
 import type { SandboxEnd } from '../../providers/script/protocol';
 import type { DeliveryContext } from '../../providers/types';
 import { createSecretBox } from '../../src/secrets/crypto';
-import { encryptFields, maskFields, secretPathsFromJsonSchema, secretValues } from '../../src/secrets/fields';
+import { secretPathsFromJsonSchema } from '../../providers/shared/secret-field';
+import { encryptFields, maskFields, secretValues } from '../../src/secrets/fields';
 import { Receiver } from '../fakes/receiver';
 
 const SECRET = 'script-secret-value-9c1e55';

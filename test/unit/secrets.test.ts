@@ -7,9 +7,9 @@ import {
   maskFields,
   mergeSecretFields,
   reencryptFields,
-  secretPathsFromJsonSchema,
   secretValues,
 } from '../../src/secrets/fields';
+import { secretPathsFromJsonSchema } from '../../providers/shared/secret-field';
 
 const OLD_KEY = 'old-master-key-0123456789abcdef';
 const NEW_KEY = 'new-master-key-fedcba9876543210';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { z } from 'zod';
 import { envKey, flattenPayload, shellConfigSchema, shellEnvironment } from '../../providers/shell';
-import { secretPathsFromJsonSchema } from '../../src/secrets/fields';
+import { secretPathsFromJsonSchema } from '../../providers/shared/secret-field';
 
 describe('shell environment', () => {
   describe('PAYLOAD_* flattening (Checkstack convention)', () => {

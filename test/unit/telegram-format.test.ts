@@ -13,7 +13,7 @@ import {
 } from '../../providers/telegram/markup';
 import { messageText, standardMessage } from '../../providers/telegram/message';
 import type { DeliveryEvent } from '../../providers/types';
-import { secretPathsFromJsonSchema } from '../../src/secrets/fields';
+import { secretPathsFromJsonSchema } from '../../providers/shared/secret-field';
 import { visibleText } from '../fakes/telegram';
 
 const RESERVED = '_*[]()~`>#+-=|{}.!';

@@ -5,7 +5,7 @@ import { webexConfigSchema, webexConnectionSchema, webexProvider } from '../../p
 import { nextLink } from '../../providers/webex/api';
 import { classifyWebexResponse } from '../../providers/webex/classify';
 import { encodeRecord, parseRecord } from '../../providers/webex/record';
-import { secretPathsFromJsonSchema } from '../../src/secrets/fields';
+import { secretPathsFromJsonSchema } from '../../providers/shared/secret-field';
 
 const TOKEN = 'NjM5ZjFhYmMtZmFrZS10b2tlbi0wMTIzNDU2Nzg5_PF84_1eb65fdf';
 const ROOM = 'Y2lzY29zcGFyazovL3VzL1JPT00vYmJjZWIxYWQ';

@@ -8,7 +8,7 @@ import { createGuardedHttpClient } from '../../providers/http/guarded-client';
 import type { DeliveryContext, DeliveryOutcome, EventTypeInfo } from '../../providers/types';
 import { webhookConfigSchema, webhookProvider, type WebhookConfig } from '../../providers/webhook';
 import { WebhookSigner, generateWebhookSecret } from '../../providers/webhook/signing';
-import { secretPathsFromJsonSchema } from '../../src/secrets/fields';
+import { secretPathsFromJsonSchema } from '../../providers/shared/secret-field';
 
 interface Received {
   method: string;

@@ -140,6 +140,20 @@ describe('discord provider through the pipeline (real Temporal, PostgreSQL, fake
     assert.equal((await hub.call('GET', `/subscriptions/${sub.id}`)).body.pausedReason, null);
   });
 
+  it('previews the post it would make with the webhook token replaced, sending nothing', async () => {
+    const res = await hub.call('POST', '/subscriptions/preview', {
+      name: 'preview', provider: 'discord', event: 'incident.created',
+      config: { webhookUrl: `https://discord.com/api/webhooks/${HOOK_ID}/${TOKEN}`, apiBaseUrl: fake.url },
+    });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const [req] = res.body.requests;
+    assert.equal(req.method, 'POST');
+    assert.match(req.url, new RegExp(`^${fake.url}/webhooks/${HOOK_ID}/.+\\?wait=true$`));
+    assert.ok(JSON.parse(req.body).embeds[0].title);
+    assert.ok(!JSON.stringify(res.body).includes(TOKEN));
+    assert.equal(fake.requests.length, 0, 'nothing went over the wire');
+  });
+
   it('never lets the webhook token reach the database, API responses, logs or the workflow history', async () => {
     await subscribe('incident.created');
     fake.script.push({ status: 400, body: { message: `bad token ${TOKEN}`, code: 50035 } });

@@ -141,6 +141,20 @@ describe('pagerduty provider through the pipeline (real Temporal, PostgreSQL, fa
     assert.match((await hub.call('GET', `/subscriptions/${deleted.id}`)).body.pausedReason ?? '', /PagerDuty refused the integration \(routing\) key/);
   });
 
+  it('previews the trigger it would send with the routing key replaced, sending nothing', async () => {
+    const res = await hub.call('POST', '/subscriptions/preview', {
+      name: 'preview', provider: 'pagerduty', event: 'incident.created', config: { routingKey: KEY, apiBaseUrl: fake.url },
+    });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const [req] = res.body.requests;
+    assert.equal(req.url, `${fake.url}/v2/enqueue`);
+    const body = JSON.parse(req.body);
+    assert.equal(body.event_action, 'trigger');
+    assert.notEqual(body.routing_key, KEY);
+    assert.ok(!JSON.stringify(res.body).includes(KEY));
+    assert.equal(fake.requests.length, 0, 'nothing went over the wire');
+  });
+
   it('never lets the routing key reach the database, API responses, logs or the workflow history', async () => {
     await subscribe('incident.created');
     fake.script.push({ status: 400, body: { status: 'invalid event', message: `routing_key ${KEY} is not allowed`, errors: [] } });

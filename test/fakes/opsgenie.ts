@@ -32,6 +32,8 @@ export interface OpsgenieAlert {
 }
 
 export interface OpsgenieScript {
+  /** Only a request with this method takes the answer (GET: the request-status lookups). */
+  method?: string;
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
@@ -40,6 +42,7 @@ export interface OpsgenieScript {
 /** What GET /v2/alerts/requests/{id} reports about a processed request. */
 interface RequestStatus {
   success: boolean;
+  isSuccess?: boolean;
   action: string;
   status: string;
   alertId?: string;
@@ -83,7 +86,12 @@ export class FakeOpsgenie {
         res.writeHead(status, { 'content-type': 'application/json', ...headers });
         res.end(JSON.stringify({ ...(payload as object), took: 0.01, requestId }));
         // asynchronous processing, after the answer
-        if (apply) setImmediate(() => this.processed.set(requestId, apply()));
+        if (apply) {
+          setImmediate(() => {
+            const done = apply();
+            this.processed.set(requestId, { ...done, isSuccess: done.success });
+          });
+        }
       });
     });
     this.server.keepAliveTimeout = 1000;
@@ -100,7 +108,8 @@ export class FakeOpsgenie {
   private answer(r: OpsgenieRequest): [number, unknown, Record<string, string>, (() => RequestStatus)?] {
     const key = /^GenieKey (.+)$/.exec(String(r.headers.authorization ?? ''))?.[1];
     if (!key || !this.keys.has(key)) return [401, { message: 'Could not authenticate' }, {}];
-    const scripted = this.script.shift();
+    const index = this.script.findIndex((s) => !s.method || s.method === r.method);
+    const scripted = index >= 0 ? this.script.splice(index, 1)[0] : undefined;
     if (scripted) return [scripted.status, scripted.body ?? { message: `HTTP ${scripted.status}` }, scripted.headers ?? {}];
     const request = /^\/v2\/alerts\/requests\/([^/]+)$/.exec(r.path);
     if (r.method === 'GET' && request) {

@@ -71,21 +71,28 @@ describe('opsgenie provider through the pipeline (real Temporal, PostgreSQL, fak
     assert.match(create.json.description, /Card payments time out\./);
     assert.equal(create.json.details.incidentId, 'inc-og');
     // the 202 is asynchronous: its requestId is kept in the attempt's log
-    assert.match(created.attemptLog[0].log, /Opsgenie accepted creation of alert hub:incident:inc-og \(requestId [0-9a-f-]{36}\)/);
-    await waitFor(async () => fake.byAlias('hub:incident:inc-og'), 'the alert to be processed');
+    // the 202 is asynchronous: the provider looked the request up, and the log keeps its requestId and result
+    assert.match(created.attemptLog[0].log, /^Opsgenie accepted creation of alert hub:incident:inc-og \(requestId [0-9a-f-]{36}\); processed: Alert created$/);
+    const lookup = fake.requests.find((r) => r.method === 'GET')!;
+    assert.match(lookup.path, /^\/v2\/alerts\/requests\/[0-9a-f-]{36}$/);
+    assert.equal(lookup.headers.authorization, `GenieKey ${KEY}`);
+    assert.ok(fake.byAlias('hub:incident:inc-og'));
 
     await settled(await ingest('incident.updated', 'evt-og-2', incident('inc-og', { status: 'identified', updateMessage: 'Gateway timeouts.' })));
-    const note = fake.requests[1];
+    const posts = () => fake.requests.filter((r) => r.method === 'POST');
+    const note = posts()[1];
     assert.equal(note.path, '/v2/alerts/hub%3Aincident%3Ainc-og/notes');
     assert.equal(note.query.get('identifierType'), 'alias');
     assert.match(note.json.note, /^Incident updated: Payments failing inc-og \(identified\)\nGateway timeouts\./);
 
     const resolved = await settled(await ingest('incident.resolved', 'evt-og-3', incident('inc-og', { status: 'resolved' })));
     assert.equal(resolved.externalId, 'hub:incident:inc-og');
-    const close = fake.requests[2];
+    const close = posts()[2];
     assert.equal(close.path, '/v2/alerts/hub%3Aincident%3Ainc-og/close');
     assert.equal(close.query.get('identifierType'), 'alias');
-    const alert = await waitFor(async () => (fake.byAlias('hub:incident:inc-og')?.status === 'closed' ? fake.byAlias('hub:incident:inc-og') : undefined), 'the alert to close');
+    assert.match(resolved.attemptLog[0].log, /processed: Closed$/);
+    const alert = fake.byAlias('hub:incident:inc-og')!;
+    assert.equal(alert.status, 'closed');
     assert.equal(alert.notes.length, 2);
     assert.equal(fake.alerts.length, 1, 'one alert for the incident');
   });
@@ -100,9 +107,25 @@ describe('opsgenie provider through the pipeline (real Temporal, PostgreSQL, fak
       ['retryable', 500],
       ['success', 202],
     ]);
-    const [first, second] = fake.requests;
+    const [first, second] = fake.requests.filter((r) => r.method === 'POST');
     assert.ok(second.at - first.at >= 1000, `waited X-RateLimit-Period-In-Sec: ${second.at - first.at} ms`);
     assert.match(d.attemptLog[0].error, /HTTP 429 from Opsgenie: Request throttled/);
+  });
+
+  it('creates the alert when the one a note was for is gone, and reports a request Opsgenie could not process', async () => {
+    await subscribe('incident.created');
+    await subscribe('incident.updated');
+    await settled(await ingest('incident.created', 'evt-og-gone-1', incident('inc-og-gone')));
+    fake.alerts.splice(0, fake.alerts.length); // deleted in Opsgenie
+    const updated = await settled(await ingest('incident.updated', 'evt-og-gone-2', incident('inc-og-gone', { status: 'identified' })));
+    assert.match(updated.attemptLog[0].log, /^alert hub:incident:inc-og-gone no longer existed for the note; Opsgenie accepted creation/);
+    assert.deepEqual(fake.requests.filter((r) => r.method === 'POST').map((r) => r.path), ['/v2/alerts', '/v2/alerts/hub%3Aincident%3Ainc-og-gone/notes', '/v2/alerts']);
+    assert.equal(fake.byAlias('hub:incident:inc-og-gone')?.status, 'open');
+
+    fake.script.push({ method: 'GET', status: 200, body: { data: { success: false, isSuccess: false, action: 'Create', status: 'Team [night-shift] does not exist' } } });
+    const failed = await settled(await ingest('incident.created', 'evt-og-gone-3', incident('inc-og-team')), 'failed');
+    assert.equal(failed.attempts, 1);
+    assert.match(failed.error, /^Opsgenie accepted creation of alert hub:incident:inc-og-team but could not process it: Team \[night-shift\] does not exist/);
   });
 
   it('fails a 422 at once without pausing, and pauses on a refused key (401)', async () => {

@@ -7,6 +7,7 @@ import { opsgenieConfigSchema, opsgenieProvider } from '../../providers/opsgenie
 import { buildAlert, opsgeniePriority } from '../../providers/opsgenie/alert';
 import { classifyOpsgenieResponse } from '../../providers/opsgenie/classify';
 import { opsgenieBase } from '../../providers/opsgenie/config';
+import { parseRequestStatus } from '../../providers/opsgenie/request-status';
 import { pagerdutyConfigSchema, pagerdutyProvider } from '../../providers/pagerduty';
 import { classifyPagerdutyResponse } from '../../providers/pagerduty/classify';
 import { buildPagerdutyEvent, pagerdutySeverity } from '../../providers/pagerduty/event';
@@ -124,6 +125,16 @@ describe('opsgenie alerts and classification', () => {
     assert.ok(denied.kind === 'permanent' && /API key/.test(denied.pauseReason ?? ''));
     const invalid = classifyOpsgenieResponse(response(422, { message: 'Message can not be empty.' }), 'a', 'creation', []);
     assert.ok(invalid.kind === 'permanent' && !invalid.pauseReason);
+  });
+});
+
+describe('opsgenie request status', () => {
+  it('tells processed, failed and not-yet-processed requests apart', () => {
+    assert.deepEqual(parseRequestStatus(200, JSON.stringify({ data: { isSuccess: true, status: 'Alert created', alertId: 'a1' } })), { state: 'done', alertId: 'a1', status: 'Alert created' });
+    assert.deepEqual(parseRequestStatus(200, JSON.stringify({ data: { success: false, status: 'Alert does not exist' } })), { state: 'failed', status: 'Alert does not exist' });
+    assert.deepEqual(parseRequestStatus(404, JSON.stringify({ message: 'Request not found. It might not be processed, yet.' })), { state: 'pending' });
+    assert.deepEqual(parseRequestStatus(200, 'not json'), { state: 'pending' });
+    assert.deepEqual(parseRequestStatus(200, JSON.stringify({ data: {} })), { state: 'pending' });
   });
 });
 

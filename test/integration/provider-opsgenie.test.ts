@@ -146,6 +146,20 @@ describe('opsgenie provider through the pipeline (real Temporal, PostgreSQL, fak
     }
   });
 
+  it('previews the alert it would create with the key replaced, sending nothing', async () => {
+    const res = await hub.call('POST', '/subscriptions/preview', {
+      name: 'preview', provider: 'opsgenie', event: 'incident.resolved', config: { apiKey: KEY, region: 'eu' },
+    });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const [req] = res.body.requests;
+    // a test send stands alone: it creates an alert of its own even for a resolving event
+    assert.equal(req.url, 'https://api.eu.opsgenie.com/v2/alerts');
+    assert.equal(req.headers.authorization, '[redacted]');
+    assert.equal(JSON.parse(req.body).alias, 'hub:delivery:dlv_preview');
+    assert.ok(!JSON.stringify(res.body).includes(KEY));
+    assert.equal(fake.requests.length, 0, 'nothing went over the wire');
+  });
+
   it('asks for the key again when the region moves, and never lets it reach storage, logs or history', async () => {
     const sub = await subscribe('incident.created');
     const moved = await hub.call('PATCH', `/subscriptions/${sub.id}`, { config: { region: 'us', apiBaseUrl: fake.url } });

@@ -1,7 +1,10 @@
 import type { Logger } from './shared/logger';
 import { loadProviderPlugins, type PluginLoadError } from './plugins';
 import { ProviderRegistry } from './registry';
+import { discordProvider } from './discord';
 import { jiraProvider } from './jira';
+import { opsgenieProvider } from './opsgenie';
+import { pagerdutyProvider } from './pagerduty';
 import { scriptProvider } from './script';
 import { shellProvider } from './shell';
 import { slackProvider } from './slack';
@@ -11,7 +14,7 @@ import { webexProvider } from './webex';
 import { webhookProvider } from './webhook';
 
 /** The built-in providers: one line per provider folder. */
-export const BUILTIN_PROVIDERS = [webhookProvider, slackProvider, teamsProvider, webexProvider, telegramProvider, jiraProvider, scriptProvider];
+export const BUILTIN_PROVIDERS = [webhookProvider, slackProvider, teamsProvider, webexProvider, telegramProvider, jiraProvider, scriptProvider, pagerdutyProvider, opsgenieProvider, discordProvider];
 
 /**
  * A registry holding the built-in providers; the shell provider (it runs commands on the worker host)

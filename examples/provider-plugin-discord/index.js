@@ -60,14 +60,14 @@ exports.createProvider = function createProvider(sdk) {
   }
 
   return {
-    id: 'discord',
-    displayName: 'Discord',
+    id: 'discord-example',
+    displayName: 'Discord (example plugin)',
     description: 'Post an embed to a Discord channel through a channel webhook; follow-ups edit the message.',
     configSchema,
     followUps: true,
     followUpTarget: (config) => {
       const m = WEBHOOK_URL.exec(config.webhookUrl);
-      return m ? `discord:${m[1]}` : undefined;
+      return m ? `discord-example:${m[1]}` : undefined;
     },
     validateConfig: (config) =>
       WEBHOOK_URL.test(config.webhookUrl) ? [] : [{ path: 'config.webhookUrl', message: 'must be a Discord webhook URL' }],

@@ -206,7 +206,7 @@ describe('admin UI in a real Chromium against the real stack', function () {
     await page.goto(ui('/subscriptions/new'));
     await page.getByLabel('Name *').fill('to discord');
     await page.getByLabel('Event *').selectOption('incident.created');
-    await page.getByLabel('Provider *').selectOption('discord');
+    await page.getByLabel('Provider *').selectOption('discord-example');
     const secret = page.locator('#f-config-webhookUrl');
     assert.equal(await secret.getAttribute('type'), 'password');
     await secret.fill(secretUrl);

@@ -38,7 +38,7 @@ describe('provider plugins and the provider switch', function () {
 
   it('lists the example plugin with its package and version beside the built-ins', async () => {
     const r = await hub.call('GET', '/providers');
-    const discord = r.body.items.find((p: { id: string }) => p.id === 'discord');
+    const discord = r.body.items.find((p: { id: string }) => p.id === 'discord-example');
     assert.equal(discord.source, '@integrations-hub/provider-discord@0.1.0');
     assert.equal(discord.followUps, true);
     assert.equal(discord.configSchema.properties.webhookUrl['x-secret'], true);
@@ -65,13 +65,13 @@ describe('provider plugins and the provider switch', function () {
         ? { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: '1190000000000000001', channel_id: '42' }) }
         : { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: '1190000000000000001' }) };
     const sub = await hub.call('POST', '/subscriptions', {
-      name: 'discord', provider: 'discord', event: 'incident.created',
+      name: 'discord', provider: 'discord-example', event: 'incident.created',
       config: { webhookUrl: `https://discord.com/api/webhooks/123456/${HOOK_TOKEN}`, apiBaseUrl: `${receiver.url}/api` },
     });
     assert.equal(sub.status, 201, JSON.stringify(sub.body));
     assert.deepEqual(sub.body.config.webhookUrl, { set: true });
     const upd = await hub.call('POST', '/subscriptions', {
-      name: 'discord updates', provider: 'discord', event: 'incident.updated',
+      name: 'discord updates', provider: 'discord-example', event: 'incident.updated',
       config: { webhookUrl: `https://discord.com/api/webhooks/123456/${HOOK_TOKEN}`, apiBaseUrl: `${receiver.url}/api` },
     });
     assert.equal(upd.status, 201);

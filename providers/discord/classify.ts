@@ -1,4 +1,4 @@
-import { sanitise } from '../../src/sanitise';
+import { sanitise } from '../shared/sanitise';
 import { outcomeFromResponse } from '../http/outcome';
 import type { DeliveryOutcome, OutboundResponse } from '../types';
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { apiBaseUrlField, trimBase } from '../api-base';
-import { secretMeta } from '../secret-field';
+import { secretMeta } from '../shared/secret-field';
 
 /** A channel webhook URL: `https://discord.com/api[/v10]/webhooks/<id>/<token>`. */
 export const WEBHOOK_URL = /^https:\/\/(?:(?:ptb|canary)\.)?discord(?:app)?\.com\/api\/(?:v\d+\/)?webhooks\/(\d+)\/([\w-]+)$/;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { apiBaseUrlField, trimBase } from '../api-base';
-import { secretMeta } from '../secret-field';
+import { secretMeta } from '../shared/secret-field';
 
 /** The Opsgenie API hosts by region. */
 export const OPSGENIE_API_BASES = { us: 'https://api.opsgenie.com', eu: 'https://api.eu.opsgenie.com' } as const;

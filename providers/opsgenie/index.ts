@@ -1,4 +1,4 @@
-import { sanitise } from '../../src/sanitise';
+import { sanitise } from '../shared/sanitise';
 import { outcomeFromError } from '../http/outcome';
 import { fingerprint, subjectDedupKey } from '../subject-key';
 import type { DeliveryContext, DeliveryOutcome, ProviderDefinition } from '../types';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { apiBaseUrlField } from '../api-base';
-import { secretMeta } from '../secret-field';
+import { secretMeta } from '../shared/secret-field';
 
 /** The Events API v2 host; EU accounts use https://events.eu.pagerduty.com. */
 export const PAGERDUTY_EVENTS_BASE = 'https://events.pagerduty.com';

@@ -37,7 +37,7 @@ const RULES: Array<[RegExp, string | ((match: string, ...groups: string[]) => st
   [/(\/api(?:\/v\d+)?\/webhooks\/\d+\/)[A-Za-z0-9_.-]+/gi, `$1${MASK}`],
   [/(\/webhookb2\/)[A-Za-z0-9_@/.-]+/gi, `$1${MASK}`],
   // Authorization header values, whatever the scheme.
-  [/(\bauthorization["']?\s*[:=]\s*["']?)(?:(bearer|basic|bot|token|digest)\s+)?[^\s"',;]+/gi,
+  [/(\bauthorization["']?\s*[:=]\s*["']?)(?:(bearer|basic|bot|token|digest|geniekey)\s+)?[^\s"',;]+/gi,
     (_m, prefix: string, scheme?: string) => `${prefix}${scheme ? `${scheme} ` : ''}${MASK}`],
   [/\b(bearer\s+)[A-Za-z0-9._~+/-]{8,}=*/gi, `$1${MASK}`],
   [/\b(basic\s+)([A-Za-z0-9+/]{4,}={0,2})(?![A-Za-z0-9+/=])/gi,

@@ -107,6 +107,8 @@ describe('sanitise', () => {
     it('masks Authorization header values of any scheme', () => {
       assert.equal(sanitise('Authorization: Bearer abc.def-ghi_123'), 'Authorization: Bearer ***');
       assert.equal(sanitise('{"authorization":"Bot MTk4NjIyNDgzNDcx.Cl2FMQ"}'), '{"authorization":"Bot ***"}');
+      // Opsgenie's scheme: the key after it is masked, not the word "GenieKey"
+      assert.equal(sanitise('Authorization: GenieKey eb243592-faa2-4ba2-a551q-1afdf565c889'), 'Authorization: GenieKey ***');
       assert.equal(sanitise('sent Basic dXNlcjpwYXNzd29yZA== to host'), 'sent Basic *** to host');
     });
 

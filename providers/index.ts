@@ -1,6 +1,7 @@
 import type { Logger } from '../src/logger';
 import { loadProviderPlugins, type PluginLoadError } from './plugins';
 import { ProviderRegistry } from './registry';
+import { emailProvider } from './email';
 import { googleChatProvider } from './google-chat';
 import { jiraProvider } from './jira';
 import { scriptProvider } from './script';
@@ -12,7 +13,7 @@ import { webexProvider } from './webex';
 import { webhookProvider } from './webhook';
 
 /** The built-in providers: one line per provider folder. */
-export const BUILTIN_PROVIDERS = [webhookProvider, slackProvider, teamsProvider, webexProvider, telegramProvider, jiraProvider, scriptProvider, googleChatProvider];
+export const BUILTIN_PROVIDERS = [webhookProvider, slackProvider, teamsProvider, webexProvider, telegramProvider, jiraProvider, scriptProvider, googleChatProvider, emailProvider];
 
 /**
  * A registry holding the built-in providers; the shell provider (it runs commands on the worker host)

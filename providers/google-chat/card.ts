@@ -11,6 +11,7 @@ export function escapeCardText(text: string): string {
 /** Longest description put into a card, in characters (a message may hold 32,000 bytes in all). */
 const MAX_DESCRIPTION_CHARS = 4000;
 const MAX_TITLE_CHARS = 200;
+const MAX_SYSTEMS_CHARS = 1000;
 
 function asText(value: unknown): string {
   if (typeof value === 'string') return value;
@@ -59,7 +60,7 @@ export function buildChatMessage(ctx: Pick<DeliveryContext, 'deliveryId' | 'even
     const color = severityColor(s.severity, s.resolves);
     widgets.push({ decoratedText: { topLabel: 'Severity', text: `<font color="#${color}">${escapeCardText(s.severity)}</font>` } });
   }
-  if (s.systems.length) widgets.push({ decoratedText: { topLabel: 'Systems', text: escapeCardText(s.systems.join(', ')), wrapText: true } });
+  if (s.systems.length) widgets.push({ decoratedText: { topLabel: 'Systems', text: escapeCardText(truncate(s.systems.join(', '), MAX_SYSTEMS_CHARS)), wrapText: true } });
   const body = template ? renderCardTemplate(template, ctx) : s.description ? escapeCardText(truncate(s.description, MAX_DESCRIPTION_CHARS)) : undefined;
   if (body) widgets.push({ textParagraph: { text: body } });
   if (s.url) widgets.push({ buttonList: { buttons: [{ text: 'View details', onClick: { openLink: { url: s.url } } }] } });

@@ -97,6 +97,15 @@ describe('email provider through the pipeline (real Temporal, PostgreSQL, local 
     assert.ok(!JSON.stringify(failed.body).includes('not-the-password-123'));
   });
 
+  it('refuses a connection with a bad host or sender, and a subscription without recipients, naming the fields', async () => {
+    const bad = await hub.call('POST', '/connections', { provider: 'email', name: 'bad', config: { host: 'smtp example', from: 'nobody' } });
+    assert.equal(bad.status, 400);
+    assert.deepEqual(bad.body.errors.map((e: { path: string }) => e.path).sort(), ['config.from', 'config.host']);
+    const none = await hub.call('POST', '/subscriptions', { name: 'x', provider: 'email', connectionId, event: 'incident.created', config: { to: [] } });
+    assert.equal(none.status, 400);
+    assert.deepEqual(none.body.errors.map((e: { path: string }) => e.path), ['config.to']);
+  });
+
   it('sends HTML and text parts with the templated subject, over TLS, and records the Message-ID', async () => {
     await subscribe('incident.created', { subjectTemplate: '[{{payload.severity}}] {{payload.title}}', cc: ['lead@example.com'] });
     const d = await settled(await ingest('incident.created', incident('inc-mail')));

@@ -77,6 +77,15 @@ describe('google-chat provider through the pipeline (real Temporal, PostgreSQL, 
     assert.equal(d.externalId, fake.messagesIn(space)[0].name);
   });
 
+  it('refuses a URL that is not a Chat incoming webhook, naming the field without echoing it', async () => {
+    const url = `${fake.origin}/v1/spaces/AAAA/messages?key=k-123456`;
+    const res = await hub.call('POST', '/subscriptions', { name: 'bad', provider: 'google-chat', event: 'incident.created', config: { webhookUrl: url } });
+    assert.equal(res.status, 400);
+    assert.match(String(res.headers.get('content-type')), /application\/problem\+json/);
+    assert.deepEqual(res.body.errors.map((e: { path: string }) => e.path), ['config.webhookUrl']);
+    assert.ok(!JSON.stringify(res.body).includes('k-123456'));
+  });
+
   it('replies to the first message\'s thread on updates and the resolution', async () => {
     const { space, webhookUrl } = fake.addSpace();
     await subscribe(webhookUrl, 'incident.created');

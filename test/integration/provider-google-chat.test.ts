@@ -86,6 +86,18 @@ describe('google-chat provider through the pipeline (real Temporal, PostgreSQL, 
     assert.ok(!JSON.stringify(res.body).includes('k-123456'));
   });
 
+  it('previews the card for the event\'s example with the webhook URL masked, and sends nothing', async () => {
+    const { space, webhookUrl } = fake.addSpace();
+    const example = (await hub.call('GET', '/events/incident.created')).body.example;
+    const res = await hub.call('POST', '/subscriptions/preview', { name: 'p', provider: 'google-chat', event: 'incident.created', config: { webhookUrl } });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const [req] = res.body.requests;
+    assert.equal(req.method, 'POST');
+    assert.ok(!req.url.includes(new URL(webhookUrl).searchParams.get('token')!), req.url);
+    assert.equal(JSON.parse(req.body).cardsV2[0].card.header.title, `Test: [${String(example.severity).toUpperCase()}] ${example.title}`);
+    assert.equal(fake.postsTo(space).length, 0, 'nothing went over the wire');
+  });
+
   it('replies to the first message\'s thread on updates and the resolution', async () => {
     const { space, webhookUrl } = fake.addSpace();
     await subscribe(webhookUrl, 'incident.created');

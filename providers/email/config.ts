@@ -40,6 +40,10 @@ export const emailConnectionSchema = z.strictObject({
     .describe('PEM certificate(s) of a private CA to trust for this server\'s TLS certificate (public CAs are always trusted)'),
 }).superRefine((c, ctx) => {
   if (c.password !== undefined && c.username === undefined) ctx.addIssue({ code: 'custom', path: ['username'], message: 'is required with a password' });
+  // AUTH PLAIN/LOGIN is only base64: never send the password over a connection without TLS
+  if (c.password !== undefined && c.security === 'none') {
+    ctx.addIssue({ code: 'custom', path: ['security'], message: 'must be "starttls" or "tls" when a password is set (it would travel in plaintext)' });
+  }
 });
 
 /** A parsed, defaulted e-mail connection. */

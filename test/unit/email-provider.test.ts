@@ -32,6 +32,8 @@ describe('email provider: config, composition, classification, address policy', 
     assert.deepEqual(bad.error!.issues.map((i) => i.path.join('.')).sort(), ['from', 'host']);
     assert.equal(emailConnectionSchema.safeParse({ host: 'smtp.example.com', from: 'a@example.com', password: 'x' }).success, false, 'a password needs a user name');
     assert.equal(emailConfigSchema.safeParse({ to: [] }).success, false);
+    const plaintext = emailConnectionSchema.safeParse({ host: 'smtp.example.com', from: 'a@example.com', security: 'none', username: 'u', password: 'p' });
+    assert.deepEqual(plaintext.error?.issues.map((i) => i.path.join('.')), ['security'], 'a password never travels without TLS');
   });
 
   it('keeps the subject on one line, so a payload cannot add headers', () => {

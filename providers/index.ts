@@ -2,6 +2,8 @@ import type { Logger } from './shared/logger';
 import { loadProviderPlugins, type PluginLoadError } from './plugins';
 import { ProviderRegistry } from './registry';
 import { discordProvider } from './discord';
+import { emailProvider } from './email';
+import { googleChatProvider } from './google-chat';
 import { jiraProvider } from './jira';
 import { opsgenieProvider } from './opsgenie';
 import { pagerdutyProvider } from './pagerduty';
@@ -14,7 +16,20 @@ import { webexProvider } from './webex';
 import { webhookProvider } from './webhook';
 
 /** The built-in providers: one line per provider folder. */
-export const BUILTIN_PROVIDERS = [webhookProvider, slackProvider, teamsProvider, webexProvider, telegramProvider, jiraProvider, scriptProvider, pagerdutyProvider, opsgenieProvider, discordProvider];
+export const BUILTIN_PROVIDERS = [
+  webhookProvider,
+  slackProvider,
+  teamsProvider,
+  webexProvider,
+  telegramProvider,
+  jiraProvider,
+  scriptProvider,
+  pagerdutyProvider,
+  opsgenieProvider,
+  discordProvider,
+  googleChatProvider,
+  emailProvider,
+];
 
 /**
  * A registry holding the built-in providers; the shell provider (it runs commands on the worker host)

@@ -67,6 +67,18 @@ export interface OutboundResponse {
  */
 export interface GuardedHttpClient {
   request(req: OutboundRequest): Promise<OutboundResponse>;
+  /**
+   * Resolves a host name for a protocol other than HTTP (SMTP) under the same address policy: the first
+   * address that may be connected to. Rejects with an OutboundError (`ssrf_blocked`, `dns_failure`).
+   * Connect to the address returned, not the name, so the address checked is the one used.
+   */
+  resolveHost?(hostname: string): Promise<ResolvedHost>;
+}
+
+/** An address a host name resolved to that the address policy allows. */
+export interface ResolvedHost {
+  address: string;
+  family: 4 | 6;
 }
 
 /** A field problem, as it appears in problem+json `errors`. */

@@ -4,7 +4,7 @@ import https from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import type { Readable } from 'node:stream';
 import axios from 'axios';
-import type { GuardedHttpClient, OutboundRequest, OutboundResponse } from '../types';
+import type { GuardedHttpClient, OutboundRequest, OutboundResponse, ResolvedHost } from '../types';
 import { createAddressPolicy, type AddressPolicy } from './address-policy';
 
 /** Transport failure kinds. `response_too_large` is reserved: oversize bodies are truncated instead. */
@@ -103,7 +103,27 @@ export function createGuardedHttpClient(options: GuardedHttpClientOptions): Guar
         throw toOutboundError(err, host, signal.aborted, timeoutMs);
       }
     },
+    resolveHost: (hostname) => resolveAllowed(hostname, policy),
   };
+}
+
+/** The first address of `hostname` the policy allows (an IP literal is checked as is); rejects with an OutboundError. */
+function resolveAllowed(hostname: string, policy: AddressPolicy): Promise<ResolvedHost> {
+  const host = hostname.replace(/^\[(.*)\]$/, '$1');
+  const version = isIP(host);
+  if (version) {
+    const reason = policy.blockedReason(host, host);
+    return reason ? Promise.reject(blocked(host, host, reason)) : Promise.resolve({ address: host, family: version === 4 ? 4 : 6 });
+  }
+  return new Promise((resolve, reject) => {
+    dnsLookup(host, { all: true }, (err, addresses: LookupAddress[]) => {
+      if (err) return reject(toOutboundError(err, host, false, 0));
+      const usable = addresses.find((a) => !policy.blockedReason(a.address, host));
+      if (usable) return resolve({ address: usable.address, family: usable.family === 6 ? 6 : 4 });
+      const first = addresses[0];
+      reject(first ? blocked(host, first.address, policy.blockedReason(first.address, host) ?? '') : new OutboundError('dns_failure', `${host} has no addresses`));
+    });
+  });
 }
 
 /** The caller's headers, plus a User-Agent unless given. */

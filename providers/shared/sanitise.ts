@@ -36,6 +36,8 @@ const RULES: Array<[RegExp, string | ((match: string, ...groups: string[]) => st
   [/\b\d{6,12}:[A-Za-z0-9_-]{30,}/g, MASK], // a bare Telegram bot token
   [/(\/api(?:\/v\d+)?\/webhooks\/\d+\/)[A-Za-z0-9_.-]+/gi, `$1${MASK}`],
   [/(\/webhookb2\/)[A-Za-z0-9_@/.-]+/gi, `$1${MASK}`],
+  // Google Chat incoming webhooks: the query (key, token) authorises posting to the space.
+  [/(chat\.googleapis\.com\/v1\/spaces\/[A-Za-z0-9_-]+\/messages)\?[^\s#"'<>]+/gi, `$1?${MASK}`],
   // Authorization header values, whatever the scheme.
   [/(\bauthorization["']?\s*[:=]\s*["']?)(?:(bearer|basic|bot|token|digest|geniekey)\s+)?[^\s"',;]+/gi,
     (_m, prefix: string, scheme?: string) => `${prefix}${scheme ? `${scheme} ` : ''}${MASK}`],

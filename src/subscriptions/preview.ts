@@ -18,7 +18,7 @@ export interface PreviewRequest {
  * recording client. Not the shell provider (it runs commands), the script provider (it runs admin code, on the
  * workers only) or plugins (their code is trusted on the workers, not here).
  */
-const PREVIEWABLE = new Set(['webhook', 'slack', 'teams', 'webex', 'telegram', 'jira', 'pagerduty', 'opsgenie', 'discord']);
+const PREVIEWABLE = new Set(['webhook', 'slack', 'teams', 'webex', 'telegram', 'jira', 'pagerduty', 'opsgenie', 'discord', 'google-chat']);
 const MAX_REQUESTS = 5;
 const MAX_BODY = 64 * 1024;
 const SECRET_HEADERS = /^(authorization|proxy-authorization|cookie|x-api-key|api-key)$/i;

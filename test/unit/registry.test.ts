@@ -4,7 +4,7 @@ import { createBuiltinRegistry } from '../../providers';
 describe('provider registry', () => {
   it('holds every built-in provider, each once', () => {
     const ids = createBuiltinRegistry().list().map((p) => p.definition.id);
-    assert.deepEqual([...ids].sort(), ['discord', 'jira', 'opsgenie', 'pagerduty', 'script', 'slack', 'teams', 'telegram', 'webex', 'webhook']);
+    assert.deepEqual([...ids].sort(), ['discord', 'email', 'google-chat', 'jira', 'opsgenie', 'pagerduty', 'script', 'slack', 'teams', 'telegram', 'webex', 'webhook']);
   });
 
   it('registers the shell provider only when an admin enabled it', () => {

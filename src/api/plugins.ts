@@ -42,10 +42,10 @@ const install = z.union([
   z.object({ tarball: z.string().min(1).describe('An npm package tarball (`npm pack`), base64') }).strict(),
 ]);
 
-/** `/plugins`: provider plugins installed at run time (admin only). */
+/** `/plugins`: provider plugins installed at run time (admins change them, managers read them). */
 export function pluginRoutes(routes: ApiRoutes, plugins: PluginService, maxTarballBytes: number): void {
   routes.add({
-    method: 'get', path: '/plugins', summary: 'List installed (and formerly installed) provider plugins', tag: 'plugins', roles: ['admin'],
+    method: 'get', path: '/plugins', summary: 'List installed (and formerly installed) provider plugins', tag: 'plugins', roles: ['admin', 'manager'],
     responses: { 200: { description: 'Plugins, newest first', schema: z.object({ items: z.array(plugin) }) } },
     handler: async () => ({ status: 200, body: { items: await plugins.list() } }),
   });
@@ -64,12 +64,12 @@ export function pluginRoutes(routes: ApiRoutes, plugins: PluginService, maxTarba
     handler: async ({ body, auth }) => ({ status: 201, body: await plugins.install(body, auth.tokenId) }),
   });
   routes.add({
-    method: 'get', path: '/plugins/:id', summary: 'One plugin', tag: 'plugins', roles: ['admin'], params: idParams,
+    method: 'get', path: '/plugins/:id', summary: 'One plugin', tag: 'plugins', roles: ['admin', 'manager'], params: idParams,
     responses: { 200: { description: 'The plugin', schema: plugin }, 404: { description: 'No such plugin' } },
     handler: async ({ params }) => ({ status: 200, body: await plugins.get(params.id) }),
   });
   routes.add({
-    method: 'get', path: '/plugins/:id/uninstall-preview', summary: 'What uninstalling a plugin would touch', tag: 'plugins', roles: ['admin'],
+    method: 'get', path: '/plugins/:id/uninstall-preview', summary: 'What uninstalling a plugin would touch', tag: 'plugins', roles: ['admin', 'manager'],
     params: idParams,
     responses: { 200: { description: 'Its subscriptions, connections and deliveries in flight', schema: preview }, 404: { description: 'Not installed' } },
     handler: async ({ params }) => ({ status: 200, body: await plugins.uninstallPreview(params.id) }),
@@ -79,7 +79,6 @@ export function pluginRoutes(routes: ApiRoutes, plugins: PluginService, maxTarba
     params: idParams,
     responses: {
       200: { description: 'Uninstalled; what it touched', schema: preview },
-      403: { description: 'Installing is off (PLUGIN_INSTALL_ENABLED)' },
       404: { description: 'Not installed' },
     },
     handler: async ({ params, auth }) => ({ status: 200, body: await plugins.uninstall(params.id, auth.tokenId) }),

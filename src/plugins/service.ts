@@ -120,7 +120,7 @@ export class PluginService {
 
   /** Unloads it everywhere and pauses its subscriptions (kept, with their config) with a reason. */
   async uninstall(id: string, tokenId: string) {
-    this.assertEnabled();
+    // allowed with installs off too: removing code is how an admin backs out
     const preview = await this.uninstallPreview(id);
     await this.dataSource.transaction(async (m) => {
       await m.query(`UPDATE plugins SET uninstalled_at = now(), uninstalled_by = $2 WHERE id = $1`, [id, tokenId]);

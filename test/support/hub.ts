@@ -123,6 +123,8 @@ export class Hub {
     this.worker?.shutdown();
     await this.workerRun;
     await this.workerConnection?.close();
+    this.workerConnection = undefined;
+    this.workerRun = undefined;
     this.worker = undefined;
   }
 

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { ProviderRegistry } from '../../providers/registry';
+import { PluginRuntime } from '../../src/plugins/runtime';
 import { Receiver } from '../fakes/receiver';
 import { Hub, waitFor } from '../support/hub';
 import { LocalRegistry, npmPack, packFiles, type PackedPlugin } from '../support/plugin-packages';
@@ -111,10 +113,19 @@ describe('plugin manager: installing provider plugins at run time', function () 
     otherSubId = other.body.id;
     const ds = await ingest('pm-1');
     for (const d of ds) await delivery(d.id, 'success');
-    const got = receiver.at('/echo').filter((r) => r.url === '/echo');
+    const got = receiver.received.filter((r) => r.url === '/echo');
     assert.equal(got.length, 1);
     assert.equal(got[0].headers['x-echo-plugin'], '1.0.0');
     assert.equal(JSON.parse(got[0].body).title, 'Title pm-1');
+  });
+
+  it('counts the deliveries still in flight in the uninstall preview', async () => {
+    receiver.fallback = (req) => (req.url === '/echo2' ? { status: 503 } : { status: 200 });
+    const ds = await ingest('pm-flight');
+    const stuck = ds.find((d) => d.subscriptionId === otherSubId)!;
+    await delivery(stuck.id, 'retrying');
+    const preview = await hub.call('GET', `/plugins/${installed.id}/uninstall-preview`);
+    assert.equal(preview.body.deliveriesInFlight, 1);
   });
 
   it('previews an uninstall, then pauses its subscriptions with a reason and unloads it', async () => {
@@ -125,7 +136,7 @@ describe('plugin manager: installing provider plugins at run time', function () 
     assert.deepEqual(preview.body.providers, ['echo-hook']);
     assert.deepEqual(preview.body.subscriptions.map((s: { id: string }) => s.id), [subId]);
     assert.deepEqual(preview.body.connections, []);
-    assert.equal(preview.body.deliveriesInFlight, 0);
+    assert.equal(preview.body.deliveriesInFlight, 1, 'the delivery still retrying');
     assert.equal((await hub.call('GET', '/plugins/nope/uninstall-preview')).status, 404);
 
     const del = await hub.call('DELETE', `/plugins/${installed.id}`);
@@ -156,9 +167,27 @@ describe('plugin manager: installing provider plugins at run time', function () 
     const ds = await ingest('pm-3');
     assert.deepEqual(ds.map((d) => d.subscriptionId), [subId]);
     await delivery(ds[0].id, 'success');
-    assert.equal(receiver.received.filter((x) => x.url === '/echo').length, 2);
+    assert.equal(receiver.received.filter((x) => x.url === '/echo').length, 3);
     const history = (await hub.call('GET', '/plugins')).body.items.map((p: { status: string; origin: string }) => `${p.origin}:${p.status}`);
     assert.deepEqual(history, ['registry:installed', 'upload:uninstalled']);
+  });
+
+  it('another process learns of installs by NOTIFY, also after its LISTEN connection was cut', async () => {
+    const other = new ProviderRegistry();
+    const runtime = new PluginRuntime(hub.dataSource, other, fs.mkdtempSync(path.join(os.tmpdir(), 'ihub-plugins-other-')), hub.logger);
+    await runtime.start(hub.config.databaseUrl!);
+    try {
+      assert.ok(other.get('echo-hook'), 'loaded from the table at start');
+      const [current] = (await hub.call('GET', '/plugins')).body.items;
+      await hub.dataSource.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'integrations-hub-plugin_changes' AND pid <> pg_backend_pid()`);
+      assert.equal((await hub.call('DELETE', `/plugins/${current.id}`)).status, 200);
+      await waitFor(async () => !other.get('echo-hook'), 'the other process to unload it');
+      assert.equal((await hub.call('POST', '/plugins', { package: echo.name, version: echo.version })).status, 201);
+      await waitFor(async () => other.get('echo-hook'), 'the other process to load it again');
+      assert.equal(other.get('echo-hook')!.source, '@ihub-test/provider-echo@1.0.0');
+    } finally {
+      await runtime.stop();
+    }
   });
 
   it('keeps running when an installed plugin throws at load time, and lists its error', async () => {

@@ -71,6 +71,18 @@ describe('plugin manager: installing provider plugins at run time', function () 
     const garbage = await hub.call('POST', '/plugins', { tarball: Buffer.from('not a tarball at all').toString('base64') });
     assert.equal(garbage.status, 422);
     assert.equal(garbage.body.errors[0].path, 'tarball');
+    const withDeps = packFiles({
+      'package.json': JSON.stringify({ name: '@ihub-test/with-deps', version: '1.0.0', main: 'index.js', dependencies: { 'left-pad': '1.3.0' } }),
+      'index.js': 'exports.x = 1;',
+    });
+    const deps = await hub.call('POST', '/plugins', { tarball: withDeps.bytes.toString('base64') });
+    assert.equal(deps.status, 422);
+    assert.equal(deps.body.errors[0].path, 'tarball');
+    assert.match(deps.body.detail, /must bundle their dependencies \(found left-pad\)/);
+    const outOfScope = packFiles({ 'package.json': JSON.stringify({ name: 'unscoped-plugin', version: '1.0.0', main: 'index.js' }), 'index.js': '' });
+    const scoped = await hub.call('POST', '/plugins', { tarball: outOfScope.bytes.toString('base64') });
+    assert.equal(scoped.status, 422, 'the allow-list holds for uploads too');
+    assert.equal(scoped.body.errors[0].path, 'tarball');
     assert.equal((await hub.call('POST', '/plugins', { tarball: echo.bytes.toString('base64') }, null)).status, 401);
     assert.deepEqual((await hub.call('GET', '/plugins')).body.items, [], 'nothing was recorded');
   });

@@ -6,6 +6,7 @@ import { HttpProblem, notFound, conflict } from '../http/problem';
 import { fetchFromRegistry, fromUpload, PackageSourceError, type PluginTarball } from './package-source';
 import type { PluginRuntime } from './runtime';
 import { readManifest } from './unpack';
+import { vetPlugin } from './vet';
 
 /** What to install: a registry package, or an uploaded tarball. */
 export type InstallRequest = { package: string; version: string } | { tarball: string };
@@ -60,6 +61,8 @@ export class PluginService {
     if (manifest.dependencies.length) {
       throw problem(422, field, `Plugins must bundle their dependencies (found ${manifest.dependencies.join(', ')}); use the SDK passed to createProvider`);
     }
+    const trial = await vetPlugin(tarball.bytes);
+    if (trial.fatal) throw problem(422, field, `Refused: ${trial.fatal}`);
     const repo = this.dataSource.getRepository(PluginEntity);
     if (await repo.createQueryBuilder('p').where('p.package = :n AND p.uninstalled_at IS NULL', { n: manifest.name }).getExists()) {
       throw conflict(`${manifest.name} is already installed; uninstall it first`);

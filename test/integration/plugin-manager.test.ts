@@ -219,6 +219,19 @@ describe('plugin manager: installing provider plugins at run time', function () 
     assert.ok(!(await hub.call('GET', '/providers')).body.loadErrors.some((e: { plugin: string }) => e.plugin.startsWith('@ihub-test/provider-broken')));
   });
 
+  it('refuses a plugin that would end the process while loading, and keeps serving', async () => {
+    const exits = packFiles({
+      'package.json': JSON.stringify({ name: '@ihub-test/provider-exits', version: '1.0.0', main: 'index.js' }),
+      'index.js': 'process.exit(3);',
+    });
+    const r = await hub.call('POST', '/plugins', { tarball: exits.bytes.toString('base64') });
+    assert.equal(r.status, 422);
+    assert.equal(r.body.errors[0].path, 'tarball');
+    assert.match(r.body.detail, /ended the process while loading \(exit code 3\)/);
+    assert.ok(!(await hub.call('GET', '/plugins')).body.items.some((p: { package: string }) => p.package === '@ihub-test/provider-exits'), 'not recorded');
+    assert.equal((await hub.call('GET', '/providers')).status, 200);
+  });
+
   it('refuses a plugin that collides with a built-in id, without touching the built-in', async () => {
     const clash = packFiles({
       'package.json': JSON.stringify({ name: '@ihub-test/provider-clash', version: '1.0.0', main: 'index.js' }),

@@ -19,8 +19,10 @@ RUN npx tsc -p tsconfig.json \
 
 # ---- runtime: production dependencies and compiled output only, as the unprivileged `node` user ----
 FROM node:20-bookworm-slim AS runtime
+# DATA_DIR: where installed provider plugins are unpacked (writable by the app user, unlike /app)
 ENV NODE_ENV=production \
-    NODE_OPTIONS=--enable-source-maps
+    NODE_OPTIONS=--enable-source-maps \
+    DATA_DIR=/home/node/.data
 WORKDIR /app
 # owned by root and read-only to the app user: the process cannot rewrite its own code
 COPY --from=build /app/package.json ./package.json

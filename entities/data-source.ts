@@ -14,6 +14,8 @@ import { ProviderSettings1764400000000 } from './migrations/1764400000000-Provid
 import { ExternalRecordEntity } from './external-record.entity';
 import { Recoveries1764600000000 } from './migrations/1764600000000-Recoveries';
 import { UiSessionsAndDeliveryNotify1764700000000 } from './migrations/1764700000000-UiSessionsAndDeliveryNotify';
+import { PluginEntity } from './plugin.entity';
+import { Plugins1764800000000 } from './migrations/1764800000000-Plugins';
 
 export const ENTITIES = [
   EventTypeEntity,
@@ -25,6 +27,7 @@ export const ENTITIES = [
   ConnectionEntity,
   ExternalRecordEntity,
   ProviderSettingEntity,
+  PluginEntity,
 ];
 
 /** Migrations in the order they apply. Schema changes go here, never through `synchronize`. */
@@ -34,6 +37,7 @@ export const MIGRATIONS = [
   ProviderSettings1764400000000,
   Recoveries1764600000000,
   UiSessionsAndDeliveryNotify1764700000000,
+  Plugins1764800000000,
 ];
 
 /** A data source for the given PostgreSQL URL; call initialize() and runMigrations() yourself. */

@@ -42,21 +42,41 @@ export function loadProviderPlugins(specs: string[], registry: ProviderRegistry,
   const errors: PluginLoadError[] = [];
   for (const spec of specs) {
     try {
-      const entry = resolvePlugin(spec, baseDir);
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const mod = require(entry) as Record<string, unknown>;
-      const defs = definitionsOf(mod.default && typeof mod.default === 'object' ? { ...(mod.default as object), ...mod } : mod);
-      if (defs.length === 0) throw new Error('exports no provider (expected `provider`, `providers` or `createProvider(sdk)`)');
-      const source = sourceOf(entry, spec);
-      for (const def of defs) {
-        checkShape(def);
-        registry.register(def, source);
-      }
+      loadPluginEntry(resolvePlugin(spec, baseDir), registry, spec);
     } catch (err) {
-      errors.push({ plugin: spec, error: (err instanceof Error ? err.message : String(err)).split('\n')[0].slice(0, 500) });
+      errors.push({ plugin: spec, error: loadErrorMessage(err) });
     }
   }
   return errors;
+}
+
+/**
+ * Loads one plugin module (a resolved file or folder) and registers its providers; all or none: when one
+ * of them is invalid or its id is taken, those already registered are removed again. Returns their ids.
+ */
+export function loadPluginEntry(entry: string, registry: ProviderRegistry, spec: string = entry): string[] {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const mod = require(require.resolve(entry)) as Record<string, unknown>;
+  const defs = definitionsOf(mod.default && typeof mod.default === 'object' ? { ...(mod.default as object), ...mod } : mod);
+  if (defs.length === 0) throw new Error('exports no provider (expected `provider`, `providers` or `createProvider(sdk)`)');
+  const source = sourceOf(require.resolve(entry), spec);
+  const done: string[] = [];
+  try {
+    for (const def of defs) {
+      checkShape(def);
+      registry.register(def, source);
+      done.push(def.id);
+    }
+  } catch (err) {
+    for (const id of done) registry.unregister(id);
+    throw err;
+  }
+  return done;
+}
+
+/** The first line of a load error, bounded: what the lists show. */
+export function loadErrorMessage(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0].slice(0, 500);
 }
 
 function resolvePlugin(spec: string, baseDir: string): string {

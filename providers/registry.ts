@@ -50,6 +50,11 @@ export class ProviderRegistry {
     return entry;
   }
 
+  /** Removes a provider (a plugin being unloaded); false when there was none. */
+  unregister(id: string): boolean {
+    return this.byId.delete(id);
+  }
+
   get(id: string): RegisteredProvider | undefined {
     return this.byId.get(id);
   }

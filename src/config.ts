@@ -54,6 +54,15 @@ export const envSchema = z.object({
   INGEST_RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).default(500),
   INGEST_RATE_LIMIT_BURST: z.coerce.number().int().min(1).default(1000),
   PROVIDER_PLUGINS: csv,
+  PLUGIN_INSTALL_ENABLED: z
+    .enum(['true', 'false', '1', '0', ''])
+    .optional()
+    .transform((v) => v === 'true' || v === '1'),
+  PLUGIN_ALLOWED_SCOPES: csv.refine((scopes) => scopes.every((x) => /^@[a-z0-9][a-z0-9._~-]*$/.test(x)), {
+    message: 'must be npm scopes such as @acme, comma-separated',
+  }),
+  PLUGIN_REGISTRY_URL: optionalUrl(['http:', 'https:']).transform((s) => (s ?? 'https://registry.npmjs.org').replace(/\/$/, '')),
+  PLUGIN_MAX_TARBALL_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(10 * 1024 * 1024),
   SHELL_PROVIDER_ENABLED: z
     .enum(['true', 'false', '1', '0', ''])
     .optional()
@@ -82,6 +91,8 @@ export interface Config {
   providerPlugins: string[];
   /** The shell provider runs commands on the worker host: off unless an admin turns it on. */
   shellProviderEnabled: boolean;
+  /** Installing provider plugins at run time (`POST /plugins`): off unless enabled; scopes allowed (empty = any). */
+  pluginInstall: { enabled: boolean; allowedScopes: string[]; registryUrl: string; maxTarballBytes: number };
   /** How long an admin UI sign-in lasts. */
   uiSessionTtlMs: number;
 }
@@ -134,6 +145,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     workerMaxConcurrentActivities: e.WORKER_MAX_CONCURRENT_ACTIVITIES,
     providerPlugins: e.PROVIDER_PLUGINS,
     shellProviderEnabled: e.SHELL_PROVIDER_ENABLED,
+    pluginInstall: Object.freeze({
+      enabled: e.PLUGIN_INSTALL_ENABLED,
+      allowedScopes: e.PLUGIN_ALLOWED_SCOPES,
+      registryUrl: e.PLUGIN_REGISTRY_URL,
+      maxTarballBytes: e.PLUGIN_MAX_TARBALL_BYTES,
+    }),
     uiSessionTtlMs: e.UI_SESSION_TTL_MINUTES * 60_000,
   });
 }

@@ -1,4 +1,6 @@
 import path from 'node:path';
+import type { DataSource } from 'typeorm';
+import { PluginRuntime } from './plugins/runtime';
 import { createRegistry } from '../providers';
 import type { Config } from './config';
 import type { Logger } from './logger';
@@ -12,4 +14,13 @@ export function providersFor(config: Config, logger?: Logger) {
     { plugins: config.providerPlugins, pluginBaseDir: PROJECT_ROOT, shellEnabled: config.shellProviderEnabled },
     logger,
   );
+}
+
+/**
+ * The providers of this process with its installed plugins: built-ins and PROVIDER_PLUGINS now, plugins
+ * from the `plugins` table once `plugins.start()` ran (and as they are installed or uninstalled).
+ */
+export function providersWithPlugins(config: Config, dataSource: DataSource, logger: Logger) {
+  const { registry, loadErrors } = providersFor(config, logger);
+  return { registry, plugins: new PluginRuntime(dataSource, registry, config.dataDir, logger, loadErrors) };
 }

@@ -21,7 +21,9 @@ import { deliveryRoutes } from './deliveries';
 import { connectionRoutes } from './connections';
 import { ConnectionService } from '../connections/service';
 import type { GuardedHttpClient } from '../../providers/types';
-import type { PluginLoadError } from '../../providers/plugins';
+import type { PluginRuntime } from '../plugins/runtime';
+import { PluginService } from '../plugins/service';
+import { pluginRoutes } from './plugins';
 import { ProviderSettings } from '../../providers/settings';
 import { eventRoutes } from './events';
 import { ingestRoutes } from './ingest';
@@ -40,8 +42,8 @@ export interface ApiDeps {
   secrets: SecretBox;
   /** Outbound client for connection tests and options (the guarded one). */
   http: GuardedHttpClient;
-  /** Plugins that failed to load, shown by `GET /providers`. */
-  pluginLoadErrors?: PluginLoadError[];
+  /** The plugins of this process (loaded into `providers`); their failures are shown by `GET /providers`. */
+  plugins: PluginRuntime;
 }
 
 /** Admin and ingest requests other than ingest are small; this is their body limit. */
@@ -62,7 +64,8 @@ export function buildApi(deps: ApiDeps) {
 
   ingestRoutes(routes, ingest, config.ingestMaxBodyBytes, new RateLimiter(config.ingestRateLimit.perSecond, config.ingestRateLimit.burst));
   eventRoutes(routes, catalogue);
-  providerRoutes(routes, providers, new ProviderSettings(dataSource), deps.pluginLoadErrors ?? []);
+  providerRoutes(routes, providers, new ProviderSettings(dataSource), () => deps.plugins.loadErrors());
+  pluginRoutes(routes, new PluginService(dataSource, deps.plugins, config.pluginInstall), config.pluginInstall.maxTarballBytes);
   subscriptionRoutes(routes, subscriptions, ingest);
   deliveryRoutes(routes, deliveries, live);
   sessionRoutes(routes, sessions, config.uiSessionTtlMs);

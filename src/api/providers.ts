@@ -36,7 +36,7 @@ export function providerView(p: RegisteredProvider, enabled: boolean) {
 }
 
 /** `/providers`: what can be subscribed to, how to configure it, and the admin's on/off switch. */
-export function providerRoutes(routes: ApiRoutes, registry: ProviderRegistry, settings: ProviderSettings, loadErrors: PluginLoadError[]): void {
+export function providerRoutes(routes: ApiRoutes, registry: ProviderRegistry, settings: ProviderSettings, loadErrors: () => PluginLoadError[]): void {
   routes.add({
     method: 'get', path: '/providers', summary: 'List providers with their config schemas', tag: 'providers',
     roles: ['admin', 'manager', 'viewer'],
@@ -48,7 +48,7 @@ export function providerRoutes(routes: ApiRoutes, registry: ProviderRegistry, se
     },
     handler: async () => {
       const disabled = await settings.disabled();
-      return { status: 200, body: { items: registry.list().map((p) => providerView(p, !disabled.has(p.definition.id))), loadErrors } };
+      return { status: 200, body: { items: registry.list().map((p) => providerView(p, !disabled.has(p.definition.id))), loadErrors: loadErrors() } };
     },
   });
   routes.add({

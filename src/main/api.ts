@@ -6,7 +6,7 @@ import { createApp } from '../http/app';
 import { databaseCheck, temporalCheck } from '../http/health';
 import { createLogger } from '../logger';
 import { buildApi } from '../api';
-import { providersFor } from '../providers';
+import { providersWithPlugins } from '../providers';
 import { createSecretBox } from '../secrets/crypto';
 import { outboundClient } from '../outbound';
 import { exitOnStartupError, onShutdown } from './shutdown';
@@ -25,14 +25,15 @@ async function main(): Promise<void> {
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
-  const { registry: providers, loadErrors } = providersFor(config, logger);
+  const { registry: providers, plugins } = providersWithPlugins(config, dataSource, logger);
+  await plugins.start(config.databaseUrl);
   const api = buildApi({
     config,
     dataSource,
     client,
     logger,
     providers,
-    pluginLoadErrors: loadErrors,
+    plugins,
     secrets: createSecretBox([config.encryption.masterKey, ...config.encryption.previousKeys]),
     http: outboundClient(config),
   });
@@ -52,6 +53,7 @@ async function main(): Promise<void> {
     await api.reconciler.stop();
     await api.ingest.settle();
     await connection.close();
+    await plugins.stop();
     await dataSource.destroy();
   });
 }

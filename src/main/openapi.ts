@@ -5,7 +5,7 @@ import { buildApi } from '../api';
 import { loadConfig } from '../config';
 import { createLogger } from '../logger';
 import { outboundClient } from '../outbound';
-import { providersFor } from '../providers';
+import { providersWithPlugins } from '../providers';
 import { createSecretBox } from '../secrets/crypto';
 
 /**
@@ -19,12 +19,15 @@ function main(): void {
   // placeholders: building routes reads config but opens no connection (the data source and Temporal are lazy)
   const config = loadConfig({ ...process.env, ENCRYPTION_MASTER_KEY: 'openapi-document-only-key', LOG_LEVEL: 'silent' });
   const logger = createLogger('silent', 'openapi');
+  const dataSource = createDataSource('postgres://openapi@127.0.0.1:1/none');
+  const { registry, plugins } = providersWithPlugins(config, dataSource, logger);
   const api = buildApi({
     config,
-    dataSource: createDataSource('postgres://openapi@127.0.0.1:1/none'),
+    dataSource,
     client: new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }) }),
     logger,
-    providers: providersFor(config, logger).registry,
+    providers: registry,
+    plugins,
     secrets: createSecretBox([config.encryption.masterKey]),
     http: outboundClient(config),
   });

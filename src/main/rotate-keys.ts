@@ -1,7 +1,7 @@
 import { loadConfig } from '../config';
 import { openDatabase } from '../db';
 import { createLogger } from '../logger';
-import { providersFor } from '../providers';
+import { providersWithPlugins } from '../providers';
 import { createSecretBox } from '../secrets/crypto';
 import { reencryptAll } from '../secrets/rotate';
 import { exitOnStartupError } from './shutdown';
@@ -16,7 +16,10 @@ async function main(): Promise<void> {
   if (!config.databaseUrl) throw new Error('DATABASE_URL must be set');
   const ds = await openDatabase(config.databaseUrl, logger);
   const box = createSecretBox([config.encryption.masterKey, ...config.encryption.previousKeys]);
-  const counts = await reencryptAll(ds, providersFor(config, logger).registry, box);
+  // installed plugins too: their subscriptions' secret fields are known from their schemas
+  const { registry, plugins } = providersWithPlugins(config, ds, logger);
+  await plugins.sync();
+  const counts = await reencryptAll(ds, registry, box);
   process.stdout.write(`re-encrypted under key ${box.currentKeyId}: ${JSON.stringify(counts)}\n`);
   await ds.destroy();
 }

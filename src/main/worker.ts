@@ -3,6 +3,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from '../config';
 import { openDatabase } from '../db';
 import { createLogger } from '../logger';
+import { providersWithPlugins } from '../providers';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { buildWorker, installTemporalRuntime } from '../worker';
 import { exitOnStartupError, whenParentGone } from './shutdown';
@@ -21,7 +22,9 @@ async function main(): Promise<void> {
   if (added.length) logger.info({ added }, 'search attributes registered');
   await client.close();
   const connection = await NativeConnection.connect({ address: config.temporal.address });
-  const worker = await buildWorker({ config, connection, dataSource, logger });
+  const { registry: providers, plugins } = providersWithPlugins(config, dataSource, logger);
+  await plugins.start(config.databaseUrl);
+  const worker = await buildWorker({ config, connection, dataSource, logger, providers });
   logger.info({ taskQueue: config.temporal.taskQueue }, 'worker running');
   whenParentGone(() =>
     setImmediate(() => {
@@ -32,6 +35,7 @@ async function main(): Promise<void> {
   // resolves after SIGINT/SIGTERM (the SDK's default shutdown signals) or the parent's end, once in-flight tasks finish
   await worker.run();
   await connection.close();
+  await plugins.stop();
   await dataSource.destroy();
   logger.info('worker stopped');
 }

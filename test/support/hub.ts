@@ -13,7 +13,8 @@ import { UI_DIR } from '../../src/http/ui';
 import { createLogger, type Logger } from '../../src/logger';
 import { createSecretBox } from '../../src/secrets/crypto';
 import { outboundClient } from '../../src/outbound';
-import { providersFor } from '../../src/providers';
+import { providersWithPlugins } from '../../src/providers';
+import type { PluginRuntime } from '../../src/plugins/runtime';
 import type { ProviderRegistry } from '../../providers/registry';
 import type { ProviderDefinition } from '../../providers/types';
 import { buildWorker } from '../../src/worker';
@@ -49,6 +50,7 @@ export class Hub {
     /** Every log line of this hub's API and worker, to search for secrets. */
     readonly logs: string[],
     readonly providers: ProviderRegistry,
+    readonly plugins: PluginRuntime,
   ) {}
 
   /**
@@ -73,7 +75,8 @@ export class Hub {
     const logs: string[] = [];
     const captured = createLogger(config.logLevel, name, { write: (line: string) => logs.push(line) });
     const dataSource = await openDatabase(dbUrl, captured);
-    const { registry: providers, loadErrors } = providersFor(config, captured);
+    const { registry: providers, plugins } = providersWithPlugins(config, dataSource, captured);
+    await plugins.start(dbUrl);
     for (const p of extraProviders) if (!providers.get(p.id)) providers.register(p);
     const api = buildApi({
       config,
@@ -81,7 +84,7 @@ export class Hub {
       client: stack.client,
       logger: captured,
       providers,
-      pluginLoadErrors: loadErrors,
+      plugins,
       secrets: createSecretBox([config.encryption.masterKey]),
       http: outboundClient(config),
     });
@@ -96,7 +99,7 @@ export class Hub {
     const server = app.listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
     const baseUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-    const hub = new Hub(config, dataSource, api, server, baseUrl, captured, logs, providers);
+    const hub = new Hub(config, dataSource, api, server, baseUrl, captured, logs, providers, plugins);
     await hub.startWorker();
     return hub;
   }
@@ -120,6 +123,8 @@ export class Hub {
     this.worker?.shutdown();
     await this.workerRun;
     await this.workerConnection?.close();
+    this.workerConnection = undefined;
+    this.workerRun = undefined;
     this.worker = undefined;
   }
 
@@ -158,6 +163,7 @@ export class Hub {
     this.api.live.stop();
     this.server.closeAllConnections();
     await new Promise((r) => this.server.close(r));
+    await this.plugins.stop();
     await this.dataSource.destroy();
   }
 }

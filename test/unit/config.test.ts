@@ -45,6 +45,21 @@ describe('configuration', () => {
     assert.equal(c.logLevel, 'debug');
   });
 
+  it('keeps plugin installs off by default and reads their settings', () => {
+    assert.deepEqual({ ...loadConfig(base).pluginInstall }, {
+      enabled: false, allowedScopes: [], registryUrl: 'https://registry.npmjs.org', maxTarballBytes: 10 * 1024 * 1024,
+    });
+    const c = loadConfig({
+      ...base, PLUGIN_INSTALL_ENABLED: 'true', PLUGIN_ALLOWED_SCOPES: '@acme, @integrations-hub', PLUGIN_REGISTRY_URL: 'http://127.0.0.1:4873/',
+    });
+    assert.deepEqual({ ...c.pluginInstall }, {
+      enabled: true, allowedScopes: ['@acme', '@integrations-hub'], registryUrl: 'http://127.0.0.1:4873', maxTarballBytes: 10 * 1024 * 1024,
+    });
+    assert.deepEqual(problemsOf({ ...base, PLUGIN_ALLOWED_SCOPES: 'acme' }), ['PLUGIN_ALLOWED_SCOPES']);
+    assert.deepEqual(problemsOf({ ...base, PLUGIN_REGISTRY_URL: 'ftp://x' }), ['PLUGIN_REGISTRY_URL']);
+    assert.deepEqual(problemsOf({ ...base, PLUGIN_INSTALL_ENABLED: 'yes' }), ['PLUGIN_INSTALL_ENABLED']);
+  });
+
   it('names the missing ENCRYPTION_MASTER_KEY', () => {
     assert.deepEqual(problemsOf({}), ['ENCRYPTION_MASTER_KEY']);
   });

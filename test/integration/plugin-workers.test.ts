@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Receiver } from '../fakes/receiver';
+import { Hub, waitFor } from '../support/hub';
+import { LocalRegistry, npmPack, type PackedPlugin } from '../support/plugin-packages';
+import { ServiceProcess } from '../support/processes';
+
+/**
+ * Installs reach every process through PostgreSQL: two worker OS processes (each with its own data folder)
+ * beside the hub's API. Each delivery below can only be run by one of them, the other being stopped.
+ */
+describe('plugin manager: every worker process loads installs through PostgreSQL', function () {
+  this.timeout(240_000);
+  let hub: Hub;
+  let receiver: Receiver;
+  let registry: LocalRegistry;
+  let echo: PackedPlugin;
+  const workers: ServiceProcess[] = [];
+
+  before(async () => {
+    echo = npmPack('./test/fixtures/plugins/provider-echo');
+    registry = await new LocalRegistry().start();
+    registry.add(echo);
+    const hubDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ihub-plugins-api-'));
+    hub = await Hub.start('plugin-workers', { PLUGIN_INSTALL_ENABLED: 'true', PLUGIN_REGISTRY_URL: registry.url, DATA_DIR: hubDir });
+    // from here on only the worker processes run deliveries
+    await hub.stopWorker();
+    receiver = await new Receiver().start();
+    for (const name of ['a', 'b']) {
+      const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `ihub-plugins-worker-${name}-`));
+      workers.push(
+        new ServiceProcess('worker', () => ({
+          PATH: process.env.PATH,
+          HOME: process.env.HOME,
+          DATABASE_URL: hub.config.databaseUrl,
+          TEMPORAL_ADDRESS: hub.config.temporal.address,
+          TEMPORAL_TASK_QUEUE: hub.config.temporal.taskQueue,
+          ENCRYPTION_MASTER_KEY: hub.config.encryption.masterKey,
+          OUTBOUND_ALLOWED_NETWORKS: '127.0.0.0/8',
+          DATA_DIR: dataDir,
+          LOG_LEVEL: 'info',
+        })),
+      );
+    }
+    await Promise.all(workers.map((w) => startWorker(w)));
+  });
+  after(async () => {
+    await Promise.all(workers.map((w) => w.stop()));
+    await hub?.close();
+    await receiver?.stop();
+    await registry?.stop();
+  });
+
+  async function startWorker(w: ServiceProcess): Promise<void> {
+    w.output.length = 0;
+    w.start();
+    await waitFor(async () => w.output.join('').includes('worker running'), 'the worker process to run', 60_000);
+  }
+
+  const logged = (w: ServiceProcess, msg: string, pluginId: string) =>
+    waitFor(async () => w.output.join('').split('\n').some((l) => l.includes(`"msg":"${msg}"`) && l.includes(`"pluginId":"${pluginId}"`)), `${msg} ${pluginId} in the worker log`);
+
+  async function deliverOnce(id: string): Promise<void> {
+    const r = await hub.call('POST', '/ingest', { event: 'incident.created', id, payload: { incidentId: id, title: id, severity: 'minor' } });
+    assert.equal(r.body.deliveries.length, 1);
+    const d = await waitFor(async () => {
+      const x = (await hub.call('GET', `/deliveries/${r.body.deliveries[0].id}`)).body;
+      return ['success', 'failed'].includes(x.status) ? x : undefined;
+    }, `delivery ${id} to finish`, 60_000);
+    assert.equal(d.status, 'success', JSON.stringify(d));
+    assert.ok(receiver.received.some((x) => x.url === '/echo' && JSON.parse(x.body).title === id));
+  }
+
+  it('a worker that was running when the plugin was installed delivers through it', async () => {
+    const r = await hub.call('POST', '/plugins', { tarball: echo.bytes.toString('base64') });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    await Promise.all(workers.map((w) => logged(w, 'provider plugin loaded', r.body.id)));
+    const sub = await hub.call('POST', '/subscriptions', { name: 'echo', provider: 'echo-hook', event: 'incident.created', config: { url: `${receiver.url}/echo` } });
+    assert.equal(sub.status, 201);
+    await workers[1].stop();
+    await deliverOnce('on-worker-a');
+  });
+
+  it('a worker started later loads it from the table; an uninstall and a reinstall reach it by NOTIFY', async () => {
+    const [a, b] = workers;
+    await startWorker(b);
+    const first = (await hub.call('GET', '/plugins')).body.items[0];
+    await logged(b, 'provider plugin loaded', first.id);
+    assert.equal((await hub.call('DELETE', `/plugins/${first.id}`)).status, 200);
+    await Promise.all(workers.map((w) => logged(w, 'provider plugin unloaded', first.id)));
+    const again = await hub.call('POST', '/plugins', { package: echo.name, version: echo.version });
+    assert.equal(again.status, 201, JSON.stringify(again.body));
+    await Promise.all(workers.map((w) => logged(w, 'provider plugin loaded', again.body.id)));
+    await a.stop();
+    await deliverOnce('on-worker-b');
+  });
+});

@@ -1,6 +1,6 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Logger } from '../src/logger';
-import type { ReplayStore } from '../src/replay/store';
+import type { ReplayStore } from '../src/deliveries/replays';
 import { DeliveryWorkflows } from '../src/temporal/deliveries';
 import { safeErrorMessage } from '../providers/shared/sanitise';
 import type { ReplayBatch } from '../workflows/types';

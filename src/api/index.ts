@@ -31,8 +31,8 @@ import { providerRoutes } from './providers';
 import { subscriptionRoutes } from './subscriptions';
 import { tokenRoutes } from './tokens';
 import { replayRoutes } from './replay';
-import { ReplayService } from '../replay/service';
-import { ReplayStore } from '../replay/store';
+import { ReplayService } from '../deliveries/replay-service';
+import { ReplayStore } from '../deliveries/replays';
 import { anyObject } from './schemas';
 
 /** What the API needs, built by the API process (or a test). */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ApiRoutes } from '../http/routes';
-import type { ReplayService } from '../replay/service';
+import type { ReplayService } from '../deliveries/replay-service';
 import { decodeCursor, encodeCursor } from './cursor';
 import { idParams, isoTime, page, pageQuery } from './schemas';
 

@@ -6,7 +6,7 @@ import { activityStores, createActivities } from '../../activities';
 import { createRecoveryActivities } from '../../activities/recovery';
 import { RecoveryStore } from '../deliveries/recoveries';
 import { createReplayActivities } from '../../activities/replay';
-import { ReplayStore } from '../replay/store';
+import { ReplayStore } from '../deliveries/replays';
 import { providersFor } from '../providers';
 import type { ProviderRegistry } from '../../providers/registry';
 import type { Config } from '../config';

@@ -2,7 +2,7 @@ import type { DataSource } from 'typeorm';
 import type { Position } from '../api/cursor';
 import { conflict, notFound } from '../http/problem';
 import type { DeliveryWorkflows } from '../temporal/deliveries';
-import type { ReplayStore, ReplayView } from './store';
+import type { ReplayStore, ReplayView } from './replays';
 import { listUndelivered, type UndeliveredFilter, type UndeliveredItem } from './undelivered';
 
 /** Replays of missed events and the list of what was not delivered. */

@@ -4,3 +4,5 @@ export { deliveryWorkflowV2 } from './delivery';
 export { deliveryWorkflow } from './delivery-v1';
 // bulk recovery (POST /deliveries/recover) in the background
 export { recoverDeliveriesWorkflow } from './recovery';
+// replay of missed events (POST /subscriptions/{id}/replay) in the background
+export { replayMissedWorkflow } from './replay';

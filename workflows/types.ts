@@ -134,3 +134,19 @@ export interface RecoveryBatch {
 export function recoveryWorkflowId(recoveryId: string): string {
   return `recovery:${recoveryId}`;
 }
+
+/** Input of replayMissedWorkflow: the replay's row holds its subscription, range and progress. */
+export interface ReplayWorkflowInput {
+  replayId: string;
+}
+
+/** What one batch of a replay did. */
+export interface ReplayBatch {
+  /** True when the range is exhausted. */
+  finished: boolean;
+}
+
+/** The id of a replay's workflow. */
+export function replayWorkflowId(replayId: string): string {
+  return `replay:${replayId}`;
+}

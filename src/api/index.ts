@@ -30,6 +30,9 @@ import { ingestRoutes } from './ingest';
 import { providerRoutes } from './providers';
 import { subscriptionRoutes } from './subscriptions';
 import { tokenRoutes } from './tokens';
+import { replayRoutes } from './replay';
+import { ReplayService } from '../deliveries/replay-service';
+import { ReplayStore } from '../deliveries/replays';
 import { anyObject } from './schemas';
 
 /** What the API needs, built by the API process (or a test). */
@@ -67,6 +70,7 @@ export function buildApi(deps: ApiDeps) {
   providerRoutes(routes, providers, new ProviderSettings(dataSource), () => deps.plugins.loadErrors());
   pluginRoutes(routes, new PluginService(dataSource, deps.plugins, config.pluginInstall), config.pluginInstall.maxTarballBytes);
   subscriptionRoutes(routes, subscriptions, ingest);
+  replayRoutes(routes, new ReplayService(dataSource, new ReplayStore(dataSource), workflows));
   deliveryRoutes(routes, deliveries, live);
   sessionRoutes(routes, sessions, config.uiSessionTtlMs);
   tokenRoutes(routes, dataSource);

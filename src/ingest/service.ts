@@ -10,6 +10,7 @@ import { validatePayload } from '../catalogue/validate';
 import { badRequest, conflict, HttpProblem, notFound } from '../http/problem';
 import type { Logger } from '../logger';
 import type { DeliveryRef, DeliveryWorkflows } from '../temporal/deliveries';
+import { isActiveSql, matchesEmissionSql } from './matching';
 
 /** How long `workflow_started` marks of background starts are gathered before one UPDATE writes them (ms). */
 const MARK_EVERY_MS = 100;
@@ -72,8 +73,7 @@ export class IngestService {
          SELECT 'dlv_' || replace(gen_random_uuid()::text, '-', ''), s.id, s.provider, $2, $1, $4, $5, 'pending', 0,
                 'delivery:' || $1 || ':' || s.id, false, false, date_trunc('milliseconds', now()), date_trunc('milliseconds', now())
            FROM subscriptions s
-          WHERE EXISTS (SELECT 1 FROM em) AND s.event = $2 AND s.enabled AND s.paused_reason IS NULL
-            AND (s.system_ids = '{}' OR s.system_ids && $4::text[])
+          WHERE EXISTS (SELECT 1 FROM em) AND ${isActiveSql('s')} AND ${matchesEmissionSql('s', '$2', '$4')}
          RETURNING id, subscription_id, provider, workflow_id
        )
        SELECT EXISTS (SELECT 1 FROM em) AS created, ins.id, ins.subscription_id, ins.provider, ins.workflow_id

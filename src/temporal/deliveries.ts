@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { SA_DELIVERY_ID, SA_DELIVERY_STATUS, SA_EVENT, SA_PROVIDER, SA_SUBSCRIPTION_ID } from '../../workflows/search-attributes';
 import { conflict } from '../http/problem';
-import { CLOSING_FAILURE, cancelUpdate, recoveryWorkflowId, redeliverUpdate, type DeliveryWorkflowInput, type RecoveryWorkflowInput } from '../../workflows/types';
+import { CLOSING_FAILURE, cancelUpdate, recoveryWorkflowId, redeliverUpdate, replayWorkflowId, type DeliveryWorkflowInput, type RecoveryWorkflowInput, type ReplayWorkflowInput } from '../../workflows/types';
 
 /** How long one workflow start may take before it is left to the reconciler (ms). */
 const START_DEADLINE_MS = 3_000;
@@ -93,6 +93,15 @@ export class DeliveryWorkflows {
       workflowId: recoveryWorkflowId(recoveryId),
       taskQueue: this.taskQueue,
       args: [{ recoveryId } satisfies RecoveryWorkflowInput],
+    });
+  }
+
+  /** Starts the background workflow of a replay of missed events (its row is already stored). */
+  async startReplay(replayId: string): Promise<void> {
+    await this.client.workflow.start('replayMissedWorkflow', {
+      workflowId: replayWorkflowId(replayId),
+      taskQueue: this.taskQueue,
+      args: [{ replayId } satisfies ReplayWorkflowInput],
     });
   }
 

@@ -5,6 +5,8 @@ import type { DataSource } from 'typeorm';
 import { activityStores, createActivities } from '../../activities';
 import { createRecoveryActivities } from '../../activities/recovery';
 import { RecoveryStore } from '../deliveries/recoveries';
+import { createReplayActivities } from '../../activities/replay';
+import { ReplayStore } from '../deliveries/replays';
 import { providersFor } from '../providers';
 import type { ProviderRegistry } from '../../providers/registry';
 import type { Config } from '../config';
@@ -62,6 +64,12 @@ export async function buildWorker(opts: {
       }),
       ...createRecoveryActivities({
         recoveries: new RecoveryStore(opts.dataSource),
+        logger: opts.logger,
+        namespace: config.temporal.namespace,
+        taskQueue: config.temporal.taskQueue,
+      }),
+      ...createReplayActivities({
+        replays: new ReplayStore(opts.dataSource),
         logger: opts.logger,
         namespace: config.temporal.namespace,
         taskQueue: config.temporal.taskQueue,

@@ -310,7 +310,7 @@ describe('admin UI in a real Chromium against the real stack', function () {
       await signIn(v, viewerToken);
       await v.goto(ui('/subscriptions'));
       await v.getByTestId('subscription-row').first().waitFor();
-      for (const name of ['New subscription', 'Test send', 'Delete']) assert.equal(await v.getByRole(name === 'New subscription' ? 'link' : 'button', { name }).count(), 0, name);
+      for (const name of ['New subscription', 'Test send', 'Replay…', 'Delete']) assert.equal(await v.getByRole(name === 'New subscription' ? 'link' : 'button', { name }).count(), 0, name);
       assert.equal(await v.getByRole('switch').count(), 0);
       assert.equal(await v.getByRole('link', { name: 'Tokens' }).count(), 0);
       await v.goto(ui(`/subscriptions/${subscriptionId}`));
@@ -335,6 +335,24 @@ describe('admin UI in a real Chromium against the real stack', function () {
     } finally {
       await ctx.close();
     }
+  });
+
+  it('replays the missed events to a subscription created after them, from its row, and shows the progress', async () => {
+    const created = await hub.call('POST', '/subscriptions', {
+      name: 'late receiver', provider: 'webhook', event: 'incident.created', config: { url: `${receiver.url}/late` },
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const [{ n }]: { n: string }[] = await hub.dataSource.query(
+      `SELECT count(*) AS n FROM emissions WHERE event = 'incident.created' AND NOT test AND received_at > now() - interval '24 hours'`,
+    );
+    assert.ok(Number(n) > 0, 'the suite ingested incidents before this subscription existed');
+    await page.goto(ui('/subscriptions'));
+    const row = page.getByTestId('subscription-row').filter({ hasText: 'late receiver' });
+    await row.getByRole('button', { name: 'Replay…' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Replay', exact: true }).click();
+    await row.getByTestId('replay-progress').filter({ hasText: 'Replay done' }).waitFor({ timeout: 60_000 });
+    assert.equal(await row.getByTestId('replay-progress').textContent(), `Replay done: ${n} sent, 0 already had, of ${n}`);
+    await waitFor(async () => receiver.at('/late').length === Number(n), `${n} replayed deliveries at the receiver`, 60_000, 100);
   });
 
   it('printed no console errors but the provoked ones', () => {

@@ -9,6 +9,7 @@ import { Empty, QueryView } from '../components/states';
 import { StatusBadge } from '../components/status';
 import { useSubscriptions } from '../lib/queries';
 import { useCan } from '../lib/session';
+import { ReplayButton } from './subscription-replay';
 
 /** The status of each subscription's newest delivery (one small query per row, newest first, limit 1). */
 function LastStatus({ id }: { id: string }) {
@@ -24,7 +25,7 @@ function LastStatus({ id }: { id: string }) {
   );
 }
 
-/** Subscriptions: what is wired to what, switch on/off, test send, delete. */
+/** Subscriptions: what is wired to what, switch on/off, test send, replay missed events, delete. */
 export function SubscriptionsPage() {
   const subs = useSubscriptions();
   const can = useCan();
@@ -107,6 +108,7 @@ function Row({ s, write }: { s: Subscription; write: boolean }) {
       {write && (
         <td className="row-actions">
           <button type="button" onClick={() => test.mutate()} disabled={test.isPending}>Test send</button>
+          <ReplayButton s={s} />
           <button type="button" className="danger" onClick={() => setConfirm(true)}>Delete</button>
           <Confirm open={confirm} title={`Delete ${s.name}?`} confirmLabel="Delete" busy={remove.isPending} onClose={() => setConfirm(false)} onConfirm={() => remove.mutate()}>
             <p>Events stop going to this subscription. Its delivery log stays.</p>

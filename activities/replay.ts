@@ -1,0 +1,65 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { Logger } from '../src/logger';
+import type { ReplayStore } from '../src/deliveries/replays';
+import { DeliveryWorkflows } from '../src/temporal/deliveries';
+import { safeErrorMessage } from '../providers/shared/sanitise';
+import type { ReplayBatch } from '../workflows/types';
+
+/** What the replay activities need: the replays table and where delivery workflows run. */
+export interface ReplayActivityDeps {
+  replays: ReplayStore;
+  logger: Logger;
+  namespace: string;
+  /** The task queue of the delivery workflows it starts. */
+  taskQueue: string;
+}
+
+/** Workflow starts requested at once within a batch. */
+const CONCURRENCY = 16;
+
+/** Builds the activities of replayMissedWorkflow. */
+export function createReplayActivities(deps: ReplayActivityDeps) {
+  const { replays, logger } = deps;
+
+  /**
+   * Hands the next `size` matched emissions after the replay's cursor to its subscription and counts them.
+   * Safe to retry: deliveries are inserted under the (emission, subscription) key, workflows are started under
+   * their derived id (a second start is refused by Temporal), and a batch already counted is not counted again.
+   * A subscription disabled, paused or deleted meanwhile stops the replay (non-retryable).
+   */
+  async function replayBatch(input: { replayId: string; size: number }): Promise<ReplayBatch> {
+    const at = await replays.position(input.replayId);
+    if (!at) return { finished: true };
+    if (!(await replays.isActive(at.subscriptionId))) {
+      throw ApplicationFailure.nonRetryable('the subscription was disabled, paused or deleted', 'SubscriptionInactive');
+    }
+    const emissions = await replays.nextEmissions(at, input.size);
+    if (emissions.length === 0) return { finished: true };
+    const { inserted, unstarted } = await replays.insertDeliveries(at.subscriptionId, emissions);
+    const workflows = new DeliveryWorkflows(Context.current().client, deps.taskQueue, '', deps.namespace);
+    const started: string[] = [];
+    for (let i = 0; i < unstarted.length; i += CONCURRENCY) {
+      Context.current().heartbeat(i);
+      const slice = unstarted.slice(i, i + CONCURRENCY);
+      const results = await Promise.allSettled(slice.map((d) => workflows.start(d)));
+      for (const [j, r] of results.entries()) {
+        if (r.status === 'fulfilled') started.push(slice[j].id);
+        // the row is durable and unmarked: the reconciler starts it
+        else logger.warn({ replayId: input.replayId, deliveryId: slice[j].id, err: safeErrorMessage(r.reason) }, 'replay: workflow start failed; the reconciler will retry');
+      }
+    }
+    await replays.markStarted(started);
+    await replays.advance(input.replayId, at.cursor, emissions[emissions.length - 1], inserted, emissions.length - inserted);
+    return { finished: emissions.length < input.size };
+  }
+
+  /** Ends a replay as done, or as failed with a reason. */
+  async function finishReplay(input: { replayId: string; status: 'done' | 'failed'; error?: string }): Promise<void> {
+    await replays.finish(input.replayId, input.status, input.error);
+  }
+
+  return { replayBatch, finishReplay };
+}
+
+/** The replay activity interface the workflow proxies. */
+export type ReplayActivities = ReturnType<typeof createReplayActivities>;

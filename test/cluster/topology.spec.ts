@@ -7,6 +7,7 @@ import { Ledger, type Policy } from '../faults/ledger';
 import { LoadGenerator, type Post } from '../faults/load';
 import { TcpProxy } from '../faults/tcp-proxy';
 import { ClusterStack } from '../support/cluster';
+import { SseClient } from '../support/sse';
 
 /**
  * Issue 12: the production topology on this machine. A real Temporal server (1.29.1) on PostgreSQL with SQL
@@ -17,7 +18,7 @@ import { ClusterStack } from '../support/cluster';
  * are kept as in test/faults (ledger of the receiver, ingest answers, the delivery log).
  *
  * API 0 reaches Temporal through a TCP proxy the test can cut (to strand committed deliveries); API 1 and the
- * workers reach it directly. Live updates across APIs are not covered here (no live-update UI yet).
+ * workers reach it directly. Live updates (the admin UI's server-sent events) reach a client of either API.
  */
 
 const MAX_RATE_PER_SECOND = 12;
@@ -350,6 +351,31 @@ describe('production topology: Temporal server on PostgreSQL, 2 APIs, 2 workers 
     for (const row of await listDeliveries(sub)) {
       const cancel = await s().call('POST', `/deliveries/${row.id}/cancel`, {});
       assert.ok(cancel.status < 300, JSON.stringify(cancel.body));
+    }
+  });
+
+  it('streams live updates to a client of either API: an event through API 0 reaches both streams (LISTEN/NOTIFY)', async function () {
+    this.timeout(120_000);
+    const systemId = `${suite}-live`;
+    const sub = await createSubscription('cluster live updates', systemId, `${receiver!.url}/live`);
+    const streams = await Promise.all([0, 1].map((api) =>
+      SseClient.open(`${s().baseUrl(api)}/api/v1/deliveries/stream?subscriptionId=${sub}`, { authorization: `Bearer ${s().adminToken}` })));
+    try {
+      for (const [api, st] of streams.entries()) {
+        assert.equal(st.status, 200, `the stream of API ${api} opens`);
+        await st.next((e) => e.event === 'ready', `API ${api} ready`);
+      }
+      const r = await s().call('POST', '/ingest', {
+        event: 'incident.created', id: `${systemId}-1`, systemIds: [systemId], payload: { incidentId: 'live-1', title: 'live', severity: 'minor' },
+      }, { token: s().ingestToken, api: 0 });
+      assert.equal(r.status, 202, JSON.stringify(r.body));
+      const id = r.body.deliveries[0].id as string;
+      // the change is committed through API 0 and a worker; each API's own LISTEN connection hears it
+      for (const [api, st] of streams.entries()) {
+        await st.next((e) => e.event === 'delivery' && e.data.id === id && e.data.status === 'success', `success on the stream of API ${api}`);
+      }
+    } finally {
+      streams.forEach((st) => st.close());
     }
   });
 

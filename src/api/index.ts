@@ -30,6 +30,8 @@ import { ingestRoutes } from './ingest';
 import { providerRoutes } from './providers';
 import { subscriptionRoutes } from './subscriptions';
 import { tokenRoutes } from './tokens';
+import { targetRoutes } from './targets';
+import { TargetLimitStore } from '../targets/limits';
 import { anyObject } from './schemas';
 
 /** What the API needs, built by the API process (or a test). */
@@ -68,6 +70,7 @@ export function buildApi(deps: ApiDeps) {
   pluginRoutes(routes, new PluginService(dataSource, deps.plugins, config.pluginInstall), config.pluginInstall.maxTarballBytes);
   subscriptionRoutes(routes, subscriptions, ingest);
   deliveryRoutes(routes, deliveries, live);
+  targetRoutes(routes, new TargetLimitStore(dataSource));
   sessionRoutes(routes, sessions, config.uiSessionTtlMs);
   tokenRoutes(routes, dataSource);
   connectionRoutes(routes, new ConnectionService(dataSource, providers, secrets, http));

@@ -90,7 +90,7 @@ export function rateLimitKey(
   if (!url) return undefined;
   try {
     const origin = new URL(url).origin;
-    return origin === 'null' ? undefined : origin;
+    return origin === 'null' || /[{}]/.test(origin) ? undefined : origin;
   } catch {
     return undefined; // a templated host: no stable target
   }

@@ -20,13 +20,13 @@ const keyParams = z.object({ key: z.string().min(1).max(500) });
 export function targetRoutes(routes: ApiRoutes, store: TargetLimitStore): void {
   routes.add({
     method: 'get', path: '/targets', summary: 'List destinations with a configured or learned rate limit', tag: 'targets',
-    roles: ['admin', 'manager', 'viewer'],
+    roles: ['admin', 'manager'],
     responses: { 200: { description: 'Destinations by target key', schema: z.object({ items: z.array(target) }) } },
     handler: async () => ({ status: 200, body: { items: await store.list() } }),
   });
   routes.add({
     method: 'get', path: '/targets/:key/limit', summary: "A destination's rate limit", tag: 'targets',
-    roles: ['admin', 'manager', 'viewer'],
+    roles: ['admin', 'manager'],
     params: keyParams,
     responses: { 200: { description: 'The limit', schema: target } },
     handler: async ({ params }) => {

@@ -21,10 +21,10 @@ export interface TargetLimits {
 }
 
 /**
- * Slots are spaced by this factor over 1/N s, so jitter of up to 5 % of a second between the slot and the
- * request reaching the target cannot put N + 1 requests in one second.
+ * Slots are spaced by this factor over 1/N s, so jitter of up to 10 % of a second between the slot and the
+ * request reaching the target (a busy worker, a new connection) cannot put N + 1 requests in one second.
  */
-export const SLOT_SPACING = 1.05;
+export const SLOT_SPACING = 1.1;
 /** A learned window when the answer named none (a bare 429). */
 export const DEFAULT_LEARNED_MS = 1_000;
 /** The shortest wait the gate hands back to the workflow. */

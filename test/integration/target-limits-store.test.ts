@@ -22,7 +22,7 @@ describe('rate limits per destination: the shared PostgreSQL state', function ()
     await b?.destroy();
   });
 
-  it('reserves slots 1.05/N s apart for concurrent callers in two processes, and sends the rest back to wait', async () => {
+  it('reserves slots 1.1/N s apart for concurrent callers in two processes, and sends the rest back to wait', async () => {
     const key = 'https://shared.example';
     await new TargetLimitStore(a).setLimit(key, 10);
     const limits = [targetLimits(a), targetLimits(b)];
@@ -32,7 +32,7 @@ describe('rate limits per destination: the shared PostgreSQL state', function ()
     const held = decisions.filter((d) => d.kind === 'throttled');
     const spacing = (1000 * SLOT_SPACING) / 10;
     const elapsed = Date.now() - asked; // the callers' reservations were made within this time
-    // a hold of 1 s at 10/s fits 10 slots (0, 105, ..., 945 ms) at once, a few more as time passes while the
+    // a hold of 1 s at 10/s fits 10 slots (0, 110, ..., 990 ms) at once, a few more as time passes while the
     // callers queue on the row lock; the others are told to wait
     assert.ok(granted.length >= 10 && granted.length <= 10 + Math.ceil(elapsed / spacing), `granted ${granted.length} in ${elapsed} ms`);
     assert.equal(held.length, 30 - granted.length);

@@ -10,6 +10,8 @@ import { decryptFields, secretValues } from '../src/secrets/fields';
 import type { AttemptResult } from '../workflows/types';
 import type { Loaded } from './delivery-log';
 import type { FollowUpClaims, FollowUpRole } from './follow-ups';
+import { learnFrom, passGate, type Throttled } from './target-gate';
+import { rateLimitKey, type TargetLimits } from './target-limits';
 
 /** What one provider call needs: the providers, the key box for secret fields, the guarded client, the claims. */
 export interface AttemptDeps {
@@ -18,6 +20,8 @@ export interface AttemptDeps {
   secrets: SecretBox;
   http: GuardedHttpClient;
   followUps: FollowUpClaims;
+  /** Rate limits per destination; without them no limit applies. */
+  targetLimits?: TargetLimits;
 }
 
 /**
@@ -25,9 +29,13 @@ export interface AttemptDeps {
  * come back as values; only a failed follow-up lookup (nothing sent) throws, as an `Infrastructure` failure.
  */
 export function createAttempt(deps: AttemptDeps) {
-  const { logger, providers, secrets, http, followUps } = deps;
-  return async function callProvider(input: { deliveryId: string; attempt: number; redelivery: boolean }, loaded: Loaded): Promise<AttemptResult> {
-    const startedAtMs = Date.now();
+  const { logger, providers, secrets, http, followUps, targetLimits } = deps;
+  type Input = { deliveryId: string; attempt: number; redelivery: boolean };
+  /** `gated`: the caller handles a `throttled` result (deliveryWorkflowV2), so the target's rate limits apply. */
+  function callProvider(input: Input, loaded: Loaded): Promise<AttemptResult>;
+  function callProvider(input: Input, loaded: Loaded, opts: { gated: true }): Promise<AttemptResult | Throttled>;
+  async function callProvider(input: Input, loaded: Loaded, opts: { gated?: boolean } = {}): Promise<AttemptResult | Throttled> {
+    let startedAtMs = Date.now();
     const finish = (outcome: DeliveryOutcome, known: string[] = []): AttemptResult => toResult(outcome, startedAtMs, known);
     const { delivery, subscription, emission, eventType, connectionRow } = loaded;
     if (!subscription) return finish({ kind: 'permanent', error: 'The subscription was deleted', errorCode: 'subscription_deleted' });
@@ -81,6 +89,14 @@ export function createAttempt(deps: AttemptDeps) {
       }
     }
 
+    const limits = opts.gated && !delivery.test ? targetLimits : undefined;
+    const limitKey = limits ? rateLimitKey(def, parsed.config as Record<string, unknown>, parsed.connection as Record<string, unknown> | undefined) : undefined;
+    if (limits && limitKey) {
+      const throttled = await passGate(limits, limitKey);
+      if (throttled) return throttled;
+      startedAtMs = Date.now(); // the attempt starts when its slot came
+    }
+
     let outcome: DeliveryOutcome;
     // tells Temporal this attempt is alive; if the worker dies, the workflow learns it within the heartbeat timeout
     const heartbeat = setInterval(() => Context.current().heartbeat(), HEARTBEAT_EVERY_MS);
@@ -112,6 +128,7 @@ export function createAttempt(deps: AttemptDeps) {
       clearInterval(heartbeat);
     }
     const result = finish(outcome, known);
+    if (limits && limitKey) await learnFrom(limits, limitKey, result, logger);
     if (role && role.role !== 'wait') result.followUp = { recordId: role.recordId, role: role.role };
     if (outcome.kind === 'success' && outcome.configUpdate) {
       const update = checkedConfigUpdate(outcome.configUpdate, config, provider);
@@ -123,7 +140,8 @@ export function createAttempt(deps: AttemptDeps) {
       'delivery attempt',
     );
     return result;
-  };
+  }
+  return callProvider;
 }
 
 

@@ -11,6 +11,7 @@ import type { AttemptInput, AttemptRecord, AttemptReport, AttemptResult, Deliver
 import { createAttempt } from './attempt';
 import { DeliveryLog, notFound, type Loaded } from './delivery-log';
 import { followUpClaims, type FollowUpClaims } from './follow-ups';
+import { targetLimits, type TargetLimits } from './target-limits';
 
 /** What the activities need, handed in by the worker (or a test): narrow stores, not the DataSource. */
 export interface ActivityDeps {
@@ -20,11 +21,17 @@ export interface ActivityDeps {
   providers: ProviderRegistry;
   secrets: SecretBox;
   http: GuardedHttpClient;
+  /** Rate limits per destination (optional: without them no limit applies). */
+  targetLimits?: TargetLimits;
 }
 
 /** The PostgreSQL-backed stores of ActivityDeps. */
-export function activityStores(dataSource: DataSource): Pick<ActivityDeps, 'log' | 'followUps'> {
-  return { log: new DeliveryLog(dataSource, new EventCatalogue(dataSource)), followUps: followUpClaims(dataSource) };
+export function activityStores(dataSource: DataSource): Pick<ActivityDeps, 'log' | 'followUps' | 'targetLimits'> {
+  return {
+    log: new DeliveryLog(dataSource, new EventCatalogue(dataSource)),
+    followUps: followUpClaims(dataSource),
+    targetLimits: targetLimits(dataSource),
+  };
 }
 
 /** Builds the delivery activities over their dependencies. */
@@ -61,8 +68,9 @@ export function createActivities(deps: ActivityDeps) {
     const status = loaded.delivery.status;
     // a second start of a finished delivery (e.g. after Temporal forgot the first run): send nothing
     if (input.trigger !== 'manual' && (status === 'success' || status === 'failed')) return { kind: 'closed', status };
-    const result = await callProvider(input, loaded);
+    const result = await callProvider(input, loaded, { gated: true });
     if (result.outcome === 'deferred') return { kind: 'deferred', result };
+    if (result.outcome === 'throttled') return { kind: 'throttled', waitMs: result.waitMs };
     const scheduleMs = scheduleFromPolicy(loaded.subscription?.retryPolicy);
     const decided = decideAfterAttempt(result.outcome, input.attempt, input.budgetBase, scheduleMs, Math.random(), result.retryAfterMs);
     const record: AttemptRecord = {

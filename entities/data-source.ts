@@ -17,6 +17,7 @@ import { UiSessionsAndDeliveryNotify1764700000000 } from './migrations/176470000
 import { PluginEntity } from './plugin.entity';
 import { Plugins1764800000000 } from './migrations/1764800000000-Plugins';
 import { Replays1765200000000 } from './migrations/1765200000000-Replays';
+import { TargetLimits1765000000000 } from './migrations/1765000000000-TargetLimits';
 
 export const ENTITIES = [
   EventTypeEntity,
@@ -40,6 +41,7 @@ export const MIGRATIONS = [
   UiSessionsAndDeliveryNotify1764700000000,
   Plugins1764800000000,
   Replays1765200000000,
+  TargetLimits1765000000000,
 ];
 
 /** A data source for the given PostgreSQL URL; call initialize() and runMigrations() yourself. */

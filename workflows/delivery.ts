@@ -127,6 +127,12 @@ async function run(input: DeliveryWorkflowInput): Promise<FinalStatus> {
         await condition(() => cancelReason !== undefined, DEFER_MS[Math.min(deferrals++, DEFER_MS.length - 1)]);
         continue;
       }
+      if (report.kind === 'throttled') {
+        // the target's rate limit holds every delivery to it: a durable wait, not an attempt
+        attempt -= 1;
+        await condition(() => cancelReason !== undefined, Math.max(1, report.waitMs));
+        continue;
+      }
       deferrals = 0;
       stored = report.kind === 'recorded' ? report.stored : await recordAttempt(report.record);
     } catch (err) {

@@ -58,6 +58,8 @@ export type AttemptReport =
   | { kind: 'unrecorded'; result: AttemptResult; record: AttemptRecord }
   /** Nothing sent: the delivery waits for another one to create the external record it updates. */
   | { kind: 'deferred'; result: AttemptResult }
+  /** Nothing sent: the target's rate limit is spent or it asked to slow down; the workflow waits `waitMs`, not an attempt. */
+  | { kind: 'throttled'; waitMs: number }
   /** Nothing sent: the delivery was already closed and this is not an operator's run. */
   | { kind: 'closed'; status: FinalStatus };
 

@@ -33,6 +33,8 @@ import { tokenRoutes } from './tokens';
 import { replayRoutes } from './replay';
 import { ReplayService } from '../deliveries/replay-service';
 import { ReplayStore } from '../deliveries/replays';
+import { targetRoutes } from './targets';
+import { TargetLimitStore } from '../targets/limits';
 import { anyObject } from './schemas';
 
 /** What the API needs, built by the API process (or a test). */
@@ -72,6 +74,7 @@ export function buildApi(deps: ApiDeps) {
   subscriptionRoutes(routes, subscriptions, ingest);
   replayRoutes(routes, new ReplayService(dataSource, new ReplayStore(dataSource), workflows));
   deliveryRoutes(routes, deliveries, live);
+  targetRoutes(routes, new TargetLimitStore(dataSource));
   sessionRoutes(routes, sessions, config.uiSessionTtlMs);
   tokenRoutes(routes, dataSource);
   connectionRoutes(routes, new ConnectionService(dataSource, providers, secrets, http));

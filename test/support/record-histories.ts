@@ -10,6 +10,7 @@ import { temporal } from '@temporalio/proto';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { targetLimits } from '../../activities/target-limits';
 import { jiraProvider } from '../../providers/jira';
 import { cancelUpdate, redeliverUpdate } from '../../workflows/types';
 import { JiraFake } from '../fakes/jira';
@@ -121,6 +122,14 @@ const scenarios: Record<string, Scenario> = {
   async 'v2-retries'(ctx) {
     await webhook(ctx, 'incident.created', [200, 200, 200]);
     fail503(ctx, 2);
+    const d = await ingest(ctx, 'incident.created');
+    await status(ctx, d.id, 'success');
+    return [d.workflowId];
+  },
+  async 'v2-throttled'(ctx) {
+    // the target asked to slow down (a learned limit): the attempt sends nothing and the workflow sleeps
+    await webhook(ctx, 'incident.created', [200]);
+    await targetLimits(ctx.hub.dataSource).learn(ctx.receiver.url, 1_500, 429);
     const d = await ingest(ctx, 'incident.created');
     await status(ctx, d.id, 'success');
     return [d.workflowId];

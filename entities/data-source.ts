@@ -40,8 +40,8 @@ export const MIGRATIONS = [
   Recoveries1764600000000,
   UiSessionsAndDeliveryNotify1764700000000,
   Plugins1764800000000,
-  Replays1765200000000,
   TargetLimits1765000000000,
+  Replays1765200000000,
 ];
 
 /** A data source for the given PostgreSQL URL; call initialize() and runMigrations() yourself. */

@@ -10,6 +10,7 @@ import { decryptFields, secretValues } from '../src/secrets/fields';
 import type { AttemptResult } from '../workflows/types';
 import type { Loaded } from './delivery-log';
 import type { FollowUpClaims, FollowUpRole } from './follow-ups';
+import type { DeliveryMetrics } from '../src/metrics/deliveries';
 
 /** What one provider call needs: the providers, the key box for secret fields, the guarded client, the claims. */
 export interface AttemptDeps {
@@ -18,6 +19,7 @@ export interface AttemptDeps {
   secrets: SecretBox;
   http: GuardedHttpClient;
   followUps: FollowUpClaims;
+  metrics?: Pick<DeliveryMetrics, 'attempted'>;
 }
 
 /**
@@ -25,10 +27,14 @@ export interface AttemptDeps {
  * come back as values; only a failed follow-up lookup (nothing sent) throws, as an `Infrastructure` failure.
  */
 export function createAttempt(deps: AttemptDeps) {
-  const { logger, providers, secrets, http, followUps } = deps;
+  const { logger, providers, secrets, http, followUps, metrics } = deps;
   return async function callProvider(input: { deliveryId: string; attempt: number; redelivery: boolean }, loaded: Loaded): Promise<AttemptResult> {
     const startedAtMs = Date.now();
-    const finish = (outcome: DeliveryOutcome, known: string[] = []): AttemptResult => toResult(outcome, startedAtMs, known);
+    const finish = (outcome: DeliveryOutcome, known: string[] = []): AttemptResult => {
+      const result = toResult(outcome, startedAtMs, known);
+      metrics?.attempted(loaded.delivery.provider, outcome.kind, result.durationMs);
+      return result;
+    };
     const { delivery, subscription, emission, eventType, connectionRow } = loaded;
     if (!subscription) return finish({ kind: 'permanent', error: 'The subscription was deleted', errorCode: 'subscription_deleted' });
     const provider = providers.get(delivery.provider);

@@ -11,6 +11,7 @@ import type { AttemptInput, AttemptRecord, AttemptReport, AttemptResult, Deliver
 import { createAttempt } from './attempt';
 import { DeliveryLog, notFound, type Loaded } from './delivery-log';
 import { followUpClaims, type FollowUpClaims } from './follow-ups';
+import type { DeliveryMetrics } from '../src/metrics/deliveries';
 
 /** What the activities need, handed in by the worker (or a test): narrow stores, not the DataSource. */
 export interface ActivityDeps {
@@ -20,11 +21,13 @@ export interface ActivityDeps {
   providers: ProviderRegistry;
   secrets: SecretBox;
   http: GuardedHttpClient;
+  /** Attempt durations by provider and outcome (absent: not measured). */
+  metrics?: Pick<DeliveryMetrics, 'attempted'>;
 }
 
-/** The PostgreSQL-backed stores of ActivityDeps. */
-export function activityStores(dataSource: DataSource): Pick<ActivityDeps, 'log' | 'followUps'> {
-  return { log: new DeliveryLog(dataSource, new EventCatalogue(dataSource)), followUps: followUpClaims(dataSource) };
+/** The PostgreSQL-backed stores of ActivityDeps; `metrics` hears of every attempt written. */
+export function activityStores(dataSource: DataSource, metrics?: DeliveryMetrics): Pick<ActivityDeps, 'log' | 'followUps'> {
+  return { log: new DeliveryLog(dataSource, new EventCatalogue(dataSource), metrics), followUps: followUpClaims(dataSource) };
 }
 
 /** Builds the delivery activities over their dependencies. */

@@ -11,6 +11,7 @@ import { createSecretBox } from '../secrets/crypto';
 import { outboundClient } from '../outbound';
 import { exitOnStartupError, onShutdown } from './shutdown';
 import { UI_DIR } from '../http/ui';
+import { registerBacklogGauges } from '../metrics/backlog';
 
 /** The API process: HTTP on PORT, talking to PostgreSQL and Temporal. */
 async function main(): Promise<void> {
@@ -25,6 +26,7 @@ async function main(): Promise<void> {
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
+  registerBacklogGauges(metrics, dataSource);
   const { registry: providers, plugins } = providersWithPlugins(config, dataSource, logger);
   await plugins.start(config.databaseUrl);
   const api = buildApi({

@@ -11,6 +11,7 @@ import type { Config } from '../config';
 import type { Logger } from '../logger';
 import { createSecretBox } from '../secrets/crypto';
 import { outboundClient } from '../outbound';
+import type { DeliveryMetrics } from '../metrics/deliveries';
 
 /** The prebuilt bundle from `npm run build`; bundling at start-up is the slow fallback. */
 export function workflowSource(): { workflowBundle: { codePath: string } } | { workflowsPath: string } {
@@ -43,6 +44,8 @@ export async function buildWorker(opts: {
   dataSource: DataSource;
   logger: Logger;
   providers?: ProviderRegistry;
+  /** Where attempt and delivery metrics go (absent: not measured). */
+  metrics?: DeliveryMetrics;
 }): Promise<Worker> {
   const { config } = opts;
   return Worker.create({
@@ -54,7 +57,8 @@ export async function buildWorker(opts: {
     ...workflowSource(),
     activities: {
       ...createActivities({
-        ...activityStores(opts.dataSource),
+        ...activityStores(opts.dataSource, opts.metrics),
+        metrics: opts.metrics,
         logger: opts.logger,
         providers: opts.providers ?? providersFor(config, opts.logger).registry,
         secrets: createSecretBox([config.encryption.masterKey, ...config.encryption.previousKeys]),

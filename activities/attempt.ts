@@ -10,7 +10,6 @@ import { decryptFields, secretValues } from '../src/secrets/fields';
 import type { AttemptResult } from '../workflows/types';
 import type { Loaded } from './delivery-log';
 import type { FollowUpClaims, FollowUpRole } from './follow-ups';
-import type { DeliveryMetrics } from '../src/metrics/deliveries';
 
 /** What one provider call needs: the providers, the key box for secret fields, the guarded client, the claims. */
 export interface AttemptDeps {
@@ -19,7 +18,12 @@ export interface AttemptDeps {
   secrets: SecretBox;
   http: GuardedHttpClient;
   followUps: FollowUpClaims;
-  metrics?: Pick<DeliveryMetrics, 'attempted'>;
+  metrics?: AttemptMetrics;
+}
+
+/** Measures provider calls (the worker's Prometheus metrics): provider id, outcome kind, duration in milliseconds. */
+export interface AttemptMetrics {
+  attempted(provider: string, outcome: 'success' | 'retryable' | 'permanent', durationMs: number): void;
 }
 
 /**

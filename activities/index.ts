@@ -8,10 +8,9 @@ import { safeErrorMessage } from '../providers/shared/sanitise';
 import type { SecretBox } from '../src/secrets/crypto';
 import { decideAfterAttempt, scheduleFromPolicy } from '../workflows/retry';
 import type { AttemptInput, AttemptRecord, AttemptReport, AttemptResult, DeliveryPlan, StoredAttempt } from '../workflows/types';
-import { createAttempt } from './attempt';
-import { DeliveryLog, notFound, type Loaded } from './delivery-log';
+import { createAttempt, type AttemptMetrics } from './attempt';
+import { DeliveryLog, notFound, type DeliveryLogObserver, type Loaded } from './delivery-log';
 import { followUpClaims, type FollowUpClaims } from './follow-ups';
-import type { DeliveryMetrics } from '../src/metrics/deliveries';
 
 /** What the activities need, handed in by the worker (or a test): narrow stores, not the DataSource. */
 export interface ActivityDeps {
@@ -22,11 +21,11 @@ export interface ActivityDeps {
   secrets: SecretBox;
   http: GuardedHttpClient;
   /** Attempt durations by provider and outcome (absent: not measured). */
-  metrics?: Pick<DeliveryMetrics, 'attempted'>;
+  metrics?: AttemptMetrics;
 }
 
 /** The PostgreSQL-backed stores of ActivityDeps; `metrics` hears of every attempt written. */
-export function activityStores(dataSource: DataSource, metrics?: DeliveryMetrics): Pick<ActivityDeps, 'log' | 'followUps'> {
+export function activityStores(dataSource: DataSource, metrics?: DeliveryLogObserver): Pick<ActivityDeps, 'log' | 'followUps'> {
   return { log: new DeliveryLog(dataSource, new EventCatalogue(dataSource), metrics), followUps: followUpClaims(dataSource) };
 }
 

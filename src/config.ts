@@ -73,6 +73,7 @@ export const envSchema = z.object({
     .optional()
     .transform((s) => (s === undefined || s === '' ? undefined : Number(s)))
     .refine((n) => n === undefined || (Number.isInteger(n) && n >= 0 && n <= 65535), { message: 'must be a port number (0-65535)' }),
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl(['http:', 'https:']),
   UI_SESSION_TTL_MINUTES: z.coerce.number().int().min(1).max(30 * 24 * 60).default(12 * 60),
 });
 
@@ -100,6 +101,8 @@ export interface Config {
   shellProviderEnabled: boolean;
   /** Installing provider plugins at run time (`POST /plugins`): off unless enabled; scopes allowed (empty = any). */
   pluginInstall: { enabled: boolean; allowedScopes: string[]; registryUrl: string; maxTarballBytes: number };
+  /** OTLP/HTTP endpoint traces are exported to (absent: no spans are exported; traceparent still flows). */
+  otlpEndpoint?: string;
   /** How long an admin UI sign-in lasts. */
   uiSessionTtlMs: number;
 }
@@ -159,6 +162,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       registryUrl: e.PLUGIN_REGISTRY_URL,
       maxTarballBytes: e.PLUGIN_MAX_TARBALL_BYTES,
     }),
+    otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
     uiSessionTtlMs: e.UI_SESSION_TTL_MINUTES * 60_000,
   });
 }

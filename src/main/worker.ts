@@ -9,12 +9,14 @@ import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { buildWorker, installTemporalRuntime } from '../worker';
 import { DeliveryMetrics } from '../metrics/deliveries';
 import { serveMetrics } from '../metrics/server';
+import { installTracing } from '../telemetry/tracing';
 import { exitOnStartupError, whenParentGone } from './shutdown';
 
 /** The worker process: runs delivery workflows and their activities until SIGINT/SIGTERM. */
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel, 'worker');
+  const tracing = installTracing({ serviceName: 'integrations-hub-worker', otlpEndpoint: config.otlpEndpoint });
   installTemporalRuntime(logger);
   if (!config.databaseUrl || !config.temporal.address) {
     throw new Error('DATABASE_URL and TEMPORAL_ADDRESS must be set (or run `npm start` for the embedded stack)');
@@ -46,6 +48,7 @@ async function main(): Promise<void> {
   await connection.close();
   await plugins.stop();
   await dataSource.destroy();
+  await tracing.shutdown();
   logger.info('worker stopped');
 }
 

@@ -18,6 +18,7 @@ import type { PluginRuntime } from '../../src/plugins/runtime';
 import type { ProviderRegistry } from '../../providers/registry';
 import type { ProviderDefinition } from '../../providers/types';
 import { buildWorker } from '../../src/worker';
+import { tracedClient } from '../../src/temporal/tracing';
 import { registerBacklogGauges } from '../../src/metrics/backlog';
 import { DeliveryMetrics } from '../../src/metrics/deliveries';
 import { OpenApiChecker } from './openapi-check';
@@ -86,7 +87,8 @@ export class Hub {
     const api = buildApi({
       config,
       dataSource,
-      client: stack.client,
+      // traced as in src/main/api.ts: workflow starts carry the request's trace context
+      client: tracedClient(stack.connection, config.temporal.namespace),
       logger: captured,
       providers,
       plugins,

@@ -1,6 +1,7 @@
 import { context, ROOT_CONTEXT, trace, TraceFlags } from '@opentelemetry/api';
 import assert from 'node:assert/strict';
 import { createGuardedHttpClient } from '../../providers/http/guarded-client';
+import { inRequestSpan } from '../../src/telemetry/request-span';
 import { installTracing, type Tracing } from '../../src/telemetry/tracing';
 import { Receiver } from '../fakes/receiver';
 
@@ -43,5 +44,13 @@ describe('the guarded client sends the active trace context', () => {
     const span = trace.getTracer('t').startSpan('x', {}, active);
     assert.equal(span.isRecording(), false);
     assert.equal(span.spanContext().traceId, traceId, 'the caller context passes through');
+  });
+
+  it('runs an API handler in the context of the request traceparent; an invalid one is ignored', async () => {
+    await inRequestSpan({ traceparent: `00-${traceId}-${spanId}-01` }, 'POST /ingest', () => http.request({ method: 'GET', url: `${receiver.url}/d` }));
+    assert.match(String(receiver.received[0].headers.traceparent), new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
+    await inRequestSpan({ traceparent: 'not-a-trace' }, 'POST /ingest', () => http.request({ method: 'GET', url: `${receiver.url}/e` }));
+    assert.equal(receiver.received[1].headers.traceparent, undefined);
+    await assert.rejects(inRequestSpan({}, 'GET /x', () => Promise.reject(new Error('handler failed'))), /handler failed/);
   });
 });

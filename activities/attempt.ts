@@ -22,6 +22,12 @@ export interface AttemptDeps {
   followUps: FollowUpClaims;
   /** Rate limits per destination; without them no limit applies. */
   targetLimits?: TargetLimits;
+  metrics?: AttemptMetrics;
+}
+
+/** Measures provider calls (the worker's Prometheus metrics): provider id, outcome kind, duration in milliseconds. */
+export interface AttemptMetrics {
+  attempted(provider: string, outcome: 'success' | 'retryable' | 'permanent', durationMs: number): void;
 }
 
 /**
@@ -29,14 +35,18 @@ export interface AttemptDeps {
  * come back as values; only a failed follow-up lookup (nothing sent) throws, as an `Infrastructure` failure.
  */
 export function createAttempt(deps: AttemptDeps) {
-  const { logger, providers, secrets, http, followUps, targetLimits } = deps;
+  const { logger, providers, secrets, http, followUps, targetLimits, metrics } = deps;
   type Input = { deliveryId: string; attempt: number; redelivery: boolean };
   /** `gated`: the caller handles a `throttled` result (deliveryWorkflowV2), so the target's rate limits apply. */
   function callProvider(input: Input, loaded: Loaded): Promise<AttemptResult>;
   function callProvider(input: Input, loaded: Loaded, opts: { gated: true }): Promise<AttemptResult | Throttled>;
   async function callProvider(input: Input, loaded: Loaded, opts: { gated?: boolean } = {}): Promise<AttemptResult | Throttled> {
     let startedAtMs = Date.now();
-    const finish = (outcome: DeliveryOutcome, known: string[] = []): AttemptResult => toResult(outcome, startedAtMs, known);
+    const finish = (outcome: DeliveryOutcome, known: string[] = []): AttemptResult => {
+      const result = toResult(outcome, startedAtMs, known);
+      metrics?.attempted(loaded.delivery.provider, outcome.kind, result.durationMs);
+      return result;
+    };
     const { delivery, subscription, emission, eventType, connectionRow } = loaded;
     if (!subscription) return finish({ kind: 'permanent', error: 'The subscription was deleted', errorCode: 'subscription_deleted' });
     const provider = providers.get(delivery.provider);

@@ -13,6 +13,8 @@ export class DeliveryLog {
   constructor(
     private readonly dataSource: DataSource,
     private readonly catalogue: Pick<EventCatalogue, 'get'>,
+    /** Told of each attempt this log inserted (metrics); never of a repeat. */
+    private readonly observer?: DeliveryLogObserver,
   ) {}
 
   /**
@@ -102,7 +104,7 @@ export class DeliveryLog {
         UPDATE subscriptions SET paused_reason = ${p(r.pauseReason)}, updated_at = now()
          WHERE id = (SELECT subscription_id FROM deliveries WHERE id = $1) AND EXISTS (SELECT 1 FROM ins))`);
     }
-    const rows: { inserted: boolean; status: StoredAttempt['status'] | 'pending' | null; next_retry_at: Date | null }[] = await this.dataSource.query(
+    const rows: WrittenRow[] = await this.dataSource.query(
       `WITH ins AS (
          INSERT INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms, outcome, http_status, error_code, error, log, trigger)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
@@ -112,8 +114,9 @@ export class DeliveryLog {
                 next_retry_at = $12, external_id = COALESCE($13, external_id), error = $14, updated_at = now()
           WHERE id = $1 AND EXISTS (SELECT 1 FROM ins)
        )${extra.map((x) => `, ${x}`).join('')}
-       SELECT EXISTS (SELECT 1 FROM ins) AS inserted, d.status, d.next_retry_at
-         FROM (SELECT 1) one LEFT JOIN deliveries d ON d.id = $1`,
+       SELECT EXISTS (SELECT 1 FROM ins) AS inserted, d.status, d.next_retry_at, d.provider,
+              EXTRACT(EPOCH FROM clock_timestamp() - e.received_at)::float8 AS since_received_s
+         FROM (SELECT 1) one LEFT JOIN deliveries d ON d.id = $1 LEFT JOIN emissions e ON e.id = d.emission_id`,
       params,
     ).catch((err: { code?: string }) => {
       // the attempt's foreign key: the delivery row is gone, no retry writes it
@@ -121,6 +124,9 @@ export class DeliveryLog {
       throw err;
     });
     const row = rows[0];
+    if (row.inserted && row.provider) {
+      this.observer?.written({ provider: row.provider, previousStatus: row.status, status: r.status, secondsSinceReceived: row.since_received_s });
+    }
     // the SELECT sees the rows as they were before this statement: the delivery's state when it inserted nothing
     if (row.inserted || !row.status || row.status === 'pending') {
       return { status: r.status, delayMs: Math.max(0, (r.nextRetryAtMs ?? 0) - Date.now()) };
@@ -135,6 +141,20 @@ export class DeliveryLog {
       [deliveryId, sanitise(reason)],
     );
   }
+}
+
+/** Hears of attempts written to the log: the delivery's status before and after, and the seconds since its emission was received. */
+export interface DeliveryLogObserver {
+  written(w: { provider: string; previousStatus: string | null; status: string; secondsSinceReceived: number | null }): void;
+}
+
+/** The answer of write()'s statement: the delivery as it was before it. */
+interface WrittenRow {
+  inserted: boolean;
+  status: StoredAttempt['status'] | 'pending' | null;
+  next_retry_at: Date | null;
+  provider: string | null;
+  since_received_s: number | null;
 }
 
 /** A delivery_attempts-free view of one delivery and what it points at (see load). */

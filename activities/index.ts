@@ -8,8 +8,8 @@ import { safeErrorMessage } from '../providers/shared/sanitise';
 import type { SecretBox } from '../src/secrets/crypto';
 import { decideAfterAttempt, scheduleFromPolicy } from '../workflows/retry';
 import type { AttemptInput, AttemptRecord, AttemptReport, AttemptResult, DeliveryPlan, StoredAttempt } from '../workflows/types';
-import { createAttempt } from './attempt';
-import { DeliveryLog, notFound, type Loaded } from './delivery-log';
+import { createAttempt, type AttemptMetrics } from './attempt';
+import { DeliveryLog, notFound, type DeliveryLogObserver, type Loaded } from './delivery-log';
 import { followUpClaims, type FollowUpClaims } from './follow-ups';
 import { targetLimits, type TargetLimits } from './target-limits';
 
@@ -23,12 +23,14 @@ export interface ActivityDeps {
   http: GuardedHttpClient;
   /** Rate limits per destination (optional: without them no limit applies). */
   targetLimits?: TargetLimits;
+  /** Attempt durations by provider and outcome (absent: not measured). */
+  metrics?: AttemptMetrics;
 }
 
-/** The PostgreSQL-backed stores of ActivityDeps. */
-export function activityStores(dataSource: DataSource): Pick<ActivityDeps, 'log' | 'followUps' | 'targetLimits'> {
+/** The PostgreSQL-backed stores of ActivityDeps; `metrics` hears of every attempt written. */
+export function activityStores(dataSource: DataSource, metrics?: DeliveryLogObserver): Pick<ActivityDeps, 'log' | 'followUps' | 'targetLimits'> {
   return {
-    log: new DeliveryLog(dataSource, new EventCatalogue(dataSource)),
+    log: new DeliveryLog(dataSource, new EventCatalogue(dataSource), metrics),
     followUps: followUpClaims(dataSource),
     targetLimits: targetLimits(dataSource),
   };

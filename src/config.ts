@@ -68,6 +68,12 @@ export const envSchema = z.object({
     .optional()
     .transform((v) => v === 'true' || v === '1'),
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).default(100),
+  WORKER_METRICS_PORT: z
+    .string()
+    .optional()
+    .transform((s) => (s === undefined || s === '' ? undefined : Number(s)))
+    .refine((n) => n === undefined || (Number.isInteger(n) && n >= 0 && n <= 65535), { message: 'must be a port number (0-65535)' }),
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl(['http:', 'https:']),
   UI_SESSION_TTL_MINUTES: z.coerce.number().int().min(1).max(30 * 24 * 60).default(12 * 60),
 });
 
@@ -87,12 +93,16 @@ export interface Config {
   /** Per-token ingest limit (0 = off) and the burst allowed above it. */
   ingestRateLimit: { perSecond: number; burst: number };
   workerMaxConcurrentActivities: number;
+  /** Port of the worker's Prometheus `/metrics` (absent: the worker serves no metrics). */
+  workerMetricsPort?: number;
   /** npm packages or folders providing more providers. */
   providerPlugins: string[];
   /** The shell provider runs commands on the worker host: off unless an admin turns it on. */
   shellProviderEnabled: boolean;
   /** Installing provider plugins at run time (`POST /plugins`): off unless enabled; scopes allowed (empty = any). */
   pluginInstall: { enabled: boolean; allowedScopes: string[]; registryUrl: string; maxTarballBytes: number };
+  /** OTLP/HTTP endpoint traces are exported to (absent: no spans are exported; traceparent still flows). */
+  otlpEndpoint?: string;
   /** How long an admin UI sign-in lasts. */
   uiSessionTtlMs: number;
 }
@@ -143,6 +153,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     ingestMaxBodyBytes: e.INGEST_MAX_BODY_BYTES,
     ingestRateLimit: Object.freeze({ perSecond: e.INGEST_RATE_LIMIT_PER_SECOND, burst: e.INGEST_RATE_LIMIT_BURST }),
     workerMaxConcurrentActivities: e.WORKER_MAX_CONCURRENT_ACTIVITIES,
+    workerMetricsPort: e.WORKER_METRICS_PORT,
     providerPlugins: e.PROVIDER_PLUGINS,
     shellProviderEnabled: e.SHELL_PROVIDER_ENABLED,
     pluginInstall: Object.freeze({
@@ -151,6 +162,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       registryUrl: e.PLUGIN_REGISTRY_URL,
       maxTarballBytes: e.PLUGIN_MAX_TARBALL_BYTES,
     }),
+    otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
     uiSessionTtlMs: e.UI_SESSION_TTL_MINUTES * 60_000,
   });
 }

@@ -3,6 +3,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import type { Readable } from 'node:stream';
+import { context, propagation } from '@opentelemetry/api';
 import axios from 'axios';
 import type { GuardedHttpClient, OutboundRequest, OutboundResponse, ResolvedHost } from '../types';
 import { createAddressPolicy, type AddressPolicy } from './address-policy';
@@ -126,11 +127,14 @@ function resolveAllowed(hostname: string, policy: AddressPolicy): Promise<Resolv
   });
 }
 
-/** The caller's headers, plus a User-Agent unless given. */
+/** The caller's headers, plus a User-Agent and the active trace context (`traceparent`) unless given. */
 function requestHeaders(given: Record<string, string> = {}, userAgent: string): Record<string, string | false> {
   const names = new Set(Object.keys(given).map((n) => n.toLowerCase()));
+  const trace: Record<string, string> = {};
+  if (!names.has('traceparent')) propagation.inject(context.active(), trace);
   return {
     ...(names.has('user-agent') ? {} : { 'User-Agent': userAgent }),
+    ...trace,
     // false keeps axios from inventing one (x-www-form-urlencoded for string bodies)
     ...(names.has('content-type') ? {} : { 'Content-Type': false }),
     ...given,

@@ -5,6 +5,7 @@ import type { Role } from '../../entities/api-token.entity';
 import { readCookie, SESSION_COOKIE, sameSecret, type SessionStore } from '../auth/sessions';
 import type { AuthContext, TokenStore } from '../auth/tokens';
 import { HttpProblem } from './problem';
+import { inRequestSpan } from '../telemetry/request-span';
 import { parseOr400, rejectNul } from './validation';
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -90,7 +91,7 @@ export class ApiRoutes {
           auth: res.locals.auth as AuthContext,
           req,
         };
-        const reply = await spec.handler(input);
+        const reply = await inRequestSpan(req.headers, `${spec.method.toUpperCase()} ${spec.path}`, () => spec.handler(input));
         for (const [k, v] of Object.entries(reply.headers ?? {})) res.setHeader(k, v);
         if (reply.stream) reply.stream(res);
         else if (reply.body === undefined) res.status(reply.status).end();

@@ -1,4 +1,4 @@
-import { Client, Connection } from '@temporalio/client';
+import { Connection } from '@temporalio/client';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { loadConfig } from '../config';
 import { openDatabase } from '../db';
@@ -11,20 +11,25 @@ import { createSecretBox } from '../secrets/crypto';
 import { outboundClient } from '../outbound';
 import { exitOnStartupError, onShutdown } from './shutdown';
 import { UI_DIR } from '../http/ui';
+import { registerBacklogGauges } from '../metrics/backlog';
+import { tracedClient } from '../temporal/tracing';
+import { installTracing } from '../telemetry/tracing';
 
 /** The API process: HTTP on PORT, talking to PostgreSQL and Temporal. */
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel, 'api');
+  const tracing = installTracing({ serviceName: 'integrations-hub-api', otlpEndpoint: config.otlpEndpoint });
   if (!config.databaseUrl || !config.temporal.address) {
     throw new Error('DATABASE_URL and TEMPORAL_ADDRESS must be set (or run `npm start` for the embedded stack)');
   }
   const dataSource = await openDatabase(config.databaseUrl, logger, { applicationName: 'integrations-hub-api' });
   // lazy: the API starts (and /readyz answers 503) even while Temporal is still coming up
   const connection = Connection.lazy({ address: config.temporal.address });
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const client = tracedClient(connection, config.temporal.namespace);
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
+  registerBacklogGauges(metrics, dataSource);
   const { registry: providers, plugins } = providersWithPlugins(config, dataSource, logger);
   await plugins.start(config.databaseUrl);
   const api = buildApi({
@@ -55,6 +60,7 @@ async function main(): Promise<void> {
     await connection.close();
     await plugins.stop();
     await dataSource.destroy();
+    await tracing.shutdown();
   });
 }
 

@@ -1,4 +1,5 @@
 import { Connection } from '@temporalio/client';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from '../config';
 import { openDatabase } from '../db';
@@ -6,12 +7,16 @@ import { createLogger } from '../logger';
 import { providersWithPlugins } from '../providers';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { buildWorker, installTemporalRuntime } from '../worker';
+import { DeliveryMetrics } from '../metrics/deliveries';
+import { serveMetrics } from '../metrics/server';
+import { installTracing } from '../telemetry/tracing';
 import { exitOnStartupError, whenParentGone } from './shutdown';
 
 /** The worker process: runs delivery workflows and their activities until SIGINT/SIGTERM. */
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel, 'worker');
+  const tracing = installTracing({ serviceName: 'integrations-hub-worker', otlpEndpoint: config.otlpEndpoint });
   installTemporalRuntime(logger);
   if (!config.databaseUrl || !config.temporal.address) {
     throw new Error('DATABASE_URL and TEMPORAL_ADDRESS must be set (or run `npm start` for the embedded stack)');
@@ -24,7 +29,12 @@ async function main(): Promise<void> {
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const { registry: providers, plugins } = providersWithPlugins(config, dataSource, logger);
   await plugins.start(config.databaseUrl);
-  const worker = await buildWorker({ config, connection, dataSource, logger, providers });
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const metrics = new DeliveryMetrics(registry);
+  const metricsServer = config.workerMetricsPort === undefined ? undefined : await serveMetrics(registry, config.workerMetricsPort);
+  if (metricsServer) logger.info({ port: metricsServer.port }, 'worker metrics at /metrics');
+  const worker = await buildWorker({ config, connection, dataSource, logger, providers, metrics });
   logger.info({ taskQueue: config.temporal.taskQueue }, 'worker running');
   whenParentGone(() =>
     setImmediate(() => {
@@ -34,9 +44,11 @@ async function main(): Promise<void> {
   );
   // resolves after SIGINT/SIGTERM (the SDK's default shutdown signals) or the parent's end, once in-flight tasks finish
   await worker.run();
+  await metricsServer?.close();
   await connection.close();
   await plugins.stop();
   await dataSource.destroy();
+  await tracing.shutdown();
   logger.info('worker stopped');
 }
 

@@ -13,6 +13,8 @@ import type { Config } from '../config';
 import type { Logger } from '../logger';
 import { createSecretBox } from '../secrets/crypto';
 import { outboundClient } from '../outbound';
+import type { DeliveryMetrics } from '../metrics/deliveries';
+import { workerTracing } from '../temporal/tracing';
 
 /** The prebuilt bundle from `npm run build`; bundling at start-up is the slow fallback. */
 export function workflowSource(): { workflowBundle: { codePath: string } } | { workflowsPath: string } {
@@ -45,18 +47,23 @@ export async function buildWorker(opts: {
   dataSource: DataSource;
   logger: Logger;
   providers?: ProviderRegistry;
+  /** Where attempt and delivery metrics go (absent: not measured). */
+  metrics?: DeliveryMetrics;
 }): Promise<Worker> {
   const { config } = opts;
+  const source = workflowSource();
   return Worker.create({
     // a worker that died holds its sticky queue for this long before another takes its workflows
     stickyQueueScheduleToStartTimeout: '3s',
     connection: opts.connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    ...workflowSource(),
+    ...source,
+    ...workerTracing('workflowBundle' in source),
     activities: {
       ...createActivities({
-        ...activityStores(opts.dataSource),
+        ...activityStores(opts.dataSource, opts.metrics),
+        metrics: opts.metrics,
         logger: opts.logger,
         providers: opts.providers ?? providersFor(config, opts.logger).registry,
         secrets: createSecretBox([config.encryption.masterKey, ...config.encryption.previousKeys]),

@@ -18,6 +18,9 @@ import type { PluginRuntime } from '../../src/plugins/runtime';
 import type { ProviderRegistry } from '../../providers/registry';
 import type { ProviderDefinition } from '../../providers/types';
 import { buildWorker } from '../../src/worker';
+import { tracedClient } from '../../src/temporal/tracing';
+import { registerBacklogGauges } from '../../src/metrics/backlog';
+import { DeliveryMetrics } from '../../src/metrics/deliveries';
 import { OpenApiChecker } from './openapi-check';
 import { getStack } from './stack';
 
@@ -51,6 +54,9 @@ export class Hub {
     readonly logs: string[],
     readonly providers: ProviderRegistry,
     readonly plugins: PluginRuntime,
+    /** The registry behind `/metrics`: the API's backlog gauges and this process' worker metrics. */
+    readonly metrics: Registry,
+    private readonly deliveryMetrics: DeliveryMetrics,
   ) {}
 
   /**
@@ -81,7 +87,8 @@ export class Hub {
     const api = buildApi({
       config,
       dataSource,
-      client: stack.client,
+      // traced as in src/main/api.ts: workflow starts carry the request's trace context
+      client: tracedClient(stack.connection, config.temporal.namespace),
       logger: captured,
       providers,
       plugins,
@@ -89,9 +96,12 @@ export class Hub {
       http: outboundClient(config),
     });
     await api.catalogue.seedBuiltins();
+    const metrics = new Registry();
+    registerBacklogGauges(metrics, dataSource);
+    const deliveryMetrics = new DeliveryMetrics(metrics);
     const app = createApp({
       logger: captured,
-      registry: new Registry(),
+      registry: metrics,
       readiness: { database: databaseCheck(dataSource), temporal: temporalCheck(stack.connection) },
       apiRouter: api.router,
       uiDir: UI_DIR,
@@ -99,7 +109,7 @@ export class Hub {
     const server = app.listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
     const baseUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-    const hub = new Hub(config, dataSource, api, server, baseUrl, captured, logs, providers, plugins);
+    const hub = new Hub(config, dataSource, api, server, baseUrl, captured, logs, providers, plugins, metrics, deliveryMetrics);
     await hub.startWorker();
     return hub;
   }
@@ -114,6 +124,7 @@ export class Hub {
       dataSource: this.dataSource,
       logger: this.logger,
       providers: this.providers,
+      metrics: this.deliveryMetrics,
     });
     this.workerRun = this.worker.run();
   }

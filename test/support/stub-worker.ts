@@ -2,6 +2,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import crypto from 'node:crypto';
 import type { Activities } from '../../activities';
 import { workflowSource } from '../../src/worker';
+import { workerTracing } from '../../src/temporal/tracing';
 import type { AttemptInput, AttemptReport, AttemptRecord, DeliveryPlan, StoredAttempt } from '../../workflows/types';
 
 /** What a stub attempt does: a report to return, or an error to throw (e.g. an ApplicationFailure). */
@@ -76,6 +77,8 @@ export async function stubWorker(address: string, stubs: StubActivities): Promis
     namespace: 'default',
     taskQueue,
     ...workflowSource(),
+    // the bundle's tracing interceptors report their spans to this sink
+    sinks: workerTracing(true).sinks,
     activities: stubs.activities(),
   });
   return {

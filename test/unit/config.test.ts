@@ -60,6 +60,20 @@ describe('configuration', () => {
     assert.deepEqual(problemsOf({ ...base, PLUGIN_INSTALL_ENABLED: 'yes' }), ['PLUGIN_INSTALL_ENABLED']);
   });
 
+  it('serves no worker metrics and exports no traces unless their variables are set', () => {
+    const off = loadConfig(base);
+    assert.equal(off.workerMetricsPort, undefined);
+    assert.equal(off.otlpEndpoint, undefined);
+    const on = loadConfig({ ...base, WORKER_METRICS_PORT: '9464', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' });
+    assert.equal(on.workerMetricsPort, 9464);
+    assert.equal(on.otlpEndpoint, 'http://collector:4318');
+    assert.deepEqual(problemsOf({ ...base, WORKER_METRICS_PORT: 'metrics', OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' }).sort(), [
+      'OTEL_EXPORTER_OTLP_ENDPOINT',
+      'WORKER_METRICS_PORT',
+    ]);
+    assert.deepEqual(problemsOf({ ...base, WORKER_METRICS_PORT: '70000' }), ['WORKER_METRICS_PORT']);
+  });
+
   it('names the missing ENCRYPTION_MASTER_KEY', () => {
     assert.deepEqual(problemsOf({}), ['ENCRYPTION_MASTER_KEY']);
   });

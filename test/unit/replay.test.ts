@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { workflowSource } from '../../src/worker';
+import { workerTracing } from '../../src/temporal/tracing';
 
 // Every recorded history (test/fixtures/histories/, written by test/support/record-histories.ts from real runs of
 // each workflow version) must replay on today's workflow code: a change that would break an open run on an
@@ -26,7 +27,7 @@ describe('recorded delivery histories replay on the current workflow code', func
     }));
     const failures: string[] = [];
     let replayed = 0;
-    for await (const r of Worker.runReplayHistories({ ...workflowSource(), replayName: 'delivery-histories' }, histories)) {
+    for await (const r of Worker.runReplayHistories({ ...workflowSource(), sinks: workerTracing(true).sinks, replayName: 'delivery-histories' }, histories)) {
       replayed += 1;
       if (r.error) failures.push(`${r.workflowId}: ${r.error.message.split('\n')[0]}`);
     }

@@ -1,0 +1,50 @@
+import { Gauge, type Registry } from 'prom-client';
+import { METRIC_NAMES } from './deliveries';
+
+/** What the backlog gauges query: PostgreSQL (a DataSource or anything with its `query`). */
+export interface Queryable {
+  query(sql: string, params?: unknown[]): Promise<unknown>;
+}
+
+const OPEN_STATUSES = ['pending', 'retrying'] as const;
+
+/**
+ * Registers the gauges computed from PostgreSQL at scrape time: deliveries not yet ended by status,
+ * and the age of the oldest of them. Both read the (status, created_at) index: the count of a status
+ * as an index range, the oldest as its first entry. A failed query leaves the gauges unset for that
+ * scrape (the scrape itself still answers).
+ */
+export function registerBacklogGauges(registry: Registry, db: Queryable): void {
+  new Gauge({
+    name: METRIC_NAMES.backlog,
+    help: 'Deliveries not yet ended, by status (pending: not attempted yet; retrying: waiting for the next attempt)',
+    labelNames: ['status'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const rows = (await db.query(
+        `SELECT status, count(*)::int AS n FROM deliveries WHERE status = ANY($1) GROUP BY status`,
+        [OPEN_STATUSES],
+      ).catch(() => undefined)) as { status: string; n: number }[] | undefined;
+      if (!rows) return;
+      for (const s of OPEN_STATUSES) this.set({ status: s }, rows.find((r) => r.status === s)?.n ?? 0);
+    },
+  });
+  new Gauge({
+    name: METRIC_NAMES.oldestPendingAge,
+    help: 'Age in seconds of the oldest delivery not yet ended, by status (0 when there is none)',
+    labelNames: ['status'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      // one index lookup per status: min(created_at) of an index range (status, created_at DESC)
+      const rows = (await db.query(
+        `SELECT s.status, EXTRACT(EPOCH FROM clock_timestamp() - (SELECT min(created_at) FROM deliveries d WHERE d.status = s.status))::float8 AS age
+           FROM unnest($1::text[]) AS s(status)`,
+        [OPEN_STATUSES],
+      ).catch(() => undefined)) as { status: string; age: number | null }[] | undefined;
+      if (!rows) return;
+      for (const r of rows) this.set({ status: r.status }, Math.max(0, r.age ?? 0));
+    },
+  });
+}

@@ -10,6 +10,8 @@ import { decryptFields, secretValues } from '../src/secrets/fields';
 import type { AttemptResult } from '../workflows/types';
 import type { Loaded } from './delivery-log';
 import type { FollowUpClaims, FollowUpRole } from './follow-ups';
+import { healthTargetOf } from '../providers/health-target';
+import type { TargetHealth } from './target-health';
 
 /** What one provider call needs: the providers, the key box for secret fields, the guarded client, the claims. */
 export interface AttemptDeps {
@@ -18,6 +20,8 @@ export interface AttemptDeps {
   secrets: SecretBox;
   http: GuardedHttpClient;
   followUps: FollowUpClaims;
+  /** Target circuits: an attempt to a target whose circuit is open is held instead of sent. */
+  targets?: Pick<TargetHealth, 'gate'>;
 }
 
 /**
@@ -25,8 +29,12 @@ export interface AttemptDeps {
  * come back as values; only a failed follow-up lookup (nothing sent) throws, as an `Infrastructure` failure.
  */
 export function createAttempt(deps: AttemptDeps) {
-  const { logger, providers, secrets, http, followUps } = deps;
-  return async function callProvider(input: { deliveryId: string; attempt: number; redelivery: boolean }, loaded: Loaded): Promise<AttemptResult> {
+  const { logger, providers, secrets, http, followUps, targets } = deps;
+  /** `trigger` set (deliveryWorkflowV2): the attempt passes its target's circuit first; V1 runs never wait on one. */
+  return async function callProvider(
+    input: { deliveryId: string; attempt: number; redelivery: boolean; trigger?: 'scheduled' | 'manual' },
+    loaded: Loaded,
+  ): Promise<AttemptResult> {
     const startedAtMs = Date.now();
     const finish = (outcome: DeliveryOutcome, known: string[] = []): AttemptResult => toResult(outcome, startedAtMs, known);
     const { delivery, subscription, emission, eventType, connectionRow } = loaded;
@@ -63,6 +71,16 @@ export function createAttempt(deps: AttemptDeps) {
     // parsed once, here: the provider gets the schema's output (defaults applied) and never parses again
     const parsed = parseDeliveryInput(def, config, connection);
     if (!parsed.ok) return finish(parsed.outcome, known);
+    const target = healthTargetOf(def, parsed.config as Record<string, unknown>, parsed.connection as Record<string, unknown> | undefined);
+    if (target && targets && input.trigger) {
+      let gate;
+      try {
+        gate = await targets.gate(target, input.trigger, delivery.test);
+      } catch (err) {
+        throw ApplicationFailure.nonRetryable(`could not check the target's circuit: ${safeErrorMessage(err)}`, 'Infrastructure');
+      }
+      if (!gate.pass) return { outcome: 'held', startedAtMs, durationMs: 0, retryAfterMs: gate.waitMs, target };
+    }
 
     // follow-ups: find or claim the external record of this subject at this target
     let role: FollowUpRole | undefined;
@@ -112,6 +130,7 @@ export function createAttempt(deps: AttemptDeps) {
       clearInterval(heartbeat);
     }
     const result = finish(outcome, known);
+    if (target) result.target = target;
     if (role && role.role !== 'wait') result.followUp = { recordId: role.recordId, role: role.role };
     if (outcome.kind === 'success' && outcome.configUpdate) {
       const update = checkedConfigUpdate(outcome.configUpdate, config, provider);

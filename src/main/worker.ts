@@ -1,4 +1,4 @@
-import { Connection } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from '../config';
 import { openDatabase } from '../db';
@@ -17,14 +17,15 @@ async function main(): Promise<void> {
     throw new Error('DATABASE_URL and TEMPORAL_ADDRESS must be set (or run `npm start` for the embedded stack)');
   }
   const dataSource = await openDatabase(config.databaseUrl, logger, { applicationName: 'integrations-hub-worker' });
-  const client = await Connection.connect({ address: config.temporal.address });
-  const added = await ensureSearchAttributes(client, config.temporal.namespace);
+  const clientConnection = await Connection.connect({ address: config.temporal.address });
+  const added = await ensureSearchAttributes(clientConnection, config.temporal.namespace);
   if (added.length) logger.info({ added }, 'search attributes registered');
-  await client.close();
+  // kept open: the hub's own events (hub.*) start their deliveries from the worker
+  const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const { registry: providers, plugins } = providersWithPlugins(config, dataSource, logger);
   await plugins.start(config.databaseUrl);
-  const worker = await buildWorker({ config, connection, dataSource, logger, providers });
+  const worker = await buildWorker({ config, connection, dataSource, logger, providers, client });
   logger.info({ taskQueue: config.temporal.taskQueue }, 'worker running');
   whenParentGone(() =>
     setImmediate(() => {
@@ -35,6 +36,7 @@ async function main(): Promise<void> {
   // resolves after SIGINT/SIGTERM (the SDK's default shutdown signals) or the parent's end, once in-flight tasks finish
   await worker.run();
   await connection.close();
+  await clientConnection.close();
   await plugins.stop();
   await dataSource.destroy();
   logger.info('worker stopped');

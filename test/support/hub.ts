@@ -114,6 +114,7 @@ export class Hub {
       dataSource: this.dataSource,
       logger: this.logger,
       providers: this.providers,
+      client: stack.client,
     });
     this.workerRun = this.worker.run();
   }

@@ -122,4 +122,39 @@ describe('target health and the hub\'s own events (real Temporal, PostgreSQL and
     const emitted = await hub.dataSource.query(`SELECT payload->>'deliveryId' AS delivery_id FROM emissions WHERE event = 'hub.delivery.exhausted'`);
     assert.deepEqual(emitted.map((e: { delivery_id: string }) => e.delivery_id), [failing.id]);
   });
+  it('announces a pause (410) and the resume by an admin as hub events', async () => {
+    await subscribe('hub.subscription.paused', `${sink.url}/paused`, [100]);
+    await subscribe('hub.subscription.resumed', `${sink.url}/paused`, [100]);
+    const gone = await subscribe('incident.created', `${broken.url}/gone`, [100]);
+    broken.script.push({ status: 410, body: 'gone' });
+    await ingest('pause-1');
+    const paused = await waitFor(async () => hubEventsAt('/paused', 'hub.subscription.paused')[0], 'hub.subscription.paused to be delivered');
+    assert.equal(paused.data.subscriptionId, gone.id);
+    assert.match(paused.data.reason, /410|gone/i);
+
+    const res = await hub.call('PATCH', `/subscriptions/${gone.id}`, { enabled: true });
+    assert.equal(res.body.pausedReason, null);
+    const resumed = await waitFor(async () => hubEventsAt('/paused', 'hub.subscription.resumed')[0], 'hub.subscription.resumed to be delivered');
+    assert.equal(resumed.data.subscriptionId, gone.id);
+    assert.equal(resumed.data.previousReason, paused.data.reason);
+  });
+
+  it('pauses the subscriptions of a target that has had no success for too long, with the reason', async () => {
+    const sub = await subscribe('incident.created', `${broken.url}/long`, [100]);
+    const [first] = await ingest('long-1');
+    await waitFor(async () => (await hub.call('GET', `/deliveries/${first.id}`)).body.status === 'failed', 'the first delivery to fail');
+    assert.equal((await hub.call('GET', `/subscriptions/${sub.id}`)).body.pausedReason, null);
+    // as if the target had been failing for six days (TARGET_PAUSE_AFTER_MS is 5 days by default)
+    await hub.dataSource.query(`UPDATE target_health SET failing_since = now() - interval '6 days' WHERE target_key = $1`, [broken.url]);
+    await ingest('long-2');
+    const view = await waitFor(async () => {
+      const body = (await hub.call('GET', `/subscriptions/${sub.id}`)).body;
+      return body.pausedReason ? body : undefined;
+    }, 'the subscription to be paused');
+    assert.match(view.pausedReason, new RegExp(`target health: ${broken.url.replace(/\./g, '\\.')}`));
+    assert.equal(view.target.target, broken.url);
+    // paused: a new event makes no delivery for it
+    const none = await ingest('long-3');
+    assert.equal(none.length, 0);
+  });
 });

@@ -11,8 +11,7 @@ import type { AttemptInput, AttemptRecord, AttemptReport, AttemptResult, Deliver
 import { createAttempt } from './attempt';
 import { DeliveryLog, notFound, type Loaded } from './delivery-log';
 import { followUpClaims, type FollowUpClaims } from './follow-ups';
-import type { TargetHealth, AttemptSubject } from './target-health';
-import type { Loaded as LoadedDelivery } from './delivery-log';
+import type { AttemptSubject, TargetHealth } from './target-health';
 
 /** What the activities need, handed in by the worker (or a test): narrow stores, not the DataSource. */
 export interface ActivityDeps {
@@ -160,7 +159,7 @@ export function createActivities(deps: ActivityDeps) {
 }
 
 /** The delivery of a loaded attempt, as target health and the hub's events name it. */
-function subjectOf(loaded: LoadedDelivery): AttemptSubject {
+function subjectOf(loaded: Loaded): AttemptSubject {
   const d = loaded.delivery;
   return {
     id: d.id, subscriptionId: d.subscriptionId, subscriptionName: loaded.subscription?.name, provider: d.provider,

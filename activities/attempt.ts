@@ -12,6 +12,8 @@ import type { Loaded } from './delivery-log';
 import type { FollowUpClaims, FollowUpRole } from './follow-ups';
 import { learnFrom, passGate, type Throttled } from './target-gate';
 import { rateLimitKey, type TargetLimits } from './target-limits';
+import { healthTargetOf } from '../providers/health-target';
+import type { TargetHealth } from './target-health';
 
 /** What one provider call needs: the providers, the key box for secret fields, the guarded client, the claims. */
 export interface AttemptDeps {
@@ -22,6 +24,8 @@ export interface AttemptDeps {
   followUps: FollowUpClaims;
   /** Rate limits per destination; without them no limit applies. */
   targetLimits?: TargetLimits;
+  /** Target circuits: an attempt to a target whose circuit is open is held instead of sent. */
+  targets?: Pick<TargetHealth, 'gate'>;
   metrics?: AttemptMetrics;
 }
 
@@ -35,8 +39,9 @@ export interface AttemptMetrics {
  * come back as values; only a failed follow-up lookup (nothing sent) throws, as an `Infrastructure` failure.
  */
 export function createAttempt(deps: AttemptDeps) {
-  const { logger, providers, secrets, http, followUps, targetLimits, metrics } = deps;
-  type Input = { deliveryId: string; attempt: number; redelivery: boolean };
+  const { logger, providers, secrets, http, followUps, targetLimits, metrics, targets } = deps;
+  /** `trigger` set (deliveryWorkflowV2): the attempt passes its target's circuit first; V1 runs never wait on one. */
+  type Input = { deliveryId: string; attempt: number; redelivery: boolean; trigger?: 'scheduled' | 'manual' };
   /** `gated`: the caller handles a `throttled` result (deliveryWorkflowV2), so the target's rate limits apply. */
   function callProvider(input: Input, loaded: Loaded): Promise<AttemptResult>;
   function callProvider(input: Input, loaded: Loaded, opts: { gated: true }): Promise<AttemptResult | Throttled>;
@@ -81,6 +86,16 @@ export function createAttempt(deps: AttemptDeps) {
     // parsed once, here: the provider gets the schema's output (defaults applied) and never parses again
     const parsed = parseDeliveryInput(def, config, connection);
     if (!parsed.ok) return finish(parsed.outcome, known);
+    const target = healthTargetOf(def, parsed.config as Record<string, unknown>, parsed.connection as Record<string, unknown> | undefined);
+    if (target && targets && input.trigger) {
+      let gate;
+      try {
+        gate = await targets.gate(target, input.trigger, delivery.test);
+      } catch (err) {
+        throw ApplicationFailure.nonRetryable(`could not check the target's circuit: ${safeErrorMessage(err)}`, 'Infrastructure');
+      }
+      if (!gate.pass) return { outcome: 'held', startedAtMs, durationMs: 0, retryAfterMs: gate.waitMs, target };
+    }
 
     // follow-ups: find or claim the external record of this subject at this target
     let role: FollowUpRole | undefined;
@@ -139,6 +154,7 @@ export function createAttempt(deps: AttemptDeps) {
     }
     const result = finish(outcome, known);
     if (limits && limitKey) await learnFrom(limits, limitKey, result, logger);
+    if (target) result.target = target;
     if (role && role.role !== 'wait') result.followUp = { recordId: role.recordId, role: role.role };
     if (outcome.kind === 'success' && outcome.configUpdate) {
       const update = checkedConfigUpdate(outcome.configUpdate, config, provider);

@@ -12,6 +12,7 @@ import { createAttempt, type AttemptMetrics } from './attempt';
 import { DeliveryLog, notFound, type DeliveryLogObserver, type Loaded } from './delivery-log';
 import { followUpClaims, type FollowUpClaims } from './follow-ups';
 import { targetLimits, type TargetLimits } from './target-limits';
+import type { AttemptSubject, TargetHealth } from './target-health';
 
 /** What the activities need, handed in by the worker (or a test): narrow stores, not the DataSource. */
 export interface ActivityDeps {
@@ -25,6 +26,8 @@ export interface ActivityDeps {
   targetLimits?: TargetLimits;
   /** Attempt durations by provider and outcome (absent: not measured). */
   metrics?: AttemptMetrics;
+  /** Target circuits and the hub's own events (optional: without it attempts are never held). */
+  targets?: TargetHealth;
 }
 
 /** The PostgreSQL-backed stores of ActivityDeps; `metrics` hears of every attempt written. */
@@ -38,7 +41,7 @@ export function activityStores(dataSource: DataSource, metrics?: DeliveryLogObse
 
 /** Builds the delivery activities over their dependencies. */
 export function createActivities(deps: ActivityDeps) {
-  const { log, logger } = deps;
+  const { log, logger, targets } = deps;
   const callProvider = createAttempt(deps);
 
   /** Loads what the workflow loop needs; ids and numbers only, no secrets. */
@@ -73,6 +76,7 @@ export function createActivities(deps: ActivityDeps) {
     const result = await callProvider(input, loaded, { gated: true });
     if (result.outcome === 'deferred') return { kind: 'deferred', result };
     if (result.outcome === 'throttled') return { kind: 'throttled', waitMs: result.waitMs };
+    if (result.outcome === 'held') return { kind: 'held', waitMs: result.retryAfterMs ?? 1_000 };
     const scheduleMs = scheduleFromPolicy(loaded.subscription?.retryPolicy);
     const decided = decideAfterAttempt(result.outcome, input.attempt, input.budgetBase, scheduleMs, Math.random(), result.retryAfterMs);
     const record: AttemptRecord = {
@@ -85,7 +89,9 @@ export function createActivities(deps: ActivityDeps) {
       ...(decided.status === 'retrying' ? { nextRetryAtMs: Date.now() + decided.delayMs } : {}),
     };
     const stored = await writeWithin(record, RECORD_WITHIN_MS);
-    return stored ? { kind: 'recorded', result, stored } : { kind: 'unrecorded', result, record };
+    if (!stored) return { kind: 'unrecorded', result, record };
+    await targets?.after(subjectOf(loaded), result, stored, input.attempt);
+    return { kind: 'recorded', result, stored };
   }
 
   /**
@@ -95,7 +101,7 @@ export function createActivities(deps: ActivityDeps) {
   async function recordLostAttempt(input: AttemptInput): Promise<StoredAttempt> {
     const loaded = await log.load(input.deliveryId);
     const decided = decideAfterAttempt('retryable', input.attempt, input.budgetBase, scheduleFromPolicy(loaded?.subscription?.retryPolicy), Math.random());
-    return log.write({
+    const stored = await log.write({
       outcome: 'retryable',
       startedAtMs: Date.now(),
       durationMs: 0,
@@ -107,6 +113,8 @@ export function createActivities(deps: ActivityDeps) {
       status: decided.status,
       ...(decided.status === 'retrying' ? { nextRetryAtMs: Date.now() + decided.delayMs } : {}),
     });
+    if (loaded && stored.status === 'failed' && decided.status === 'failed') await targets?.exhausted(subjectOf(loaded), input.attempt, 'The last attempt did not finish');
+    return stored;
   }
 
   /**
@@ -126,7 +134,12 @@ export function createActivities(deps: ActivityDeps) {
 
   /** Writes one attempt (see DeliveryLog.write); the workflows call it with Temporal's unlimited retries. */
   async function recordAttempt(r: AttemptRecord): Promise<StoredAttempt> {
-    return log.write(r);
+    const stored = await log.write(r);
+    if (targets && stored.status === 'failed' && r.status === 'failed' && r.outcome === 'retryable') {
+      const loaded = await log.load(r.deliveryId);
+      if (loaded) await targets.exhausted(subjectOf(loaded), r.attempt, r.error, r.target);
+    }
+    return stored;
   }
 
   /** log.write, retried for up to `withinMs` while heartbeating; undefined when the database stayed unreachable. */
@@ -153,6 +166,15 @@ export function createActivities(deps: ActivityDeps) {
   }
 
   return { loadDeliveryPlan, attemptDelivery, deliverAttempt, recordAttempt, recordLostAttempt, recordCancelled };
+}
+
+/** The delivery of a loaded attempt, as target health and the hub's events name it. */
+function subjectOf(loaded: Loaded): AttemptSubject {
+  const d = loaded.delivery;
+  return {
+    id: d.id, subscriptionId: d.subscriptionId, subscriptionName: loaded.subscription?.name, provider: d.provider,
+    event: d.event, emissionId: d.emissionId, test: d.test,
+  };
 }
 
 /** The activity interface the workflow proxies. */

@@ -18,6 +18,7 @@ import { PluginEntity } from './plugin.entity';
 import { Plugins1764800000000 } from './migrations/1764800000000-Plugins';
 import { Replays1765200000000 } from './migrations/1765200000000-Replays';
 import { TargetLimits1765000000000 } from './migrations/1765000000000-TargetLimits';
+import { TargetHealth1764900000000 } from './migrations/1764900000000-TargetHealth';
 
 export const ENTITIES = [
   EventTypeEntity,
@@ -40,6 +41,7 @@ export const MIGRATIONS = [
   Recoveries1764600000000,
   UiSessionsAndDeliveryNotify1764700000000,
   Plugins1764800000000,
+  TargetHealth1764900000000,
   TargetLimits1765000000000,
   Replays1765200000000,
 ];

@@ -177,6 +177,12 @@ export interface ProviderDefinition<Config = any, Connection = any> {
    * (e.g. a Slack incoming webhook cannot edit what it posted).
    */
   followUpTarget?(config: Config, connection?: Connection): string | undefined;
+  /**
+   * Names the destination whose health attempts are counted against (its circuit opens for every
+   * subscription pointing there). Defaults to followUpTarget, else the URL origin of the destination field
+   * (providers/health-target.ts). Must not contain a secret (it is shown in `GET /targets`).
+   */
+  healthTarget?(config: Config, connection?: Connection): string | undefined;
   /** Extra checks at save time beyond the schema, e.g. template fields that can never exist. */
   validateConfig?(config: Config, event: EventTypeInfo, context: ConfigContext): FieldProblem[];
   deliver(ctx: DeliveryContext<Config, Connection>): Promise<DeliveryOutcome>;

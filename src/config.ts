@@ -75,6 +75,11 @@ export const envSchema = z.object({
     .refine((n) => n === undefined || (Number.isInteger(n) && n >= 0 && n <= 65535), { message: 'must be a port number (0-65535)' }),
   OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl(['http:', 'https:']),
   UI_SESSION_TTL_MINUTES: z.coerce.number().int().min(1).max(30 * 24 * 60).default(12 * 60),
+  TARGET_CIRCUIT_FAILURE_RATIO: z.coerce.number().gt(0).max(1).default(0.7),
+  TARGET_CIRCUIT_MIN_ATTEMPTS: z.coerce.number().int().min(1).default(10),
+  TARGET_CIRCUIT_WINDOW_MS: z.coerce.number().int().min(1_000).default(5 * 60_000),
+  TARGET_CIRCUIT_COOLDOWN_MS: z.coerce.number().int().min(100).default(60_000),
+  TARGET_PAUSE_AFTER_MS: z.coerce.number().int().min(1_000).default(5 * 24 * 3_600_000),
 });
 
 /** The validated configuration, frozen. Units are in the names. */
@@ -105,6 +110,21 @@ export interface Config {
   otlpEndpoint?: string;
   /** How long an admin UI sign-in lasts. */
   uiSessionTtlMs: number;
+  /** Target circuits (README "Target health and hub events"). */
+  targetHealth: TargetHealthConfig;
+}
+
+/**
+ * When a target's circuit opens: at least `minAttempts` attempts in the last `windowMs` of which at least
+ * `failureRatio` failed. An open circuit lets one probe through after `cooldownMs`; a target failing for
+ * `pauseAfterMs` without a success pauses its subscriptions.
+ */
+export interface TargetHealthConfig {
+  failureRatio: number;
+  minAttempts: number;
+  windowMs: number;
+  cooldownMs: number;
+  pauseAfterMs: number;
 }
 
 /** Thrown when the environment is wrong; the message names every bad variable. */
@@ -164,5 +184,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     }),
     otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
     uiSessionTtlMs: e.UI_SESSION_TTL_MINUTES * 60_000,
+    targetHealth: Object.freeze({
+      failureRatio: e.TARGET_CIRCUIT_FAILURE_RATIO,
+      minAttempts: e.TARGET_CIRCUIT_MIN_ATTEMPTS,
+      windowMs: e.TARGET_CIRCUIT_WINDOW_MS,
+      cooldownMs: e.TARGET_CIRCUIT_COOLDOWN_MS,
+      pauseAfterMs: e.TARGET_PAUSE_AFTER_MS,
+    }),
   });
 }

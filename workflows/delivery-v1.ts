@@ -120,7 +120,8 @@ async function run(input: DeliveryWorkflowInput): Promise<FinalStatus> {
       };
     }
 
-    if (result.outcome === 'deferred') {
+    // (`held` never reaches V1 runs: their attempts do not pass a circuit; typed here for completeness)
+    if (result.outcome === 'deferred' || result.outcome === 'held') {
       // another delivery is creating the external record this one must update: wait for it, not an attempt
       attempt -= 1;
       await condition(() => cancelReason !== undefined, DEFER_MS[Math.min(deferrals++, DEFER_MS.length - 1)]);

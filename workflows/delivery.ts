@@ -133,6 +133,15 @@ async function run(input: DeliveryWorkflowInput): Promise<FinalStatus> {
         await condition(() => cancelReason !== undefined, Math.max(1, report.waitMs));
         continue;
       }
+      if (report.kind === 'held') {
+        // the target's circuit is open (decided in the activity): wait out its cool-down, not an attempt;
+        // an operator's redeliver ends the wait with an attempt that passes the circuit
+        attempt -= 1;
+        await condition(() => woken || cancelReason !== undefined, report.waitMs);
+        if (woken) trigger = 'manual';
+        woken = false;
+        continue;
+      }
       deferrals = 0;
       stored = report.kind === 'recorded' ? report.stored : await recordAttempt(report.record);
     } catch (err) {

@@ -60,6 +60,8 @@ export type AttemptReport =
   | { kind: 'deferred'; result: AttemptResult }
   /** Nothing sent: the target's rate limit is spent or it asked to slow down; the workflow waits `waitMs`, not an attempt. */
   | { kind: 'throttled'; waitMs: number }
+  /** Nothing sent: the target's circuit is open; wait `waitMs` (its cool-down), then try again (not an attempt). */
+  | { kind: 'held'; waitMs: number }
   /** Nothing sent: the delivery was already closed and this is not an operator's run. */
   | { kind: 'closed'; status: FinalStatus };
 
@@ -73,8 +75,13 @@ export interface DeliveryPlan {
 
 /** The provider's verdict on one attempt, sanitised (it is stored in Temporal's history). */
 export interface AttemptResult {
-  /** `deferred`: nothing was sent, the delivery waits for another one (the creator of its external record). */
-  outcome: 'success' | 'retryable' | 'permanent' | 'deferred';
+  /**
+   * `deferred`: nothing was sent, the delivery waits for another one (the creator of its external record).
+   * `held`: nothing was sent, the target's circuit is open (`retryAfterMs` is the wait).
+   */
+  outcome: 'success' | 'retryable' | 'permanent' | 'deferred' | 'held';
+  /** The target the attempt went to (providers/health-target.ts; never a secret). */
+  target?: string;
   startedAtMs: number;
   durationMs: number;
   httpStatus?: number;

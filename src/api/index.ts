@@ -27,13 +27,16 @@ import { pluginRoutes } from './plugins';
 import { ProviderSettings } from '../../providers/settings';
 import { eventRoutes } from './events';
 import { ingestRoutes } from './ingest';
+import { targetRoutes } from './targets';
+import { TargetService } from '../targets/service';
+import { HubEvents } from '../../activities/hub-events';
 import { providerRoutes } from './providers';
 import { subscriptionRoutes } from './subscriptions';
 import { tokenRoutes } from './tokens';
 import { replayRoutes } from './replay';
 import { ReplayService } from '../deliveries/replay-service';
 import { ReplayStore } from '../deliveries/replays';
-import { targetRoutes } from './targets';
+import { targetLimitRoutes } from './target-limits';
 import { TargetLimitStore } from '../targets/limits';
 import { anyObject } from './schemas';
 
@@ -54,6 +57,9 @@ export interface ApiDeps {
 /** Admin and ingest requests other than ingest are small; this is their body limit. */
 const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
 
+/** The identity the hub's own events (hub.*) are ingested under. */
+const HUB_AUTH = { tokenId: 'hub', role: 'admin' as const, owners: [] };
+
 /** Wires services and routes of `/api/v1`. */
 export function buildApi(deps: ApiDeps) {
   const { config, dataSource, client, logger, providers, secrets, http } = deps;
@@ -71,10 +77,13 @@ export function buildApi(deps: ApiDeps) {
   eventRoutes(routes, catalogue);
   providerRoutes(routes, providers, new ProviderSettings(dataSource), () => deps.plugins.loadErrors());
   pluginRoutes(routes, new PluginService(dataSource, deps.plugins, config.pluginInstall), config.pluginInstall.maxTarballBytes);
-  subscriptionRoutes(routes, subscriptions, ingest);
+  const targets = new TargetService(dataSource, config.targetHealth);
+  const hubEvents = new HubEvents((req) => ingest.ingest(req, HUB_AUTH), logger);
+  subscriptionRoutes(routes, subscriptions, ingest, targets, hubEvents);
+  targetRoutes(routes, targets);
+  targetLimitRoutes(routes, new TargetLimitStore(dataSource));
   replayRoutes(routes, new ReplayService(dataSource, new ReplayStore(dataSource), workflows));
   deliveryRoutes(routes, deliveries, live);
-  targetRoutes(routes, new TargetLimitStore(dataSource));
   sessionRoutes(routes, sessions, config.uiSessionTtlMs);
   tokenRoutes(routes, dataSource);
   connectionRoutes(routes, new ConnectionService(dataSource, providers, secrets, http));

@@ -2,6 +2,10 @@ import { z } from 'zod';
 import type { ApiRoutes } from '../http/routes';
 import type { IngestService } from '../ingest/service';
 import type { SubscriptionService } from '../subscriptions/service';
+import type { TargetService } from '../targets/service';
+import type { HubEvents } from '../../activities/hub-events';
+import { hubEmissionId } from '../../activities/target-health';
+import { targetSchema } from './targets';
 import { decodeCursor, encodeCursor } from './cursor';
 import { anyObject, idParams, page, pageQuery } from './schemas';
 
@@ -42,6 +46,9 @@ const subscription = z
     connectionId: z.string().nullable(),
     retryPolicy: retryPolicy.nullable(),
     pausedReason: z.string().nullable(),
+    target: targetSchema.omit({ subscriptions: true }).nullable().optional().meta({
+      description: 'Health of the target this subscription last delivered to (GET /subscriptions/{id} only); null before its first attempt',
+    }),
     createdAt: z.string(),
     updatedAt: z.string(),
   })
@@ -57,7 +64,7 @@ const listQuery = z
   .strict();
 
 /** `/subscriptions`: wire one event to one provider. */
-export function subscriptionRoutes(routes: ApiRoutes, subs: SubscriptionService, ingest: IngestService): void {
+export function subscriptionRoutes(routes: ApiRoutes, subs: SubscriptionService, ingest: IngestService, targets: TargetService, hubEvents: HubEvents): void {
   const read = ['admin', 'manager', 'viewer'] as const;
   const write = ['admin', 'manager'] as const;
   routes.add({
@@ -97,13 +104,26 @@ export function subscriptionRoutes(routes: ApiRoutes, subs: SubscriptionService,
     method: 'get', path: '/subscriptions/:id', summary: 'Get a subscription', tag: 'subscriptions', roles: [...read],
     params: idParams,
     responses: { 200: { description: 'The subscription', schema: subscription } },
-    handler: async ({ params }) => ({ status: 200, body: await subs.get(params.id) }),
+    handler: async ({ params }) => {
+      const view = await subs.get(params.id);
+      const target = await targets.ofSubscription(params.id);
+      return { status: 200, body: { ...view, target: target ? withoutSubscriptions(target) : null } };
+    },
   });
   routes.add({
     method: 'patch', path: '/subscriptions/:id', summary: 'Change a subscription', tag: 'subscriptions', roles: [...write],
     params: idParams, body: patchBody,
     responses: { 200: { description: 'Changed', schema: subscription } },
-    handler: async ({ params, body }) => ({ status: 200, body: await subs.update(params.id, body) }),
+    handler: async ({ params, body }) => {
+      const before = await subs.get(params.id);
+      const after = await subs.update(params.id, body);
+      if (before.pausedReason && !after.pausedReason) {
+        await hubEvents.emit('hub.subscription.resumed', hubEmissionId('hub.subscription.resumed', `${after.id}:${after.updatedAt}`), {
+          subscriptionId: after.id, subscriptionName: after.name, provider: after.provider, event: after.event, previousReason: before.pausedReason,
+        });
+      }
+      return { status: 200, body: after };
+    },
   });
   routes.add({
     method: 'delete', path: '/subscriptions/:id', summary: 'Delete a subscription', tag: 'subscriptions', roles: [...write],
@@ -120,4 +140,9 @@ export function subscriptionRoutes(routes: ApiRoutes, subs: SubscriptionService,
     responses: { 202: { description: 'Queued', schema: z.object({ deliveryId: z.string() }) } },
     handler: async ({ params }) => ({ status: 202, body: { deliveryId: await ingest.testSend(await subs.getRow(params.id)) } }),
   });
+}
+
+function withoutSubscriptions<T extends { subscriptions: unknown }>(t: T): Omit<T, 'subscriptions'> {
+  const { subscriptions: _subscriptions, ...rest } = t;
+  return rest;
 }

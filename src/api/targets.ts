@@ -1,57 +1,49 @@
 import { z } from 'zod';
-import { notFound } from '../http/problem';
+import { badRequest } from '../http/problem';
 import type { ApiRoutes } from '../http/routes';
-import type { TargetLimitStore } from '../targets/limits';
+import type { TargetService } from '../targets/service';
+import { page, pageQuery } from './schemas';
 
-const target = z
+const STATES = ['closed', 'open', 'half_open'] as const;
+
+/** One target's health: its circuit, the failure rate in the window, the subscriptions pointing at it. */
+export const targetSchema = z
   .object({
-    targetKey: z.string(),
-    requestsPerSecond: z.number().nullable(),
-    blockedUntil: z.string().nullable(),
-    learnedAt: z.string().nullable(),
-    learnedStatus: z.number().int().nullable(),
+    target: z.string().meta({ description: 'URL origin, Slack channel, Jira project, ... (never a secret)' }),
+    provider: z.string(),
+    state: z.enum(STATES).meta({ description: 'closed: attempts go; open: attempts wait for the cool-down; half_open: one probe is in flight' }),
+    failureRate: z.number().nullable().meta({ description: 'Failed share (0..1) of the attempts in the window; null without attempts' }),
+    attemptsInWindow: z.number().int(),
+    openedAt: z.string().nullable(),
+    nextProbeAt: z.string().nullable(),
+    failingSince: z.string().nullable().meta({ description: 'First failure since the last success' }),
+    lastSuccessAt: z.string().nullable(),
+    lastFailureAt: z.string().nullable(),
+    subscriptions: z.array(z.object({ id: z.string(), name: z.string(), enabled: z.boolean(), pausedReason: z.string().nullable() })),
   })
-  .meta({ id: 'TargetLimit' });
+  .meta({ id: 'Target' });
 
-/** The target key in the path, URL-encoded (`http%3A%2F%2Fhooks.example.com`, `slack:...`). */
-const keyParams = z.object({ key: z.string().min(1).max(500) });
+const listQuery = z.object({ state: z.enum(STATES).optional(), ...pageQuery }).strict();
 
-/** `/targets`: rate limits per destination, configured and learned (README "Rate limits per destination"). */
-export function targetRoutes(routes: ApiRoutes, store: TargetLimitStore): void {
+/** `/targets`: the health of every destination the hub has sent to (README "Target health and hub events"). */
+export function targetRoutes(routes: ApiRoutes, targets: TargetService): void {
   routes.add({
-    method: 'get', path: '/targets', summary: 'List destinations with a configured or learned rate limit', tag: 'targets',
-    roles: ['admin', 'manager'],
-    responses: { 200: { description: 'Destinations by target key', schema: z.object({ items: z.array(target) }) } },
-    handler: async () => ({ status: 200, body: { items: await store.list() } }),
-  });
-  routes.add({
-    method: 'get', path: '/targets/:key/limit', summary: "A destination's rate limit", tag: 'targets',
-    roles: ['admin', 'manager'],
-    params: keyParams,
-    responses: { 200: { description: 'The limit', schema: target } },
-    handler: async ({ params }) => {
-      const found = await store.get(params.key);
-      if (!found) throw notFound(`No rate limit is configured or learned for target ${params.key}`);
-      return { status: 200, body: found };
+    method: 'get', path: '/targets', summary: 'List targets with their circuit state and failure rate', tag: 'targets',
+    roles: ['admin', 'manager', 'viewer'],
+    query: listQuery,
+    responses: { 200: { description: 'A page of targets', schema: page(targetSchema) } },
+    handler: async ({ query }) => {
+      const r = await targets.list({ state: query.state }, query.limit, decodeTargetCursor(query.cursor));
+      return { status: 200, body: { items: r.items, nextCursor: r.next ? Buffer.from(r.next).toString('base64url') : null } };
     },
   });
-  routes.add({
-    method: 'put', path: '/targets/:key/limit', summary: 'Configure the requests per second a destination gets from all workers', tag: 'targets',
-    roles: ['admin'],
-    params: keyParams,
-    body: z.object({ requestsPerSecond: z.number().positive().max(10_000) }).strict(),
-    responses: { 200: { description: 'The limit', schema: target } },
-    handler: async ({ params, body }) => ({ status: 200, body: await store.setLimit(params.key, body.requestsPerSecond) }),
-  });
-  routes.add({
-    method: 'delete', path: '/targets/:key/limit', summary: "Remove a destination's configured limit (learned limits still apply)", tag: 'targets',
-    roles: ['admin'],
-    params: keyParams,
-    responses: { 204: { description: 'Removed' } },
-    handler: async ({ params }) => {
-      if (!(await store.get(params.key))) throw notFound(`No rate limit is configured or learned for target ${params.key}`);
-      await store.setLimit(params.key, null);
-      return { status: 204 };
-    },
-  });
+}
+
+function decodeTargetCursor(cursor: string | undefined): string | undefined {
+  if (!cursor) return undefined;
+  const key = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!key || Buffer.from(key).toString('base64url') !== cursor) {
+    throw badRequest('The cursor is invalid', [{ path: 'query.cursor', message: 'not a cursor from a previous page' }]);
+  }
+  return key;
 }

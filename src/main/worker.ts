@@ -1,4 +1,4 @@
-import { Connection } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from '../config';
@@ -22,10 +22,11 @@ async function main(): Promise<void> {
     throw new Error('DATABASE_URL and TEMPORAL_ADDRESS must be set (or run `npm start` for the embedded stack)');
   }
   const dataSource = await openDatabase(config.databaseUrl, logger, { applicationName: 'integrations-hub-worker' });
-  const client = await Connection.connect({ address: config.temporal.address });
-  const added = await ensureSearchAttributes(client, config.temporal.namespace);
+  const clientConnection = await Connection.connect({ address: config.temporal.address });
+  const added = await ensureSearchAttributes(clientConnection, config.temporal.namespace);
   if (added.length) logger.info({ added }, 'search attributes registered');
-  await client.close();
+  // kept open: the hub's own events (hub.*) start their deliveries from the worker
+  const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const { registry: providers, plugins } = providersWithPlugins(config, dataSource, logger);
   await plugins.start(config.databaseUrl);
@@ -34,7 +35,7 @@ async function main(): Promise<void> {
   const metrics = new DeliveryMetrics(registry);
   const metricsServer = config.workerMetricsPort === undefined ? undefined : await serveMetrics(registry, config.workerMetricsPort);
   if (metricsServer) logger.info({ port: metricsServer.port }, 'worker metrics at /metrics');
-  const worker = await buildWorker({ config, connection, dataSource, logger, providers, metrics });
+  const worker = await buildWorker({ config, connection, dataSource, logger, providers, metrics, client });
   logger.info({ taskQueue: config.temporal.taskQueue }, 'worker running');
   whenParentGone(() =>
     setImmediate(() => {
@@ -46,6 +47,7 @@ async function main(): Promise<void> {
   await worker.run();
   await metricsServer?.close();
   await connection.close();
+  await clientConnection.close();
   await plugins.stop();
   await dataSource.destroy();
   await tracing.shutdown();

@@ -1,8 +1,15 @@
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Client } from '@temporalio/client';
 import type { DataSource } from 'typeorm';
 import { activityStores, createActivities } from '../../activities';
+import { Circuits } from '../../activities/circuit';
+import { HubEvents } from '../../activities/hub-events';
+import { TargetHealth } from '../../activities/target-health';
+import { EventCatalogue } from '../catalogue/store';
+import { IngestService } from '../ingest/service';
+import { DeliveryWorkflows } from '../temporal/deliveries';
 import { createRecoveryActivities } from '../../activities/recovery';
 import { RecoveryStore } from '../deliveries/recoveries';
 import { createReplayActivities } from '../../activities/replay';
@@ -49,10 +56,34 @@ export async function buildWorker(opts: {
   providers?: ProviderRegistry;
   /** Where attempt and delivery metrics go (absent: not measured). */
   metrics?: DeliveryMetrics;
+  /** Starts the deliveries of the hub's own events (without it the reconciler starts them). */
+  client?: Client;
 }): Promise<Worker> {
   const { config } = opts;
+  return Worker.create(workerOptions(opts, config));
+}
+
+/** The hub's own events go through the same ingest as everyone's (the deliveries start from here). */
+function hubIngest(opts: { config: Config; dataSource: DataSource; logger: Logger; client?: Client }): IngestService {
+  const { config } = opts;
+  const workflows = opts.client
+    ? new DeliveryWorkflows(opts.client, config.temporal.taskQueue, config.temporal.uiUrl, config.temporal.namespace)
+    : undefined;
+  return new IngestService(opts.dataSource, new EventCatalogue(opts.dataSource), workflows ?? NO_STARTS, opts.logger);
+}
+
+/** Leaves every start to the reconciler (a worker without a Temporal client). */
+const NO_STARTS = { start: async () => { throw new Error('no Temporal client in this worker; the reconciler starts it'); } } as unknown as DeliveryWorkflows;
+
+function workerOptions(opts: Parameters<typeof buildWorker>[0], config: Config) {
+  const ingest = hubIngest(opts);
+  const targets = new TargetHealth(
+    new Circuits(opts.dataSource, config.targetHealth),
+    new HubEvents((req) => ingest.ingest(req, HUB_AUTH), opts.logger),
+    opts.logger,
+  );
   const source = workflowSource();
-  return Worker.create({
+  return {
     // a worker that died holds its sticky queue for this long before another takes its workflows
     stickyQueueScheduleToStartTimeout: '3s',
     connection: opts.connection,
@@ -68,6 +99,7 @@ export async function buildWorker(opts: {
         providers: opts.providers ?? providersFor(config, opts.logger).registry,
         secrets: createSecretBox([config.encryption.masterKey, ...config.encryption.previousKeys]),
         http: outboundClient(config),
+        targets,
       }),
       ...createRecoveryActivities({
         recoveries: new RecoveryStore(opts.dataSource),
@@ -83,5 +115,8 @@ export async function buildWorker(opts: {
       }),
     },
     maxConcurrentActivityTaskExecutions: config.workerMaxConcurrentActivities,
-  });
+  };
 }
+
+/** The identity the hub's own events are ingested under. */
+const HUB_AUTH = { tokenId: 'hub', role: 'admin' as const, owners: [] };

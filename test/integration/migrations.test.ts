@@ -5,7 +5,7 @@ import { openDatabase } from '../../src/db';
 import { createLogger } from '../../src/logger';
 import { getStack } from '../support/stack';
 
-const TABLES = ['api_tokens', 'connections', 'deliveries', 'delivery_attempts', 'emissions', 'event_types', 'external_records', 'plugins', 'provider_settings', 'recoveries', 'replays', 'subscriptions', 'target_limits', 'ui_sessions'];
+const TABLES = ['api_tokens', 'connections', 'deliveries', 'delivery_attempts', 'emissions', 'event_types', 'external_records', 'plugins', 'provider_settings', 'recoveries', 'replays', 'subscriptions', 'target_health', 'target_limits', 'target_outcomes', 'ui_sessions'];
 
 async function tables(ds: DataSource): Promise<string[]> {
   const rows: { table_name: string }[] = await ds.query(

@@ -120,7 +120,7 @@ describe('rate limits per destination (real Temporal, PostgreSQL and HTTP)', fun
     for (const r of receiver.received.slice(1)) assert.ok(r.at >= refused.at + 2_990, 'no request to the target inside the window');
     assert.equal(done[0].attempts, 2, 'the refused delivery retried once');
     for (const d of done.slice(1)) assert.equal(d.attempts, 1, 'the wait is not a failed attempt');
-    const listed = await hub.call('GET', '/targets');
+    const listed = await hub.call('GET', '/targets/limits');
     assert.ok(listed.body.items.some((t: { targetKey: string }) => t.targetKey === receiver.url));
   });
 

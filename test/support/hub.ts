@@ -125,6 +125,7 @@ export class Hub {
       logger: this.logger,
       providers: this.providers,
       metrics: this.deliveryMetrics,
+      client: stack.client,
     });
     this.workerRun = this.worker.run();
   }

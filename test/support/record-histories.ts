@@ -141,6 +141,18 @@ const scenarios: Record<string, Scenario> = {
     await status(ctx, d.id, 'failed');
     return [d.workflowId];
   },
+  async 'v2-held-by-circuit'(ctx) {
+    await webhook(ctx, 'incident.created', [200]);
+    // the receiver's circuit is open for another second: the attempt is held (a timer), then goes as the probe
+    await ctx.hub.dataSource.query(
+      `INSERT INTO target_health (target_key, provider, state, opened_at, probe_at) VALUES ($1, 'webhook', 'open', now(), now() + interval '1 second')
+       ON CONFLICT (target_key) DO UPDATE SET state = 'open', opened_at = now(), probe_at = now() + interval '1 second'`,
+      [ctx.receiver.url],
+    );
+    const d = await ingest(ctx, 'incident.created');
+    await status(ctx, d.id, 'success');
+    return [d.workflowId];
+  },
   async 'v2-redeliver-wakes'(ctx) {
     await webhook(ctx, 'incident.created', [3_600_000]);
     fail503(ctx, 1);

@@ -43,6 +43,7 @@ describe('built-in event catalogue', () => {
   it('uses incidentId, maintenanceId and systemId as subject keys, each a required schema property', () => {
     const expected: Record<string, string> = { incident: 'incidentId', maintenance: 'maintenanceId', healthcheck: 'systemId' };
     for (const e of BUILTIN_EVENT_TYPES) {
+      if (e.owner === 'hub') continue;
       assert.equal(e.subjectKey, expected[e.owner], e.id);
       const schema = e.payloadSchema as { properties: Record<string, unknown>; required: string[] };
       assert.ok(e.subjectKey! in schema.properties, e.id);
@@ -57,8 +58,27 @@ describe('built-in event catalogue', () => {
     }
   });
 
-  it('gives every example systemIds or a systemId', () => {
+  it('gives the hub\'s own events their thing as the subject: delivery, subscription or target', () => {
+    const expected: Record<string, string> = {
+      'hub.delivery.exhausted': 'deliveryId',
+      'hub.subscription.paused': 'subscriptionId',
+      'hub.subscription.resumed': 'subscriptionId',
+      'hub.target.unhealthy': 'target',
+      'hub.target.recovered': 'target',
+    };
+    const hub = BUILTIN_EVENT_TYPES.filter((e) => e.owner === 'hub');
+    assert.deepEqual(hub.map((e) => e.id).sort(), Object.keys(expected).sort());
+    for (const e of hub) {
+      assert.equal(e.subjectKey, expected[e.id], e.id);
+      assert.ok((e.payloadSchema as { required: string[] }).required.includes(e.subjectKey!), e.id);
+    }
+    assert.equal(byId('hub.target.recovered').resolves, true);
+    assert.equal(byId('hub.subscription.resumed').resolves, true);
+  });
+
+  it('gives every example of a system event systemIds or a systemId', () => {
     for (const e of BUILTIN_EVENT_TYPES) {
+      if (e.owner === 'hub') continue; // about the hub, not about a system
       const ex = e.example!;
       const ok = (Array.isArray(ex.systemIds) && ex.systemIds.length > 0) || typeof ex.systemId === 'string';
       assert.ok(ok, e.id);

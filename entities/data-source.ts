@@ -16,6 +16,7 @@ import { Recoveries1764600000000 } from './migrations/1764600000000-Recoveries';
 import { UiSessionsAndDeliveryNotify1764700000000 } from './migrations/1764700000000-UiSessionsAndDeliveryNotify';
 import { PluginEntity } from './plugin.entity';
 import { Plugins1764800000000 } from './migrations/1764800000000-Plugins';
+import { Retention1765100000000 } from './migrations/1765100000000-Retention';
 
 export const ENTITIES = [
   EventTypeEntity,
@@ -38,6 +39,7 @@ export const MIGRATIONS = [
   Recoveries1764600000000,
   UiSessionsAndDeliveryNotify1764700000000,
   Plugins1764800000000,
+  Retention1765100000000,
 ];
 
 /** A data source for the given PostgreSQL URL; call initialize() and runMigrations() yourself. */

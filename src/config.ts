@@ -24,6 +24,8 @@ function isUrlWith(value: string, protocols: string[]): boolean {
   }
 }
 
+const DAY_MS = 86_400_000;
+
 const token = z.string().min(16, 'must be at least 16 characters').optional();
 
 /** Environment variables the service reads, with defaults. One schema for every process. */
@@ -69,6 +71,19 @@ export const envSchema = z.object({
     .transform((v) => v === 'true' || v === '1'),
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).default(100),
   UI_SESSION_TTL_MINUTES: z.coerce.number().int().min(1).max(30 * 24 * 60).default(12 * 60),
+  RETENTION_DAYS: z.coerce.number().min(0).default(30),
+  RETENTION_PAYLOAD_DAYS: z.coerce.number().min(0).optional(),
+  RETENTION_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(1000),
+  RETENTION_BATCH_PAUSE_MS: z.coerce.number().int().min(0).max(60_000).default(20),
+  RETENTION_SCHEDULE: z
+    .string()
+    .optional()
+    .transform((s) => (s === undefined || s.trim() === '' ? '17 3 * * *' : s.trim()))
+    .refine((s) => s === 'off' || s.split(/\s+/).length === 5, { message: 'must be a 5-field cron expression (UTC) or "off"' }),
+}).superRefine((e, ctx) => {
+  if (e.RETENTION_PAYLOAD_DAYS !== undefined && e.RETENTION_DAYS > 0 && e.RETENTION_PAYLOAD_DAYS > e.RETENTION_DAYS) {
+    ctx.addIssue({ code: 'custom', path: ['RETENTION_PAYLOAD_DAYS'], message: 'must not be more than RETENTION_DAYS (rows go with their payloads)' });
+  }
 });
 
 /** The validated configuration, frozen. Units are in the names. */
@@ -95,6 +110,12 @@ export interface Config {
   pluginInstall: { enabled: boolean; allowedScopes: string[]; registryUrl: string; maxTarballBytes: number };
   /** How long an admin UI sign-in lasts. */
   uiSessionTtlMs: number;
+  /**
+   * Delivery log retention: finished rows older than `rowsMaxAgeMs` and payloads older than
+   * `payloadsMaxAgeMs` are purged (0 = kept forever), `batchSize` rows per short transaction with
+   * `batchPauseMs` between batches; `schedule` is the daily purge's cron (UTC) or null for none.
+   */
+  retention: { rowsMaxAgeMs: number; payloadsMaxAgeMs: number; batchSize: number; batchPauseMs: number; schedule: string | null };
 }
 
 /** Thrown when the environment is wrong; the message names every bad variable. */
@@ -152,5 +173,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       maxTarballBytes: e.PLUGIN_MAX_TARBALL_BYTES,
     }),
     uiSessionTtlMs: e.UI_SESSION_TTL_MINUTES * 60_000,
+    retention: Object.freeze({
+      rowsMaxAgeMs: e.RETENTION_DAYS * DAY_MS,
+      payloadsMaxAgeMs: (e.RETENTION_PAYLOAD_DAYS ?? e.RETENTION_DAYS) * DAY_MS,
+      batchSize: e.RETENTION_BATCH_SIZE,
+      batchPauseMs: e.RETENTION_BATCH_PAUSE_MS,
+      schedule: e.RETENTION_SCHEDULE === 'off' ? null : e.RETENTION_SCHEDULE,
+    }),
   });
 }

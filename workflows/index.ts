@@ -4,3 +4,5 @@ export { deliveryWorkflowV2 } from './delivery';
 export { deliveryWorkflow } from './delivery-v1';
 // bulk recovery (POST /deliveries/recover) in the background
 export { recoverDeliveriesWorkflow } from './recovery';
+// the daily retention purge (a Temporal schedule starts it)
+export { retentionWorkflow } from './retention';

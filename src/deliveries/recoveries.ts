@@ -75,6 +75,8 @@ export class RecoveryStore {
   async nextBatch(filter: RecoveryFilter, after: string | null, limit: number): Promise<DeliveryEntity[]> {
     const qb = this.dataSource.getRepository(DeliveryEntity).createQueryBuilder('d').orderBy('d.id', 'ASC').limit(limit);
     applyFilter(qb, filter);
+    // a delivery whose payload retention dropped has nothing left to send
+    qb.andWhere('d.payload_purged_at IS NULL');
     if (after) qb.andWhere('d.id > :after', { after });
     return qb.getMany();
   }

@@ -63,6 +63,9 @@ export class DeliveryService {
    */
   async retry(id: string): Promise<{ id: string; action: 'woken' | 'restarted' | 'started' }> {
     const row = await this.row(id);
+    if (row.payloadPurgedAt) {
+      throw conflict(`Delivery ${id} cannot be sent again: its payload was dropped by retention at ${row.payloadPurgedAt.toISOString()}`);
+    }
     if (!row.workflowStarted && row.status === 'pending') {
       await this.ingest.startWorkflows([row]);
       return { id, action: 'started' };
@@ -166,6 +169,7 @@ export class DeliveryService {
       emissionId: r.emissionId,
       systemIds: r.systemIds,
       payload: r.payload,
+      payloadPurgedAt: r.payloadPurgedAt?.toISOString() ?? null,
       status: r.status,
       attempts: r.attempts,
       lastAttemptAt: r.lastAttemptAt?.toISOString() ?? null,

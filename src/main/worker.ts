@@ -1,10 +1,11 @@
-import { Connection } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from '../config';
 import { openDatabase } from '../db';
 import { createLogger } from '../logger';
 import { providersWithPlugins } from '../providers';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
+import { ensureRetentionSchedule } from '../temporal/retention-schedule';
 import { buildWorker, installTemporalRuntime } from '../worker';
 import { exitOnStartupError, whenParentGone } from './shutdown';
 
@@ -20,6 +21,11 @@ async function main(): Promise<void> {
   const client = await Connection.connect({ address: config.temporal.address });
   const added = await ensureSearchAttributes(client, config.temporal.namespace);
   if (added.length) logger.info({ added }, 'search attributes registered');
+  await ensureRetentionSchedule(
+    new Client({ connection: client, namespace: config.temporal.namespace }),
+    { taskQueue: config.temporal.taskQueue, cron: config.retention.schedule },
+    logger,
+  );
   await client.close();
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const { registry: providers, plugins } = providersWithPlugins(config, dataSource, logger);

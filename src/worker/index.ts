@@ -4,6 +4,8 @@ import path from 'node:path';
 import type { DataSource } from 'typeorm';
 import { activityStores, createActivities } from '../../activities';
 import { createRecoveryActivities } from '../../activities/recovery';
+import { createRetentionActivities } from '../../activities/retention';
+import { RetentionPurger } from '../deliveries/retention';
 import { RecoveryStore } from '../deliveries/recoveries';
 import { providersFor } from '../providers';
 import type { ProviderRegistry } from '../../providers/registry';
@@ -65,6 +67,11 @@ export async function buildWorker(opts: {
         logger: opts.logger,
         namespace: config.temporal.namespace,
         taskQueue: config.temporal.taskQueue,
+      }),
+      ...createRetentionActivities({
+        purger: new RetentionPurger(opts.dataSource, config.retention),
+        retention: config.retention,
+        logger: opts.logger,
       }),
     },
     maxConcurrentActivityTaskExecutions: config.workerMaxConcurrentActivities,

@@ -21,15 +21,21 @@ export function createRetentionActivities(deps: RetentionActivityDeps) {
   }
 
   /**
-   * Runs batches of one phase for up to STEP_BUDGET_MS. Safe to retry: a batch only ever removes rows that
-   * are still past the cut-off, so a repeated one finds the rest.
+   * Runs batches of one phase for up to STEP_BUDGET_MS from `fromMs` (where the previous step stopped). Safe to
+   * retry: a batch only ever removes rows that are still past the cut-off, so a repeated one finds the rest.
    */
-  async function purgeStep(input: { plan: PurgePlan; phase: PurgePhase }): Promise<{ purged: number; done: boolean }> {
+  async function purgeStep(input: { plan: PurgePlan; phase: PurgePhase; fromMs?: number }): Promise<{ purged: number; done: boolean; resumeAtMs: number }> {
     let total = 0;
-    const r = await deps.purger.phase(input.plan, input.phase, STEP_BUDGET_MS, (n) => {
-      total += n;
-      Context.current().heartbeat(total);
-    });
+    const r = await deps.purger.phase(
+      input.plan,
+      input.phase,
+      STEP_BUDGET_MS,
+      (n) => {
+        total += n;
+        Context.current().heartbeat(total);
+      },
+      input.fromMs,
+    );
     if (r.purged > 0) deps.logger.info({ phase: input.phase, purged: r.purged, done: r.done }, 'retention: purged');
     return r;
   }

@@ -16,6 +16,8 @@ export interface RetentionWorkflowInput {
   plan?: PurgePlan;
   phaseIndex?: number;
   totals?: Partial<Record<PurgePhase, number>>;
+  /** Where the current phase's walk stands (epoch ms of the newest row it picked). */
+  fromMs?: number;
 }
 
 /**
@@ -27,9 +29,11 @@ export async function retentionWorkflow(input: RetentionWorkflowInput = {}): Pro
   const totals = { ...input.totals };
   for (let i = input.phaseIndex ?? 0; i < PURGE_PHASES.length; i++) {
     const phase = PURGE_PHASES[i];
+    let fromMs = i === input.phaseIndex ? input.fromMs : undefined;
     for (;;) {
-      if (historyIsLong()) return continueAsNew<typeof retentionWorkflow>({ plan, phaseIndex: i, totals });
-      const step = await purgeStep({ plan, phase });
+      if (historyIsLong()) return continueAsNew<typeof retentionWorkflow>({ plan, phaseIndex: i, totals, fromMs });
+      const step = await purgeStep({ plan, phase, fromMs });
+      fromMs = step.resumeAtMs;
       totals[phase] = (totals[phase] ?? 0) + step.purged;
       if (step.done) break;
     }

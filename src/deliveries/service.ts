@@ -5,7 +5,7 @@ import { conflict, notFound } from '../http/problem';
 import type { Position } from '../api/cursor';
 import type { IngestService } from '../ingest/service';
 import type { DeliveryWorkflows } from '../temporal/deliveries';
-import type { RecoveryFilter, RecoveryStore, RecoveryView } from './recoveries';
+import { applyRecoverable, type RecoveryFilter, type RecoveryStore, type RecoveryView } from './recoveries';
 import { applyFilter, type DeliveryFilter } from './filter';
 
 export type { DeliveryFilter } from './filter';
@@ -94,7 +94,7 @@ export class DeliveryService {
   /** How many deliveries a recovery with this filter would redeliver (at most `max`). */
   async countRecoverable(filter: RecoveryFilter, max = 10_000): Promise<number> {
     const qb = this.repo.createQueryBuilder('d').select('d.id').limit(max);
-    applyFilter(qb, filter);
+    applyRecoverable(qb, filter);
     const [sql, params] = qb.getQueryAndParameters();
     const rows: { n: string }[] = await this.dataSource.query(`SELECT count(*) AS n FROM (${sql}) x`, params);
     return Number(rows[0].n);

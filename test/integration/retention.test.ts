@@ -140,6 +140,18 @@ describe('retention', function () {
     assert.match(retry.body.detail, /payload was dropped by retention/);
   });
 
+  it('bulk recovery leaves out failed deliveries whose payload was dropped', async () => {
+    // one failed delivery with its payload dropped (10 days old), one failed with it kept (recent)
+    const purged = (await deliveryOf('wf-6'))!.id;
+    const kept = (await deliveryOf('wf-9'))!.id;
+    await hub.dataSource.query(`UPDATE deliveries SET status = 'failed' WHERE id = ANY($1)`, [[purged, kept]]);
+    const since = new Date(Date.now() - 20 * 86_400_000).toISOString();
+    const dry = await hub.call('POST', '/deliveries/recover', { status: 'failed', since, subscriptionId, dryRun: true });
+    assert.equal(dry.status, 200, JSON.stringify(dry.body));
+    assert.equal(dry.body.count, 1, 'only the one with its payload');
+    await hub.dataSource.query(`UPDATE deliveries SET status = 'success' WHERE id = ANY($1)`, [[purged, kept]]);
+  });
+
   it('npm run purge does the same from the command line', async () => {
     await seed('cli');
     const { stdout } = await promisify(execFile)(process.execPath, [path.join(PROJECT_ROOT, 'dist/src/main/purge.js')], {

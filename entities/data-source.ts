@@ -19,6 +19,7 @@ import { Plugins1764800000000 } from './migrations/1764800000000-Plugins';
 import { Replays1765200000000 } from './migrations/1765200000000-Replays';
 import { TargetLimits1765000000000 } from './migrations/1765000000000-TargetLimits';
 import { TargetHealth1764900000000 } from './migrations/1764900000000-TargetHealth';
+import { Retention1765100000000 } from './migrations/1765100000000-Retention';
 
 export const ENTITIES = [
   EventTypeEntity,
@@ -43,6 +44,7 @@ export const MIGRATIONS = [
   Plugins1764800000000,
   TargetHealth1764900000000,
   TargetLimits1765000000000,
+  Retention1765100000000,
   Replays1765200000000,
 ];
 

@@ -27,6 +27,10 @@ export class DeliveryEntity {
   @Column({ type: 'jsonb' })
   payload!: Record<string, unknown>;
 
+  /** When retention dropped the payload (it is `{}` since); null while it is kept. */
+  @Column({ name: 'payload_purged_at', type: 'timestamptz', nullable: true })
+  payloadPurgedAt!: Date | null;
+
   @Column({ type: 'varchar', length: 16 })
   status!: DeliveryStatus;
 

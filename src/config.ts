@@ -24,6 +24,8 @@ function isUrlWith(value: string, protocols: string[]): boolean {
   }
 }
 
+const DAY_MS = 86_400_000;
+
 const token = z.string().min(16, 'must be at least 16 characters').optional();
 
 /** Environment variables the service reads, with defaults. One schema for every process. */
@@ -80,6 +82,19 @@ export const envSchema = z.object({
   TARGET_CIRCUIT_WINDOW_MS: z.coerce.number().int().min(1_000).default(5 * 60_000),
   TARGET_CIRCUIT_COOLDOWN_MS: z.coerce.number().int().min(100).default(60_000),
   TARGET_PAUSE_AFTER_MS: z.coerce.number().int().min(1_000).default(5 * 24 * 3_600_000),
+  RETENTION_DAYS: z.coerce.number().min(0).default(30),
+  RETENTION_PAYLOAD_DAYS: z.coerce.number().min(0).optional(),
+  RETENTION_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(1000),
+  RETENTION_BATCH_PAUSE_MS: z.coerce.number().int().min(0).max(60_000).default(20),
+  RETENTION_SCHEDULE: z
+    .string()
+    .optional()
+    .transform((s) => (s === undefined || s.trim() === '' ? '17 3 * * *' : s.trim()))
+    .refine((s) => s === 'off' || s.split(/\s+/).length === 5, { message: 'must be a 5-field cron expression (UTC) or "off"' }),
+}).superRefine((e, ctx) => {
+  if (e.RETENTION_PAYLOAD_DAYS !== undefined && e.RETENTION_DAYS > 0 && e.RETENTION_PAYLOAD_DAYS > e.RETENTION_DAYS) {
+    ctx.addIssue({ code: 'custom', path: ['RETENTION_PAYLOAD_DAYS'], message: 'must not be more than RETENTION_DAYS (rows go with their payloads)' });
+  }
 });
 
 /** The validated configuration, frozen. Units are in the names. */
@@ -110,6 +125,12 @@ export interface Config {
   otlpEndpoint?: string;
   /** How long an admin UI sign-in lasts. */
   uiSessionTtlMs: number;
+  /**
+   * Delivery log retention: finished rows older than `rowsMaxAgeMs` and payloads older than
+   * `payloadsMaxAgeMs` are purged (0 = kept forever), `batchSize` rows per short transaction with
+   * `batchPauseMs` between batches; `schedule` is the daily purge's cron (UTC) or null for none.
+   */
+  retention: { rowsMaxAgeMs: number; payloadsMaxAgeMs: number; batchSize: number; batchPauseMs: number; schedule: string | null };
   /** Target circuits (README "Target health and hub events"). */
   targetHealth: TargetHealthConfig;
 }
@@ -190,6 +211,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       windowMs: e.TARGET_CIRCUIT_WINDOW_MS,
       cooldownMs: e.TARGET_CIRCUIT_COOLDOWN_MS,
       pauseAfterMs: e.TARGET_PAUSE_AFTER_MS,
+    }),
+    retention: Object.freeze({
+      rowsMaxAgeMs: e.RETENTION_DAYS * DAY_MS,
+      payloadsMaxAgeMs: (e.RETENTION_PAYLOAD_DAYS ?? e.RETENTION_DAYS) * DAY_MS,
+      batchSize: e.RETENTION_BATCH_SIZE,
+      batchPauseMs: e.RETENTION_BATCH_PAUSE_MS,
+      schedule: e.RETENTION_SCHEDULE === 'off' ? null : e.RETENTION_SCHEDULE,
     }),
   });
 }

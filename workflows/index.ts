@@ -6,3 +6,5 @@ export { deliveryWorkflow } from './delivery-v1';
 export { recoverDeliveriesWorkflow } from './recovery';
 // replay of missed events (POST /subscriptions/{id}/replay) in the background
 export { replayMissedWorkflow } from './replay';
+// the daily retention purge (a Temporal schedule starts it)
+export { retentionWorkflow } from './retention';

@@ -23,8 +23,11 @@ const sub = (s: number) => `sub_seed_${String(s).padStart(3, '0')}`;
 const sys = (s: number) => `sys-${String(s).padStart(3, '0')}`;
 const sqlList = (xs: string[]) => `ARRAY[${xs.map((x) => `'${x}'`).join(',')}]`;
 
-/** Writes `rows` deliveries (and rows/4 emissions) in SQL; returns the seconds each step took. */
-async function seed(hub: Hub, rows: number, log: (m: string) => void): Promise<Record<string, number>> {
+/**
+ * Writes `rows` deliveries (and rows/4 emissions) in SQL, spread over the 30 days before `endAt`; returns the
+ * seconds each step took. The retention scenario seeds them further in the past.
+ */
+export async function seed(hub: Hub, rows: number, log: (m: string) => void, endAt = new Date()): Promise<Record<string, number>> {
   const db = hub.db;
   const emissions = Math.ceil(rows / PER_EMISSION);
   const took: Record<string, number> = {};
@@ -34,7 +37,7 @@ async function seed(hub: Hub, rows: number, log: (m: string) => void): Promise<R
     took[name] = round((performance.now() - t) / 1000, 2);
     log(`log: seed ${name} ${took[name]} s`);
   };
-  const nowIso = new Date().toISOString();
+  const nowIso = endAt.toISOString();
   await db.query(`SET synchronous_commit = off`);
   await db.query(`SET maintenance_work_mem = '256MB'`);
   await db.query(`SET max_parallel_maintenance_workers = 2`);

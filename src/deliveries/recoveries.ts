@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import type { DataSource } from 'typeorm';
+import type { DataSource, ObjectLiteral, SelectQueryBuilder } from 'typeorm';
 import { DeliveryEntity } from '../../entities/delivery.entity';
 import { applyFilter, type DeliveryFilter } from './filter';
 
@@ -48,7 +48,7 @@ export class RecoveryStore {
   async create(filter: RecoveryFilter, max: number): Promise<RecoveryView> {
     const fixed: RecoveryFilter = { ...filter, until: filter.until ?? new Date().toISOString() };
     const qb = this.dataSource.getRepository(DeliveryEntity).createQueryBuilder('d').select('1').limit(max);
-    applyFilter(qb, fixed);
+    applyRecoverable(qb, fixed);
     const [sql, params] = qb.getQueryAndParameters();
     const [{ n }]: { n: string }[] = await this.dataSource.query(`SELECT count(*) AS n FROM (${sql}) sel`, params);
     const id = `rcv_${crypto.randomUUID().replace(/-/g, '')}`;
@@ -74,7 +74,7 @@ export class RecoveryStore {
   /** The next `limit` still-failed deliveries of the selection after delivery id `after` (id order). */
   async nextBatch(filter: RecoveryFilter, after: string | null, limit: number): Promise<DeliveryEntity[]> {
     const qb = this.dataSource.getRepository(DeliveryEntity).createQueryBuilder('d').orderBy('d.id', 'ASC').limit(limit);
-    applyFilter(qb, filter);
+    applyRecoverable(qb, filter);
     if (after) qb.andWhere('d.id > :after', { after });
     return qb.getMany();
   }
@@ -114,4 +114,10 @@ function view(r: RecoveryRow): RecoveryView {
     updatedAt: r.updated_at.toISOString(),
     finishedAt: r.finished_at?.toISOString() ?? null,
   };
+}
+
+/** The filter of a recovery on a query over deliveries `d`, less deliveries whose payload retention dropped (nothing left to send). */
+export function applyRecoverable<T extends ObjectLiteral>(qb: SelectQueryBuilder<T>, filter: RecoveryFilter): void {
+  applyFilter(qb, filter);
+  qb.andWhere('d.payload_purged_at IS NULL');
 }

@@ -5,7 +5,7 @@ import { conflict, notFound } from '../http/problem';
 import type { Position } from '../api/cursor';
 import type { IngestService } from '../ingest/service';
 import type { DeliveryWorkflows } from '../temporal/deliveries';
-import type { RecoveryFilter, RecoveryStore, RecoveryView } from './recoveries';
+import { applyRecoverable, type RecoveryFilter, type RecoveryStore, type RecoveryView } from './recoveries';
 import { applyFilter, type DeliveryFilter } from './filter';
 
 export type { DeliveryFilter } from './filter';
@@ -63,6 +63,9 @@ export class DeliveryService {
    */
   async retry(id: string): Promise<{ id: string; action: 'woken' | 'restarted' | 'started' }> {
     const row = await this.row(id);
+    if (row.payloadPurgedAt) {
+      throw conflict(`Delivery ${id} cannot be sent again: its payload was dropped by retention at ${row.payloadPurgedAt.toISOString()}`);
+    }
     if (!row.workflowStarted && row.status === 'pending') {
       await this.ingest.startWorkflows([row]);
       return { id, action: 'started' };
@@ -91,7 +94,7 @@ export class DeliveryService {
   /** How many deliveries a recovery with this filter would redeliver (at most `max`). */
   async countRecoverable(filter: RecoveryFilter, max = 10_000): Promise<number> {
     const qb = this.repo.createQueryBuilder('d').select('d.id').limit(max);
-    applyFilter(qb, filter);
+    applyRecoverable(qb, filter);
     const [sql, params] = qb.getQueryAndParameters();
     const rows: { n: string }[] = await this.dataSource.query(`SELECT count(*) AS n FROM (${sql}) x`, params);
     return Number(rows[0].n);
@@ -166,6 +169,7 @@ export class DeliveryService {
       emissionId: r.emissionId,
       systemIds: r.systemIds,
       payload: r.payload,
+      payloadPurgedAt: r.payloadPurgedAt?.toISOString() ?? null,
       status: r.status,
       attempts: r.attempts,
       lastAttemptAt: r.lastAttemptAt?.toISOString() ?? null,

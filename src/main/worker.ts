@@ -6,6 +6,7 @@ import { openDatabase } from '../db';
 import { createLogger } from '../logger';
 import { providersWithPlugins } from '../providers';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
+import { ensureRetentionSchedule } from '../temporal/retention-schedule';
 import { buildWorker, installTemporalRuntime } from '../worker';
 import { DeliveryMetrics } from '../metrics/deliveries';
 import { serveMetrics } from '../metrics/server';
@@ -27,6 +28,11 @@ async function main(): Promise<void> {
   if (added.length) logger.info({ added }, 'search attributes registered');
   // kept open: the hub's own events (hub.*) start their deliveries from the worker
   const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
+  await ensureRetentionSchedule(
+    client,
+    { taskQueue: config.temporal.taskQueue, cron: config.retention.schedule },
+    logger,
+  );
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const { registry: providers, plugins } = providersWithPlugins(config, dataSource, logger);
   await plugins.start(config.databaseUrl);

@@ -11,6 +11,8 @@ import { EventCatalogue } from '../catalogue/store';
 import { IngestService } from '../ingest/service';
 import { DeliveryWorkflows } from '../temporal/deliveries';
 import { createRecoveryActivities } from '../../activities/recovery';
+import { createRetentionActivities } from '../../activities/retention';
+import { RetentionPurger } from '../deliveries/retention';
 import { RecoveryStore } from '../deliveries/recoveries';
 import { createReplayActivities } from '../../activities/replay';
 import { ReplayStore } from '../deliveries/replays';
@@ -112,6 +114,11 @@ function workerOptions(opts: Parameters<typeof buildWorker>[0], config: Config) 
         logger: opts.logger,
         namespace: config.temporal.namespace,
         taskQueue: config.temporal.taskQueue,
+      }),
+      ...createRetentionActivities({
+        purger: new RetentionPurger(opts.dataSource, config.retention),
+        retention: config.retention,
+        logger: opts.logger,
       }),
     },
     maxConcurrentActivityTaskExecutions: config.workerMaxConcurrentActivities,

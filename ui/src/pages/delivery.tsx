@@ -70,7 +70,11 @@ export function DeliveryPage() {
           </section>
           <section aria-labelledby="payload">
             <h2 id="payload">Payload</h2>
-            <pre className="mono box">{JSON.stringify(d.payload, null, 2)}</pre>
+            {d.payloadPurgedAt ? (
+              <p className="muted">Dropped by retention on {new Date(d.payloadPurgedAt).toLocaleString()}; the row and its attempts are kept.</p>
+            ) : (
+              <pre className="mono box">{JSON.stringify(d.payload, null, 2)}</pre>
+            )}
           </section>
           <Confirm open={confirmCancel} title="Cancel retries" confirmLabel="Cancel retries" busy={cancel.isPending} onClose={() => setConfirmCancel(false)} onConfirm={() => cancel.mutate()}>
             <p>No further attempt will be made; the delivery ends as failed. You can still retry it later.</p>

@@ -10,7 +10,8 @@ const OPEN_STATUSES = ['pending', 'retrying'] as const;
 
 /**
  * Registers the gauges computed from PostgreSQL at scrape time: deliveries not yet ended by status,
- * and the age of the oldest of them. Both read the (status, created_at) index: the count of a status
+ * the age of the oldest of them, and the targets whose circuit is not closed (target_health, one row
+ * per target). Both read the (status, created_at) index: the count of a status
  * as an index range, the oldest as its first entry. A failed query leaves the gauges unset for that
  * scrape (the scrape itself still answers).
  */
@@ -45,6 +46,20 @@ export function registerBacklogGauges(registry: Registry, db: Queryable): void {
       ).catch(() => undefined)) as { status: string; age: number | null }[] | undefined;
       if (!rows) return;
       for (const r of rows) this.set({ status: r.status }, Math.max(0, r.age ?? 0));
+    },
+  });
+  new Gauge({
+    name: METRIC_NAMES.openCircuits,
+    help: 'Delivery targets whose circuit is not closed, by state (open: attempts wait; half_open: one probe in flight)',
+    labelNames: ['state'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const rows = (await db.query(
+        `SELECT state, count(*)::int AS n FROM target_health WHERE state <> 'closed' GROUP BY state`,
+      ).catch(() => undefined)) as { state: string; n: number }[] | undefined;
+      if (!rows) return;
+      for (const state of ['open', 'half_open']) this.set({ state }, rows.find((r) => r.state === state)?.n ?? 0);
     },
   });
 }

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Histogram, type Registry } from 'prom-client';
 
 /** The names of every metric the hub exports (alert rules and the dashboard may use only these). */
 export const METRIC_NAMES = {
@@ -15,8 +15,6 @@ export class DeliveryMetrics {
   private readonly attemptDuration: Histogram<'provider' | 'outcome'>;
   private readonly deliveries: Counter<'provider' | 'outcome'>;
   private readonly eventToDelivered: Histogram<'provider'>;
-  /** Targets whose circuit is open now; set by the target-health module (stays 0 until it does). */
-  readonly openCircuits: Gauge;
 
   constructor(registry: Registry) {
     this.attemptDuration = new Histogram({
@@ -37,11 +35,6 @@ export class DeliveryMetrics {
       help: 'Time from the emission being received at ingest to its delivery succeeding, by provider',
       labelNames: ['provider'],
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 6 * 3600, 24 * 3600],
-      registers: [registry],
-    });
-    this.openCircuits = new Gauge({
-      name: METRIC_NAMES.openCircuits,
-      help: 'Delivery targets whose circuit is open (new attempts wait)',
       registers: [registry],
     });
   }

@@ -59,6 +59,10 @@ describe('target health and the hub\'s own events (real Temporal, PostgreSQL and
       const r = await hub.call('GET', '/targets?state=open');
       return r.body.items.find((t: { target: string }) => t.target === flaky.url);
     }, 'the circuit of the failing receiver to open');
+    // the open circuit shows on /metrics (computed from target_health at scrape time)
+    const gauge = await hub.metrics.getSingleMetric('integrations_hub_open_circuits')!.get();
+    const openNow = gauge.values.filter((v) => v.labels.state === 'open' || v.labels.state === 'half_open').reduce((n, v) => n + v.value, 0);
+    assert.ok(openNow >= 1, `open circuits on /metrics: ${JSON.stringify(gauge.values)}`);
     // the receiver recovers; only the probe after the cool-down may find that out
     flaky.fallback = () => ({ status: 200, body: 'ok' });
     assert.equal(open.provider, 'webhook');

@@ -156,6 +156,15 @@ describe('admin UI in a real Chromium against the real stack', function () {
     await row.locator('.badge', { hasText: 'closed' }).waitFor();
     assert.match((await row.textContent()) ?? '', /webhook/);
     await row.getByRole('link', { name: 'ops receiver' }).waitFor();
+    // a configured rate limit is joined to its target by key
+    const limitPath = `/targets/${encodeURIComponent(receiver.url)}/limit`;
+    assert.equal((await hub.call('PUT', limitPath, { requestsPerSecond: 40 })).status, 200);
+    try {
+      await page.reload();
+      await row.getByText('40/s').waitFor();
+    } finally {
+      assert.equal((await hub.call('DELETE', limitPath)).status, 204);
+    }
     assert.equal(await page.getByRole('link', { name: 'Targets' }).getAttribute('aria-current'), 'page');
     await shot(page, 'targets');
     // the state filter goes into the URL and survives a reload; no target is open

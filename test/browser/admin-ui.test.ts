@@ -78,6 +78,13 @@ describe('admin UI in a real Chromium against the real stack', function () {
     await shot(page, 'overview-empty');
   });
 
+  it('says on the targets page, reached from the nav, that no target has been attempted yet', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Targets' }).click();
+    await page.waitForURL(/\/ui\/targets$/);
+    await page.getByText('No target has been attempted yet.').waitFor();
+    assert.equal(await page.getByTestId('target-row').count(), 0);
+  });
+
   it("creates a webhook subscription through the form, showing the API's message on the wrong field first", async () => {
     await page.goto(ui('/subscriptions/new'));
     await page.getByLabel('Name *').fill('ops receiver');
@@ -137,6 +144,40 @@ describe('admin UI in a real Chromium against the real stack', function () {
     assert.match((await attempts.nth(1).textContent()) ?? '', /success.*HTTP 200/);
     assert.equal(receiver.at('/hook').length, 2);
     await shot(page, 'delivery-detail');
+  });
+
+  it("lists the receiver's origin on the targets page with its circuit closed, its subscription linked, and keeps the state filter in the URL", async () => {
+    // the test send above reached the receiver: its origin is a target with attempts in the window
+    await page.goto(ui('/targets'));
+    await page.getByRole('heading', { name: 'Targets', exact: true }).waitFor();
+    const row = page.locator(`[data-testid="target-row"][data-target="${receiver.url}"]`);
+    await row.waitFor();
+    assert.equal(await row.getAttribute('data-state'), 'closed');
+    await row.locator('.badge', { hasText: 'closed' }).waitFor();
+    assert.match((await row.textContent()) ?? '', /webhook/);
+    await row.getByRole('link', { name: 'ops receiver' }).waitFor();
+    // a configured rate limit is joined to its target by key
+    const limitPath = `/targets/${encodeURIComponent(receiver.url)}/limit`;
+    assert.equal((await hub.call('PUT', limitPath, { requestsPerSecond: 40 })).status, 200);
+    try {
+      await page.reload();
+      await row.getByText('40/s').waitFor();
+    } finally {
+      assert.equal((await hub.call('DELETE', limitPath)).status, 204);
+    }
+    assert.equal(await page.getByRole('link', { name: 'Targets' }).getAttribute('aria-current'), 'page');
+    await shot(page, 'targets');
+    // the state filter goes into the URL and survives a reload; no target is open
+    await page.getByLabel('State').selectOption('open');
+    await page.waitForURL(/\/ui\/targets\?state=open$/);
+    await page.getByText('No target is open.').waitFor();
+    assert.equal(await page.getByTestId('target-row').count(), 0);
+    await page.reload();
+    await page.getByText('No target is open.').waitFor();
+    assert.equal(await page.getByLabel('State').inputValue(), 'open');
+    await page.getByLabel('State').selectOption('closed');
+    await page.waitForURL(/\/ui\/targets\?state=closed$/);
+    await row.waitFor();
   });
 
   it('shows a new delivery in the log and its status change live, without reload', async () => {
@@ -323,6 +364,9 @@ describe('admin UI in a real Chromium against the real stack', function () {
       await v.goto(ui('/deliveries'));
       await v.getByTestId('delivery-row').first().waitFor();
       assert.equal(await v.getByRole('button', { name: 'Recover failed…' }).count(), 0);
+      await v.goto(ui('/targets'));
+      await v.getByTestId('target-row').first().waitFor();
+      assert.equal(await v.getByRole('button').filter({ hasNotText: /Sign out|Menu/ }).count(), 0, 'no controls on the targets page');
       await shot(v, 'viewer-delivery-log');
       // a forged write with the session's own CSRF token: the API still says no
       const forged = (await v.evaluate(`(async () => {

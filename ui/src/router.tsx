@@ -8,11 +8,13 @@ import { OverviewPage } from './pages/overview';
 import { PluginsPage } from './pages/plugins';
 import { SubscriptionEditPage, SubscriptionNewPage } from './pages/subscription-edit';
 import { SubscriptionsPage } from './pages/subscriptions';
+import { parseTargetSearch, TargetsPage } from './pages/targets';
 import { TokensPage } from './pages/tokens';
 
 const root = createRootRoute({ component: Layout });
 const page = <P extends string>(path: P, component: () => React.ReactNode) => createRoute({ getParentRoute: () => root, path, component });
 
+const targetsRoute = createRoute({ getParentRoute: () => root, path: '/targets', component: TargetsPage, validateSearch: parseTargetSearch });
 export const deliveriesRoute = createRoute({ getParentRoute: () => root, path: '/deliveries', component: DeliveriesPage, validateSearch: parseLogSearch });
 
 const tree = root.addChildren([
@@ -22,6 +24,7 @@ const tree = root.addChildren([
   page('/subscriptions/$id', SubscriptionEditPage),
   deliveriesRoute,
   page('/deliveries/$id', DeliveryPage),
+  targetsRoute,
   page('/connections', ConnectionsPage),
   page('/events', EventsPage),
   page('/plugins', PluginsPage),

@@ -19,3 +19,7 @@ export type Session = Json<'/session', 'post', 201>;
 export type Role = Session['role'];
 export type DeliveryStatus = Delivery['status'];
 export const DELIVERY_STATUSES: DeliveryStatus[] = ['pending', 'retrying', 'success', 'failed'];
+export type Target = S['Target'];
+export type TargetState = Target['state'];
+export const TARGET_STATES: TargetState[] = ['closed', 'open', 'half_open'];
+export type TargetLimit = S['TargetLimit'];

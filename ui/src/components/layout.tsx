@@ -11,6 +11,7 @@ const NAV = [
   { to: '/', label: 'Overview' },
   { to: '/subscriptions', label: 'Subscriptions' },
   { to: '/deliveries', label: 'Delivery log' },
+  { to: '/targets', label: 'Targets' },
   { to: '/connections', label: 'Connections', needs: 'connections' as const },
   { to: '/events', label: 'Events' },
   { to: '/plugins', label: 'Plugins' },

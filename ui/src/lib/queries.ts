@@ -1,7 +1,7 @@
 import { useQuery } from '@tanstack/react-query';
 import { api } from '../api/client';
 import { unwrap } from '../api/problem';
-import type { Subscription } from '../api/types';
+import type { Subscription, Target, TargetState } from '../api/types';
 import { useCan } from './session';
 
 /** Providers with their schemas, and plugins that failed to load. */
@@ -49,3 +49,22 @@ export interface Stats {
   byEvent: Record<string, Record<string, number>>;
   byProvider: Record<string, Record<string, number>>;
 }
+
+/** Every target the hub has attempted (all pages), optionally of one circuit state. */
+export const useTargets = (state?: TargetState) =>
+  useQuery({
+    queryKey: ['targets', state ?? 'all'],
+    queryFn: async () => {
+      const all: Target[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = unwrap(await api.GET('/targets', { params: { query: { limit: 500, cursor, state } } }));
+        all.push(...page.items);
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      return all;
+    },
+  });
+
+/** Configured or learned rate limits by target key. */
+export const useTargetLimits = () => useQuery({ queryKey: ['target-limits'], queryFn: async () => unwrap(await api.GET('/targets/limits')).items });

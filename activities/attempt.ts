@@ -14,6 +14,10 @@ import { learnFrom, passGate, type Throttled } from './target-gate';
 import { rateLimitKey, type TargetLimits } from './target-limits';
 import { healthTargetOf } from '../providers/health-target';
 import type { TargetHealth } from './target-health';
+import { laneKeyOf, recordSubject, subjectValueOf, type Lanes } from '../src/deliveries/lanes';
+
+/** Nothing sent (deliveryWorkflowV2 only): the lane holds the attempt, or a later delivery carries its state. */
+export type LaneHold = { outcome: 'waiting'; waitingFor: string } | { outcome: 'superseded'; supersededBy: string };
 
 /** What one provider call needs: the providers, the key box for secret fields, the guarded client, the claims. */
 export interface AttemptDeps {
@@ -22,6 +26,8 @@ export interface AttemptDeps {
   secrets: SecretBox;
   http: GuardedHttpClient;
   followUps: FollowUpClaims;
+  /** Ordered follow-ups (docs/DESIGN.md decision 11); without them deliveries are not laned. */
+  lanes?: Pick<Lanes, 'turn'>;
   /** Rate limits per destination; without them no limit applies. */
   targetLimits?: TargetLimits;
   /** Target circuits: an attempt to a target whose circuit is open is held instead of sent. */
@@ -39,13 +45,13 @@ export interface AttemptMetrics {
  * come back as values; only a failed follow-up lookup (nothing sent) throws, as an `Infrastructure` failure.
  */
 export function createAttempt(deps: AttemptDeps) {
-  const { logger, providers, secrets, http, followUps, targetLimits, metrics, targets } = deps;
+  const { logger, providers, secrets, http, followUps, lanes, targetLimits, metrics, targets } = deps;
   /** `trigger` set (deliveryWorkflowV2): the attempt passes its target's circuit first; V1 runs never wait on one. */
   type Input = { deliveryId: string; attempt: number; redelivery: boolean; trigger?: 'scheduled' | 'manual' };
   /** `gated`: the caller handles a `throttled` result (deliveryWorkflowV2), so the target's rate limits apply. */
   function callProvider(input: Input, loaded: Loaded): Promise<AttemptResult>;
-  function callProvider(input: Input, loaded: Loaded, opts: { gated: true }): Promise<AttemptResult | Throttled>;
-  async function callProvider(input: Input, loaded: Loaded, opts: { gated?: boolean } = {}): Promise<AttemptResult | Throttled> {
+  function callProvider(input: Input, loaded: Loaded, opts: { gated: true }): Promise<AttemptResult | Throttled | LaneHold>;
+  async function callProvider(input: Input, loaded: Loaded, opts: { gated?: boolean } = {}): Promise<AttemptResult | Throttled | LaneHold> {
     let startedAtMs = Date.now();
     const finish = (outcome: DeliveryOutcome, known: string[] = []): AttemptResult => {
       const result = toResult(outcome, startedAtMs, known);
@@ -81,11 +87,36 @@ export function createAttempt(deps: AttemptDeps) {
       return finish({ kind: 'permanent', error: safeErrorMessage(err), errorCode: 'decrypt_failed' });
     }
     const known = [...secretValues(config, provider.secretPaths), ...(connection ? secretValues(connection, provider.connectionSecretPaths) : [])];
-    const subject = subjectOf(eventType?.subjectKey, delivery.payload);
+    const subject = subjectValueOf(eventType?.subjectKey, delivery.payload);
     const def = provider.definition;
     // parsed once, here: the provider gets the schema's output (defaults applied) and never parses again
     const parsed = parseDeliveryInput(def, config, connection);
     if (!parsed.ok) return finish(parsed.outcome, known);
+    // test sends stand alone: they neither create the record real events follow up on, nor update it
+    const followsUp = def.followUps && subject !== undefined && !delivery.test;
+    const targetKey = followsUp ? def.followUpTarget?.(parsed.config, parsed.connection) : undefined;
+
+    // ordered follow-ups: one delivery of a lane at a time, in the order ingest accepted the events
+    if (lanes && targetKey && delivery.subjectKey && delivery.laneSeq) {
+      let turn;
+      try {
+        turn = await lanes.turn(
+          { id: delivery.id, subscriptionId: delivery.subscriptionId, provider: def.id, subjectKey: delivery.subjectKey, laneSeq: delivery.laneSeq },
+          laneKeyOf(def.id, targetKey, delivery.subjectKey),
+        );
+      } catch (err) {
+        throw ApplicationFailure.nonRetryable(`could not look at the delivery's lane: ${safeErrorMessage(err)}`, 'Infrastructure');
+      }
+      if (turn.kind === 'wait') {
+        // V1 runs know no lane wait: theirs is the follow-up deferral (same effect: nothing sent, wait, look again)
+        if (!opts.gated) return { outcome: 'deferred', startedAtMs, durationMs: 0, error: `Waiting for delivery ${turn.deliveryId}, earlier in its lane` };
+        return { outcome: 'waiting', waitingFor: turn.deliveryId };
+      }
+      const coalesce = subscription.coalesceFollowUps ?? def.coalesceFollowUps ?? false;
+      if (opts.gated && turn.newer && coalesce && input.trigger === 'scheduled' && !input.redelivery) {
+        return { outcome: 'superseded', supersededBy: turn.newer };
+      }
+    }
     const target = healthTargetOf(def, parsed.config as Record<string, unknown>, parsed.connection as Record<string, unknown> | undefined);
     if (target && targets && input.trigger) {
       let gate;
@@ -99,13 +130,9 @@ export function createAttempt(deps: AttemptDeps) {
 
     // follow-ups: find or claim the external record of this subject at this target
     let role: FollowUpRole | undefined;
-    // test sends stand alone: they neither create the record real events follow up on, nor update it
-    const followsUp = def.followUps && subject !== undefined && !delivery.test;
-    const targetKey = followsUp ? def.followUpTarget?.(parsed.config, parsed.connection) : undefined;
-    if (targetKey) {
-      const owner = delivery.event.split('.')[0];
+    if (targetKey && subject !== undefined) {
       try {
-        role = await followUps.claim({ provider: def.id, targetKey, subject: `${owner}:${subject}` }, delivery.id);
+        role = await followUps.claim({ provider: def.id, targetKey, subject: recordSubject(delivery.event, subject) }, delivery.id);
       } catch (err) {
         throw ApplicationFailure.nonRetryable(`could not look up the external record: ${safeErrorMessage(err)}`, 'Infrastructure');
       }
@@ -198,13 +225,6 @@ function sanitiseLog(log: string, secrets: string[]): string {
     .map((line) => sanitise(line, secrets, 2000))
     .join('\n')
     .slice(0, MAX_ATTEMPT_LOG_CHARS);
-}
-
-/** The subject value of an event: payload[subjectKey] when it is a string or a number. */
-function subjectOf(subjectKey: string | undefined, payload: Record<string, unknown>): string | undefined {
-  if (!subjectKey) return undefined;
-  const v = payload[subjectKey];
-  return typeof v === 'string' || typeof v === 'number' ? String(v) : undefined;
 }
 
 /** How often an attempt in progress heartbeats (the workflow's heartbeat timeout is 15 s). */

@@ -2,6 +2,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { DataSource } from 'typeorm';
 import type { EventCatalogue } from '../src/catalogue/store';
 import { sanitise } from '../providers/shared/sanitise';
+import type { DeliveryStatus } from '../entities/delivery.entity';
 import type { RetryPolicyInput } from '../workflows/retry';
 import { NOT_FOUND_FAILURE, type AttemptRecord, type StoredAttempt } from '../workflows/types';
 
@@ -25,8 +26,9 @@ export class DeliveryLog {
   async load(deliveryId: string): Promise<Loaded | undefined> {
     const rows: LoadedRow[] = await this.dataSource.query(
       `SELECT d.id, d.subscription_id, d.provider, d.event, d.emission_id, d.system_ids, d.payload, d.status, d.attempts,
-              d.test, d.created_at, e.occurred_at,
+              d.test, d.created_at, d.subject_key, d.lane_seq, e.occurred_at,
               s.id AS s_id, s.name AS s_name, s.config AS s_config, s.connection_id AS s_connection_id, s.retry_policy AS s_retry_policy,
+              s.coalesce_follow_ups AS s_coalesce,
               c.config AS c_config, ps.enabled AS provider_enabled
          FROM deliveries d
          LEFT JOIN emissions e ON e.id = d.emission_id
@@ -52,10 +54,19 @@ export class DeliveryLog {
         attempts: row.attempts,
         test: row.test,
         createdAt: row.created_at,
+        subjectKey: row.subject_key,
+        laneSeq: row.lane_seq,
       },
       emission: row.occurred_at ? { occurredAt: row.occurred_at } : null,
       subscription: row.s_id
-        ? { id: row.s_id, name: row.s_name!, config: row.s_config!, connectionId: row.s_connection_id, retryPolicy: row.s_retry_policy }
+        ? {
+            id: row.s_id,
+            name: row.s_name!,
+            config: row.s_config!,
+            connectionId: row.s_connection_id,
+            retryPolicy: row.s_retry_policy,
+            coalesceFollowUps: row.s_coalesce,
+          }
         : null,
       connectionRow: row.c_config ? { config: row.c_config } : null,
       providerEnabled: row.provider_enabled ?? true,
@@ -111,7 +122,7 @@ export class DeliveryLog {
          ON CONFLICT (delivery_id, attempt) DO NOTHING RETURNING id
        ), upd AS (
          UPDATE deliveries SET status = $11, attempts = GREATEST(attempts, $2), last_attempt_at = $3,
-                next_retry_at = $12, external_id = COALESCE($13, external_id), error = $14, updated_at = now()
+                next_retry_at = $12, external_id = COALESCE($13, external_id), error = $14, waiting_for = NULL, updated_at = now()
           WHERE id = $1 AND EXISTS (SELECT 1 FROM ins)
        )${extra.map((x) => `, ${x}`).join('')}
        SELECT EXISTS (SELECT 1 FROM ins) AS inserted, d.status, d.next_retry_at, d.provider,
@@ -137,7 +148,7 @@ export class DeliveryLog {
   /** Ends a delivery as cancelled by an operator. */
   async cancel(deliveryId: string, reason: string): Promise<void> {
     await this.dataSource.query(
-      `UPDATE deliveries SET status = 'failed', next_retry_at = NULL, error = $2, updated_at = now() WHERE id = $1`,
+      `UPDATE deliveries SET status = 'failed', next_retry_at = NULL, waiting_for = NULL, error = $2, updated_at = now() WHERE id = $1`,
       [deliveryId, sanitise(reason)],
     );
   }
@@ -166,16 +177,19 @@ interface LoadedRow {
   emission_id: string;
   system_ids: string[];
   payload: Record<string, unknown>;
-  status: 'pending' | 'retrying' | 'success' | 'failed';
+  status: DeliveryStatus;
   attempts: number;
   test: boolean;
   created_at: Date;
+  subject_key: string | null;
+  lane_seq: string | null;
   occurred_at: Date | null;
   s_id: string | null;
   s_name: string | null;
   s_config: Record<string, unknown> | null;
   s_connection_id: string | null;
   s_retry_policy: RetryPolicyInput | null;
+  s_coalesce: boolean | null;
   c_config: Record<string, unknown> | null;
   provider_enabled: boolean | null;
 }
@@ -194,9 +208,20 @@ export interface Loaded {
     attempts: number;
     test: boolean;
     createdAt: Date;
+    /** Set at ingest for events with a subject (ordered follow-ups); null otherwise. */
+    subjectKey: string | null;
+    laneSeq: string | null;
   };
   emission: { occurredAt: Date } | null;
-  subscription: { id: string; name: string; config: Record<string, unknown>; connectionId: string | null; retryPolicy: RetryPolicyInput | null } | null;
+  subscription: {
+    id: string;
+    name: string;
+    config: Record<string, unknown>;
+    connectionId: string | null;
+    retryPolicy: RetryPolicyInput | null;
+    /** The subscription's coalescing switch; null: the provider's default. */
+    coalesceFollowUps: boolean | null;
+  } | null;
   connectionRow: { config: Record<string, unknown> } | null;
   providerEnabled: boolean;
   eventType: Awaited<ReturnType<EventCatalogue['get']>>;

@@ -13,11 +13,14 @@ import { DeliveryLog, notFound, type DeliveryLogObserver, type Loaded } from './
 import { followUpClaims, type FollowUpClaims } from './follow-ups';
 import { targetLimits, type TargetLimits } from './target-limits';
 import type { AttemptSubject, TargetHealth } from './target-health';
+import { Lanes } from '../src/deliveries/lanes';
 
 /** What the activities need, handed in by the worker (or a test): narrow stores, not the DataSource. */
 export interface ActivityDeps {
   log: Pick<DeliveryLog, 'load' | 'write' | 'cancel'>;
   followUps: FollowUpClaims;
+  /** Ordered follow-ups (optional: without them deliveries are not laned). */
+  lanes?: Pick<Lanes, 'turn' | 'supersede' | 'toWake'>;
   logger: Logger;
   providers: ProviderRegistry;
   secrets: SecretBox;
@@ -31,17 +34,18 @@ export interface ActivityDeps {
 }
 
 /** The PostgreSQL-backed stores of ActivityDeps; `metrics` hears of every attempt written. */
-export function activityStores(dataSource: DataSource, metrics?: DeliveryLogObserver): Pick<ActivityDeps, 'log' | 'followUps' | 'targetLimits'> {
+export function activityStores(dataSource: DataSource, metrics?: DeliveryLogObserver): Pick<ActivityDeps, 'log' | 'followUps' | 'lanes' | 'targetLimits'> {
   return {
     log: new DeliveryLog(dataSource, new EventCatalogue(dataSource), metrics),
     followUps: followUpClaims(dataSource),
+    lanes: new Lanes(dataSource),
     targetLimits: targetLimits(dataSource),
   };
 }
 
 /** Builds the delivery activities over their dependencies. */
 export function createActivities(deps: ActivityDeps) {
-  const { log, logger, targets } = deps;
+  const { log, logger, targets, lanes } = deps;
   const callProvider = createAttempt(deps);
 
   /** Loads what the workflow loop needs; ids and numbers only, no secrets. */
@@ -72,8 +76,18 @@ export function createActivities(deps: ActivityDeps) {
     const loaded = await loadForAttempt(input.deliveryId);
     const status = loaded.delivery.status;
     // a second start of a finished delivery (e.g. after Temporal forgot the first run): send nothing
-    if (input.trigger !== 'manual' && (status === 'success' || status === 'failed')) return { kind: 'closed', status };
+    if (input.trigger !== 'manual' && (status === 'success' || status === 'failed' || status === 'superseded')) return { kind: 'closed', status };
     const result = await callProvider(input, loaded, { gated: true });
+    if (result.outcome === 'waiting') return { kind: 'waiting', forDeliveryId: result.waitingFor };
+    if (result.outcome === 'superseded') {
+      // a later delivery of the lane carries the newer state of the same record: this one ends, never sent
+      if (!(await lanes!.supersede(input.deliveryId, result.supersededBy))) {
+        const now = await loadForAttempt(input.deliveryId);
+        if (now.delivery.status === 'success' || now.delivery.status === 'failed') return { kind: 'closed', status: now.delivery.status };
+      }
+      logger.info({ deliveryId: input.deliveryId, supersededBy: result.supersededBy }, 'delivery superseded by a newer one of its lane');
+      return { kind: 'closed', status: 'superseded', wake: await wakeable(input.deliveryId, loaded) };
+    }
     if (result.outcome === 'deferred') return { kind: 'deferred', result };
     if (result.outcome === 'throttled') return { kind: 'throttled', waitMs: result.waitMs };
     if (result.outcome === 'held') return { kind: 'held', waitMs: result.retryAfterMs ?? 1_000 };
@@ -91,7 +105,7 @@ export function createActivities(deps: ActivityDeps) {
     const stored = await writeWithin(record, RECORD_WITHIN_MS);
     if (!stored) return { kind: 'unrecorded', result, record };
     await targets?.after(subjectOf(loaded), result, stored, input.attempt);
-    return { kind: 'recorded', result, stored };
+    return { kind: 'recorded', result, stored: await withWake(stored, input.deliveryId, loaded) };
   }
 
   /**
@@ -114,7 +128,7 @@ export function createActivities(deps: ActivityDeps) {
       ...(decided.status === 'retrying' ? { nextRetryAtMs: Date.now() + decided.delayMs } : {}),
     });
     if (loaded && stored.status === 'failed' && decided.status === 'failed') await targets?.exhausted(subjectOf(loaded), input.attempt, 'The last attempt did not finish');
-    return stored;
+    return withWake(stored, input.deliveryId, loaded);
   }
 
   /**
@@ -135,11 +149,25 @@ export function createActivities(deps: ActivityDeps) {
   /** Writes one attempt (see DeliveryLog.write); the workflows call it with Temporal's unlimited retries. */
   async function recordAttempt(r: AttemptRecord): Promise<StoredAttempt> {
     const stored = await log.write(r);
-    if (targets && stored.status === 'failed' && r.status === 'failed' && r.outcome === 'retryable') {
-      const loaded = await log.load(r.deliveryId);
-      if (loaded) await targets.exhausted(subjectOf(loaded), r.attempt, r.error, r.target);
+    if (stored.status === 'retrying') return stored;
+    const loaded = await log.load(r.deliveryId);
+    if (loaded && targets && stored.status === 'failed' && r.status === 'failed' && r.outcome === 'retryable') {
+      await targets.exhausted(subjectOf(loaded), r.attempt, r.error, r.target);
     }
-    return stored;
+    return withWake(stored, r.deliveryId, loaded);
+  }
+
+  /** A stored attempt that ended its delivery, with the workflows of its lane to wake (none while retrying). */
+  async function withWake(stored: StoredAttempt, deliveryId: string, loaded: Loaded | undefined): Promise<StoredAttempt> {
+    if (stored.status === 'retrying') return stored;
+    const wake = await wakeable(deliveryId, loaded);
+    return wake.length ? { ...stored, wake } : stored;
+  }
+
+  /** The workflows waiting behind an ended delivery in its lane (none when it is not laned). */
+  async function wakeable(deliveryId: string, loaded: Loaded | undefined): Promise<string[]> {
+    if (!lanes || !loaded?.delivery.subjectKey) return [];
+    return lanes.toWake(deliveryId);
   }
 
   /** log.write, retried for up to `withinMs` while heartbeating; undefined when the database stayed unreachable. */
@@ -160,9 +188,11 @@ export function createActivities(deps: ActivityDeps) {
     }
   }
 
-  /** Ends a delivery as cancelled by an operator. */
-  async function recordCancelled(input: { deliveryId: string; reason: string }): Promise<void> {
+  /** Ends a delivery as cancelled by an operator; with the workflows of its lane to wake. */
+  async function recordCancelled(input: { deliveryId: string; reason: string }): Promise<{ wake?: string[] }> {
     await log.cancel(input.deliveryId, input.reason);
+    const wake = await wakeable(input.deliveryId, await log.load(input.deliveryId));
+    return wake.length ? { wake } : {};
   }
 
   return { loadDeliveryPlan, attemptDelivery, deliverAttempt, recordAttempt, recordLostAttempt, recordCancelled };

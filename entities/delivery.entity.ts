@@ -1,6 +1,7 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
-export const DELIVERY_STATUSES = ['pending', 'retrying', 'success', 'failed'] as const;
+/** Every status a delivery can have; `superseded`: a newer delivery in its lane carried its state (never sent). */
+export const DELIVERY_STATUSES = ['pending', 'retrying', 'success', 'failed', 'superseded'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
 /** One (emission, subscription) pair: the unit the delivery workflow drives to an end. */
@@ -58,6 +59,26 @@ export class DeliveryEntity {
 
   @Column({ type: 'boolean', default: false })
   test!: boolean;
+
+  /** The event's subject (owner and value, hashed), set at ingest; null when the event names none. */
+  @Column({ name: 'subject_key', type: 'varchar', length: 64, nullable: true })
+  subjectKey!: string | null;
+
+  /** Order of acceptance among deliveries of one subject (a sequence read in ingest's transaction). */
+  @Column({ name: 'lane_seq', type: 'bigint', nullable: true })
+  laneSeq!: string | null;
+
+  /** The lane (provider, follow-up target, subject; hashed), set by the first attempt that looked at it. */
+  @Column({ name: 'lane_key', type: 'varchar', length: 64, nullable: true })
+  laneKey!: string | null;
+
+  /** The earlier delivery of its lane this one waits behind (pending, no attempt made for the wait). */
+  @Column({ name: 'waiting_for', type: 'varchar', length: 64, nullable: true })
+  waitingFor!: string | null;
+
+  /** Status `superseded`: the later delivery of its lane that carried the newer state instead. */
+  @Column({ name: 'superseded_by', type: 'varchar', length: 64, nullable: true })
+  supersededBy!: string | null;
 
   @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' })
   createdAt!: Date;

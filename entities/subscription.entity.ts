@@ -40,6 +40,10 @@ export class SubscriptionEntity {
   @Column({ name: 'retry_policy', type: 'jsonb', nullable: true })
   retryPolicy!: RetryPolicy | null;
 
+  /** Collapse queued follow-ups of one record into the newest (null: the provider's default). */
+  @Column({ name: 'coalesce_follow_ups', type: 'boolean', nullable: true })
+  coalesceFollowUps!: boolean | null;
+
   @Column({ name: 'paused_reason', type: 'text', nullable: true })
   pausedReason!: string | null;
 

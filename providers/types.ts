@@ -178,6 +178,13 @@ export interface ProviderDefinition<Config = any, Connection = any> {
    */
   followUpTarget?(config: Config, connection?: Connection): string | undefined;
   /**
+   * Whether follow-ups edit one record to its newest state (a message edit, an alert's state), so that queued
+   * follow-ups of one subject may be collapsed into the newest (docs/DESIGN.md decision 11). False or absent
+   * when each follow-up adds to a history (a Jira comment, an e-mail reply, a thread reply). A subscription
+   * may switch it (`coalesceFollowUps`).
+   */
+  coalesceFollowUps?: boolean;
+  /**
    * Names the destination whose health attempts are counted against (its circuit opens for every
    * subscription pointing there). Defaults to followUpTarget, else the URL origin of the destination field
    * (providers/health-target.ts). Must not contain a secret (it is shown in `GET /targets`).

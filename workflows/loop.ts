@@ -24,6 +24,11 @@ export const DB_ACTIVITY_OPTIONS: ActivityOptions = {
 export const INFRA_RETRY_MS = [1_000, 2_000, 5_000, 10_000, 30_000];
 /** Waits of a follow-up whose external record is still being created by another delivery. */
 export const DEFER_MS = [500, 1_000, 2_000, 5_000, 10_000, 30_000, 60_000];
+/**
+ * How long a delivery waiting in its lane waits before it looks again without being told: the delivery ahead
+ * signals its end (`laneTurnSignal`), so these only bound a wait whose signal was lost.
+ */
+export const LANE_RECHECK_MS = [5_000, 15_000, 60_000, 300_000];
 
 /** Activities throw `Infrastructure` when they could not even load the delivery (nothing was sent). */
 export function isInfrastructureFailure(err: unknown): boolean {

@@ -1,8 +1,9 @@
 // Types and messages shared by the delivery workflow, its activities and the API. Pure: no I/O.
-import { defineUpdate } from '@temporalio/workflow';
+import { defineSignal, defineUpdate } from '@temporalio/workflow';
 
 export type AttemptTrigger = 'scheduled' | 'manual';
-export type FinalStatus = 'success' | 'failed';
+/** How a delivery workflow ends; `superseded`: a later delivery of its lane carried its newer state. */
+export type FinalStatus = 'success' | 'failed' | 'superseded';
 
 /** Workflow input: ids only, never configs or secrets (docs/DESIGN.md decision 3). */
 export interface DeliveryWorkflowInput {
@@ -31,6 +32,8 @@ export interface ResumeState {
   /** How many waits for infrastructure and deferrals in a row preceded (their backoff goes on). */
   infraFailures: number;
   deferrals: number;
+  /** Waits in its lane so far (their re-check backoff goes on); absent before ordered lanes. */
+  laneWaits?: number;
 }
 
 /** One attempt of deliveryWorkflowV2: the activity calls the provider and writes the attempt to the log. */
@@ -48,12 +51,16 @@ export interface StoredAttempt {
   status: 'retrying' | 'success' | 'failed';
   /** The wait before the next attempt (when `retrying`). */
   delayMs: number;
+  /** When the delivery ended: workflows of its lane to signal (`laneTurnSignal`) that their turn may have come. */
+  wake?: string[];
 }
 
 /** What the attempt activity did. Only the `unrecorded` case leaves the log write to the workflow. */
 export type AttemptReport =
   /** Sent (or refused before sending) and written to the log in the same activity. */
   | { kind: 'recorded'; result: AttemptResult; stored: StoredAttempt }
+  /** Nothing sent: an earlier delivery of its lane is pending or retrying; wait for its end, not an attempt. */
+  | { kind: 'waiting'; forDeliveryId: string }
   /** Sent, but the log could not be written within the activity: the workflow writes `record` (retried without limit). */
   | { kind: 'unrecorded'; result: AttemptResult; record: AttemptRecord }
   /** Nothing sent: the delivery waits for another one to create the external record it updates. */
@@ -62,12 +69,15 @@ export type AttemptReport =
   | { kind: 'throttled'; waitMs: number }
   /** Nothing sent: the target's circuit is open; wait `waitMs` (its cool-down), then try again (not an attempt). */
   | { kind: 'held'; waitMs: number }
-  /** Nothing sent: the delivery was already closed and this is not an operator's run. */
-  | { kind: 'closed'; status: FinalStatus };
+  /**
+   * Nothing sent: the delivery was already closed and this is not an operator's run, or it has just ended
+   * `superseded` (a later delivery of its lane carries the newer state); `wake` as in StoredAttempt.
+   */
+  | { kind: 'closed'; status: FinalStatus; wake?: string[] };
 
 /** What the workflow needs to run the loop; loaded once per run. */
 export interface DeliveryPlan {
-  status: 'pending' | 'retrying' | 'success' | 'failed';
+  status: 'pending' | 'retrying' | 'success' | 'failed' | 'superseded';
   attemptsSoFar: number;
   /** Delays before retry 1, 2, ... in milliseconds (before jitter); its length + 1 is the attempt budget. */
   scheduleMs: number[];
@@ -120,6 +130,8 @@ export const CLOSING_FAILURE = 'DeliveryClosing';
 export const redeliverUpdate = defineUpdate<{ accepted: boolean }, []>('redeliver');
 /** Stops further retries; the delivery ends `failed` with the reason. */
 export const cancelUpdate = defineUpdate<{ accepted: boolean }, [reason: string]>('cancel');
+/** Tells a delivery waiting in its lane that the delivery ahead of it has ended (it looks at its lane again). */
+export const laneTurnSignal = defineSignal('laneTurn');
 
 /** The workflow id of a delivery: derived from the (emission, subscription) pair it belongs to. */
 export function deliveryWorkflowId(emissionId: string, subscriptionId: string): string {

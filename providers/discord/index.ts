@@ -46,6 +46,7 @@ export const discordProvider: ProviderDefinition<DiscordConfig> = {
     'Later events about the same incident, maintenance or system edit that message.',
   configSchema: discordConfigSchema,
   followUps: true,
+  coalesceFollowUps: true,
   // One record per webhook (and thread): every subscription posting there edits the same message.
   followUpTarget: (config) => {
     const parts = webhookParts(config);

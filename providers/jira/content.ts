@@ -19,7 +19,8 @@ export function issueSummary(ctx: DeliveryContext<JiraConfig>): string {
   const fromTemplate = ctx.config.summaryTemplate ? renderJiraTemplate(ctx.config.summaryTemplate, view(ctx), 'line') : '';
   let text = fromTemplate.replace(/\s+/g, ' ').trim();
   // Jira refuses an empty summary: a template whose values are all missing falls back to the default
-  if (!text) text = s.severity ? `[${s.severity.toUpperCase()}] ${s.title}` : s.title;
+  // Jira refuses a summary with a line break ("The summary is invalid because it contains newline characters")
+  if (!text) text = (s.severity ? `[${s.severity.toUpperCase()}] ${s.title}` : s.title).replace(/[\s\u0000-\u001f\u007f]+/g, ' ').trim();
   return truncate(ctx.test ? `[Test] ${text}` : text, SUMMARY_MAX);
 }
 

@@ -70,6 +70,7 @@ export const opsgenieProvider: ProviderDefinition<OpsgenieConfig> = {
     'later events and closes it when the subject ends. US or EU instance.',
   configSchema: opsgenieConfigSchema,
   followUps: true,
+  coalesceFollowUps: true,
   // One record per Opsgenie integration (API key) of one instance; the key itself is never stored.
   followUpTarget: (config) => `opsgenie:${opsgenieBase(config)}:${fingerprint(config.apiKey)}`,
   deliver: deliverOpsgenie,

@@ -35,6 +35,7 @@ export const pagerdutyProvider: ProviderDefinition<PagerdutyConfig> = {
     'hub:<kind>:<id>). Later events update or acknowledge it; resolving events resolve it.',
   configSchema: pagerdutyConfigSchema,
   followUps: true,
+  coalesceFollowUps: true,
   // One record per PagerDuty service (integration key) of one Events API host; the key itself is never stored.
   followUpTarget: (config) => `pagerduty:${trimBase(config.apiBaseUrl)}:${fingerprint(config.routingKey)}`,
   deliver: deliverPagerduty,

@@ -51,6 +51,7 @@ export const slackProvider: ProviderDefinition<SlackConfig, SlackConnection> = {
   connectionSchema: slackConnectionSchema,
   connection: 'optional',
   followUps: true,
+  coalesceFollowUps: true,
   followUpTarget: slackFollowUpTarget,
   validateConfig: validateSlackConfig,
   deliver: deliverSlack,

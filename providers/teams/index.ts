@@ -100,6 +100,7 @@ export const teamsProvider: ProviderDefinition<TeamsConfig, TeamsConnection> = {
   connectionSchema: teamsConnectionSchema,
   connection: 'optional',
   followUps: true,
+  coalesceFollowUps: true,
   followUpTarget(config, connection) {
     if (config.mode !== 'graph' || !connection) return undefined;
     const graph = connection.graphBaseUrl ?? DEFAULT_GRAPH_BASE_URL;

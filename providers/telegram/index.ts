@@ -99,6 +99,7 @@ export const telegramProvider: ProviderDefinition<TelegramConfig, TelegramConnec
   connectionSchema: telegramConnectionSchema,
   connection: 'required',
   followUps: true,
+  coalesceFollowUps: true,
   followUpTarget: (config, connection) => {
     const parsed = telegramConnectionSchema.safeParse(connection);
     return parsed.success ? telegramTarget(config, parsed.data) : undefined;

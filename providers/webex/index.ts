@@ -55,6 +55,7 @@ export const webexProvider: ProviderDefinition<WebexConfig, WebexConnection> = {
   connectionSchema: webexConnectionSchema,
   connection: 'required',
   followUps: true,
+  coalesceFollowUps: true,
   // One record per room of one Webex deployment: every subscription posting there shares the thread.
   followUpTarget: (config, connection) => (config.roomId ? `webex:${apiBase(connection)}:${config.roomId}` : undefined),
   validateConfig: validateWebexConfig,

@@ -23,6 +23,12 @@ const delivery = z
     attempts: z.number().int(),
     lastAttemptAt: z.string().nullable(),
     nextRetryAt: z.string().nullable(),
+    waitingFor: z.string().nullable().meta({
+      description: 'While pending: the earlier delivery of its lane (same record, same subject) that this one waits behind; no attempt is made meanwhile.',
+    }),
+    supersededBy: z.string().nullable().meta({
+      description: 'Status `superseded`: the later delivery of its lane that carried the newer state of the same record instead (this one was never sent).',
+    }),
     externalId: z.string().nullable(),
     error: z.string().nullable(),
     workflowId: z.string(),

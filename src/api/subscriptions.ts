@@ -33,6 +33,10 @@ const fields = {
   systemIds: z.array(z.string().min(1).max(200)).max(1000),
   enabled: z.boolean(),
   retryPolicy: retryPolicy.nullable().optional(),
+  coalesceFollowUps: z.boolean().nullable().optional().meta({
+    description:
+      "Collapse queued follow-ups of one record into the newest state (docs/DESIGN.md decision 11). Null or absent: the provider's default (on for Slack, Telegram, Discord, Webex, Teams, PagerDuty and Opsgenie; off where follow-ups are a history: Jira, e-mail, Google Chat).",
+  }),
 };
 
 const createBody = z.object({ ...fields, systemIds: fields.systemIds.default([]), enabled: fields.enabled.default(true) }).strict();
@@ -45,6 +49,7 @@ const subscription = z
     description: z.string().nullable(),
     connectionId: z.string().nullable(),
     retryPolicy: retryPolicy.nullable(),
+    coalesceFollowUps: z.boolean().meta({ description: "Whether queued follow-ups are collapsed (the subscription's switch, else the provider's default)." }),
     pausedReason: z.string().nullable(),
     target: targetSchema.omit({ subscriptions: true }).nullable().optional().meta({
       description: 'Health of the target this subscription last delivered to (GET /subscriptions/{id} only); null before its first attempt',

@@ -6,7 +6,7 @@ export { purgePlan, type PurgePhase, type PurgePlan } from '../../workflows/rete
 // Only finished deliveries go: pending and retrying ones are still being driven by their workflow. A row
 // touched after the cut-off (a redelivery asked for later) stays too. Each statement is its own short
 // transaction; SKIP LOCKED steps over rows a worker is writing instead of waiting for them.
-const FINISHED = `r.status IN ('success', 'failed') AND r.created_at < $1 AND r.updated_at < $1`;
+const FINISHED = `r.status IN ('success', 'failed', 'superseded') AND r.created_at < $1 AND r.updated_at < $1`;
 
 // Each batch walks forward from where the previous one stopped ($3, the oldest time still to look at), so
 // rows it keeps (in flight, touched lately) are read once per run, not once per batch.

@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { DeliveryAttemptEntity } from '../../entities/delivery-attempt.entity';
-import { DeliveryEntity, type DeliveryStatus } from '../../entities/delivery.entity';
+import { DELIVERY_STATUSES, DeliveryEntity, type DeliveryStatus } from '../../entities/delivery.entity';
 import { conflict, notFound } from '../http/problem';
 import type { Position } from '../api/cursor';
 import type { IngestService } from '../ingest/service';
@@ -76,7 +76,7 @@ export class DeliveryService {
   /** Stops further retries: the delivery ends `failed` with the reason. */
   async cancel(id: string, reason = 'Cancelled by an operator; no further retries'): Promise<void> {
     const row = await this.row(id);
-    if (row.status === 'success' || row.status === 'failed') {
+    if (row.status === 'success' || row.status === 'failed' || row.status === 'superseded') {
       throw conflict(`Delivery ${id} already ended with status ${row.status}`);
     }
     const accepted = await this.workflows.cancel(row, reason);
@@ -85,7 +85,7 @@ export class DeliveryService {
       await this.repo
         .createQueryBuilder()
         .update()
-        .set({ status: 'failed', error: reason, nextRetryAt: null, updatedAt: new Date() })
+        .set({ status: 'failed', error: reason, nextRetryAt: null, waitingFor: null, updatedAt: new Date() })
         .where('id = :id AND status IN (:...open)', { id, open: ['pending', 'retrying'] })
         .execute();
     }
@@ -135,7 +135,7 @@ export class DeliveryService {
       `SELECT status, event, provider, count(*) AS n FROM deliveries WHERE created_at >= $1 GROUP BY status, event, provider`,
       [since],
     );
-    const byStatus: Record<string, number> = { pending: 0, retrying: 0, success: 0, failed: 0 };
+    const byStatus: Record<string, number> = Object.fromEntries(DELIVERY_STATUSES.map((s) => [s, 0]));
     const byEvent: Record<string, Record<string, number>> = {};
     const byProvider: Record<string, Record<string, number>> = {};
     let total = 0;
@@ -174,6 +174,8 @@ export class DeliveryService {
       attempts: r.attempts,
       lastAttemptAt: r.lastAttemptAt?.toISOString() ?? null,
       nextRetryAt: r.nextRetryAt?.toISOString() ?? null,
+      waitingFor: r.status === 'pending' || r.status === 'retrying' ? r.waitingFor : null,
+      supersededBy: r.supersededBy,
       externalId: r.externalId,
       error: r.error,
       workflowId: r.workflowId,

@@ -11,6 +11,7 @@ import { badRequest, conflict, HttpProblem, notFound } from '../http/problem';
 import type { Logger } from '../logger';
 import type { DeliveryRef, DeliveryWorkflows } from '../temporal/deliveries';
 import { isActiveSql, matchesEmissionSql } from './matching';
+import { MAX_SUBJECT_CHARS, subjectKeyOf, subjectLockId, subjectValueOf } from '../deliveries/lanes';
 
 /** How long `workflow_started` marks of background starts are gathered before one UPDATE writes them (ms). */
 const MARK_EVERY_MS = 100;
@@ -59,27 +60,43 @@ export class IngestService {
     const emissionId = req.id ?? `evt_${crypto.randomUUID().replace(/-/g, '')}`;
     const systemIds = req.systemIds ?? systemIdsOf(req.payload);
 
+    // ordered follow-ups: an event with a subject gives its deliveries the subject's key and a lane sequence,
+    // read under a lock on the subject so that the sequence follows the order ingest commits them
+    const subject = subjectValueOf(eventType.subjectKey, req.payload);
+    if (subject !== undefined && subject.length > MAX_SUBJECT_CHARS) {
+      throw badRequest(`The subject of ${req.event} is too long`, [
+        { path: `payload.${eventType.subjectKey}`, message: `must be at most ${MAX_SUBJECT_CHARS} characters (the subject id)` },
+      ]);
+    }
+    const subjectKey = subject === undefined ? null : subjectKeyOf(req.event, subject);
+
     // one statement (atomic, one round trip): store the emission unless its id is known, match the
     // subscriptions, insert one delivery per match. A 2xx after it means the deliveries are durable.
     // Workflow ids as deliveryWorkflowId() builds them; created_at in milliseconds, as the list's cursor
     // carries it.
-    const inserted: IngestedRow[] = await this.dataSource.query(
-      `WITH em AS (
+    const statement = `WITH em AS (
          INSERT INTO emissions (id, event, occurred_at, system_ids, payload) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (id) DO NOTHING RETURNING id
        ), ins AS (
          INSERT INTO deliveries (id, subscription_id, provider, event, emission_id, system_ids, payload, status, attempts,
-                                 workflow_id, workflow_started, test, created_at, updated_at)
+                                 workflow_id, workflow_started, test, created_at, updated_at, subject_key, lane_seq)
          SELECT 'dlv_' || replace(gen_random_uuid()::text, '-', ''), s.id, s.provider, $2, $1, $4, $5, 'pending', 0,
-                'delivery:' || $1 || ':' || s.id, false, false, date_trunc('milliseconds', now()), date_trunc('milliseconds', now())
+                'delivery:' || $1 || ':' || s.id, false, false, date_trunc('milliseconds', now()), date_trunc('milliseconds', now()),
+                $6::varchar, CASE WHEN $6::varchar IS NULL THEN NULL ELSE nextval('delivery_lane_seq') END
            FROM subscriptions s
           WHERE EXISTS (SELECT 1 FROM em) AND ${isActiveSql('s')} AND ${matchesEmissionSql('s', '$2', '$4')}
+          ORDER BY s.id
          RETURNING id, subscription_id, provider, workflow_id
        )
        SELECT EXISTS (SELECT 1 FROM em) AS created, ins.id, ins.subscription_id, ins.provider, ins.workflow_id
-         FROM (SELECT 1) one LEFT JOIN ins ON true`,
-      [emissionId, req.event, req.occurredAt ?? new Date().toISOString(), systemIds, req.payload],
-    );
+         FROM (SELECT 1) one LEFT JOIN ins ON true`;
+    const params = [emissionId, req.event, req.occurredAt ?? new Date().toISOString(), systemIds, req.payload, subjectKey];
+    const inserted: IngestedRow[] = subjectKey === null
+      ? await this.dataSource.query(statement, params)
+      : await this.dataSource.transaction(async (tx) => {
+          await tx.query('SELECT pg_advisory_xact_lock($1::bigint)', [subjectLockId(subjectKey)]);
+          return tx.query(statement, params);
+        });
     const outcome = inserted[0].created
       ? {
           created: true as const,

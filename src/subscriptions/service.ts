@@ -23,14 +23,18 @@ export interface SubscriptionInput {
   systemIds: string[];
   enabled: boolean;
   retryPolicy?: RetryPolicy | null;
+  /** Ordered follow-ups: collapse queued follow-ups into the newest (null: the provider's default). */
+  coalesceFollowUps?: boolean | null;
 }
 
 /** A subscription as the API shows it: secrets masked. */
-export interface SubscriptionView extends Omit<SubscriptionInput, 'description' | 'connectionId' | 'retryPolicy'> {
+export interface SubscriptionView extends Omit<SubscriptionInput, 'description' | 'connectionId' | 'retryPolicy' | 'coalesceFollowUps'> {
   id: string;
   description: string | null;
   connectionId: string | null;
   retryPolicy: RetryPolicy | null;
+  /** The switch in force: the subscription's own, else the provider's default. */
+  coalesceFollowUps: boolean;
   pausedReason: string | null;
   createdAt: string;
   updatedAt: string;
@@ -63,6 +67,7 @@ export class SubscriptionService {
       systemIds: dedupe(input.systemIds),
       enabled: input.enabled,
       retryPolicy: input.retryPolicy ?? null,
+      coalesceFollowUps: input.coalesceFollowUps ?? null,
       pausedReason: null,
     });
     await this.repo.insert(row as never);
@@ -99,6 +104,7 @@ export class SubscriptionService {
     if (patch.connectionId !== undefined) row.connectionId = patch.connectionId;
     if (patch.systemIds !== undefined) row.systemIds = dedupe(patch.systemIds);
     if (patch.retryPolicy !== undefined) row.retryPolicy = patch.retryPolicy;
+    if (patch.coalesceFollowUps !== undefined) row.coalesceFollowUps = patch.coalesceFollowUps;
     if (patch.enabled !== undefined) {
       row.enabled = patch.enabled;
       if (patch.enabled) row.pausedReason = null;
@@ -179,6 +185,7 @@ export class SubscriptionService {
       systemIds: row.systemIds,
       enabled: row.enabled,
       retryPolicy: row.retryPolicy,
+      coalesceFollowUps: row.coalesceFollowUps ?? provider?.definition.coalesceFollowUps ?? false,
       pausedReason: row.pausedReason,
       createdAt: row.createdAt.toISOString(),
       updatedAt: row.updatedAt.toISOString(),

@@ -224,6 +224,7 @@ export class JiraFake {
     if (project && !type) errors.issuetype = 'Specify a valid issue type';
     if (typeof f.summary !== 'string' || !f.summary.trim()) errors.summary = 'You must specify a summary of the issue.';
     else if (f.summary.length > 255) errors.summary = 'Summary must be less than 255 characters.';
+    else if (/[\r\n]/.test(f.summary)) errors.summary = 'The summary is invalid because it contains newline characters.';
     const descriptionError = f.description === undefined ? undefined : this.richTextError(r.version!, f.description);
     if (descriptionError) errors.description = descriptionError;
     if (f.priority && !this.priorities.some((p) => p.id === f.priority.id || p.name === f.priority.name)) errors.priority = 'The priority selected is invalid.';

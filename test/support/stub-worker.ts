@@ -42,7 +42,7 @@ export class StubActivities {
         self.attempts.push({ ...input, trigger: 'scheduled', budgetBase: 0 });
         const s = step();
         if ('throw' in s) throw s.throw;
-        if (s.kind === 'closed' || s.kind === 'throttled' || s.kind === 'held') throw new Error(`a ${s.kind} report has no V1 result`);
+        if (s.kind === 'closed' || s.kind === 'throttled' || s.kind === 'held' || s.kind === 'waiting') throw new Error(`a ${s.kind} report has no V1 result`);
         return s.result;
       },
       async recordAttempt(r: AttemptRecord): Promise<StoredAttempt> {
@@ -57,6 +57,7 @@ export class StubActivities {
         self.cancelCalls += 1;
         await self.holdCancel;
         self.cancelled.push(input);
+        return {};
       },
     } as Activities;
   }

@@ -50,6 +50,11 @@ describe('jira content', () => {
       assert.equal(issueSummary(ctx()), '[MAJOR] Checkout API returning 502s');
     });
 
+    it('keeps the default on one line: Jira refuses a summary with a line break', () => {
+      const c = ctx({}, { payload: { title: 'Checkout down\r\nsince 14:00\u0007 ' } });
+      assert.equal(issueSummary(c), '[MAJOR] Checkout down since 14:00');
+    });
+
     it('renders the template on one line, control characters as spaces', () => {
       const c = ctx({ summaryTemplate: '{{payload.incidentId}}: {{payload.title}}' }, { payload: { title: 'two\nlines\tand\u0007bell' } });
       assert.equal(issueSummary(c), 'inc_1: two lines and bell');

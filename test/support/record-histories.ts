@@ -52,7 +52,7 @@ async function webhook(ctx: Ctx, event: string, scheduleMs: number[]): Promise<v
   assert.equal(res.status, 201, JSON.stringify(res.body));
 }
 
-async function jiraSubscription(ctx: Ctx, event: string, scheduleMs: number[]): Promise<void> {
+async function jiraSubscription(ctx: Ctx, event: string, scheduleMs: number[], extra: Record<string, unknown> = {}): Promise<void> {
   const res = await ctx.hub.call('POST', '/subscriptions', {
     name: `record jira ${event}`,
     provider: 'jira',
@@ -60,6 +60,7 @@ async function jiraSubscription(ctx: Ctx, event: string, scheduleMs: number[]): 
     event,
     config: { projectKey: 'OPS', issueTypeId: '10001' },
     retryPolicy: { scheduleMs },
+    ...extra,
   });
   assert.equal(res.status, 201, JSON.stringify(res.body));
 }
@@ -195,6 +196,35 @@ const scenarios: Record<string, Scenario> = {
     await status(ctx, creator.id, 'success');
     await status(ctx, follower.id, 'success');
     return [creator.workflowId, follower.workflowId];
+  },
+  async 'v2-lane-waits'(ctx) {
+    // ordered lanes: the follow-up waits behind its retrying creator (no attempt) and is signalled when it ends
+    await jiraSubscription(ctx, 'incident.created', [1_500, 1_500]);
+    await jiraSubscription(ctx, 'incident.updated', [200]);
+    ctx.jira.failNext('POST', /^issue$/, { status: 503, body: { errorMessages: ['Service unavailable'], errors: {} } }, 1);
+    const subject = `inc-lane-${++seq}`;
+    const creator = await ingest(ctx, 'incident.created', subject);
+    const follower = await ingest(ctx, 'incident.updated', subject, { updateMessage: 'Mitigated.' });
+    await status(ctx, creator.id, 'success');
+    await status(ctx, follower.id, 'success');
+    await closed(follower.workflowId);
+    return [creator.workflowId, follower.workflowId];
+  },
+  async 'v2-lane-superseded'(ctx) {
+    // ordered lanes with coalescing: the update queued behind the creator ends superseded by the resolve
+    await jiraSubscription(ctx, 'incident.created', [1_500, 1_500]);
+    await jiraSubscription(ctx, 'incident.updated', [200], { coalesceFollowUps: true });
+    await jiraSubscription(ctx, 'incident.resolved', [200]);
+    ctx.jira.failNext('POST', /^issue$/, { status: 503, body: { errorMessages: ['Service unavailable'], errors: {} } }, 1);
+    const subject = `inc-lane-${++seq}`;
+    const creator = await ingest(ctx, 'incident.created', subject);
+    const update = await ingest(ctx, 'incident.updated', subject, { updateMessage: 'Mitigated.' });
+    const resolve = await ingest(ctx, 'incident.resolved', subject);
+    await status(ctx, creator.id, 'success');
+    await status(ctx, update.id, 'superseded');
+    await status(ctx, resolve.id, 'success');
+    await closed(resolve.workflowId);
+    return [creator.workflowId, update.workflowId, resolve.workflowId];
   },
   async 'v2-not-found'(ctx) {
     await webhook(ctx, 'incident.created', [1_000]);

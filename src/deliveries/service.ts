@@ -175,7 +175,7 @@ export class DeliveryService {
       lastAttemptAt: r.lastAttemptAt?.toISOString() ?? null,
       nextRetryAt: r.nextRetryAt?.toISOString() ?? null,
       waitingFor: r.status === 'pending' || r.status === 'retrying' ? r.waitingFor : null,
-      supersededBy: r.supersededBy,
+      supersededBy: r.status === 'superseded' ? r.supersededBy : null,
       externalId: r.externalId,
       error: r.error,
       workflowId: r.workflowId,

@@ -57,6 +57,18 @@ export function DeliveryPage() {
             <dt>Attempts</dt><dd data-testid="attempts">{d.attempts}</dd>
             <dt>Last attempt</dt><dd>{when(d.lastAttemptAt)}</dd>
             <dt>Next retry</dt><dd>{d.nextRetryAt ? <><Countdown iso={d.nextRetryAt} /> ({when(d.nextRetryAt)})</> : '—'}</dd>
+            {d.waitingFor && (
+              <><dt>Waiting for</dt><dd data-testid="waiting-for">
+                <Link to="/deliveries/$id" params={{ id: d.waitingFor }}><code>{d.waitingFor}</code></Link>
+                {' '}<span className="muted">(earlier in its lane: the same record and subject; this one goes when that one ends)</span>
+              </dd></>
+            )}
+            {d.supersededBy && (
+              <><dt>Superseded by</dt><dd data-testid="superseded-by">
+                <Link to="/deliveries/$id" params={{ id: d.supersededBy }}><code>{d.supersededBy}</code></Link>
+                {' '}<span className="muted">(a later event of the same subject carried the newer state; this one was not sent)</span>
+              </dd></>
+            )}
             <dt>External id</dt><dd>{d.externalId ?? '—'}</dd>
             <dt>Created</dt><dd>{when(d.createdAt)}</dd>
             <dt>Workflow</dt><dd><a href={d.temporalUrl} target="_blank" rel="noreferrer noopener">Open in Temporal Web ↗</a></dd>

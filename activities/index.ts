@@ -21,6 +21,11 @@ export interface ActivityDeps {
   followUps: FollowUpClaims;
   /** Ordered follow-ups (optional: without them deliveries are not laned). */
   lanes?: Pick<Lanes, 'turn' | 'supersede' | 'toWake'>;
+  /**
+   * Signals the workflows of deliveries waiting in a lane that the delivery ahead has ended (laneTurnSignal),
+   * through the worker's Temporal client; without it they find out when their wait times out.
+   */
+  signalLane?: (workflowIds: string[]) => Promise<void>;
   logger: Logger;
   providers: ProviderRegistry;
   secrets: SecretBox;
@@ -45,7 +50,7 @@ export function activityStores(dataSource: DataSource, metrics?: DeliveryLogObse
 
 /** Builds the delivery activities over their dependencies. */
 export function createActivities(deps: ActivityDeps) {
-  const { log, logger, targets, lanes } = deps;
+  const { log, logger, targets, lanes, signalLane } = deps;
   const callProvider = createAttempt(deps);
 
   /** Loads what the workflow loop needs; ids and numbers only, no secrets. */
@@ -86,7 +91,8 @@ export function createActivities(deps: ActivityDeps) {
         if (now.delivery.status === 'success' || now.delivery.status === 'failed') return { kind: 'closed', status: now.delivery.status };
       }
       logger.info({ deliveryId: input.deliveryId, supersededBy: result.supersededBy }, 'delivery superseded by a newer one of its lane');
-      return { kind: 'closed', status: 'superseded', wake: await wakeable(input.deliveryId, loaded) };
+      await handOn(input.deliveryId, loaded);
+      return { kind: 'closed', status: 'superseded' };
     }
     if (result.outcome === 'deferred') return { kind: 'deferred', result };
     if (result.outcome === 'throttled') return { kind: 'throttled', waitMs: result.waitMs };
@@ -105,7 +111,8 @@ export function createActivities(deps: ActivityDeps) {
     const stored = await writeWithin(record, RECORD_WITHIN_MS);
     if (!stored) return { kind: 'unrecorded', result, record };
     await targets?.after(subjectOf(loaded), result, stored, input.attempt);
-    return { kind: 'recorded', result, stored: await withWake(stored, input.deliveryId, loaded) };
+    if (stored.status !== 'retrying') await handOn(input.deliveryId, loaded);
+    return { kind: 'recorded', result, stored };
   }
 
   /**
@@ -128,7 +135,8 @@ export function createActivities(deps: ActivityDeps) {
       ...(decided.status === 'retrying' ? { nextRetryAtMs: Date.now() + decided.delayMs } : {}),
     });
     if (loaded && stored.status === 'failed' && decided.status === 'failed') await targets?.exhausted(subjectOf(loaded), input.attempt, 'The last attempt did not finish');
-    return withWake(stored, input.deliveryId, loaded);
+    if (stored.status !== 'retrying') await handOn(input.deliveryId, loaded ?? undefined);
+    return stored;
   }
 
   /**
@@ -154,20 +162,22 @@ export function createActivities(deps: ActivityDeps) {
     if (loaded && targets && stored.status === 'failed' && r.status === 'failed' && r.outcome === 'retryable') {
       await targets.exhausted(subjectOf(loaded), r.attempt, r.error, r.target);
     }
-    return withWake(stored, r.deliveryId, loaded);
+    await handOn(r.deliveryId, loaded);
+    return stored;
   }
 
-  /** A stored attempt that ended its delivery, with the workflows of its lane to wake (none while retrying). */
-  async function withWake(stored: StoredAttempt, deliveryId: string, loaded: Loaded | undefined): Promise<StoredAttempt> {
-    if (stored.status === 'retrying') return stored;
-    const wake = await wakeable(deliveryId, loaded);
-    return wake.length ? { ...stored, wake } : stored;
-  }
-
-  /** The workflows waiting behind an ended delivery in its lane (none when it is not laned). */
-  async function wakeable(deliveryId: string, loaded: Loaded | undefined): Promise<string[]> {
-    if (!lanes || !loaded?.delivery.subjectKey) return [];
-    return lanes.toWake(deliveryId);
+  /**
+   * A delivery has ended (its end is committed): tell the deliveries waiting behind it in its lane. Best
+   * effort: a waiter that misses the signal looks at its lane again when its wait times out.
+   */
+  async function handOn(deliveryId: string, loaded: Loaded | undefined): Promise<void> {
+    if (!lanes || !loaded?.delivery.subjectKey) return;
+    try {
+      const waiting = await lanes.toWake(deliveryId);
+      if (waiting.length && signalLane) await signalLane(waiting);
+    } catch (err) {
+      logger.warn({ deliveryId, err: safeErrorMessage(err) }, 'could not hand the lane on; the next delivery looks again when its wait times out');
+    }
   }
 
   /** log.write, retried for up to `withinMs` while heartbeating; undefined when the database stayed unreachable. */
@@ -188,11 +198,10 @@ export function createActivities(deps: ActivityDeps) {
     }
   }
 
-  /** Ends a delivery as cancelled by an operator; with the workflows of its lane to wake. */
-  async function recordCancelled(input: { deliveryId: string; reason: string }): Promise<{ wake?: string[] }> {
+  /** Ends a delivery as cancelled by an operator, and hands its lane on. */
+  async function recordCancelled(input: { deliveryId: string; reason: string }): Promise<void> {
     await log.cancel(input.deliveryId, input.reason);
-    const wake = await wakeable(input.deliveryId, await log.load(input.deliveryId));
-    return wake.length ? { wake } : {};
+    await handOn(input.deliveryId, await log.load(input.deliveryId));
   }
 
   return { loadDeliveryPlan, attemptDelivery, deliverAttempt, recordAttempt, recordLostAttempt, recordCancelled };

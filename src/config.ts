@@ -70,6 +70,10 @@ export const envSchema = z.object({
     .optional()
     .transform((v) => v === 'true' || v === '1'),
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).default(100),
+  ORDERED_FOLLOW_UPS: z
+    .enum(['true', 'false', '1', '0', ''])
+    .optional()
+    .transform((v) => v !== 'false' && v !== '0'),
   WORKER_METRICS_PORT: z
     .string()
     .optional()
@@ -113,6 +117,8 @@ export interface Config {
   /** Per-token ingest limit (0 = off) and the burst allowed above it. */
   ingestRateLimit: { perSecond: number; burst: number };
   workerMaxConcurrentActivities: number;
+  /** Ordered follow-ups (docs/DESIGN.md decision 11): the worker attempts a lane's deliveries one at a time. */
+  orderedFollowUps: boolean;
   /** Port of the worker's Prometheus `/metrics` (absent: the worker serves no metrics). */
   workerMetricsPort?: number;
   /** npm packages or folders providing more providers. */
@@ -194,6 +200,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     ingestMaxBodyBytes: e.INGEST_MAX_BODY_BYTES,
     ingestRateLimit: Object.freeze({ perSecond: e.INGEST_RATE_LIMIT_PER_SECOND, burst: e.INGEST_RATE_LIMIT_BURST }),
     workerMaxConcurrentActivities: e.WORKER_MAX_CONCURRENT_ACTIVITIES,
+    orderedFollowUps: e.ORDERED_FOLLOW_UPS,
     workerMetricsPort: e.WORKER_METRICS_PORT,
     providerPlugins: e.PROVIDER_PLUGINS,
     shellProviderEnabled: e.SHELL_PROVIDER_ENABLED,

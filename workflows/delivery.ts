@@ -2,7 +2,6 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
-  getExternalWorkflowHandle,
   patched,
   proxyActivities,
   setHandler,
@@ -40,8 +39,6 @@ const { loadDeliveryPlan, recordAttempt, recordLostAttempt, recordCancelled } = 
 
 /** The patch that lets a long-running delivery continue as new (runs started before it replay without). */
 const CONTINUE_AS_NEW_PATCH = 'continue-as-new-when-long';
-/** The patch of ordered lanes: a delivery that ends signals the next one of its lane (a new command). */
-const ORDERED_LANES_PATCH = 'ordered-lanes';
 
 /**
  * Drives one delivery to success or failure, recording every attempt exactly. A delivery whose row is gone
@@ -107,7 +104,6 @@ async function run(input: DeliveryWorkflowInput): Promise<FinalStatus> {
   let infraFailures = input.resume?.infraFailures ?? 0;
   let deferrals = input.resume?.deferrals ?? 0;
   let laneWaits = input.resume?.laneWaits ?? 0;
-  let waitShown = false;
   // a manual run of a closed delivery gets a fresh attempt budget from where it stands
   let budgetBase = input.resume?.budgetBase ?? (input.trigger === 'manual' ? attempt : 0);
 
@@ -132,15 +128,13 @@ async function run(input: DeliveryWorkflowInput): Promise<FinalStatus> {
       if (report.kind === 'closed') {
         finished = true;
         if (report.status === 'superseded') upsertSearchAttributes([{ key: SA_DELIVERY_STATUS, value: 'superseded' }]);
-        await wakeLane(report.wake);
         return report.status;
       }
       if (report.kind === 'waiting') {
-        // an earlier delivery of its lane is pending or retrying: wait for its end (it signals), not an attempt.
+        // an earlier delivery of its lane is pending or retrying: wait for its end, not an attempt. The activity
+        // that ends that delivery signals this workflow (laneTurnSignal); the timeout only bounds a lost signal.
         // (No history from before ordered lanes holds a 'waiting' report, so this branch needs no patch.)
         attempt -= 1;
-        if (!waitShown) upsertSearchAttributes([{ key: SA_DELIVERY_STATUS, value: 'waiting' }]);
-        waitShown = true;
         await condition(() => laneTurn || woken || cancelReason !== undefined, LANE_RECHECK_MS[Math.min(laneWaits++, LANE_RECHECK_MS.length - 1)]);
         laneTurn = false;
         woken = false;
@@ -192,7 +186,6 @@ async function run(input: DeliveryWorkflowInput): Promise<FinalStatus> {
         continue;
       }
       finished = true;
-      await wakeLane(stored.wake);
       return stored.status;
     }
 
@@ -204,17 +197,7 @@ async function run(input: DeliveryWorkflowInput): Promise<FinalStatus> {
 }
 
 async function cancel(deliveryId: string, reason: string): Promise<FinalStatus> {
-  const ended = await recordCancelled({ deliveryId, reason });
+  await recordCancelled({ deliveryId, reason });
   upsertSearchAttributes([{ key: SA_DELIVERY_STATUS, value: 'failed' }]);
-  await wakeLane(ended?.wake);
   return 'failed';
-}
-
-/**
- * Tells the deliveries waiting behind this one in its lane that it has ended. A delivery whose workflow is not
- * running (not started yet, or already ended) looks at its lane when it runs: a failed signal is not an error.
- */
-async function wakeLane(workflowIds: string[] | undefined): Promise<void> {
-  if (!workflowIds?.length || !patched(ORDERED_LANES_PATCH)) return;
-  await Promise.all(workflowIds.map((id) => getExternalWorkflowHandle(id).signal(laneTurnSignal).catch(() => undefined)));
 }

@@ -51,8 +51,6 @@ export interface StoredAttempt {
   status: 'retrying' | 'success' | 'failed';
   /** The wait before the next attempt (when `retrying`). */
   delayMs: number;
-  /** When the delivery ended: workflows of its lane to signal (`laneTurnSignal`) that their turn may have come. */
-  wake?: string[];
 }
 
 /** What the attempt activity did. Only the `unrecorded` case leaves the log write to the workflow. */
@@ -71,9 +69,9 @@ export type AttemptReport =
   | { kind: 'held'; waitMs: number }
   /**
    * Nothing sent: the delivery was already closed and this is not an operator's run, or it has just ended
-   * `superseded` (a later delivery of its lane carries the newer state); `wake` as in StoredAttempt.
+   * `superseded` (a later delivery of its lane carries the newer state).
    */
-  | { kind: 'closed'; status: FinalStatus; wake?: string[] };
+  | { kind: 'closed'; status: FinalStatus };
 
 /** What the workflow needs to run the loop; loaded once per run. */
 export interface DeliveryPlan {
@@ -130,7 +128,10 @@ export const CLOSING_FAILURE = 'DeliveryClosing';
 export const redeliverUpdate = defineUpdate<{ accepted: boolean }, []>('redeliver');
 /** Stops further retries; the delivery ends `failed` with the reason. */
 export const cancelUpdate = defineUpdate<{ accepted: boolean }, [reason: string]>('cancel');
-/** Tells a delivery waiting in its lane that the delivery ahead of it has ended (it looks at its lane again). */
+/**
+ * Tells a delivery waiting in its lane that the delivery ahead of it has ended (it looks at its lane again).
+ * Sent by the activity that wrote that end, through the worker's Temporal client.
+ */
 export const laneTurnSignal = defineSignal('laneTurn');
 
 /** The workflow id of a delivery: derived from the (emission, subscription) pair it belongs to. */

@@ -24,6 +24,7 @@ import { createSecretBox } from '../secrets/crypto';
 import { outboundClient } from '../outbound';
 import type { DeliveryMetrics } from '../metrics/deliveries';
 import { workerTracing } from '../temporal/tracing';
+import { laneTurnSignal } from '../../workflows/types';
 
 /** The prebuilt bundle from `npm run build`; bundling at start-up is the slow fallback. */
 export function workflowSource(): { workflowBundle: { codePath: string } } | { workflowsPath: string } {
@@ -96,6 +97,9 @@ function workerOptions(opts: Parameters<typeof buildWorker>[0], config: Config) 
     activities: {
       ...createActivities({
         ...activityStores(opts.dataSource, opts.metrics),
+        // off: deliveries of one record go as soon as they can, as before ordered lanes (the benchmark's baseline)
+        ...(config.orderedFollowUps ? {} : { lanes: undefined }),
+        signalLane: opts.client ? laneSignaller(opts.client, opts.logger) : undefined,
         metrics: opts.metrics,
         logger: opts.logger,
         providers: opts.providers ?? providersFor(config, opts.logger).registry,
@@ -124,6 +128,27 @@ function workerOptions(opts: Parameters<typeof buildWorker>[0], config: Config) 
     maxConcurrentActivityTaskExecutions: config.workerMaxConcurrentActivities,
   };
 }
+
+/**
+ * Tells waiting deliveries that the one ahead of them in their lane has ended (laneTurnSignal), each signal
+ * bounded; a workflow that is not running (not started yet, or ended) is skipped: it looks at its lane when it runs.
+ */
+function laneSignaller(client: Client, logger: Logger): (workflowIds: string[]) => Promise<void> {
+  return async (workflowIds) => {
+    await Promise.all(
+      workflowIds.map((id) =>
+        client.connection
+          .withDeadline(Date.now() + LANE_SIGNAL_DEADLINE_MS, () => client.workflow.getHandle(id).signal(laneTurnSignal))
+          .catch((err: Error) => {
+            if (err.name !== 'WorkflowNotFoundError') logger.warn({ workflowId: id, err: err.message }, 'lane signal not sent; the delivery looks again when its wait times out');
+          }),
+      ),
+    );
+  };
+}
+
+/** How long one lane signal may take before the waiter is left to its own timeout. */
+const LANE_SIGNAL_DEADLINE_MS = 5_000;
 
 /** The identity the hub's own events are ingested under. */
 const HUB_AUTH = { tokenId: 'hub', role: 'admin' as const, owners: [] };

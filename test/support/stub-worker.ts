@@ -57,7 +57,6 @@ export class StubActivities {
         self.cancelCalls += 1;
         await self.holdCancel;
         self.cancelled.push(input);
-        return {};
       },
     } as Activities;
   }

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { waitFor } from '../support/hub';
 import { getStack } from '../support/stack';
 import { StubActivities, recorded, stubWorker } from '../support/stub-worker';
-import { cancelUpdate, redeliverUpdate, type DeliveryWorkflowInput } from '../../workflows/types';
+import { cancelUpdate, laneTurnSignal, redeliverUpdate, type DeliveryWorkflowInput } from '../../workflows/types';
 
 // The delivery workflows' own paths (retry, redeliver, cancel, a row that is gone, refused updates) against
 // the real Temporal dev server, with hand-written activities on a fresh task queue per test.
@@ -60,6 +60,49 @@ describe('delivery workflow paths with stub activities', function () {
     });
     assert.equal(result, 'success');
     assert.deepEqual(stubs.attempts.map((a) => a.trigger), ['scheduled', 'manual']);
+  });
+
+  it('a delivery waiting in its lane makes no attempt until the one ahead signals its end', async () => {
+    const stubs = new StubActivities([{ kind: 'waiting', forDeliveryId: 'd-ahead' }, recorded('success')]);
+    const result = await run(stubs, async (tq) => {
+      const h = await start(tq, 'lane', { deliveryId: 'd-lane', fresh: true });
+      await waitFor(async () => stubs.attempts.length === 1, 'the look at the lane');
+      const signalledAt = Date.now();
+      await h.signal(laneTurnSignal);
+      const r = await h.result();
+      // the signal ends the wait at once, well before the first re-check (5 s)
+      assert.ok(Date.now() - signalledAt < 4_000, `woken by the signal after ${Date.now() - signalledAt} ms`);
+      return r;
+    });
+    assert.equal(result, 'success');
+    // the wait was not an attempt: the next call is attempt 1 again, scheduled
+    assert.deepEqual(stubs.attempts.map((a) => [a.attempt, a.trigger]), [[1, 'scheduled'], [1, 'scheduled']]);
+  });
+
+  it('a delivery waiting in its lane looks again by itself when no signal comes', async () => {
+    const stubs = new StubActivities([{ kind: 'waiting', forDeliveryId: 'd-ahead' }, recorded('success')]);
+    const result = await run(stubs, async (tq) => (await start(tq, 'lane-recheck', { deliveryId: 'd-lane-recheck', fresh: true })).result());
+    assert.equal(result, 'success');
+    assert.equal(stubs.attempts.length, 2);
+  });
+
+  it('a cancel while waiting in its lane ends the delivery without an attempt', async () => {
+    const stubs = new StubActivities([{ kind: 'waiting', forDeliveryId: 'd-ahead' }]);
+    const result = await run(stubs, async (tq) => {
+      const h = await start(tq, 'lane-cancel', { deliveryId: 'd-lane-cancel', fresh: true });
+      await waitFor(async () => stubs.attempts.length === 1, 'the look at the lane');
+      assert.deepEqual(await h.executeUpdate(cancelUpdate, { args: ['not needed'] }), { accepted: true });
+      return h.result();
+    });
+    assert.equal(result, 'failed');
+    assert.deepEqual(stubs.cancelled, [{ deliveryId: 'd-lane-cancel', reason: 'not needed' }]);
+    assert.equal(stubs.attempts.length, 1);
+  });
+
+  it('a delivery superseded in its lane ends superseded', async () => {
+    const stubs = new StubActivities([{ kind: 'closed', status: 'superseded' }]);
+    const result = await run(stubs, async (tq) => (await start(tq, 'superseded', { deliveryId: 'd-superseded', fresh: true })).result());
+    assert.equal(result, 'superseded');
   });
 
   it('a cancel during a long wait records the reason and sends nothing more', async () => {

@@ -7,6 +7,7 @@ import { LiveDeliveries } from '../deliveries/live';
 import { sessionRoutes } from './session';
 import { EventCatalogue } from '../catalogue/store';
 import type { Config } from '../config';
+import { Lanes } from '../deliveries/lanes';
 import { DeliveryService } from '../deliveries/service';
 import { ApiRoutes } from '../http/routes';
 import { Reconciler } from '../ingest/reconciler';
@@ -79,7 +80,15 @@ export function buildApi(deps: ApiDeps) {
   pluginRoutes(routes, new PluginService(dataSource, deps.plugins, config.pluginInstall), config.pluginInstall.maxTarballBytes);
   const targets = new TargetService(dataSource, config.targetHealth);
   const hubEvents = new HubEvents((req) => ingest.ingest(req, HUB_AUTH), logger);
-  subscriptionRoutes(routes, subscriptions, ingest, targets, hubEvents);
+  const lanes = new Lanes(dataSource);
+  subscriptionRoutes(routes, subscriptions, ingest, targets, hubEvents, async (ended) => {
+    try {
+      const waiting = new Set((await Promise.all(ended.map((id) => lanes.toWake(id)))).flat());
+      await workflows.signalLaneTurn([...waiting]);
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, 'could not hand lanes on after a subscription delete; the waiting deliveries look again by themselves');
+    }
+  });
   targetRoutes(routes, targets);
   targetLimitRoutes(routes, new TargetLimitStore(dataSource));
   replayRoutes(routes, new ReplayService(dataSource, new ReplayStore(dataSource), workflows));

@@ -69,7 +69,15 @@ const listQuery = z
   .strict();
 
 /** `/subscriptions`: wire one event to one provider. */
-export function subscriptionRoutes(routes: ApiRoutes, subs: SubscriptionService, ingest: IngestService, targets: TargetService, hubEvents: HubEvents): void {
+export function subscriptionRoutes(
+  routes: ApiRoutes,
+  subs: SubscriptionService,
+  ingest: IngestService,
+  targets: TargetService,
+  hubEvents: HubEvents,
+  /** Wakes the deliveries waiting behind ended ones in their lanes (best effort: they also look again by themselves). */
+  handOnLanes: (endedDeliveryIds: string[]) => Promise<void> = async () => undefined,
+): void {
   const read = ['admin', 'manager', 'viewer'] as const;
   const write = ['admin', 'manager'] as const;
   routes.add({
@@ -135,7 +143,9 @@ export function subscriptionRoutes(routes: ApiRoutes, subs: SubscriptionService,
     params: idParams,
     responses: { 204: { description: 'Deleted' } },
     handler: async ({ params }) => {
-      await subs.delete(params.id);
+      const ended = await subs.delete(params.id);
+      // deliveries of other subscriptions waiting behind the ended ones in their lanes go on now
+      if (ended.length) await handOnLanes(ended);
       return { status: 204 };
     },
   });

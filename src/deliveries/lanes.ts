@@ -106,10 +106,13 @@ export class Lanes {
    * same record. False when it was no longer pending or retrying (cancelled meanwhile: that stands).
    */
   async supersede(deliveryId: string, byId: string): Promise<boolean> {
+    // a SELECT over the UPDATE: TypeORM answers a bare UPDATE ... RETURNING with [rows, count]
     const rows: unknown[] = await this.ds.query(
-      `UPDATE deliveries SET status = 'superseded', superseded_by = $2, waiting_for = NULL, next_retry_at = NULL,
-              error = NULL, updated_at = now()
-        WHERE id = $1 AND status IN ('pending','retrying') RETURNING id`,
+      `WITH u AS (
+         UPDATE deliveries SET status = 'superseded', superseded_by = $2, waiting_for = NULL, next_retry_at = NULL,
+                error = NULL, updated_at = now()
+          WHERE id = $1 AND status IN ('pending','retrying') RETURNING id
+       ) SELECT id FROM u`,
       [deliveryId, byId],
     );
     return rows.length > 0;

@@ -7,6 +7,7 @@ import type { IngestService } from '../ingest/service';
 import type { DeliveryWorkflows } from '../temporal/deliveries';
 import { applyRecoverable, type RecoveryFilter, type RecoveryStore, type RecoveryView } from './recoveries';
 import { applyFilter, type DeliveryFilter } from './filter';
+import { Lanes } from './lanes';
 
 export type { DeliveryFilter } from './filter';
 
@@ -88,6 +89,8 @@ export class DeliveryService {
         .set({ status: 'failed', error: reason, nextRetryAt: null, waitingFor: null, updatedAt: new Date() })
         .where('id = :id AND status IN (:...open)', { id, open: ['pending', 'retrying'] })
         .execute();
+      // no workflow hands its lane on: the deliveries waiting behind it go now (best effort: they also look again)
+      await this.workflows.signalLaneTurn(await new Lanes(this.dataSource).toWake(id)).catch(() => undefined);
     }
   }
 

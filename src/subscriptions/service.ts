@@ -144,9 +144,25 @@ export class SubscriptionService {
     return row;
   }
 
-  async delete(id: string): Promise<void> {
-    const r = await this.repo.delete({ id });
-    if (!r.affected) throw notFound(`Subscription ${id} does not exist`);
+  /**
+   * Deletes a subscription and ends its open deliveries (`failed`: nothing more is sent; a workflow still
+   * waiting finds its delivery closed when it wakes). Returns the ended deliveries, whose lanes go on.
+   */
+  async delete(id: string): Promise<string[]> {
+    return this.dataSource.transaction(async (tx) => {
+      const r = await tx.getRepository(SubscriptionEntity).delete({ id });
+      if (!r.affected) throw notFound(`Subscription ${id} does not exist`);
+      // a SELECT over the UPDATE: TypeORM answers a bare UPDATE ... RETURNING with [rows, count]
+      const ended: { id: string }[] = await tx.query(
+        `WITH u AS (
+           UPDATE deliveries SET status = 'failed', next_retry_at = NULL, waiting_for = NULL, updated_at = now(),
+                  error = 'The subscription was deleted; nothing more is sent'
+            WHERE subscription_id = $1 AND status IN ('pending', 'retrying') RETURNING id
+         ) SELECT id FROM u`,
+        [id],
+      );
+      return ended.map((d) => d.id);
+    });
   }
 
   /** Newest first, keyset-paginated on (createdAt, id). */

@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { SA_DELIVERY_ID, SA_DELIVERY_STATUS, SA_EVENT, SA_PROVIDER, SA_SUBSCRIPTION_ID } from '../../workflows/search-attributes';
 import { conflict } from '../http/problem';
-import { CLOSING_FAILURE, cancelUpdate, recoveryWorkflowId, redeliverUpdate, replayWorkflowId, type DeliveryWorkflowInput, type RecoveryWorkflowInput, type ReplayWorkflowInput } from '../../workflows/types';
+import { CLOSING_FAILURE, cancelUpdate, laneTurnSignal, recoveryWorkflowId, redeliverUpdate, replayWorkflowId, type DeliveryWorkflowInput, type RecoveryWorkflowInput, type ReplayWorkflowInput } from '../../workflows/types';
 
 /** How long one workflow start may take before it is left to the reconciler (ms). */
 const START_DEADLINE_MS = 3_000;
@@ -85,6 +85,22 @@ export class DeliveryWorkflows {
       if (isNotRunning(err) || refusal(err)) return false;
       throw err;
     }
+  }
+
+  /**
+   * Tells deliveries waiting in their lanes that the delivery ahead has ended (laneTurnSignal), each signal
+   * bounded; a workflow that is not running is skipped (it looks at its lane when it runs).
+   */
+  async signalLaneTurn(workflowIds: string[]): Promise<void> {
+    await Promise.all(
+      workflowIds.map((id) =>
+        this.client.connection
+          .withDeadline(Date.now() + START_DEADLINE_MS, () => this.client.workflow.getHandle(id).signal(laneTurnSignal))
+          .catch((err) => {
+            if (!isNotRunning(err)) throw err;
+          }),
+      ),
+    );
   }
 
   /** Starts the background workflow of a bulk recovery (its row is already stored). */

@@ -27,7 +27,7 @@ export interface AttemptDeps {
   http: GuardedHttpClient;
   followUps: FollowUpClaims;
   /** Ordered follow-ups (docs/DESIGN.md decision 11); without them deliveries are not laned. */
-  lanes?: Pick<Lanes, 'turn'>;
+  lanes?: Pick<Lanes, 'turn' | 'exclude'>;
   /** Rate limits per destination; without them no limit applies. */
   targetLimits?: TargetLimits;
   /** Target circuits: an attempt to a target whose circuit is open is held instead of sent. */
@@ -115,6 +115,14 @@ export function createAttempt(deps: AttemptDeps) {
       const coalesce = subscription.coalesceFollowUps ?? def.coalesceFollowUps ?? false;
       if (opts.gated && turn.newer && coalesce && input.trigger === 'scheduled' && !input.redelivery) {
         return { outcome: 'superseded', supersededBy: turn.newer };
+      }
+    } else if (lanes && delivery.subjectKey && delivery.laneSeq) {
+      // a delivery of the subject that edits no record (e.g. a Slack incoming webhook): in no lane, so that
+      // the lanes of its subject do not wait behind it (until now its lane was unknown, and they did)
+      try {
+        await lanes.exclude(delivery.id);
+      } catch (err) {
+        throw ApplicationFailure.nonRetryable(`could not look at the delivery's lane: ${safeErrorMessage(err)}`, 'Infrastructure');
       }
     }
     const target = healthTargetOf(def, parsed.config as Record<string, unknown>, parsed.connection as Record<string, unknown> | undefined);

@@ -20,7 +20,7 @@ export interface ActivityDeps {
   log: Pick<DeliveryLog, 'load' | 'write' | 'cancel'>;
   followUps: FollowUpClaims;
   /** Ordered follow-ups (optional: without them deliveries are not laned). */
-  lanes?: Pick<Lanes, 'turn' | 'supersede' | 'toWake'>;
+  lanes?: Pick<Lanes, 'turn' | 'exclude' | 'supersede' | 'toWake'>;
   logger: Logger;
   providers: ProviderRegistry;
   secrets: SecretBox;

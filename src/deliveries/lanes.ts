@@ -41,6 +41,13 @@ export function laneKeyOf(provider: string, target: string, subjectKey: string):
   return sha256(`${provider}\u0000${target}\u0000${subjectKey}`);
 }
 
+/**
+ * The lane key of a delivery of a subject that belongs to no lane (its subscription keeps no follow-up record at
+ * a target: an incoming webhook, say), written by its first attempt: lanes wait only for deliveries whose lane
+ * is theirs or not known yet, so none waits behind it while it retries.
+ */
+export const NO_LANE = '-';
+
 /** A 64-bit advisory lock id for a subject key (ingest holds it while it reads the lane sequence). */
 export function subjectLockId(subjectKey: string): string {
   return BigInt.asIntN(64, BigInt(`0x${subjectKey.slice(0, 16)}`)).toString();
@@ -99,6 +106,11 @@ export class Lanes {
     const r = rows[0];
     if (r.ahead) return { kind: 'wait', deliveryId: r.ahead };
     return r.follows && r.newer ? { kind: 'go', newer: r.newer } : { kind: 'go' };
+  }
+
+  /** Records that a delivery of a subject belongs to no lane (see NO_LANE); once, at its first attempt. */
+  async exclude(deliveryId: string): Promise<void> {
+    await this.ds.query(`UPDATE deliveries SET lane_key = $2 WHERE id = $1 AND lane_key IS NULL`, [deliveryId, NO_LANE]);
   }
 
   /**

@@ -253,6 +253,15 @@ describe('ordered follow-ups: bursts of created, updated, resolved through the r
     stats.set(c.name, s);
 
     try {
+      // what the user sees first: the provider received what was sent, in lane order, and shows the last state
+      const byIngest = ids.map((id) => rows.find((r) => r.id === id)!);
+      const sent = byIngest.flatMap((r, i) => (r.status === 'success' ? [(i + 1) as Step] : []));
+      const steps = seen.map((x) => x.step);
+      assert.deepEqual(steps.slice().sort(), steps, `${c.name} received the events out of order: ${steps.join(', ')}`);
+      assert.ok(seen.every((x, i) => i === 0 || x.at >= seen[i - 1].at), 'arrival times follow the order');
+      assert.deepEqual([...new Set(steps)], sent, `${c.name} received exactly the events that were sent`);
+      c.final(incidentId, sent);
+
       // the log: one lane, in ingest order
       assert.deepEqual(rows.map((r) => r.id), ids, 'lane_seq follows the order ingest accepted the events');
       assert.ok(rows.every((r) => r.lane_key !== null && r.lane_key === rows[0].lane_key), 'the three deliveries share one lane (one target, one subject)');
@@ -280,14 +289,6 @@ describe('ordered follow-ups: bursts of created, updated, resolved through the r
         const endOfPrevious = Date.parse(attempts[i - 1].startedAt) + attempts[i - 1].durationMs;
         assert.ok(Date.parse(attempts[i].startedAt) >= endOfPrevious, `attempt ${i + 1} of the lane started ${endOfPrevious - Date.parse(attempts[i].startedAt)} ms before the one ahead ended`);
       }
-
-      // the provider: requests in lane order, only for what was sent
-      const sent = rows.flatMap((r, i) => (r.status === 'success' ? [(i + 1) as Step] : []));
-      const steps = seen.map((x) => x.step);
-      assert.deepEqual(steps.slice().sort(), steps, `${c.name} received the events out of order: ${steps.join(', ')}`);
-      assert.ok(seen.every((x, i) => i === 0 || x.at >= seen[i - 1].at), 'arrival times follow the order');
-      assert.deepEqual([...new Set(steps)], sent, `${c.name} received exactly the events that were sent`);
-      c.final(incidentId, sent);
     } catch (err) {
       const detail = {
         incidentId,
@@ -549,6 +550,34 @@ describe('ordered follow-ups: bursts of created, updated, resolved through the r
     const hook = rows.find((r) => r.id === hookDelivery)!;
     assert.deepEqual([hook.status, hook.attempts], ['retrying', 1], `the bot lane ended while the webhook delivery still waited for its retry, not after it: ${JSON.stringify(rows, null, 1)}`);
     c.final(id, rows.find((r) => r.id === updated)!.status === 'success' ? [1, 2, 3] : [1, 3]);
+  });
+
+  // Fails on 09adf64: coalescing is a provider-wide default (`coalesceFollowUps: true` for Webex, Slack, Telegram,
+  // Teams), but in Webex's default follow-up mode ("thread"), Slack's "thread" and Telegram's "reply" modes, and
+  // always for Teams Graph, each follow-up is a reply in the first message's thread: a history, like Google
+  // Chat's, where a superseded update is a reply that never appears. Skipped until the default depends on the
+  // subscription's follow-up mode (see the report on issue 17).
+  it.skip('webex in thread mode (its default): follow-ups are thread replies, a history, so none is coalesced away', async () => {
+    const c: Case = {
+      ...cases.find((x) => x.name === 'webex')!,
+      subscription: () => ({ config: { roomId: webexRoom }, connectionId: conn.webex }),
+    };
+    await subscribe(c, 'incident.created', { retryPolicy: { scheduleMs: [2_000] } });
+    await subscribe(c, 'incident.updated');
+    await subscribe(c, 'incident.resolved');
+    // the creator's first post fails: the update and the resolution queue behind it
+    webex.script.push({ method: 'POST', path: '/v1/messages', status: 503 });
+    const id = `thread-${crypto.randomBytes(4).toString('hex')}`;
+    const ids: string[] = [];
+    for (const [i, event] of EVENTS.entries()) ids.push((await ingest(event, payloadOf(id, (i + 1) as Step))).id);
+    await waitFor(async () => {
+      const views = await Promise.all(ids.map(async (d) => (await hub.call('GET', `/deliveries/${d}`)).body));
+      return views[1].waitingFor === ids[0] && views[2].waitingFor === ids[1];
+    }, 'the update and the resolution to wait in the lane', 10_000);
+    const rows = await settled(ids);
+    assert.deepEqual(rows.map((r) => [r.event, r.status, r.superseded_by]), EVENTS.map((e) => [e, 'success', null]), 'no reply of the thread is dropped');
+    const [root] = webex.messagesIn(webexRoom).filter((m) => !m.parentId && (m.markdown ?? '').includes(id));
+    assert.deepEqual(webex.messagesIn(webexRoom, root.id).map((m) => phasesIn(m.markdown ?? '')), [[2], [3]], 'the update and the resolution, in order, in the thread');
   });
 
   it('slack, a 600-character incident id: delivers and follows up (the record keeps a hash); over 1024 characters ingest refuses it', async () => {

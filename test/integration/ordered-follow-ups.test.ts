@@ -580,6 +580,34 @@ describe('ordered follow-ups: bursts of created, updated, resolved through the r
     assert.deepEqual(webex.messagesIn(webexRoom, root.id).map((m) => phasesIn(m.markdown ?? '')), [[2], [3]], 'the update and the resolution, in order, in the thread');
   });
 
+  // Fails on 325eba7 (issue 17 asks that the next delivery go when the subscription of the one ahead is deleted):
+  // a deleted subscription's retrying delivery stays `retrying` until its retry comes due (then fails
+  // "subscription deleted" without sending), and until then Lanes.turn counts it as ahead and the follow-up
+  // claim (activities/follow-ups.ts) keeps its creator role: the update went 31.8 s after the delete, when the
+  // 30 s retry came due. Skipped until both treat a delivery whose subscription is gone as ended.
+  it.skip('slack: the lane goes on when the subscription of the delivery ahead is deleted while it waits for a retry', async () => {
+    const c = cases[0];
+    const created = await subscribe(c, 'incident.created', { retryPolicy: { scheduleMs: [30_000] } });
+    await subscribe(c, 'incident.updated');
+    slack.script('chat.postMessage', { error: 'internal_error' });
+    const id = `deleted-${crypto.randomBytes(4).toString('hex')}`;
+    const first = (await ingest('incident.created', payloadOf(id, 1))).id;
+    const second = (await ingest('incident.updated', payloadOf(id, 2))).id;
+    await waitFor(async () => {
+      const [a, b] = await rowsOf([first, second]);
+      return a.status === 'retrying' && b.waiting_for === first;
+    }, 'the update to wait behind the retrying creator', 10_000);
+    const deletedAt = Date.now();
+    assert.equal((await hub.call('DELETE', `/subscriptions/${created}`)).status, 204);
+    const [update] = await waitFor(async () => {
+      const rows = await rowsOf([second]);
+      return rows[0].status === 'success' ? rows : undefined;
+    }, 'the update to go once the subscription ahead is gone', 45_000);
+    const tookMs = Date.now() - deletedAt;
+    assert.equal(update.attempts, 1);
+    assert.ok(tookMs < 10_000, `the update went ${tookMs} ms after the subscription ahead was deleted (its delivery's retry was due 30 s after its first attempt)`);
+  });
+
   it('slack, a 600-character incident id: delivers and follows up (the record keeps a hash); over 1024 characters ingest refuses it', async () => {
     const c = cases[0];
     // refused before anything is stored: 400 problem+json naming the field

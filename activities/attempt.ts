@@ -14,7 +14,7 @@ import { learnFrom, passGate, type Throttled } from './target-gate';
 import { rateLimitKey, type TargetLimits } from './target-limits';
 import { healthTargetOf } from '../providers/health-target';
 import type { TargetHealth } from './target-health';
-import { laneKeyOf, recordSubject, subjectValueOf, type Lanes } from '../src/deliveries/lanes';
+import { coalesces, laneKeyOf, recordSubject, subjectValueOf, type Lanes } from '../src/deliveries/lanes';
 
 /** Nothing sent (deliveryWorkflowV2 only): the lane holds the attempt, or a later delivery carries its state. */
 export type LaneHold = { outcome: 'waiting'; waitingFor: string } | { outcome: 'superseded'; supersededBy: string };
@@ -27,7 +27,9 @@ export interface AttemptDeps {
   http: GuardedHttpClient;
   followUps: FollowUpClaims;
   /** Ordered follow-ups (docs/DESIGN.md decision 11); without them deliveries are not laned. */
-  lanes?: Pick<Lanes, 'turn'>;
+  lanes?: Pick<Lanes, 'turn' | 'exclude'>;
+  /** Wakes deliveries waiting in a lane (laneTurnSignal through the worker's client). */
+  signalLane?: (workflowIds: string[]) => Promise<void>;
   /** Rate limits per destination; without them no limit applies. */
   targetLimits?: TargetLimits;
   /** Target circuits: an attempt to a target whose circuit is open is held instead of sent. */
@@ -45,7 +47,7 @@ export interface AttemptMetrics {
  * come back as values; only a failed follow-up lookup (nothing sent) throws, as an `Infrastructure` failure.
  */
 export function createAttempt(deps: AttemptDeps) {
-  const { logger, providers, secrets, http, followUps, lanes, targetLimits, metrics, targets } = deps;
+  const { logger, providers, secrets, http, followUps, lanes, signalLane, targetLimits, metrics, targets } = deps;
   /** `trigger` set (deliveryWorkflowV2): the attempt passes its target's circuit first; V1 runs never wait on one. */
   type Input = { deliveryId: string; attempt: number; redelivery: boolean; trigger?: 'scheduled' | 'manual' };
   /** `gated`: the caller handles a `throttled` result (deliveryWorkflowV2), so the target's rate limits apply. */
@@ -112,10 +114,21 @@ export function createAttempt(deps: AttemptDeps) {
         if (!opts.gated) return { outcome: 'deferred', startedAtMs, durationMs: 0, error: `Waiting for delivery ${turn.deliveryId}, earlier in its lane` };
         return { outcome: 'waiting', waitingFor: turn.deliveryId };
       }
-      const coalesce = subscription.coalesceFollowUps ?? def.coalesceFollowUps ?? false;
+      const coalesce = coalesces(def, parsed.config as Record<string, unknown>, subscription.coalesceFollowUps);
       if (opts.gated && turn.newer && coalesce && input.trigger === 'scheduled' && !input.redelivery) {
         return { outcome: 'superseded', supersededBy: turn.newer };
       }
+    } else if (lanes && def.followUps && delivery.subjectKey && delivery.laneSeq && delivery.attempts === 0) {
+      // a delivery of the subject to a provider with lanes that edits no record (e.g. a Slack incoming webhook,
+      // beside bot subscriptions): in no lane, so that the lanes of its subject do not wait behind it (until now
+      // its lane was unknown, and they did); those that had started to wait are woken
+      let waiting: string[];
+      try {
+        waiting = await lanes.exclude(delivery.id);
+      } catch (err) {
+        throw ApplicationFailure.nonRetryable(`could not look at the delivery's lane: ${safeErrorMessage(err)}`, 'Infrastructure');
+      }
+      if (waiting.length) await signalLane?.(waiting).catch(() => undefined);
     }
     const target = healthTargetOf(def, parsed.config as Record<string, unknown>, parsed.connection as Record<string, unknown> | undefined);
     if (target && targets && input.trigger) {

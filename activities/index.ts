@@ -20,7 +20,7 @@ export interface ActivityDeps {
   log: Pick<DeliveryLog, 'load' | 'write' | 'cancel'>;
   followUps: FollowUpClaims;
   /** Ordered follow-ups (optional: without them deliveries are not laned). */
-  lanes?: Pick<Lanes, 'turn' | 'supersede' | 'toWake'>;
+  lanes?: Pick<Lanes, 'turn' | 'exclude' | 'supersede' | 'toWake'>;
   /**
    * Signals the workflows of deliveries waiting in a lane that the delivery ahead has ended (laneTurnSignal),
    * through the worker's Temporal client; without it they find out when their wait times out.

@@ -51,7 +51,8 @@ export const slackProvider: ProviderDefinition<SlackConfig, SlackConnection> = {
   connectionSchema: slackConnectionSchema,
   connection: 'optional',
   followUps: true,
-  coalesceFollowUps: true,
+  // edits of one message collapse to the newest; replies are a history
+  coalesceFollowUps: (config) => config.followUpMode !== 'thread',
   followUpTarget: slackFollowUpTarget,
   validateConfig: validateSlackConfig,
   deliver: deliverSlack,

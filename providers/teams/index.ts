@@ -100,7 +100,8 @@ export const teamsProvider: ProviderDefinition<TeamsConfig, TeamsConnection> = {
   connectionSchema: teamsConnectionSchema,
   connection: 'optional',
   followUps: true,
-  coalesceFollowUps: true,
+  // follow-ups are replies in the first message's thread: a history, every one is sent
+  coalesceFollowUps: false,
   followUpTarget(config, connection) {
     if (config.mode !== 'graph' || !connection) return undefined;
     const graph = connection.graphBaseUrl ?? DEFAULT_GRAPH_BASE_URL;

@@ -99,7 +99,8 @@ export const telegramProvider: ProviderDefinition<TelegramConfig, TelegramConnec
   connectionSchema: telegramConnectionSchema,
   connection: 'required',
   followUps: true,
-  coalesceFollowUps: true,
+  // edits of one message collapse to the newest; replies are a history
+  coalesceFollowUps: (config) => config.followUpMode !== 'reply',
   followUpTarget: (config, connection) => {
     const parsed = telegramConnectionSchema.safeParse(connection);
     return parsed.success ? telegramTarget(config, parsed.data) : undefined;

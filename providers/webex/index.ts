@@ -55,7 +55,8 @@ export const webexProvider: ProviderDefinition<WebexConfig, WebexConnection> = {
   connectionSchema: webexConnectionSchema,
   connection: 'required',
   followUps: true,
-  coalesceFollowUps: true,
+  // edits of one message collapse to the newest; replies are a history
+  coalesceFollowUps: (config) => config.followUpMode === 'edit',
   // One record per room of one Webex deployment: every subscription posting there shares the thread.
   followUpTarget: (config, connection) => (config.roomId ? `webex:${apiBase(connection)}:${config.roomId}` : undefined),
   validateConfig: validateWebexConfig,

@@ -35,7 +35,7 @@ const fields = {
   retryPolicy: retryPolicy.nullable().optional(),
   coalesceFollowUps: z.boolean().nullable().optional().meta({
     description:
-      "Collapse queued follow-ups of one record into the newest state (docs/DESIGN.md decision 11). Null or absent: the provider's default (on for Slack, Telegram, Discord, Webex, Teams, PagerDuty and Opsgenie; off where follow-ups are a history: Jira, e-mail, Google Chat).",
+      "Collapse queued follow-ups of one record into the newest state (docs/DESIGN.md decision 11). Null or absent: the provider's default (on where follow-ups edit one record: Slack in update mode, Telegram in edit mode, Discord, Webex in edit mode, PagerDuty, Opsgenie; off where they are a history: Jira comments, e-mail and thread replies).",
   }),
 };
 

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { DataSource } from 'typeorm';
+import type { ProviderDefinition } from '../../providers/types';
 
 // Ordered follow-ups (docs/DESIGN.md decision 11). Deliveries about one subject that edit one external record
 // form a lane: they are attempted one at a time, in the order ingest accepted their events. Ingest gives each
@@ -39,6 +40,23 @@ export function subjectKeyOf(event: string, subject: string): string {
 /** The lane of a delivery: its provider, the follow-up target it edits records at, and its subject key. */
 export function laneKeyOf(provider: string, target: string, subjectKey: string): string {
   return sha256(`${provider}\u0000${target}\u0000${subjectKey}`);
+}
+
+/**
+ * The lane key of a delivery of a subject that belongs to no lane (its subscription keeps no follow-up record at
+ * a target: an incoming webhook, say), written by its first attempt: lanes wait only for deliveries whose lane
+ * is theirs or not known yet, so none waits behind it while it retries.
+ */
+export const NO_LANE = '-';
+
+/**
+ * Whether queued follow-ups of a subscription collapse into the newest: its own switch, else the provider's
+ * default for this config (a mode may decide: edits collapse, thread replies do not).
+ */
+export function coalesces(def: Pick<ProviderDefinition, 'coalesceFollowUps'>, config: Record<string, unknown>, own: boolean | null | undefined): boolean {
+  if (own !== null && own !== undefined) return own;
+  const d = def.coalesceFollowUps;
+  return typeof d === 'function' ? d(config) : d ?? false;
 }
 
 /** A 64-bit advisory lock id for a subject key (ingest holds it while it reads the lane sequence). */
@@ -99,6 +117,19 @@ export class Lanes {
     const r = rows[0];
     if (r.ahead) return { kind: 'wait', deliveryId: r.ahead };
     return r.follows && r.newer ? { kind: 'go', newer: r.newer } : { kind: 'go' };
+  }
+
+  /**
+   * Records that a delivery of a subject belongs to no lane (see NO_LANE), at its first attempt; returns the
+   * workflows that had started to wait behind it while its lane was unknown (to be woken).
+   */
+  async exclude(deliveryId: string): Promise<string[]> {
+    const rows: { workflow_id: string }[] = await this.ds.query(
+      `WITH u AS (UPDATE deliveries SET lane_key = $2 WHERE id = $1 AND lane_key IS NULL RETURNING id)
+       SELECT workflow_id FROM deliveries WHERE waiting_for = $1 AND EXISTS (SELECT 1 FROM u) AND status IN ('pending','retrying')`,
+      [deliveryId, NO_LANE],
+    );
+    return rows.map((r) => r.workflow_id);
   }
 
   /**

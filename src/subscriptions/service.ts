@@ -11,6 +11,7 @@ import type { SecretBox } from '../secrets/crypto';
 import { secretsLeftBehind } from '../secrets/destinations';
 import { decryptFields, encryptFields, maskFields, mergeSecretFields } from '../secrets/fields';
 import { previewRequests, type PreviewRequest } from './preview';
+import { coalesces } from '../deliveries/lanes';
 
 /** Fields an admin sets on a subscription (docs/API.md "Subscriptions"). */
 export interface SubscriptionInput {
@@ -201,7 +202,7 @@ export class SubscriptionService {
       systemIds: row.systemIds,
       enabled: row.enabled,
       retryPolicy: row.retryPolicy,
-      coalesceFollowUps: row.coalesceFollowUps ?? provider?.definition.coalesceFollowUps ?? false,
+      coalesceFollowUps: provider ? coalesces(provider.definition, row.config, row.coalesceFollowUps) : (row.coalesceFollowUps ?? false),
       pausedReason: row.pausedReason,
       createdAt: row.createdAt.toISOString(),
       updatedAt: row.updatedAt.toISOString(),

@@ -21,6 +21,8 @@ export interface ReceivedMail {
   html?: string;
   secure: boolean;
   user?: string;
+  /** When the server accepted the mail (epoch ms), to check the order mails arrived in. */
+  at: number;
 }
 
 export interface SmtpScript {
@@ -95,6 +97,7 @@ export class FakeSmtp {
             ...parseMime(raw),
             secure: session.secure,
             user: typeof session.user === 'string' ? session.user : undefined,
+            at: Date.now(),
           });
           cb();
         });

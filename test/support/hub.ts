@@ -43,6 +43,8 @@ export class Hub {
   private checker?: OpenApiChecker;
   private workerRun?: Promise<void>;
   private workerConnection?: NativeConnection;
+  /** Workers started by startExtraWorker (stopped by close()). */
+  private readonly extraWorkers: { worker: Worker; run: Promise<void>; connection: NativeConnection }[] = [];
   private constructor(
     readonly config: Config,
     readonly dataSource: DataSource,
@@ -130,6 +132,26 @@ export class Hub {
     this.workerRun = this.worker.run();
   }
 
+  /**
+   * Starts one more worker on this hub's task queue, as a second worker process would be (its own connection,
+   * the same activities and workflows); Temporal spreads the queue's tasks over all of them. close() stops it.
+   */
+  async startExtraWorker(): Promise<Worker> {
+    const stack = await getStack();
+    const connection = await NativeConnection.connect({ address: stack.temporal.address });
+    const worker = await buildWorker({
+      config: this.config,
+      connection,
+      dataSource: this.dataSource,
+      logger: this.logger,
+      providers: this.providers,
+      metrics: this.deliveryMetrics,
+      client: stack.client,
+    });
+    this.extraWorkers.push({ worker, run: worker.run(), connection });
+    return worker;
+  }
+
   /** Stops the worker (as a crash would, from the workflows' point of view: their timers keep running in Temporal). */
   async stopWorker(): Promise<void> {
     this.worker?.shutdown();
@@ -171,6 +193,11 @@ export class Hub {
   async close(): Promise<void> {
     await this.api.reconciler.stop();
     await this.api.ingest.settle();
+    for (const w of this.extraWorkers.splice(0)) {
+      w.worker.shutdown();
+      await w.run;
+      await w.connection.close();
+    }
     await this.stopWorker();
     this.api.live.stop();
     this.server.closeAllConnections();

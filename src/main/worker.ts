@@ -60,4 +60,5 @@ async function main(): Promise<void> {
   logger.info('worker stopped');
 }
 
-main().catch(exitOnStartupError);
+// once stopped, exit: a channel to the parent (a forked worker) would otherwise keep the process alive until it is killed
+main().then(() => process.exit(0), exitOnStartupError);

@@ -79,7 +79,7 @@ export function buildApi(deps: ApiDeps) {
   pluginRoutes(routes, new PluginService(dataSource, deps.plugins, config.pluginInstall), config.pluginInstall.maxTarballBytes);
   const targets = new TargetService(dataSource, config.targetHealth);
   const hubEvents = new HubEvents((req) => ingest.ingest(req, HUB_AUTH), logger);
-  subscriptionRoutes(routes, subscriptions, ingest, targets, hubEvents);
+  subscriptionRoutes(routes, subscriptions, ingest, targets, hubEvents, deliveries, logger);
   targetRoutes(routes, targets);
   targetLimitRoutes(routes, new TargetLimitStore(dataSource));
   replayRoutes(routes, new ReplayService(dataSource, new ReplayStore(dataSource), workflows));

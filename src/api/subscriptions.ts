@@ -4,6 +4,9 @@ import type { IngestService } from '../ingest/service';
 import type { SubscriptionService } from '../subscriptions/service';
 import type { TargetService } from '../targets/service';
 import type { HubEvents } from '../../activities/hub-events';
+import { safeErrorMessage } from '../../providers/shared/sanitise';
+import type { DeliveryService } from '../deliveries/service';
+import type { Logger } from '../logger';
 import { hubEmissionId } from '../../activities/target-health';
 import { targetSchema } from './targets';
 import { decodeCursor, encodeCursor } from './cursor';
@@ -64,7 +67,15 @@ const listQuery = z
   .strict();
 
 /** `/subscriptions`: wire one event to one provider. */
-export function subscriptionRoutes(routes: ApiRoutes, subs: SubscriptionService, ingest: IngestService, targets: TargetService, hubEvents: HubEvents): void {
+export function subscriptionRoutes(
+  routes: ApiRoutes,
+  subs: SubscriptionService,
+  ingest: IngestService,
+  targets: TargetService,
+  hubEvents: HubEvents,
+  deliveries: Pick<DeliveryService, 'endOpenOf'>,
+  logger: Logger,
+): void {
   const read = ['admin', 'manager', 'viewer'] as const;
   const write = ['admin', 'manager'] as const;
   routes.add({
@@ -131,6 +142,10 @@ export function subscriptionRoutes(routes: ApiRoutes, subs: SubscriptionService,
     responses: { 204: { description: 'Deleted' } },
     handler: async ({ params }) => {
       await subs.delete(params.id);
+      // its deliveries still retrying would otherwise wait out their timers before noticing
+      await deliveries.endOpenOf(params.id, `The subscription ${params.id} was deleted; no further retries`, (err) =>
+        logger.warn({ subscriptionId: params.id, err: safeErrorMessage(err) }, 'cancelling a delivery of a deleted subscription failed; it ends at its next wake-up'),
+      );
       return { status: 204 };
     },
   });

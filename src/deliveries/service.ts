@@ -10,6 +10,9 @@ import { applyFilter, type DeliveryFilter } from './filter';
 
 export type { DeliveryFilter } from './filter';
 
+/** How many `cancel` updates the end of a deleted subscription's deliveries sends at once. */
+const CANCEL_CONCURRENCY = 8;
+
 /** Reads the delivery log and steers deliveries (retry, cancel, recover). */
 export class DeliveryService {
   constructor(
@@ -89,6 +92,30 @@ export class DeliveryService {
         .where('id = :id AND status IN (:...open)', { id, open: ['pending', 'retrying'] })
         .execute();
     }
+  }
+
+  /**
+   * Ends every open delivery of a subscription that was deleted: the rows become `failed` with `reason` at
+   * once (one statement), then each running workflow gets the `cancel` update, a few at a time, in the
+   * background. A workflow that misses it (Temporal unreachable, this process gone) ends at its next
+   * wake-up: the attempt activity finds the delivery closed and sends nothing. Returns how many were open.
+   */
+  async endOpenOf(subscriptionId: string, reason: string, onError: (err: unknown) => void): Promise<number> {
+    const [rows]: [{ id: string; workflow_id: string; subscription_id: string; event: string; provider: string }[]] = await this.dataSource.query(
+      `UPDATE deliveries SET status = 'failed', error = $2, next_retry_at = NULL, updated_at = now()
+        WHERE subscription_id = $1 AND status IN ('pending', 'retrying')
+        RETURNING id, workflow_id, subscription_id, event, provider`,
+      [subscriptionId, reason],
+    );
+    const queue = rows.map((r) => ({ id: r.id, workflowId: r.workflow_id, subscriptionId: r.subscription_id, event: r.event, provider: r.provider, status: 'failed' }));
+    const cancelNext = async (): Promise<void> => {
+      for (let row = queue.shift(); row; row = queue.shift()) {
+        await this.workflows.cancel(row, reason).catch(onError);
+      }
+    };
+    const open = queue.length;
+    void Promise.all(Array.from({ length: Math.min(CANCEL_CONCURRENCY, open) }, cancelNext));
+    return open;
   }
 
   /** How many deliveries a recovery with this filter would redeliver (at most `max`). */

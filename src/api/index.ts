@@ -64,7 +64,7 @@ const HUB_AUTH = { tokenId: 'hub', role: 'admin' as const, owners: [] };
 export function buildApi(deps: ApiDeps) {
   const { config, dataSource, client, logger, providers, secrets, http } = deps;
   const catalogue = new EventCatalogue(dataSource);
-  const workflows = new DeliveryWorkflows(client, config.temporal.taskQueue, config.temporal.uiUrl, config.temporal.namespace);
+  const workflows = new DeliveryWorkflows(client, config.temporal.taskQueue, config.temporal.uiUrl, config.temporal.namespace, config.temporal.requestTimeoutMs);
   const ingest = new IngestService(dataSource, catalogue, workflows, logger);
   const subscriptions = new SubscriptionService(dataSource, providers, catalogue, secrets);
   const deliveries = new DeliveryService(dataSource, workflows, ingest, new RecoveryStore(dataSource));

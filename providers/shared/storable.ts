@@ -51,9 +51,11 @@ export function storableJson(value: unknown): unknown {
       // an own property, even one named __proto__, stays an own property
       const obj: Record<string, unknown> = {};
       put(obj);
+      const own = (key: string, x: unknown) => Object.defineProperty(obj, key, { value: x, enumerable: true, writable: true, configurable: true });
       for (const [k, v] of Object.entries(from)) {
         const key = storableText(k);
-        stack.push({ from: v, put: (x) => Object.defineProperty(obj, key, { value: x, enumerable: true, writable: true, configurable: true }) });
+        own(key, undefined); // the keys in their order now; the values as the walk reaches them
+        stack.push({ from: v, put: (x) => own(key, x) });
       }
     } else put(from);
   }

@@ -4,6 +4,10 @@ import { discordProvider } from '../../providers/discord';
 import { scriptProvider } from '../../providers/script';
 import { shellProvider } from '../../providers/shell';
 import { teamsProvider } from '../../providers/teams';
+import { createActivities, activityStores } from '../../activities';
+import type { TargetHealth } from '../../activities/target-health';
+import { outboundClient } from '../../src/outbound';
+import { createSecretBox } from '../../src/secrets/crypto';
 import { Receiver } from '../fakes/receiver';
 import { Hub, INGEST_TOKEN, waitFor } from '../support/hub';
 import { getStack } from '../support/stack';
@@ -212,6 +216,34 @@ describe('poisoned answers and inputs end in a clear state (real Temporal, Postg
     assert.match(String(event.error), /could not be stored/);
     assert.equal(receiver.at('/refused').length, 1, 'sent once: the refusal is not retried');
     await workflowClosed(workflowId);
+  });
+
+  it("the workflow's own log write (recordAttempt) also ends a refused attempt failed, once, and announces it", async () => {
+    const sub = await subscribe('webhook', { url: `${receiver.url}/record` }, [600_000]);
+    receiver.script.push({ status: 503 });
+    const { id } = await ingest('poison-record');
+    await ended(id, 'retrying');
+    const exhausted: unknown[][] = [];
+    const acts = createActivities({
+      ...activityStores(hub.dataSource),
+      logger: hub.logger,
+      providers: hub.providers,
+      secrets: createSecretBox([hub.config.encryption.masterKey]),
+      http: outboundClient(hub.config),
+      targets: { exhausted: async (...args: unknown[]) => void exhausted.push(args) } as unknown as TargetHealth,
+    });
+    await hub.dataSource.query(`ALTER TABLE delivery_attempts ADD CONSTRAINT poison_check CHECK (error IS NULL OR error NOT LIKE '%poison-marker%') NOT VALID`);
+    const record = { deliveryId: id, attempt: 2, trigger: 'scheduled' as const, startedAtMs: Date.now(), durationMs: 5, outcome: 'retryable' as const, error: 'HTTP 503: poison-marker\u0000', status: 'retrying' as const, nextRetryAtMs: Date.now() + 600_000 };
+    assert.deepEqual(await acts.recordAttempt(record), { status: 'failed', delayMs: 0 });
+    const d = (await hub.call('GET', `/deliveries/${id}`)).body;
+    assert.equal(d.status, 'failed');
+    assert.deepEqual(d.attemptLog.map((a: { errorCode?: string }) => a.errorCode ?? null), [null, 'log_write_refused']);
+    assert.equal(exhausted.length, 1);
+    assert.match(String(exhausted[0][2]), /SQLSTATE 23514/);
+    // a repeat (Temporal retrying the activity) finds the attempt written and changes nothing
+    assert.equal((await acts.recordAttempt(record)).status, 'failed');
+    assert.equal((await hub.call('GET', `/deliveries/${id}`)).body.attemptLog.length, 2);
+    await hub.call('DELETE', `/subscriptions/${sub.id}`); // ends the workflow still waiting
   });
 
   it('refuses an ingested payload with a lone surrogate (\\ud800) with 400 naming the field, and stores nothing', async () => {

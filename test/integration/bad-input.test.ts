@@ -73,6 +73,9 @@ describe('bad input: a 4xx problem+json on every route, never a 500', function (
       assert.match(body.detail, /percent-encoded/);
       assertProblem(await send(method, path, { token: null }), 400, ['path']);
     }
+    // a bad escape in the query is kept as sent (and then judged like any value); an unknown path with one is a 404
+    assert.equal((await send('GET', '/deliveries?event=%zz')).status, 200);
+    assertProblem(await send('GET', '/nothing/%zz'), 404);
   });
 
   it(`refuses JSON nested deeper than ${MAX_JSON_DEPTH} levels with 400, on the public POST /session too (10 000 levels)`, async () => {

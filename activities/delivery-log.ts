@@ -1,7 +1,8 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { DataSource } from 'typeorm';
 import type { EventCatalogue } from '../src/catalogue/store';
-import { sanitise } from '../providers/shared/sanitise';
+import { safeErrorMessage, sanitise } from '../providers/shared/sanitise';
+import { storableJson, storableOptional, storableText } from '../providers/shared/storable';
 import type { DeliveryStatus } from '../entities/delivery.entity';
 import type { RetryPolicyInput } from '../workflows/retry';
 import { NOT_FOUND_FAILURE, type AttemptRecord, type StoredAttempt } from '../workflows/types';
@@ -78,8 +79,33 @@ export class DeliveryLog {
    * Writes one attempt and the delivery's new state in one statement (atomic; one round trip); safe to
    * repeat. If that attempt is already in the log (a repeat, or a lost activity that had written it), the
    * stored record stands: nothing changes and the delivery's current state is returned.
+   *
+   * Every value is made storable first (storableRecord). Should PostgreSQL still refuse the row for what it
+   * holds (SQLSTATE class 22, data exception, or 23, integrity violation: the same row fails every time),
+   * the attempt is written instead as a `permanent` failure with code `log_write_refused` and the
+   * delivery ends `failed`; `refused` then carries that reason. A write is never retried for ever.
    */
-  async write(r: AttemptRecord): Promise<StoredAttempt> {
+  async write(record: AttemptRecord): Promise<StoredAttempt & { refused?: string }> {
+    const r = storableRecord(record);
+    try {
+      return await this.insert(r);
+    } catch (err) {
+      const code = deterministicCode(err);
+      if (!code) throw err;
+      const refused = storableText(
+        `The attempt could not be stored (PostgreSQL refused it with SQLSTATE ${code}: ${safeErrorMessage(err)}); the delivery ends failed instead of retrying the write`,
+        MAX_ERROR_CHARS,
+      );
+      try {
+        return { ...(await this.insert(refusedRecord(r, refused))), refused };
+      } catch (again) {
+        if (!deterministicCode(again)) throw again;
+        throw ApplicationFailure.nonRetryable(`the delivery log refused attempt ${r.attempt} twice: ${safeErrorMessage(again)}`, LOG_REFUSED_FAILURE);
+      }
+    }
+  }
+
+  private async insert(r: AttemptRecord): Promise<StoredAttempt> {
     const params: unknown[] = [
       r.deliveryId,
       r.attempt,
@@ -107,9 +133,9 @@ export class DeliveryLog {
     }
     if (r.configUpdate && r.outcome === 'success') {
       extra.push(`cfg AS (
-        UPDATE subscriptions SET config = config || ${p(JSON.stringify(r.configUpdate.set))}::jsonb, updated_at = now()
+        UPDATE subscriptions SET config = config || ${p(JSON.stringify(storableJson(r.configUpdate.set)))}::jsonb, updated_at = now()
          WHERE id = (SELECT subscription_id FROM deliveries WHERE id = $1)
-           AND config @> ${p(JSON.stringify(r.configUpdate.was))}::jsonb AND EXISTS (SELECT 1 FROM ins))`);
+           AND config @> ${p(JSON.stringify(storableJson(r.configUpdate.was)))}::jsonb AND EXISTS (SELECT 1 FROM ins))`);
     } else if (r.pauseReason) {
       extra.push(`pause AS (
         UPDATE subscriptions SET paused_reason = ${p(r.pauseReason)}, updated_at = now()
@@ -149,7 +175,7 @@ export class DeliveryLog {
   async cancel(deliveryId: string, reason: string): Promise<void> {
     await this.dataSource.query(
       `UPDATE deliveries SET status = 'failed', next_retry_at = NULL, waiting_for = NULL, error = $2, updated_at = now() WHERE id = $1`,
-      [deliveryId, sanitise(reason)],
+      [deliveryId, storableText(sanitise(reason), MAX_ERROR_CHARS)],
     );
   }
 }
@@ -234,4 +260,63 @@ export function notFound(deliveryId: string): ApplicationFailure {
 
 /** PostgreSQL's SQLSTATE for a foreign key violation. */
 const FOREIGN_KEY_VIOLATION = '23503';
+
+/** The failure type when even the `log_write_refused` stand-in of an attempt was refused (never expected). */
+export const LOG_REFUSED_FAILURE = 'DeliveryLogRefused';
+
+// Bounds of the delivery log's columns, in characters: varchar columns as the schema declares them, text
+// columns where the hub draws the line (the sanitiser already cuts errors to 1000, script logs to 8000).
+const MAX_ERROR_CODE_CHARS = 100; // delivery_attempts.error_code varchar(100)
+const MAX_ERROR_CHARS = 2_000;
+const MAX_LOG_CHARS = 16_000;
+const MAX_EXTERNAL_ID_CHARS = 2_000;
+const MAX_INT4 = 2_147_483_647;
+
+/**
+ * An attempt record whose every value PostgreSQL accepts: texts without NUL or lone surrogates and within
+ * their column's bounds, numbers within their columns' ranges. The one place the log's values are made
+ * storable; write() applies it before every INSERT and UPDATE.
+ */
+export function storableRecord(r: AttemptRecord): AttemptRecord {
+  const finite = (n: number | undefined) => (typeof n === 'number' && Number.isFinite(n) ? n : undefined);
+  return {
+    ...r,
+    startedAtMs: finite(r.startedAtMs) ?? Date.now(),
+    durationMs: Math.min(MAX_INT4, Math.max(0, finite(r.durationMs) ?? 0)),
+    httpStatus: Number.isInteger(r.httpStatus) && r.httpStatus! >= 0 && r.httpStatus! <= 999 ? r.httpStatus : undefined,
+    nextRetryAtMs: finite(r.nextRetryAtMs),
+    errorCode: storableOptional(r.errorCode, MAX_ERROR_CODE_CHARS),
+    error: storableOptional(r.error, MAX_ERROR_CHARS),
+    log: storableOptional(r.log, MAX_LOG_CHARS),
+    externalId: storableOptional(r.externalId, MAX_EXTERNAL_ID_CHARS),
+    pauseReason: storableOptional(r.pauseReason, MAX_ERROR_CHARS),
+  };
+}
+
+/** What is written instead of an attempt PostgreSQL refused: a final failure saying why, nothing from outside. */
+function refusedRecord(r: AttemptRecord, reason: string): AttemptRecord {
+  return {
+    deliveryId: r.deliveryId,
+    attempt: r.attempt,
+    trigger: r.trigger,
+    startedAtMs: r.startedAtMs,
+    durationMs: r.durationMs,
+    httpStatus: r.httpStatus,
+    outcome: 'permanent',
+    errorCode: 'log_write_refused',
+    error: reason,
+    status: 'failed',
+  };
+}
+
+/**
+ * The SQLSTATE of a database error that repeating the statement cannot cure: class 22 (data exception) or
+ * 23 (integrity constraint violation); undefined for anything else (an outage is retried).
+ */
+export function deterministicCode(err: unknown): string | undefined {
+  if (err instanceof ApplicationFailure) return undefined;
+  const e = err as { code?: unknown; driverError?: { code?: unknown } };
+  const code = e?.driverError?.code ?? e?.code;
+  return typeof code === 'string' && /^2[23][0-9A-Z]{3}$/.test(code) ? code : undefined;
+}
 

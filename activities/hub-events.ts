@@ -1,5 +1,6 @@
 import type { Logger } from '../src/logger';
 import { safeErrorMessage } from '../providers/shared/sanitise';
+import { storableJson } from '../providers/shared/storable';
 
 /** The hub's own catalogue events (src/catalogue/builtin.ts, owner `hub`). */
 export type HubEventType =
@@ -29,7 +30,9 @@ export class HubEvents {
 
   async emit(event: HubEventType, id: string, payload: Record<string, unknown>): Promise<void> {
     try {
-      await this.ingest({ event, id, payload: { ...payload, occurredAt: new Date().toISOString() } });
+      // the payload quotes what receivers answered (errors): storable, or the event would be refused with it
+      const storable = storableJson({ ...payload, occurredAt: new Date().toISOString() }) as Record<string, unknown>;
+      await this.ingest({ event, id, payload: storable });
     } catch (err) {
       // field problems name paths and rules, never values
       const problems = (err as { errors?: unknown }).errors;

@@ -108,9 +108,11 @@ export function createActivities(deps: ActivityDeps) {
       status: decided.status,
       ...(decided.status === 'retrying' ? { nextRetryAtMs: Date.now() + decided.delayMs } : {}),
     };
-    const stored = await writeWithin(record, RECORD_WITHIN_MS);
-    if (!stored) return { kind: 'unrecorded', result, record };
+    const written = await writeWithin(record, RECORD_WITHIN_MS);
+    if (!written) return { kind: 'unrecorded', result, record };
+    const { refused, ...stored } = written;
     await targets?.after(subjectOf(loaded), result, stored, input.attempt);
+    if (refused) await refusedByLog(loaded, input.attempt, refused, result.target);
     if (stored.status !== 'retrying') await handOn(input.deliveryId, loaded);
     return { kind: 'recorded', result, stored };
   }
@@ -156,10 +158,11 @@ export function createActivities(deps: ActivityDeps) {
 
   /** Writes one attempt (see DeliveryLog.write); the workflows call it with Temporal's unlimited retries. */
   async function recordAttempt(r: AttemptRecord): Promise<StoredAttempt> {
-    const stored = await log.write(r);
+    const { refused, ...stored } = await log.write(r);
     if (stored.status === 'retrying') return stored;
     const loaded = await log.load(r.deliveryId);
-    if (loaded && targets && stored.status === 'failed' && r.status === 'failed' && r.outcome === 'retryable') {
+    if (loaded && refused) await refusedByLog(loaded, r.attempt, refused, r.target);
+    else if (loaded && targets && stored.status === 'failed' && r.status === 'failed' && r.outcome === 'retryable') {
       await targets.exhausted(subjectOf(loaded), r.attempt, r.error, r.target);
     }
     await handOn(r.deliveryId, loaded);
@@ -180,8 +183,14 @@ export function createActivities(deps: ActivityDeps) {
     }
   }
 
+  /** An attempt the log refused ended its delivery `failed` (DeliveryLog.write): said in the worker's log and as `hub.delivery.exhausted`. */
+  async function refusedByLog(loaded: Loaded, attempt: number, reason: string, target?: string): Promise<void> {
+    logger.warn({ deliveryId: loaded.delivery.id, attempt, reason }, 'attempt refused by the delivery log; the delivery ends failed');
+    await targets?.exhausted(subjectOf(loaded), attempt, reason, target);
+  }
+
   /** log.write, retried for up to `withinMs` while heartbeating; undefined when the database stayed unreachable. */
-  async function writeWithin(r: AttemptRecord, withinMs: number): Promise<StoredAttempt | undefined> {
+  async function writeWithin(r: AttemptRecord, withinMs: number): Promise<(StoredAttempt & { refused?: string }) | undefined> {
     const deadline = Date.now() + withinMs;
     for (let waitMs = 250; ; waitMs = Math.min(waitMs * 2, 2_000)) {
       try {

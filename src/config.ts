@@ -43,6 +43,7 @@ export const envSchema = z.object({
   TEMPORAL_DEV_PORT: z.coerce.number().int().min(1).max(65535).default(7233),
   TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
   TEMPORAL_UI_URL: optionalUrl(['http:', 'https:']).transform((s) => s ?? 'http://localhost:8233'),
+  TEMPORAL_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   ENCRYPTION_MASTER_KEY: z.string().min(16, 'must be at least 16 characters'),
   ENCRYPTION_PREVIOUS_KEYS: csv,
@@ -106,7 +107,16 @@ export interface Config {
   databaseUrl?: string;
   embeddedPgPort: number;
   dataDir: string;
-  temporal: { address?: string; namespace: string; taskQueue: string; uiUrl: string; devPort: number; uiPort: number };
+  temporal: {
+    address?: string;
+    namespace: string;
+    taskQueue: string;
+    uiUrl: string;
+    devPort: number;
+    uiPort: number;
+    /** How long an API request waits on Temporal (an update, a start) before it answers 503/504. */
+    requestTimeoutMs: number;
+  };
   port: number;
   encryption: { masterKey: string; previousKeys: string[] };
   adminToken?: string;
@@ -186,6 +196,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       uiUrl: e.TEMPORAL_UI_URL.replace(/\/$/, ''),
       devPort: e.TEMPORAL_DEV_PORT,
       uiPort: e.TEMPORAL_UI_PORT,
+      requestTimeoutMs: e.TEMPORAL_REQUEST_TIMEOUT_MS,
     }),
     port: e.PORT,
     encryption: Object.freeze({ masterKey: e.ENCRYPTION_MASTER_KEY, previousKeys: e.ENCRYPTION_PREVIOUS_KEYS }),

@@ -6,7 +6,7 @@ import type { LiveDeliveries } from '../deliveries/live';
 import type { DeliveryService } from '../deliveries/service';
 import type { ApiRoutes } from '../http/routes';
 import { decodeCursor, encodeCursor } from './cursor';
-import { anyObject, idParams, isoTime, page, pageQuery } from './schemas';
+import { anyObject, idParams, isoTime, page, pageQuery, temporalDeadlineResponses } from './schemas';
 
 
 const delivery = z
@@ -145,6 +145,7 @@ export function deliveryRoutes(routes: ApiRoutes, deliveries: DeliveryService, l
         description: 'Recovery started; `Location` (GET /deliveries/recover/{id}) reports its progress',
         schema: recovery.extend({ count: z.number().int().meta({ description: 'The same as `total`' }) }),
       },
+      ...temporalDeadlineResponses,
     },
     handler: async ({ body }) => {
       const { dryRun, ...filter } = body;
@@ -168,13 +169,16 @@ export function deliveryRoutes(routes: ApiRoutes, deliveries: DeliveryService, l
   routes.add({
     method: 'post', path: '/deliveries/:id/retry', summary: 'Attempt a delivery again now', tag: 'deliveries', roles: [...write],
     params: idParams,
-    responses: { 202: { description: 'Attempt requested', schema: z.object({ id: z.string(), action: z.enum(['woken', 'restarted', 'started']) }) } },
+    responses: {
+      202: { description: 'Attempt requested', schema: z.object({ id: z.string(), action: z.enum(['woken', 'restarted', 'started']) }) },
+      ...temporalDeadlineResponses,
+    },
     handler: async ({ params }) => ({ status: 202, body: await deliveries.retry(params.id) }),
   });
   routes.add({
     method: 'post', path: '/deliveries/:id/cancel', summary: 'Stop further retries', tag: 'deliveries', roles: [...write],
     params: idParams,
-    responses: { 202: { description: 'Cancelled', schema: z.object({ id: z.string() }) } },
+    responses: { 202: { description: 'Cancelled', schema: z.object({ id: z.string() }) }, ...temporalDeadlineResponses },
     handler: async ({ params }) => {
       await deliveries.cancel(params.id);
       return { status: 202, body: { id: params.id } };

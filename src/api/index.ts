@@ -7,7 +7,6 @@ import { LiveDeliveries } from '../deliveries/live';
 import { sessionRoutes } from './session';
 import { EventCatalogue } from '../catalogue/store';
 import type { Config } from '../config';
-import { Lanes } from '../deliveries/lanes';
 import { DeliveryService } from '../deliveries/service';
 import { ApiRoutes } from '../http/routes';
 import { Reconciler } from '../ingest/reconciler';
@@ -65,7 +64,7 @@ const HUB_AUTH = { tokenId: 'hub', role: 'admin' as const, owners: [] };
 export function buildApi(deps: ApiDeps) {
   const { config, dataSource, client, logger, providers, secrets, http } = deps;
   const catalogue = new EventCatalogue(dataSource);
-  const workflows = new DeliveryWorkflows(client, config.temporal.taskQueue, config.temporal.uiUrl, config.temporal.namespace);
+  const workflows = new DeliveryWorkflows(client, config.temporal.taskQueue, config.temporal.uiUrl, config.temporal.namespace, config.temporal.requestTimeoutMs);
   const ingest = new IngestService(dataSource, catalogue, workflows, logger);
   const subscriptions = new SubscriptionService(dataSource, providers, catalogue, secrets);
   const deliveries = new DeliveryService(dataSource, workflows, ingest, new RecoveryStore(dataSource));
@@ -80,15 +79,7 @@ export function buildApi(deps: ApiDeps) {
   pluginRoutes(routes, new PluginService(dataSource, deps.plugins, config.pluginInstall), config.pluginInstall.maxTarballBytes);
   const targets = new TargetService(dataSource, config.targetHealth);
   const hubEvents = new HubEvents((req) => ingest.ingest(req, HUB_AUTH), logger);
-  const lanes = new Lanes(dataSource);
-  subscriptionRoutes(routes, subscriptions, ingest, targets, hubEvents, async (ended) => {
-    try {
-      const waiting = new Set((await Promise.all(ended.map((id) => lanes.toWake(id)))).flat());
-      await workflows.signalLaneTurn([...waiting]);
-    } catch (err) {
-      logger.warn({ err: (err as Error).message }, 'could not hand lanes on after a subscription delete; the waiting deliveries look again by themselves');
-    }
-  });
+  subscriptionRoutes(routes, subscriptions, ingest, targets, hubEvents, deliveries, logger);
   targetRoutes(routes, targets);
   targetLimitRoutes(routes, new TargetLimitStore(dataSource));
   replayRoutes(routes, new ReplayService(dataSource, new ReplayStore(dataSource), workflows));

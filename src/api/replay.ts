@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { ApiRoutes } from '../http/routes';
 import type { ReplayService } from '../deliveries/replay-service';
 import { decodeCursor, encodeCursor } from './cursor';
-import { idParams, isoTime, page, pageQuery } from './schemas';
+import { idParams, isoTime, page, pageQuery, temporalDeadlineResponses } from './schemas';
 
 const replayBody = z
   .object({
@@ -54,6 +54,7 @@ export function replayRoutes(routes: ApiRoutes, replays: ReplayService): void {
     tag: 'subscriptions', roles: [...write], params: idParams, body: replayBody,
     responses: {
       202: { description: 'Replay started; `Location` (GET /subscriptions/{id}/replay/{replayId}) reports its progress', schema: replay },
+      ...temporalDeadlineResponses,
     },
     handler: async ({ params, body }) => {
       const r = await replays.replay(params.id, body.since, body.until);

@@ -26,3 +26,9 @@ export const isoTime = z.iso.datetime({ offset: true }).transform((value, ctx) =
   }
   return at.toISOString();
 });
+
+/** The answers of a route that waits on Temporal with a deadline (src/temporal/deadline.ts), for the OpenAPI document. */
+export const temporalDeadlineResponses = {
+  503: { description: 'Temporal is unreachable; nothing was done. Try again after Retry-After' },
+  504: { description: 'Temporal did not answer within TEMPORAL_REQUEST_TIMEOUT_MS; what was asked may still take effect. See Retry-After' },
+};

@@ -4,6 +4,9 @@ import type { IngestService } from '../ingest/service';
 import type { SubscriptionService } from '../subscriptions/service';
 import type { TargetService } from '../targets/service';
 import type { HubEvents } from '../../activities/hub-events';
+import { safeErrorMessage } from '../../providers/shared/sanitise';
+import type { DeliveryService } from '../deliveries/service';
+import type { Logger } from '../logger';
 import { hubEmissionId } from '../../activities/target-health';
 import { targetSchema } from './targets';
 import { decodeCursor, encodeCursor } from './cursor';
@@ -75,8 +78,8 @@ export function subscriptionRoutes(
   ingest: IngestService,
   targets: TargetService,
   hubEvents: HubEvents,
-  /** Wakes the deliveries waiting behind ended ones in their lanes (best effort: they also look again by themselves). */
-  handOnLanes: (endedDeliveryIds: string[]) => Promise<void> = async () => undefined,
+  deliveries: Pick<DeliveryService, 'afterSubscriptionDeleted'>,
+  logger: Logger,
 ): void {
   const read = ['admin', 'manager', 'viewer'] as const;
   const write = ['admin', 'manager'] as const;
@@ -143,9 +146,12 @@ export function subscriptionRoutes(
     params: idParams,
     responses: { 204: { description: 'Deleted' } },
     handler: async ({ params }) => {
+      // its open deliveries end `failed` with it (one transaction); their workflows are told, and so are the
+      // deliveries of other subscriptions waiting behind them in their lanes
       const ended = await subs.delete(params.id);
-      // deliveries of other subscriptions waiting behind the ended ones in their lanes go on now
-      if (ended.length) await handOnLanes(ended);
+      await deliveries.afterSubscriptionDeleted(params.id, ended, (err) =>
+        logger.warn({ subscriptionId: params.id, err: safeErrorMessage(err) }, 'telling a workflow of a deleted subscription failed; it ends at its next wake-up'),
+      );
       return { status: 204 };
     },
   });

@@ -71,11 +71,20 @@ export class SessionStore {
   }
 }
 
-/** The value of cookie `name` in a Cookie header. */
+/**
+ * The value of cookie `name` in a Cookie header; undefined when absent or not validly percent-encoded
+ * (`%zz`): a cookie the hub never set is no session, so the request goes on as one without it.
+ */
 export function readCookie(header: string | undefined, name: string): string | undefined {
   for (const part of (header ?? '').split(';')) {
     const i = part.indexOf('=');
-    if (i > 0 && part.slice(0, i).trim() === name) return decodeURIComponent(part.slice(i + 1).trim());
+    if (i > 0 && part.slice(0, i).trim() === name) {
+      try {
+        return decodeURIComponent(part.slice(i + 1).trim());
+      } catch {
+        return undefined;
+      }
+    }
   }
   return undefined;
 }

@@ -11,6 +11,9 @@ import { Lanes } from './lanes';
 
 export type { DeliveryFilter } from './filter';
 
+/** How many `cancel` updates the end of a deleted subscription's deliveries sends at once. */
+const CANCEL_CONCURRENCY = 8;
+
 /** Reads the delivery log and steers deliveries (retry, cancel, recover). */
 export class DeliveryService {
   constructor(
@@ -92,6 +95,27 @@ export class DeliveryService {
       // no workflow hands its lane on: the deliveries waiting behind it go now (best effort: they also look again)
       await this.workflows.signalLaneTurn(await new Lanes(this.dataSource).toWake(id)).catch(() => undefined);
     }
+  }
+
+  /**
+   * After a subscription was deleted with its open deliveries (`ended`, already `failed` in the log): their
+   * workflows get the cancel update in the background, a few at a time (a workflow that misses it ends at its
+   * next wake-up, finding its delivery closed), and the deliveries waiting behind them in their lanes are woken.
+   */
+  async afterSubscriptionDeleted(subscriptionId: string, ended: string[], onError: (err: unknown) => void): Promise<void> {
+    if (ended.length === 0) return;
+    const reason = `The subscription ${subscriptionId} was deleted; no further retries`;
+    const rows = await this.repo.createQueryBuilder('d').where('d.id IN (:...ids)', { ids: ended }).getMany();
+    const queue = [...rows];
+    const cancelNext = async (): Promise<void> => {
+      for (let row = queue.shift(); row; row = queue.shift()) {
+        await this.workflows.cancel(row, reason).catch(onError);
+      }
+    };
+    void Promise.all(Array.from({ length: Math.min(CANCEL_CONCURRENCY, queue.length) }, cancelNext));
+    const lanes = new Lanes(this.dataSource);
+    const waiting = new Set((await Promise.all(ended.map((id) => lanes.toWake(id)))).flat());
+    await this.workflows.signalLaneTurn([...waiting]).catch(onError);
   }
 
   /** How many deliveries a recovery with this filter would redeliver (at most `max`). */

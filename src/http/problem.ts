@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler, Response } from 'express';
 import type { FieldProblem } from '../../providers/types';
 
@@ -50,6 +51,15 @@ export function problemHandler(onUnexpected: (err: unknown) => void): ErrorReque
     }
     if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') {
       return sendProblem(res, new HttpProblem(415, 'Unsupported Media Type', 'Send UTF-8 JSON'));
+    }
+    if (err instanceof URIError) {
+      // the router could not percent-decode a path parameter (`/deliveries/%zz`)
+      return sendProblem(res, badRequest('The request path is not validly percent-encoded', [{ path: 'path', message: 'malformed percent-encoding' }]));
+    }
+    const status = typeof e?.status === 'number' ? e.status : undefined;
+    if (status !== undefined && status >= 400 && status < 500 && (err as { expose?: boolean }).expose === true) {
+      // an http-errors 4xx from Express or a body parser, e.g. a request aborted mid-body: its message is meant for the client
+      return sendProblem(res, new HttpProblem(status, STATUS_CODES[status] ?? 'Bad Request', String((err as Error).message ?? '')));
     }
     if (isDatabaseUnavailable(err)) {
       return sendProblem(res, new HttpProblem(503, 'Service Unavailable', 'The database is unavailable; try again shortly', undefined, { 'Retry-After': '5' }));

@@ -6,7 +6,7 @@ import { readCookie, SESSION_COOKIE, sameSecret, type SessionStore } from '../au
 import type { AuthContext, TokenStore } from '../auth/tokens';
 import { HttpProblem } from './problem';
 import { inRequestSpan } from '../telemetry/request-span';
-import { parseOr400, rejectNul } from './validation';
+import { parseOr400, rejectUnstorable } from './validation';
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -80,10 +80,11 @@ export class ApiRoutes {
     for (const spec of this.specs) {
       const parse = express.json({ limit: spec.bodyLimitBytes ?? this.defaultBodyLimitBytes, strict: false });
       router[spec.method](spec.path, (req, res, next) => this.authenticate(spec, req, res).then(() => next(), next), parse, async (req: Request, res: Response) => {
-        // PostgreSQL stores no NUL character in text or jsonb: refused here for every route at once
-        rejectNul(req.params, 'path');
-        rejectNul(req.query, 'query');
-        rejectNul(req.body, 'body');
+        // what PostgreSQL or JSON cannot keep as sent (NUL, lone surrogates, 1e400, __proto__, deep nesting):
+        // refused here for every route at once, before anything walks the value recursively
+        rejectUnstorable(req.params, 'path');
+        rejectUnstorable(req.query, 'query');
+        rejectUnstorable(req.body, 'body');
         const input = {
           params: spec.params ? parseOr400(spec.params, req.params, 'path') : req.params,
           query: spec.query ? parseOr400(spec.query, req.query, 'query') : {},

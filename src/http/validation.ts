@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { FieldProblem } from '../../providers/types';
+import { storableText, unstorableReason } from '../../providers/shared/storable';
 import { badRequest } from './problem';
 
 /** Turns zod issues into problem+json field problems, prefixed with where the value came from. */
@@ -27,24 +28,61 @@ export function parseOr400<S extends z.ZodType>(schema: S, value: unknown, prefi
   return r.data;
 }
 
-/** Every string (and key) below `value` that holds a NUL character, which PostgreSQL cannot store or compare. */
-function nulPaths(value: unknown, at: string, out: string[]): string[] {
-  if (typeof value === 'string') {
-    if (value.includes('\u0000')) out.push(at);
-  } else if (Array.isArray(value)) {
-    value.forEach((v, i) => nulPaths(v, `${at}.${i}`, out));
-  } else if (value && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) {
-      const here = at ? `${at}.${k.replace(/\u0000/g, '\\u0000')}` : k;
-      if (k.includes('\u0000')) out.push(here);
-      else nulPaths(v, here, out);
+/**
+ * How deep a JSON request body may nest (the body itself is level 1). Deeper bodies are refused with 400:
+ * every layer that walks a value (validation, JSON Schema compilers, JSON.stringify, PostgreSQL's jsonb)
+ * recurses, and a body 10 000 levels deep would overflow one of them. An event type's `payloadSchema` is
+ * part of its PUT body, so the same bound holds for schemas.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/** At most this many field problems are listed in one answer. */
+const MAX_PROBLEMS = 20;
+
+/**
+ * What in a request part the hub would not store as it was sent, one problem per field: strings and keys
+ * with a NUL character or a lone UTF-16 surrogate (PostgreSQL refuses both), numbers JSON cannot hold
+ * (`1e400` parses to Infinity, which would be stored as null), keys named `__proto__` (dropped by any
+ * JavaScript object copy), and nesting deeper than MAX_JSON_DEPTH. Iterative, so depth cannot overflow it.
+ */
+export function unstorableProblems(value: unknown, prefix: string): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  const stack: Array<{ v: unknown; at: string; depth: number }> = [{ v: value, at: prefix, depth: 0 }];
+  while (stack.length && problems.length < MAX_PROBLEMS) {
+    const { v, at, depth } = stack.pop()!;
+    if (typeof v === 'string') {
+      const why = unstorableReason(v);
+      if (why) problems.push({ path: at, message: TEXT_PROBLEM[why] });
+    } else if (typeof v === 'number') {
+      if (!Number.isFinite(v)) problems.push({ path: at, message: 'is a number JSON cannot hold (out of range; it would be stored as null)' });
+    } else if (v && typeof v === 'object') {
+      if (depth >= MAX_JSON_DEPTH) {
+        problems.push({ path: at, message: `nests deeper than ${MAX_JSON_DEPTH} levels` });
+        continue;
+      }
+      const entries: [string, unknown][] = Array.isArray(v) ? v.map((x, i) => [String(i), x]) : Object.entries(v);
+      const children: typeof stack = [];
+      for (const [k, x] of entries) {
+        const here = at ? `${at}.${storableText(k)}` : storableText(k);
+        const why = Array.isArray(v) ? undefined : unstorableReason(k);
+        if (why) problems.push({ path: here, message: `key ${TEXT_PROBLEM[why]}` });
+        else if (k === '__proto__' && !Array.isArray(v)) problems.push({ path: here, message: 'the key __proto__ is not accepted (it would be dropped)' });
+        else children.push({ v: x, at: here, depth: depth + 1 });
+      }
+      // pushed in reverse, so the values' problems come out in document order
+      stack.push(...children.reverse());
     }
   }
-  return out;
+  return problems.slice(0, MAX_PROBLEMS);
 }
 
-/** Throws a 400 naming each field of a request part that contains a NUL character (`\u0000`). */
-export function rejectNul(value: unknown, prefix: string): void {
-  const paths = nulPaths(value, prefix, []);
-  if (paths.length) throw badRequest(`The ${prefix} contains NUL characters`, paths.slice(0, 20).map((path) => ({ path, message: 'must not contain NUL characters (\\u0000)' })));
+const TEXT_PROBLEM = {
+  nul: 'must not contain NUL characters (\\u0000)',
+  lone_surrogate: 'must be well-formed Unicode (a lone surrogate such as \\ud800 cannot be stored)',
+} as const;
+
+/** Throws a 400 naming each field of a request part that the hub cannot store as sent (see unstorableProblems). */
+export function rejectUnstorable(value: unknown, prefix: string): void {
+  const problems = unstorableProblems(value, prefix);
+  if (problems.length) throw badRequest(`The ${prefix} has values the hub cannot store as sent`, problems);
 }

@@ -157,7 +157,7 @@ export class SubscriptionService {
       const ended: { id: string }[] = await tx.query(
         `WITH u AS (
            UPDATE deliveries SET status = 'failed', next_retry_at = NULL, waiting_for = NULL, updated_at = now(),
-                  error = 'The subscription was deleted; nothing more is sent'
+                  error = 'The subscription ' || $1 || ' was deleted; no further retries'
             WHERE subscription_id = $1 AND status IN ('pending', 'retrying') RETURNING id
          ) SELECT id FROM u`,
         [id],

@@ -2,10 +2,13 @@ import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { SA_DELIVERY_ID, SA_DELIVERY_STATUS, SA_EVENT, SA_PROVIDER, SA_SUBSCRIPTION_ID } from '../../workflows/search-attributes';
 import { conflict } from '../http/problem';
+import { withTemporalDeadline } from './deadline';
 import { CLOSING_FAILURE, cancelUpdate, laneTurnSignal, recoveryWorkflowId, redeliverUpdate, replayWorkflowId, type DeliveryWorkflowInput, type RecoveryWorkflowInput, type ReplayWorkflowInput } from '../../workflows/types';
 
 /** How long one workflow start may take before it is left to the reconciler (ms). */
 const START_DEADLINE_MS = 3_000;
+/** Default of TEMPORAL_REQUEST_TIMEOUT_MS: how long a request waits on Temporal before a 503/504 (ms). */
+const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 /** Rounds of wake-or-start a redelivery tries while a run is finishing under it. */
 const REDELIVER_TRIES = 5;
 
@@ -26,7 +29,14 @@ export class DeliveryWorkflows {
     private readonly taskQueue: string,
     private readonly uiUrl: string,
     private readonly namespace: string,
+    /** How long a request-path call (redeliver, cancel, starting a recovery or replay) waits on Temporal (503/504 after). */
+    private readonly requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS,
   ) {}
+
+  /** `fn` with a deadline on its Temporal calls (see withTemporalDeadline). */
+  private bounded<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    return withTemporalDeadline(this.client.connection, this.requestTimeoutMs, operation, fn);
+  }
 
   /**
    * Starts the workflow of a new delivery. Idempotent: the id is derived from (emission, subscription)
@@ -56,6 +66,10 @@ export class DeliveryWorkflows {
    * workflow refuses (it is being cancelled or is ending).
    */
   async redeliver(d: DeliveryRef): Promise<'woken' | 'restarted'> {
+    return this.bounded(`the retry of delivery ${d.id}`, () => this.wakeOrRestart(d));
+  }
+
+  private async wakeOrRestart(d: DeliveryRef): Promise<'woken' | 'restarted'> {
     // a run can be just finishing: the wake misses it, and the start finds it still there; look again
     for (let tries = 1; ; tries++) {
       if (await this.wake(d)) return 'woken';
@@ -79,7 +93,9 @@ export class DeliveryWorkflows {
   /** Stops further retries of a running workflow; false when none is running or it refused (already ending). */
   async cancel(d: DeliveryRef, reason: string): Promise<boolean> {
     try {
-      const r = await this.client.workflow.getHandle(d.workflowId).executeUpdate(cancelUpdate, { args: [reason] });
+      const r = await this.bounded(`the cancel of delivery ${d.id}`, () =>
+        this.client.workflow.getHandle(d.workflowId).executeUpdate(cancelUpdate, { args: [reason] }),
+      );
       return r.accepted;
     } catch (err) {
       if (isNotRunning(err) || refusal(err)) return false;
@@ -105,20 +121,24 @@ export class DeliveryWorkflows {
 
   /** Starts the background workflow of a bulk recovery (its row is already stored). */
   async startRecovery(recoveryId: string): Promise<void> {
-    await this.client.workflow.start('recoverDeliveriesWorkflow', {
-      workflowId: recoveryWorkflowId(recoveryId),
-      taskQueue: this.taskQueue,
-      args: [{ recoveryId } satisfies RecoveryWorkflowInput],
-    });
+    await this.bounded(`the start of recovery ${recoveryId}`, () =>
+      this.client.workflow.start('recoverDeliveriesWorkflow', {
+        workflowId: recoveryWorkflowId(recoveryId),
+        taskQueue: this.taskQueue,
+        args: [{ recoveryId } satisfies RecoveryWorkflowInput],
+      }),
+    );
   }
 
   /** Starts the background workflow of a replay of missed events (its row is already stored). */
   async startReplay(replayId: string): Promise<void> {
-    await this.client.workflow.start('replayMissedWorkflow', {
-      workflowId: replayWorkflowId(replayId),
-      taskQueue: this.taskQueue,
-      args: [{ replayId } satisfies ReplayWorkflowInput],
-    });
+    await this.bounded(`the start of replay ${replayId}`, () =>
+      this.client.workflow.start('replayMissedWorkflow', {
+        workflowId: replayWorkflowId(replayId),
+        taskQueue: this.taskQueue,
+        args: [{ replayId } satisfies ReplayWorkflowInput],
+      }),
+    );
   }
 
   /** A link to the workflow in Temporal Web. */

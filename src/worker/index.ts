@@ -70,7 +70,7 @@ export async function buildWorker(opts: {
 function hubIngest(opts: { config: Config; dataSource: DataSource; logger: Logger; client?: Client }): IngestService {
   const { config } = opts;
   const workflows = opts.client
-    ? new DeliveryWorkflows(opts.client, config.temporal.taskQueue, config.temporal.uiUrl, config.temporal.namespace)
+    ? new DeliveryWorkflows(opts.client, config.temporal.taskQueue, config.temporal.uiUrl, config.temporal.namespace, config.temporal.requestTimeoutMs)
     : undefined;
   return new IngestService(opts.dataSource, new EventCatalogue(opts.dataSource), workflows ?? NO_STARTS, opts.logger);
 }

@@ -56,6 +56,31 @@ export class TcpProxy {
     await this.cut();
   }
 
+  /**
+   * Stalls: open and new connections stay up but nothing more is forwarded either way, as a server that
+   * accepts and never answers (a hung process, a black-holed route). `unstall` forwards again.
+   */
+  stall(): void {
+    this.stalled = true;
+    for (const [client, upstream] of this.pairs) {
+      client.unpipe(upstream);
+      upstream.unpipe(client);
+      client.pause();
+      upstream.pause();
+    }
+  }
+
+  unstall(): void {
+    this.stalled = false;
+    for (const [client, upstream] of this.pairs) {
+      client.pipe(upstream);
+      upstream.pipe(client);
+    }
+  }
+
+  private stalled = false;
+  private readonly pairs = new Set<[net.Socket, net.Socket]>();
+
   private listen(port: number): Promise<void> {
     const server = net.createServer((client) => this.forward(client));
     return new Promise((resolve, reject) => {
@@ -82,7 +107,12 @@ export class TcpProxy {
     };
     client.on('error', done).on('close', done);
     upstream.on('error', done).on('close', done);
-    client.pipe(upstream);
-    upstream.pipe(client);
+    const pair: [net.Socket, net.Socket] = [client, upstream];
+    this.pairs.add(pair);
+    client.once('close', () => this.pairs.delete(pair));
+    if (!this.stalled) {
+      client.pipe(upstream);
+      upstream.pipe(client);
+    }
   }
 }

@@ -95,7 +95,7 @@ describe('ordered lanes through the API (Jira, real pipeline)', function () {
     assert.equal((await hub.call('DELETE', `/subscriptions/${createdSub}`)).status, 204);
     const ended = await delivery(creator);
     assert.equal(ended.status, 'failed');
-    assert.match(ended.error, /subscription was deleted/);
+    assert.match(ended.error, /^The subscription sub_\w+ was deleted; no further retries$/);
     await settled(follower, 'success');
     assert.ok(Date.now() - t0 < 4_500, `handed on after ${Date.now() - t0} ms`);
     const creates = jira.at('POST', /^issue$/).filter((r) => r.json?.fields?.summary?.includes('Outage inc-delete'));

@@ -1,3 +1,4 @@
+import type { Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -65,7 +66,13 @@ export class Hub {
    * Starts a hub; `extraProviders` are registered beside the built-ins (skipped when a built-in of the
    * same id exists), so a provider can be tested before it is listed in providers/index.ts.
    */
-  static async start(name: string, env: Record<string, string> = {}, extraProviders: ProviderDefinition[] = []): Promise<Hub> {
+  static async start(
+    name: string,
+    env: Record<string, string> = {},
+    extraProviders: ProviderDefinition[] = [],
+    /** `apiConnection`: the API's own Temporal connection (e.g. through a proxy); the worker keeps the stack's. */
+    options: { apiConnection?: Connection } = {},
+  ): Promise<Hub> {
     const stack = await getStack();
     const dbUrl = await stack.createDatabase(name);
     const config = loadConfig({
@@ -90,7 +97,7 @@ export class Hub {
       config,
       dataSource,
       // traced as in src/main/api.ts: workflow starts carry the request's trace context
-      client: tracedClient(stack.connection, config.temporal.namespace),
+      client: tracedClient(options.apiConnection ?? stack.connection, config.temporal.namespace),
       logger: captured,
       providers,
       plugins,

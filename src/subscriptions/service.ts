@@ -124,11 +124,18 @@ export class SubscriptionService {
   async preview(input: SubscriptionInput, storedId?: string): Promise<PreviewRequest[]> {
     const provider = await this.checkReferences(input.provider, input.event, input.connectionId ?? null);
     let raw: Record<string, unknown> = input.config;
+    let stored: Record<string, unknown> | undefined;
     if (storedId) {
       const row = await this.getRow(storedId);
-      if (row.provider === input.provider) raw = mergeSecretFields(decryptFields(row.config, provider.secretPaths, this.secrets), input.config, provider.secretPaths);
+      if (row.provider === input.provider) {
+        stored = decryptFields(row.config, provider.secretPaths, this.secrets);
+        raw = mergeSecretFields(stored, input.config, provider.secretPaths);
+      }
     }
     const config = await this.validConfig(provider, raw, input.event, Boolean(input.connectionId));
+    // the PATCH rule: a kept secret does not follow a destination moved to another origin, not even into a preview
+    const leftBehind = stored ? secretsLeftBehind(stored, input.config, config, provider.secretBindings) : [];
+    if (leftBehind.length) throw badRequest('The config sends stored secrets to a new destination; give them again', leftBehind);
     const conn = input.connectionId ? await this.dataSource.getRepository(ConnectionEntity).findOneBy({ id: input.connectionId }) : null;
     const connection = conn ? decryptFields(conn.config, provider.connectionSecretPaths, this.secrets) : undefined;
     return previewRequests(provider, (await this.catalogue.get(input.event))!, input.name, config, connection);

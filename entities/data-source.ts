@@ -20,6 +20,7 @@ import { Replays1765200000000 } from './migrations/1765200000000-Replays';
 import { TargetLimits1765000000000 } from './migrations/1765000000000-TargetLimits';
 import { TargetHealth1764900000000 } from './migrations/1764900000000-TargetHealth';
 import { Retention1765100000000 } from './migrations/1765100000000-Retention';
+import { EventTypeRegisteredBy1765310000000 } from './migrations/1765310000000-EventTypeRegisteredBy';
 
 export const ENTITIES = [
   EventTypeEntity,
@@ -46,6 +47,7 @@ export const MIGRATIONS = [
   TargetLimits1765000000000,
   Retention1765100000000,
   Replays1765200000000,
+  EventTypeRegisteredBy1765310000000,
 ];
 
 /** A data source for the given PostgreSQL URL; call initialize() and runMigrations() yourself. */

@@ -75,4 +75,45 @@ describe('catalogue guard: regular expressions and who may change which event', 
       assertProblem(backref, 400, 'payloadSchema.patternProperties.(a)\\1');
     });
   });
+
+  describe('who may change which event type', () => {
+    const eventType = { displayName: 'Taken over', description: 'x', payloadSchema: { type: 'object', required: ['never'], properties: { never: { type: 'string' } } } };
+    let other: string;
+    let incidentOwner: string;
+    before(async () => {
+      other = (await hub.call('POST', '/tokens', { name: 'another service', role: 'ingest' })).body.token;
+      incidentOwner = (await hub.call('POST', '/tokens', { name: 'incident service', role: 'ingest', owners: ['incident'] })).body.token;
+    });
+
+    it('keeps built-in event types read-only to ingest tokens, with or without owners, and everyone can still ingest them', async () => {
+      const before = (await hub.call('GET', '/events/incident.created')).body;
+      assertProblem(await hub.call('PUT', '/events/incident.created', eventType, INGEST_TOKEN), 403);
+      assertProblem(await hub.call('PUT', '/events/incident.created', eventType, incidentOwner), 403);
+      assert.deepEqual((await hub.call('GET', '/events/incident.created')).body, before);
+      const ingest = await hub.call('POST', '/ingest', { event: 'incident.created', payload: before.example }, INGEST_TOKEN);
+      assert.equal(ingest.status, 202, JSON.stringify(ingest.body));
+      // the owner may still add event types of its own
+      assert.equal((await hub.call('PUT', '/events/incident.escalated', { displayName: 'Escalated', description: 'x' }, incidentOwner)).status, 201);
+    });
+
+    it("keeps the hub's own events (hub.*) from ingest tokens: neither registered nor posted", async () => {
+      assertProblem(await hub.call('PUT', '/events/hub.delivery.exhausted', eventType, INGEST_TOKEN), 403);
+      assertProblem(await hub.call('PUT', '/events/hub.fake.alarm', { displayName: 'x', description: 'x' }, INGEST_TOKEN), 403);
+      const example = (await hub.call('GET', '/events/hub.delivery.exhausted')).body.example;
+      assertProblem(await hub.call('POST', '/ingest', { event: 'hub.delivery.exhausted', payload: example }, INGEST_TOKEN), 403);
+      assert.equal((await hub.call('GET', '/events/hub.fake.alarm')).status, 404);
+    });
+
+    it('lets a token without owners change only the event types it registered', async () => {
+      const mine = { displayName: 'Order shipped', description: 'v1' };
+      assert.equal((await hub.call('PUT', '/events/shop.order.shipped', mine, other)).status, 201);
+      assert.equal((await hub.call('PUT', '/events/shop.order.shipped', { ...mine, description: 'v2' }, other)).status, 200);
+      assertProblem(await hub.call('PUT', '/events/shop.order.shipped', eventType, INGEST_TOKEN), 403);
+      assert.equal((await hub.call('GET', '/events/shop.order.shipped')).body.description, 'v2');
+      // an admin may change any event type, and a token listing the owner speaks for it
+      const shop = (await hub.call('POST', '/tokens', { name: 'shop service', role: 'ingest', owners: ['shop'] })).body.token;
+      assert.equal((await hub.call('PUT', '/events/shop.order.shipped', { ...mine, description: 'v3' }, shop)).status, 200);
+      assert.equal((await hub.call('PUT', '/events/shop.order.shipped', { ...mine, description: 'v4' })).status, 200);
+    });
+  });
 });

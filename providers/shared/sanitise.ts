@@ -121,6 +121,18 @@ export function sanitise(text: string, secrets: Iterable<string> = [], maxLength
   return out;
 }
 
+/** Longest error code kept: the `delivery_attempts.error_code` column is varchar(100). */
+export const MAX_ERROR_CODE_CHARS = 100;
+
+/**
+ * A provider-derived error code (Slack's `error`, an OAuth `error`, ...) made safe to store, log and use as a
+ * workflow value: sanitised with the delivery's secrets (before it is cut, so no part of a secret survives),
+ * at most MAX_ERROR_CODE_CHARS characters.
+ */
+export function sanitiseCode(code: string, secrets: Iterable<string> = []): string {
+  return sanitise(code, secrets, MAX_ERROR_CODE_CHARS);
+}
+
 /**
  * A safe one-line description of anything thrown: only name, code, HTTP status and message are
  * read (never config, headers, request or response bodies), then sanitised.

@@ -37,7 +37,7 @@ export function outcomeFromShellRun(run: ShellRun, timeoutMs: number, secrets: s
     return { kind: 'retryable', errorCode: 'command_timeout', error: `The command ran for more than ${timeoutMs} ms; its process group was killed`, ...withLog };
   }
   if (run.exitCode === 0) {
-    const firstLine = run.stdout.text().split('\n', 1)[0].trim().slice(0, MAX_EXTERNAL_ID_CHARS);
+    const firstLine = sanitise(run.stdout.text().split('\n', 1)[0], secrets, MAX_EXTERNAL_ID_CHARS + 1).slice(0, MAX_EXTERNAL_ID_CHARS);
     return { kind: 'success', ...(firstLine ? { externalId: firstLine } : {}), ...withLog };
   }
   const tail = lastChars(run.stderr.text().trim() || run.stdout.text().trim(), ERROR_TAIL_CHARS);

@@ -65,6 +65,7 @@ export const envSchema = z.object({
   }),
   PLUGIN_REGISTRY_URL: optionalUrl(['http:', 'https:']).transform((s) => (s ?? 'https://registry.npmjs.org').replace(/\/$/, '')),
   PLUGIN_MAX_TARBALL_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(10 * 1024 * 1024),
+  PLUGIN_MAX_UNPACKED_BYTES: z.coerce.number().int().min(1024).max(2 * 1024 * 1024 * 1024).default(100 * 1024 * 1024),
   SHELL_PROVIDER_ENABLED: z
     .enum(['true', 'false', '1', '0', ''])
     .optional()
@@ -134,7 +135,7 @@ export interface Config {
    */
   serverSecrets: readonly string[];
   /** Installing provider plugins at run time (`POST /plugins`): off unless enabled; scopes allowed (empty = any). */
-  pluginInstall: { enabled: boolean; allowedScopes: string[]; registryUrl: string; maxTarballBytes: number };
+  pluginInstall: { enabled: boolean; allowedScopes: string[]; registryUrl: string; maxTarballBytes: number; maxUnpackedBytes: number };
   /** OTLP/HTTP endpoint traces are exported to (absent: no spans are exported; traceparent still flows). */
   otlpEndpoint?: string;
   /** How long an admin UI sign-in lasts. */
@@ -247,6 +248,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       allowedScopes: e.PLUGIN_ALLOWED_SCOPES,
       registryUrl: e.PLUGIN_REGISTRY_URL,
       maxTarballBytes: e.PLUGIN_MAX_TARBALL_BYTES,
+      maxUnpackedBytes: e.PLUGIN_MAX_UNPACKED_BYTES,
     }),
     otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
     uiSessionTtlMs: e.UI_SESSION_TTL_MINUTES * 60_000,

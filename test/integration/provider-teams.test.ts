@@ -132,6 +132,15 @@ describe('Teams provider through the pipeline (fake Workflows, identity platform
       assert.equal(card.actions[0].url, 'https://status.example.com/i/1');
     });
 
+    it('escapes payload text so a title or description cannot render as a link (issue 19)', async () => {
+      const flow = fake.addWorkflow();
+      await subscribe({ mode: 'workflow', webhookUrl: flow.url });
+      await delivered(await ingest('incident.created', 'inc-wf-md', { title: '[Reset your password](https://evil.example/x)', description: 'see [here](https://evil.example/d) *now*' }));
+      const card = JSON.parse(fake.at('workflow')[0].body).attachments[0].content;
+      assert.equal(card.body[0].items[0].text, '🔴 \\[Reset your password\\](https://evil.example/x)');
+      assert.equal(card.body[2].text, 'see \\[here\\](https://evil.example/d) *now*');
+    });
+
     it('pauses the subscription when the flow was deleted (404)', async () => {
       const flow = fake.addWorkflow();
       const sub = await subscribe({ mode: 'workflow', webhookUrl: flow.url });

@@ -85,6 +85,11 @@ export function planSandbox(options: ShellSandboxOptions, currentUid: number = p
   const setpriv = which('setpriv');
   if (!setpriv) throw new SandboxUnavailable('setpriv (util-linux) is not installed on this worker');
   const drop = user.uid === 0 ? [] : [setpriv, `--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--'];
+  // once, so a container that forbids a step says so here instead of failing every command with exit 1
+  const trial = spawnSync(limits[0], [...limits.slice(1), ...drop, '/bin/true'], { env: { PATH: SHELL_PATH }, timeout: 10_000, encoding: 'utf8' });
+  if (trial.status !== 0) {
+    throw new SandboxUnavailable(`could not start a command as ${options.runAsUser} with its limits: ${(trial.stderr || trial.error?.message || `exit ${trial.status}`).trim().split('\n')[0]}`);
+  }
   const unshare = which('unshare');
   if (!unshare || !canUnshare(unshare)) {
     // no PID namespace (a container without CAP_SYS_ADMIN): the user still changes; the process group ends with the attempt

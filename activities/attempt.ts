@@ -4,7 +4,7 @@ import { parseDeliveryInput } from '../providers/input';
 import type { ProviderRegistry } from '../providers/registry';
 import type { DeliveryOutcome, GuardedHttpClient } from '../providers/types';
 import type { Logger } from '../src/logger';
-import { safeErrorMessage, sanitise } from '../providers/shared/sanitise';
+import { safeErrorMessage, sanitise, sanitiseCode } from '../providers/shared/sanitise';
 import type { SecretBox } from '../src/secrets/crypto';
 import { decryptFields, secretValues } from '../src/secrets/fields';
 import type { AttemptResult } from '../workflows/types';
@@ -246,6 +246,9 @@ const HEARTBEAT_EVERY_MS = 5_000;
 /** Attempt output (script console) kept per attempt, after sanitising. */
 const MAX_ATTEMPT_LOG_CHARS = 8000;
 
+/** Longest external id kept (ids are short: a Jira key, a Slack ts, a Webex message id). */
+const MAX_EXTERNAL_ID_CHARS = 1000;
+
 function toResult(outcome: DeliveryOutcome, startedAtMs: number, secrets: string[]): AttemptResult {
   const base = {
     startedAtMs,
@@ -253,16 +256,20 @@ function toResult(outcome: DeliveryOutcome, startedAtMs: number, secrets: string
     httpStatus: outcome.httpStatus,
     ...(outcome.log ? { log: sanitiseLog(outcome.log, secrets) } : {}),
   };
-  if (outcome.kind === 'success') return { ...base, outcome: 'success', externalId: outcome.externalId };
+  // every provider-derived string passes the sanitiser with the delivery's secrets, bounded (issue 19)
+  if (outcome.kind === 'success') {
+    return { ...base, outcome: 'success', externalId: outcome.externalId === undefined ? undefined : sanitise(outcome.externalId, secrets, MAX_EXTERNAL_ID_CHARS) };
+  }
   const error = sanitise(outcome.error, secrets);
+  const errorCode = outcome.errorCode === undefined ? undefined : sanitiseCode(outcome.errorCode, secrets);
   if (outcome.kind === 'retryable') {
-    return { ...base, outcome: 'retryable', error, errorCode: outcome.errorCode, retryAfterMs: outcome.retryAfterMs };
+    return { ...base, outcome: 'retryable', error, errorCode, retryAfterMs: outcome.retryAfterMs };
   }
   return {
     ...base,
     outcome: 'permanent',
     error,
-    errorCode: outcome.errorCode,
+    errorCode,
     pauseReason: outcome.pauseReason ? sanitise(outcome.pauseReason, secrets) : undefined,
   };
 }

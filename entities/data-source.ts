@@ -21,6 +21,7 @@ import { TargetLimits1765000000000 } from './migrations/1765000000000-TargetLimi
 import { TargetHealth1764900000000 } from './migrations/1764900000000-TargetHealth';
 import { Retention1765100000000 } from './migrations/1765100000000-Retention';
 import { OrderedLanes1765300000000 } from './migrations/1765300000000-OrderedLanes';
+import { EventTypeRegisteredBy1765310000000 } from './migrations/1765310000000-EventTypeRegisteredBy';
 
 export const ENTITIES = [
   EventTypeEntity,
@@ -48,6 +49,7 @@ export const MIGRATIONS = [
   Retention1765100000000,
   Replays1765200000000,
   OrderedLanes1765300000000,
+  EventTypeRegisteredBy1765310000000,
 ];
 
 /** A data source for the given PostgreSQL URL; call initialize() and runMigrations() yourself. */

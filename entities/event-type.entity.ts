@@ -34,6 +34,10 @@ export class EventTypeEntity {
   @Column({ type: 'boolean', default: false })
   builtin!: boolean;
 
+  /** API token id that registered it (null: the hub's seed, or registered before this was kept). */
+  @Column({ name: 'registered_by', type: 'varchar', length: 64, nullable: true })
+  registeredBy!: string | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 

@@ -8,7 +8,7 @@ import { jiraProvider } from './jira';
 import { opsgenieProvider } from './opsgenie';
 import { pagerdutyProvider } from './pagerduty';
 import { scriptProvider } from './script';
-import { shellProvider } from './shell';
+import { createShellProvider, type ShellProviderOptions } from './shell';
 import { slackProvider } from './slack';
 import { teamsProvider } from './teams';
 import { telegramProvider } from './telegram';
@@ -35,10 +35,10 @@ export const BUILTIN_PROVIDERS = [
  * A registry holding the built-in providers; the shell provider (it runs commands on the worker host)
  * only when an admin enabled it by configuration.
  */
-export function createBuiltinRegistry(options: { shellEnabled?: boolean } = {}): ProviderRegistry {
+export function createBuiltinRegistry(options: { shellEnabled?: boolean; shell?: ShellProviderOptions } = {}): ProviderRegistry {
   const registry = new ProviderRegistry();
   for (const p of BUILTIN_PROVIDERS) registry.register(p);
-  if (options.shellEnabled) registry.register(shellProvider);
+  if (options.shellEnabled) registry.register(createShellProvider(options.shell));
   return registry;
 }
 
@@ -47,10 +47,10 @@ export function createBuiltinRegistry(options: { shellEnabled?: boolean } = {}):
  * load is logged and reported (`loadErrors`); the service starts without it.
  */
 export function createRegistry(
-  options: { plugins: string[]; pluginBaseDir: string; shellEnabled?: boolean },
+  options: { plugins: string[]; pluginBaseDir: string; shellEnabled?: boolean; shell?: ShellProviderOptions },
   logger?: Logger,
 ): { registry: ProviderRegistry; loadErrors: PluginLoadError[] } {
-  const registry = createBuiltinRegistry({ shellEnabled: options.shellEnabled });
+  const registry = createBuiltinRegistry({ shellEnabled: options.shellEnabled, shell: options.shell });
   const loadErrors = loadProviderPlugins(options.plugins, registry, options.pluginBaseDir);
   for (const e of loadErrors) logger?.error({ plugin: e.plugin, error: e.error }, 'provider plugin failed to load');
   return { registry, loadErrors };

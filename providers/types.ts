@@ -172,6 +172,11 @@ export interface ProviderDefinition<Config = any, Connection = any> {
   connection?: 'required' | 'optional' | 'none';
   followUps: boolean;
   /**
+   * Creating, changing or enabling a subscription of this provider needs the admin role (a manager gets 403):
+   * its config is code the workers run with more reach than an HTTP request (the shell provider).
+   */
+  adminOnly?: boolean;
+  /**
    * Names the external place records are made in (a channel, a Jira project), so follow-ups from any
    * subscription pointing at the same place find the same record. Undefined: this config cannot follow up
    * (e.g. a Slack incoming webhook cannot edit what it posted).

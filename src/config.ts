@@ -66,10 +66,18 @@ export const envSchema = z.object({
   }),
   PLUGIN_REGISTRY_URL: optionalUrl(['http:', 'https:']).transform((s) => (s ?? 'https://registry.npmjs.org').replace(/\/$/, '')),
   PLUGIN_MAX_TARBALL_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(10 * 1024 * 1024),
+  PLUGIN_MAX_UNPACKED_BYTES: z.coerce.number().int().min(1024).max(2 * 1024 * 1024 * 1024).default(100 * 1024 * 1024),
   SHELL_PROVIDER_ENABLED: z
     .enum(['true', 'false', '1', '0', ''])
     .optional()
     .transform((v) => v === 'true' || v === '1'),
+  SHELL_RUN_AS_USER: z
+    .string()
+    .optional()
+    .transform((s) => (s === undefined || s.trim() === '' ? 'nobody' : s.trim()))
+    .refine((s) => /^(\d+(:\d+)?|[A-Za-z_][A-Za-z0-9_.-]*)$/.test(s), { message: 'must be a user name, a uid or uid:gid' }),
+  SHELL_MAX_PROCESSES: z.coerce.number().int().min(1).max(100_000).default(64),
+  SHELL_MAX_MEMORY_MB: z.coerce.number().int().min(16).max(1024 * 1024).default(1024),
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).default(100),
   ORDERED_FOLLOW_UPS: z
     .enum(['true', 'false', '1', '0', ''])
@@ -135,8 +143,15 @@ export interface Config {
   providerPlugins: string[];
   /** The shell provider runs commands on the worker host: off unless an admin turns it on. */
   shellProviderEnabled: boolean;
+  /** Whom shell commands run as (a root worker switches to this user) and their limits (providers/shell/README.md). */
+  shell: { runAsUser: string; maxProcesses: number; maxMemoryBytes: number };
+  /**
+   * The service's own secrets (master keys, tokens, the database password, and every variable whose name says
+   * it holds one): masked in command output, whatever a command manages to read.
+   */
+  serverSecrets: readonly string[];
   /** Installing provider plugins at run time (`POST /plugins`): off unless enabled; scopes allowed (empty = any). */
-  pluginInstall: { enabled: boolean; allowedScopes: string[]; registryUrl: string; maxTarballBytes: number };
+  pluginInstall: { enabled: boolean; allowedScopes: string[]; registryUrl: string; maxTarballBytes: number; maxUnpackedBytes: number };
   /** OTLP/HTTP endpoint traces are exported to (absent: no spans are exported; traceparent still flows). */
   otlpEndpoint?: string;
   /** How long an admin UI sign-in lasts. */
@@ -169,6 +184,35 @@ export class ConfigError extends Error {
   constructor(readonly problems: { variable: string; message: string }[]) {
     super(`Invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')}`);
     this.name = 'ConfigError';
+  }
+}
+
+/** Names of variables that hold a secret, whoever reads them (ours and those of the platform around us). */
+const SECRET_VARIABLE = /(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|PRIVATE|_URL|_URI|_DSN)/i;
+const MIN_SECRET_CHARS = 8;
+
+/** The service's secrets: ours by name, a password in any URL, and each variable whose name says secret. */
+function serverSecretsOf(env: NodeJS.ProcessEnv, e: z.output<typeof envSchema>): string[] {
+  const found = new Set<string>([e.ENCRYPTION_MASTER_KEY, ...e.ENCRYPTION_PREVIOUS_KEYS]);
+  for (const t of [e.ADMIN_TOKEN, e.INGEST_TOKEN]) if (t) found.add(t);
+  for (const [name, value] of Object.entries(env)) {
+    if (typeof value !== 'string' || !SECRET_VARIABLE.test(name)) continue;
+    const credentials = urlCredentials(value);
+    if (credentials.length) credentials.forEach((c) => found.add(c));
+    // a URL without credentials (TEMPORAL_UI_URL, a registry) is an address, not a secret
+    else if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) found.add(value);
+  }
+  return [...found].filter((s) => s.length >= MIN_SECRET_CHARS);
+}
+
+/** The password (and the whole URL) of a URL with credentials, e.g. DATABASE_URL. */
+function urlCredentials(value: string): string[] {
+  try {
+    const u = new URL(value);
+    if (!u.password) return [];
+    return [value, decodeURIComponent(u.password), u.password];
+  } catch {
+    return [];
   }
 }
 
@@ -215,11 +259,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     workerMetricsPort: e.WORKER_METRICS_PORT,
     providerPlugins: e.PROVIDER_PLUGINS,
     shellProviderEnabled: e.SHELL_PROVIDER_ENABLED,
+    shell: Object.freeze({ runAsUser: e.SHELL_RUN_AS_USER, maxProcesses: e.SHELL_MAX_PROCESSES, maxMemoryBytes: e.SHELL_MAX_MEMORY_MB * 1024 * 1024 }),
+    serverSecrets: Object.freeze(serverSecretsOf(env, e)),
     pluginInstall: Object.freeze({
       enabled: e.PLUGIN_INSTALL_ENABLED,
       allowedScopes: e.PLUGIN_ALLOWED_SCOPES,
       registryUrl: e.PLUGIN_REGISTRY_URL,
       maxTarballBytes: e.PLUGIN_MAX_TARBALL_BYTES,
+      maxUnpackedBytes: e.PLUGIN_MAX_UNPACKED_BYTES,
     }),
     otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
     uiSessionTtlMs: e.UI_SESSION_TTL_MINUTES * 60_000,

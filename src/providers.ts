@@ -10,9 +10,26 @@ export const PROJECT_ROOT = path.resolve(__dirname, '../..');
 
 /** The provider registry of this process as configured (built-ins and plugins). */
 export function providersFor(config: Config, logger?: Logger) {
+  if (config.shellProviderEnabled) warnIfShellUnisolated(config, logger);
   return createRegistry(
-    { plugins: config.providerPlugins, pluginBaseDir: PROJECT_ROOT, shellEnabled: config.shellProviderEnabled },
+    {
+      plugins: config.providerPlugins,
+      pluginBaseDir: PROJECT_ROOT,
+      shellEnabled: config.shellProviderEnabled,
+      shell: { sandbox: config.shell, serverSecrets: config.serverSecrets },
+    },
     logger,
+  );
+}
+
+/** A worker that is not root cannot switch users: commands run unisolated (its own user) or not at all. */
+function warnIfShellUnisolated(config: Config, logger?: Logger): void {
+  const uid = process.getuid?.();
+  if (uid === undefined || uid === 0) return;
+  logger?.warn(
+    { runAsUser: config.shell.runAsUser, uid },
+    'the shell provider is enabled but this process is not root: commands run only if SHELL_RUN_AS_USER is this ' +
+      "process' own user, and then without isolation (they can read this process' environment)",
   );
 }
 

@@ -166,7 +166,8 @@ function blocked(host: string, address: string, reason: string): OutboundError {
 }
 
 /** A dns.lookup that drops refused addresses and fails with ssrf_blocked when none are left. */
-function guardedLookup(policy: AddressPolicy): LookupFunction {
+/** A socket `lookup` that connects only to addresses the policy allows (also for the hub's own fetches: plugin registries). */
+export function guardedLookup(policy: AddressPolicy): LookupFunction {
   return (hostname, opts, callback) => {
     dnsLookup(hostname, { all: true, family: opts.family, hints: opts.hints }, (err, addresses: LookupAddress[]) => {
       if (err) return callback(err, '');

@@ -73,6 +73,7 @@ export function createScriptProvider(pool: () => SandboxPool = sharedSandboxPool
           maxLogChars: MAX_LOG_CHARS,
         },
         guardedFetchHandler(ctx.http, known),
+        ctx.subscription.id, // one subscription holds at most its share of the threads
       );
     } catch (err) {
       if (err instanceof SandboxBusyError) return { kind: 'retryable', errorCode: 'sandbox_busy', error: err.message };

@@ -15,6 +15,12 @@ export interface SandboxPoolOptions {
   queueTimeoutMs: number;
   /** How long past its own deadline a run may go unanswered before its thread is terminated. */
   killGraceMs: number;
+  /**
+   * Threads one owner (a subscription) may hold at once; its further runs wait while other owners' runs take the
+   * free threads (issue 19: one subscription's busy loops starved every other script). Default: half the threads,
+   * at least one.
+   */
+  maxPerOwner?: number;
 }
 
 /** No sandbox thread became free in time. */
@@ -27,6 +33,7 @@ export class SandboxBusyError extends Error {
 
 interface Running {
   jobId: number;
+  owner: string;
   onFetch: FetchHandler;
   resolve: (result: SandboxResult) => void;
   startedAt: number;
@@ -49,15 +56,26 @@ const WORKER_FILE = path.join(__dirname, 'sandbox-worker.js');
 export class SandboxPool {
   private readonly threads = new Set<Thread>();
   private readonly idle: Thread[] = [];
-  private readonly queue: Array<(thread: Thread) => void> = [];
+  /** Runs waiting for a thread, oldest first; one whose owner is at its share is passed over. */
+  private readonly queue: Array<{ owner: string; give: (thread: Thread) => void }> = [];
+  /** Threads held per owner (taken when a thread is handed to a run, given back when the run finishes). */
+  private readonly held = new Map<string, number>();
   private nextJobId = 1;
   private retired: WorkerStats = { runs: 0, liveRuntimes: 0, disposeFailures: 0, abandoned: 0 };
 
   constructor(readonly options: SandboxPoolOptions) {}
 
-  /** Runs a job on a free thread; rejects only with SandboxBusyError. */
-  async run(job: Omit<SandboxJob, 'jobId'>, onFetch: FetchHandler): Promise<SandboxResult> {
-    const thread = await this.acquire();
+  /** Threads one owner may hold at once. */
+  get share(): number {
+    return this.options.maxPerOwner ?? Math.max(1, Math.floor(this.options.maxThreads / 2));
+  }
+
+  /**
+   * Runs a job on a free thread, for `owner` (a subscription id: it holds at most `share` threads at once);
+   * rejects only with SandboxBusyError.
+   */
+  async run(job: Omit<SandboxJob, 'jobId'>, onFetch: FetchHandler, owner = ''): Promise<SandboxResult> {
+    const thread = await this.acquire(owner);
     const jobId = this.nextJobId++;
     return new Promise<SandboxResult>((resolve) => {
       const startedAt = Date.now();
@@ -65,7 +83,7 @@ export class SandboxPool {
         this.finish(thread, { kind: 'killed', log: '', fetchCalls: 0, durationMs: Date.now() - startedAt });
         this.discard(thread);
       }, job.timeoutMs + this.options.killGraceMs);
-      thread.running = { jobId, onFetch, resolve, startedAt, killTimer };
+      thread.running = { jobId, owner, onFetch, resolve, startedAt, killTimer };
       thread.worker.postMessage({ type: 'run', job: { ...job, jobId } } satisfies ToWorker);
     });
   }
@@ -88,14 +106,28 @@ export class SandboxPool {
     await Promise.all([...this.threads].map((t) => this.discard(t)));
   }
 
-  private acquire(): Promise<Thread> {
-    const free = this.idle.pop();
-    if (free) return Promise.resolve(free);
-    if (this.threads.size < this.options.maxThreads) return Promise.resolve(this.spawn());
+  private underShare(owner: string): boolean {
+    return (this.held.get(owner) ?? 0) < this.share;
+  }
+
+  private take(owner: string, thread: Thread): Thread {
+    this.held.set(owner, (this.held.get(owner) ?? 0) + 1);
+    return thread;
+  }
+
+  private acquire(owner: string): Promise<Thread> {
+    if (this.underShare(owner)) {
+      const free = this.idle.pop();
+      if (free) return Promise.resolve(this.take(owner, free));
+      if (this.threads.size < this.options.maxThreads) return Promise.resolve(this.take(owner, this.spawn()));
+    }
     return new Promise<Thread>((resolve, reject) => {
-      const waiter = (thread: Thread) => {
-        clearTimeout(timer);
-        resolve(thread);
+      const waiter = {
+        owner,
+        give: (thread: Thread) => {
+          clearTimeout(timer);
+          resolve(this.take(owner, thread));
+        },
       };
       const timer = setTimeout(() => {
         this.queue.splice(this.queue.indexOf(waiter), 1);
@@ -105,10 +137,26 @@ export class SandboxPool {
     });
   }
 
+  /** The oldest waiting run whose owner is under its share, taken off the queue. */
+  private nextWaiter(): ((thread: Thread) => void) | undefined {
+    const at = this.queue.findIndex((w) => this.underShare(w.owner));
+    return at === -1 ? undefined : this.queue.splice(at, 1)[0].give;
+  }
+
+  /** Hands free threads (idle, or room to start one) to waiting runs whose owners are under their share. */
+  private dispatch(): void {
+    for (;;) {
+      const hasThread = this.idle.length > 0 || this.threads.size < this.options.maxThreads;
+      if (!hasThread) return;
+      const next = this.nextWaiter();
+      if (!next) return;
+      next(this.idle.pop() ?? this.spawn());
+    }
+  }
+
   private release(thread: Thread): void {
-    const next = this.queue.shift();
-    if (next) next(thread);
-    else this.idle.push(thread);
+    this.idle.push(thread);
+    this.dispatch();
   }
 
   private spawn(): Thread {
@@ -152,6 +200,9 @@ export class SandboxPool {
     if (!running) return;
     clearTimeout(running.killTimer);
     thread.running = undefined;
+    const held = (this.held.get(running.owner) ?? 1) - 1;
+    if (held > 0) this.held.set(running.owner, held);
+    else this.held.delete(running.owner);
     running.resolve(result);
   }
 
@@ -165,14 +216,16 @@ export class SandboxPool {
     this.finish(thread, { kind: 'crashed', message: 'the sandbox thread was stopped', log: '', fetchCalls: 0, durationMs: 0 });
     await thread.worker.terminate();
     // a waiting run can use the place this thread left
-    const next = this.queue.shift();
-    if (next) next(this.spawn());
+    this.dispatch();
   }
 }
 
 let shared: SandboxPool | undefined;
 
-/** The process's pool: up to one thread per CPU (2 to 8), runs wait up to 60 s for a thread. */
+/**
+ * The process's pool: up to one thread per CPU (2 to 8), runs wait up to 60 s for a thread, one subscription
+ * holds at most half of the threads.
+ */
 export function sharedSandboxPool(): SandboxPool {
   shared ??= new SandboxPool({
     maxThreads: Math.min(8, Math.max(2, os.availableParallelism())),

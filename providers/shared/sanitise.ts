@@ -70,8 +70,37 @@ function secretForms(secret: string): string[] {
   return forms.filter((f) => f.length >= MIN_SECRET_LENGTH);
 }
 
+/** Path segments and query values at least this long, of a secret that is a URL, are secrets on their own. */
+const MIN_URL_PART_LENGTH = 16;
+
 /**
- * Removes known secret values (and their encoded forms; values under 4 characters are ignored),
+ * The token-bearing parts of a secret that is a URL (a Discord or Slack webhook URL, a signed link): its
+ * credentials, long path segments and long query values. Sent to another base URL (a proxy, an `apiBaseUrl`),
+ * the URL as a whole no longer appears in the text, but these parts still do.
+ */
+function urlParts(secret: string): string[] {
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(secret)) return [];
+  let url: URL;
+  try {
+    url = new URL(secret);
+  } catch {
+    return [];
+  }
+  const parts = [url.username, url.password, ...url.pathname.split('/'), ...[...url.searchParams.values()]];
+  return parts.map((p) => safeDecode(p)).filter((p) => p.length >= MIN_URL_PART_LENGTH);
+}
+
+function safeDecode(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}
+
+/**
+ * Removes known secret values (and their encoded forms; values under 4 characters are ignored; of a secret URL,
+ * also its long path segments and query values),
  * URL credentials, secret query parameters, token-bearing URL paths, Authorization values and
  * token-shaped strings; collapses whitespace; truncates to `maxLength` characters ending in `…`.
  */
@@ -79,7 +108,8 @@ export function sanitise(text: string, secrets: Iterable<string> = [], maxLength
   let out = String(text);
   const forms = new Set<string>();
   for (const secret of secrets) {
-    if (typeof secret === 'string' && secret.length >= MIN_SECRET_LENGTH) secretForms(secret).forEach((f) => forms.add(f));
+    if (typeof secret !== 'string' || secret.length < MIN_SECRET_LENGTH) continue;
+    for (const part of [secret, ...urlParts(secret)]) secretForms(part).forEach((f) => forms.add(f));
   }
   // Longest first, so a secret containing another is removed whole.
   for (const form of [...forms].sort((a, b) => b.length - a.length)) out = out.split(form).join(MASK);
@@ -89,6 +119,18 @@ export function sanitise(text: string, secrets: Iterable<string> = [], maxLength
   out = out.replace(/\s+/g, ' ').trim();
   if (out.length > maxLength) out = `${out.slice(0, Math.max(0, maxLength - 1))}…`;
   return out;
+}
+
+/** Longest error code kept: the `delivery_attempts.error_code` column is varchar(100). */
+export const MAX_ERROR_CODE_CHARS = 100;
+
+/**
+ * A provider-derived error code (Slack's `error`, an OAuth `error`, ...) made safe to store, log and use as a
+ * workflow value: sanitised with the delivery's secrets (before it is cut, so no part of a secret survives),
+ * at most MAX_ERROR_CODE_CHARS characters.
+ */
+export function sanitiseCode(code: string, secrets: Iterable<string> = []): string {
+  return sanitise(code, secrets, MAX_ERROR_CODE_CHARS);
 }
 
 /**

@@ -6,9 +6,11 @@ import type { DeliveryContext, DeliveryOutcome, ProviderDefinition } from '../ty
 import { shellConfigSchema, type ShellConfig } from './config';
 import { shellEnvironment } from './environment';
 import { runShell, type ShellRun } from './run';
+import { DEFAULT_SANDBOX, planSandbox, SandboxUnavailable, type SandboxPlan, type ShellSandboxOptions } from './sandbox';
 
 export { shellConfigSchema, type ShellConfig, MAX_SHELL_TIMEOUT_MS } from './config';
 export { flattenPayload, envKey, shellEnvironment } from './environment';
+export { DEFAULT_SANDBOX, type ShellSandboxOptions } from './sandbox';
 
 /** The exit code that asks for another attempt (sysexits EX_TEMPFAIL). */
 export const EXIT_TEMPFAIL = 75;
@@ -35,7 +37,7 @@ export function outcomeFromShellRun(run: ShellRun, timeoutMs: number, secrets: s
     return { kind: 'retryable', errorCode: 'command_timeout', error: `The command ran for more than ${timeoutMs} ms; its process group was killed`, ...withLog };
   }
   if (run.exitCode === 0) {
-    const firstLine = run.stdout.text().split('\n', 1)[0].trim().slice(0, MAX_EXTERNAL_ID_CHARS);
+    const firstLine = sanitise(run.stdout.text().split('\n', 1)[0], secrets, MAX_EXTERNAL_ID_CHARS + 1).slice(0, MAX_EXTERNAL_ID_CHARS);
     return { kind: 'success', ...(firstLine ? { externalId: firstLine } : {}), ...withLog };
   }
   const tail = lastChars(run.stderr.text().trim() || run.stdout.text().trim(), ERROR_TAIL_CHARS);
@@ -71,43 +73,81 @@ function shellLog(run: ShellRun): string {
   return parts.join('\n');
 }
 
-/** One attempt: a fresh HOME, the allow-listed environment, the command, then the outcome. */
-async function deliverShell(ctx: DeliveryContext<ShellConfig>): Promise<DeliveryOutcome> {
-  const config = ctx.config;
-  const secrets = Object.values(config.env ?? {});
-  const home = await fs.mkdtemp(path.join(os.tmpdir(), 'hub-shell-'));
-  try {
-    const payloadFile = path.join(home, 'payload.json');
-    await fs.writeFile(payloadFile, JSON.stringify(ctx.event.payload), { mode: 0o600 });
-    const { env, skipped } = shellEnvironment(ctx, home, payloadFile, config.env);
-    const run = await runShell({
-      command: config.command,
-      env,
-      cwd: config.workingDirectory ?? home,
-      timeoutMs: config.timeoutMs,
-      maxOutputBytes: config.maxOutputBytes,
-    });
-    const outcome = outcomeFromShellRun(run, config.timeoutMs, secrets);
-    if (skipped.length === 0) return outcome;
-    const note = `[hub] too large for the environment, left out: ${skipped.slice(0, 20).join(', ')} (the payload is in $EVENT_PAYLOAD_FILE)`;
-    return { ...outcome, log: outcome.log ? `${note}\n${outcome.log}` : note };
-  } finally {
-    await fs.rm(home, { recursive: true, force: true }).catch(() => undefined);
+/** What a shell provider is built with: the sandbox and the server's own secrets (masked in every log and error). */
+export interface ShellProviderOptions {
+  sandbox?: ShellSandboxOptions;
+  /** Secrets of the hub itself (master key, tokens, database password): masked wherever a command's output goes. */
+  serverSecrets?: readonly string[];
+}
+
+/** Masks known secrets line by line (a log keeps its lines). */
+function maskLog(log: string, secrets: string[]): string {
+  return log.split('\n').map((line) => sanitise(line, secrets, 1_000_000)).join('\n');
+}
+
+/** The shell provider for this worker; see providers/shell/README.md. */
+export function createShellProvider(options: ShellProviderOptions = {}): ProviderDefinition<ShellConfig> {
+  const sandbox = options.sandbox ?? DEFAULT_SANDBOX;
+  let plan: ((command: string) => SandboxPlan) | undefined;
+
+  /** One attempt: a fresh HOME owned by the run-as user, the allow-listed environment, the command, then the outcome. */
+  async function deliverShell(ctx: DeliveryContext<ShellConfig>): Promise<DeliveryOutcome> {
+    const config = ctx.config;
+    const secrets = [...Object.values(config.env ?? {}), ...(options.serverSecrets ?? [])];
+    try {
+      plan ??= planSandbox(sandbox);
+    } catch (err) {
+      if (!(err instanceof SandboxUnavailable)) throw err;
+      return { kind: 'permanent', errorCode: 'shell_unavailable', error: sanitise(`The shell provider cannot run commands on this worker: ${err.message}`, secrets) };
+    }
+    const start = plan(config.command);
+    const home = await fs.mkdtemp(path.join(os.tmpdir(), 'hub-shell-'));
+    try {
+      const payloadFile = path.join(home, 'payload.json');
+      await fs.writeFile(payloadFile, JSON.stringify(ctx.event.payload), { mode: 0o600 });
+      if (start.owner) {
+        await fs.chown(home, start.owner.uid, start.owner.gid);
+        await fs.chown(payloadFile, start.owner.uid, start.owner.gid);
+      }
+      const { env, skipped } = shellEnvironment(ctx, home, payloadFile, config.env);
+      const run = await runShell({
+        command: config.command,
+        argv: start.argv,
+        signalsAsExitCodes: start.namespaced,
+        env,
+        cwd: config.workingDirectory ?? home,
+        timeoutMs: config.timeoutMs,
+        maxOutputBytes: config.maxOutputBytes,
+      });
+      const outcome = outcomeFromShellRun(run, config.timeoutMs, secrets);
+      const note = skipped.length
+        ? `[hub] too large for the environment, left out: ${skipped.slice(0, 20).join(', ')} (the payload is in $EVENT_PAYLOAD_FILE)`
+        : '';
+      const log = [note, outcome.log ?? ''].filter(Boolean).join('\n');
+      const { log: _raw, ...rest } = outcome;
+      return log ? { ...rest, log: maskLog(log, secrets) } : rest;
+    } finally {
+      await fs.rm(home, { recursive: true, force: true }).catch(() => undefined);
+    }
   }
+
+  return {
+    id: 'shell',
+    displayName: 'Shell command',
+    description:
+      'Runs a command with /bin/sh -c for each event as an unprivileged user, with only the event (EVENT_*, PAYLOAD_*, ' +
+      'EVENT_PAYLOAD) and its own variables in the environment, process and memory limits, a timeout that ends every ' +
+      'process it started, and capped output in the delivery log. Exit 0 = delivered (first stdout line = external id), ' +
+      '75 = retry, anything else = failed. Only admins may create, change or enable shell subscriptions.',
+    configSchema: shellConfigSchema,
+    followUps: false,
+    adminOnly: true,
+    deliver: deliverShell,
+  };
 }
 
 /**
- * The shell provider: runs an admin's command per event. Off by default: the lead registers it only
- * when SHELL_PROVIDER_ENABLED=true, because a command runs as the service's OS user.
+ * The shell provider with the default sandbox (commands as `nobody`). Off by default: the registry holds it only
+ * when SHELL_PROVIDER_ENABLED=true, built by createShellProvider with the configured sandbox and server secrets.
  */
-export const shellProvider: ProviderDefinition<ShellConfig> = {
-  id: 'shell',
-  displayName: 'Shell command',
-  description:
-    'Runs a command with /bin/sh -c for each event, with only the event (EVENT_*, PAYLOAD_*, EVENT_PAYLOAD) and ' +
-    'its own variables in the environment, a timeout that kills the whole process group, and capped output ' +
-    'in the delivery log. Exit 0 = delivered (first stdout line = external id), 75 = retry, anything else = failed.',
-  configSchema: shellConfigSchema,
-  followUps: false,
-  deliver: deliverShell,
-};
+export const shellProvider: ProviderDefinition<ShellConfig> = createShellProvider();

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import os from 'node:os';
 
 /** Collected output of one stream: the first bytes (`head`) or the last bytes (`tail`), and how many were dropped. */
 export class CappedOutput {
@@ -62,6 +63,10 @@ export interface ShellRun {
 /** Options of one run. */
 export interface ShellRunOptions {
   command: string;
+  /** What to spawn instead of `/bin/sh -c command` (the sandbox's wrappers ending in it). */
+  argv?: string[];
+  /** The argv ends in an init that reports a command killed by signal n as exit code 128+n. */
+  signalsAsExitCodes?: boolean;
   env: Record<string, string>;
   cwd: string;
   timeoutMs: number;
@@ -70,6 +75,13 @@ export interface ShellRunOptions {
 
 /** How long the pipes may stay open after the shell exited (a process that left the group holds them). */
 const DRAIN_AFTER_EXIT_MS = 1_000;
+
+/** 128+n from the namespace's init: the command was killed by signal n. */
+function asSignal(code: number | null, signal: NodeJS.Signals | null): { code: number | null; signal: NodeJS.Signals | null } {
+  if (code === null || code <= 128) return { code, signal };
+  const name = Object.entries(os.constants.signals).find(([, n]) => n === code - 128)?.[0] as NodeJS.Signals | undefined;
+  return name ? { code: null, signal: name } : { code, signal };
+}
 
 /** Signals the whole process group; a group that is already gone is fine. */
 function killGroup(pid: number | undefined): void {
@@ -84,8 +96,8 @@ function killGroup(pid: number | undefined): void {
 /**
  * Runs `/bin/sh -c command` as the leader of a new process group, stdin closed, with exactly `env`.
  * On timeout the group is killed (background children included); after the shell exits the group is
- * killed too, so nothing a delivery starts outlives its attempt (except a process that made its own
- * session with setsid). stdout keeps its first bytes (the external id is its first line), stderr its
+ * killed too, so nothing a delivery starts outlives its attempt (in the sandbox's PID namespace, not even
+ * a process that made its own session with setsid). stdout keeps its first bytes (the external id is its first line), stderr its
  * last (where errors are). Never rejects.
  */
 export function runShell(opts: ShellRunOptions): Promise<ShellRun> {
@@ -113,7 +125,8 @@ export function runShell(opts: ShellRunOptions): Promise<ShellRun> {
     };
     let drainTimer: NodeJS.Timeout | undefined;
 
-    const child = spawn('/bin/sh', ['-c', opts.command], {
+    const [file, ...args] = opts.argv ?? ['/bin/sh', '-c', opts.command];
+    const child = spawn(file, args, {
       cwd: opts.cwd,
       env: opts.env,
       detached: true, // its own process group, so the group can be killed as one
@@ -130,7 +143,7 @@ export function runShell(opts: ShellRunOptions): Promise<ShellRun> {
       finish(`could not start /bin/sh in ${opts.cwd}: ${err.code ?? err.message}`);
     });
     child.on('exit', (code, signal) => {
-      exit = { code, signal };
+      exit = opts.signalsAsExitCodes ? asSignal(code, signal) : { code, signal };
       killGroup(child.pid); // background jobs the command left behind
       drainTimer = setTimeout(() => {
         child.stdout.destroy();

@@ -1,4 +1,4 @@
-import { sanitise } from '../shared/sanitise';
+import { sanitise, sanitiseCode } from '../shared/sanitise';
 import { outcomeFromResponse, parseRetryAfter } from '../http/outcome';
 import type { DeliveryOutcome, OutboundResponse } from '../types';
 
@@ -44,7 +44,8 @@ export interface ApiErrorContext {
  * sorted into retryable, permanent, or permanent and pausing (token or channel gone).
  */
 export function classifyApiFailure(res: OutboundResponse, body: SlackApiBody | undefined, where: ApiErrorContext): SlackFailure {
-  const code = typeof body?.error === 'string' ? body.error.slice(0, 100) : undefined;
+  // Slack's code is the answer's text: a proxy or Slack itself may echo the token in it
+  const code = typeof body?.error === 'string' ? sanitiseCode(body.error, where.secrets) : undefined;
   if (res.status < 200 || res.status >= 300) {
     const base = outcomeFromResponse(res, { secrets: where.secrets }) as SlackFailure;
     return code ? { ...base, errorCode: code, error: sanitise(`Slack ${where.method} failed: HTTP ${res.status} ${code}`, where.secrets) } : base;

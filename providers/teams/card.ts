@@ -44,17 +44,39 @@ export function cardKind(resolves: boolean, isFollowUp: boolean): CardKind {
 }
 
 /**
- * Title and text from the subscription's templates, or from the payload's usual fields.
- * Template values are written on one line (control characters become spaces). Throws TemplateError.
+ * Text from an event as a card shows it: Adaptive Card text is markdown, and a payload's `[x](https://evil)`
+ * would render as a link, so `\`, `[` and `]` are escaped (emphasis stays: it cannot point anywhere).
+ */
+export function escapeCardText(value: string): string {
+  return value.replace(/[\\[\]]/g, (c) => `\\${c}`);
+}
+
+/** A copy of `value` with every string in it escaped for a card (the values a template writes). */
+function escapedView<T>(value: T): T {
+  if (typeof value === 'string') return escapeCardText(value) as T;
+  if (Array.isArray(value)) return value.map(escapedView) as T;
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) Object.defineProperty(out, k, { value: escapedView(v), enumerable: true, writable: true, configurable: true });
+    return out as T;
+  }
+  return value;
+}
+
+/**
+ * Title and text from the subscription's templates, or from the payload's usual fields, escaped for the card
+ * (a template's own markdown stays; the values it writes are escaped). Template values are written on one line
+ * (control characters become spaces). Throws TemplateError.
  */
 export function cardText(ctx: Pick<DeliveryContext, 'deliveryId' | 'event' | 'subscription' | 'test'>, config: TeamsConfig): CardText {
   const summary = summarise(ctx);
-  const view = config.titleTemplate || config.textTemplate ? buildTemplateView(ctx) : undefined;
+  const view = config.titleTemplate || config.textTemplate ? escapedView(buildTemplateView(ctx)) : undefined;
   const title = config.titleTemplate ? renderTemplate(config.titleTemplate, view!, 'header').replace(/\s+/g, ' ').trim() : '';
   const text = config.textTemplate ? renderTemplate(config.textTemplate, view!, 'header').trim() : undefined;
+  const described = summary.description === undefined ? undefined : escapeCardText(summary.description);
   return {
-    title: title || summary.title,
-    description: config.textTemplate ? text || undefined : summary.description,
+    title: title || escapeCardText(summary.title),
+    description: config.textTemplate ? text || undefined : described,
   };
 }
 
@@ -88,8 +110,9 @@ function heading(kind: CardKind, summary: EventSummary, title: string, emoji: st
  */
 export function buildCard(summary: EventSummary, kind: CardKind, text: CardText): AdaptiveCard {
   const look = severityLook(summary.severity, summary.resolves);
-  const { main, sub } = heading(kind, summary, truncate(text.title, TITLE_MAX_CHARS), look.emoji);
-  const fact = (title: string, value: string | undefined) => (value ? [{ title, value: truncate(value, FACT_MAX_CHARS) }] : []);
+  // text is escaped by cardText; the event's name and the facts come from the catalogue and payload as they are
+  const { main, sub } = heading(kind, { ...summary, eventName: escapeCardText(summary.eventName) }, truncate(text.title, TITLE_MAX_CHARS), look.emoji);
+  const fact = (title: string, value: string | undefined) => (value ? [{ title, value: truncate(escapeCardText(value), FACT_MAX_CHARS) }] : []);
   const facts = [
     ...fact('Event', summary.eventName),
     ...fact('Systems', summary.systems.join(', ')),

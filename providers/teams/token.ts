@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { sanitise } from '../shared/sanitise';
+import { sanitise, sanitiseCode } from '../shared/sanitise';
 import { outcomeFromError, outcomeFromResponse } from '../http/outcome';
 import type { DeliveryOutcome, GuardedHttpClient, OutboundResponse } from '../types';
 import type { TeamsConnection } from './config';
@@ -121,7 +121,8 @@ async function fetchToken(http: GuardedHttpClient, conn: TeamsConnection): Promi
 export function classifyTokenResponse(res: OutboundResponse, secrets: string[]): FailedOutcome {
   const base = outcomeFromResponse(res, { secrets }) as FailedOutcome;
   const body = parseJson(res.body) as { error?: unknown; error_description?: unknown; error_codes?: unknown } | undefined;
-  const oauthError = typeof body?.error === 'string' ? body.error : undefined;
+  // the token endpoint's `error` becomes the attempt's error code: sanitised and bounded like any answer text
+  const oauthError = typeof body?.error === 'string' ? sanitiseCode(body.error, secrets) : undefined;
   if (!oauthError) return { ...base, error: sanitise(`Token request failed: ${base.error}`, secrets) };
   const description = typeof body?.error_description === 'string' ? firstLine(body.error_description) : '';
   const aadsts = /AADSTS(\d+)/.exec(description)?.[1];

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { checkEventId, checkEventTypeInput, eventTypeInputSchema } from '../catalogue/validate';
 import { ownerOfEventId } from '../catalogue/types';
-import type { EventCatalogue } from '../catalogue/store';
+import { BUILTIN_EVENT_IDS, type EventCatalogue } from '../catalogue/store';
+import type { AuthContext } from '../auth/tokens';
 import { badRequest, HttpProblem, notFound } from '../http/problem';
 import type { ApiRoutes } from '../http/routes';
 import { anyObject, idParams } from './schemas';
@@ -29,6 +30,25 @@ const putBody = z.strictObject({
   id: z.string().optional().meta({ description: 'If given, must equal the id in the path' }),
   owner: z.string().optional().meta({ description: 'If given, must equal the owner the id names (the part before the first dot)' }),
 });
+
+/**
+ * What an ingest token may register (issue 19): never the hub's own events (`hub.*`) or the built-in catalogue;
+ * with listed owners, event types of those owners; without, new event types and those it registered itself.
+ * Anything else is 403 problem+json; admins may change every event type.
+ */
+async function mayRegister(catalogue: EventCatalogue, id: string, owner: string, auth: AuthContext): Promise<void> {
+  const refuse = (why: string) => new HttpProblem(403, 'Forbidden', why);
+  if (owner === 'hub') throw refuse('The hub\'s own events (hub.*) are read-only to ingest tokens');
+  if (BUILTIN_EVENT_IDS.has(id)) throw refuse(`${id} is a built-in event type: read-only to ingest tokens (an admin may change it)`);
+  if (auth.owners.length > 0) {
+    if (!auth.owners.includes(owner)) throw refuse(`This token may not register events of owner ${owner}`);
+    return;
+  }
+  const existing = await catalogue.registration(id);
+  if (existing && existing.registeredBy !== auth.tokenId) {
+    throw refuse(`${id} was registered by another token: a token without listed owners changes only the event types it registered`);
+  }
+}
 
 /** `/events`: the catalogue; domain services register their own event types. */
 export function eventRoutes(routes: ApiRoutes, catalogue: EventCatalogue): void {
@@ -68,9 +88,7 @@ export function eventRoutes(routes: ApiRoutes, catalogue: EventCatalogue): void 
       const idProblems = checkEventId(params.id);
       if (idProblems.length) throw badRequest('The event id is invalid', idProblems);
       const owner = ownerOfEventId(params.id);
-      if (auth.role === 'ingest' && auth.owners.length > 0 && !auth.owners.includes(owner)) {
-        throw new HttpProblem(403, 'Forbidden', `This token may not register events of owner ${owner}`);
-      }
+      if (auth.role === 'ingest') await mayRegister(catalogue, params.id, owner, auth);
       const { id, owner: givenOwner, ...input } = body;
       const mismatch = [
         ...(id !== undefined && id !== params.id ? [{ path: 'body.id', message: `must be "${params.id}" (the id in the path) or left out` }] : []),
@@ -79,7 +97,7 @@ export function eventRoutes(routes: ApiRoutes, catalogue: EventCatalogue): void 
       if (mismatch.length) throw badRequest('The body disagrees with the path', mismatch);
       const problems = checkEventTypeInput(input);
       if (problems.length) throw badRequest('The event type is invalid', problems);
-      const { value, created } = await catalogue.put(params.id, input);
+      const { value, created } = await catalogue.put(params.id, input, auth.tokenId);
       return { status: created ? 201 : 200, body: value };
     },
   });

@@ -1,3 +1,4 @@
+import { createAddressPolicy } from '../../providers/http/address-policy';
 import type { Client } from '@temporalio/client';
 import type { DataSource } from 'typeorm';
 import type { ProviderRegistry } from '../../providers/registry';
@@ -76,7 +77,7 @@ export function buildApi(deps: ApiDeps) {
   ingestRoutes(routes, ingest, config.ingestMaxBodyBytes, new RateLimiter(config.ingestRateLimit.perSecond, config.ingestRateLimit.burst));
   eventRoutes(routes, catalogue);
   providerRoutes(routes, providers, new ProviderSettings(dataSource), () => deps.plugins.loadErrors());
-  pluginRoutes(routes, new PluginService(dataSource, deps.plugins, config.pluginInstall), config.pluginInstall.maxTarballBytes);
+  pluginRoutes(routes, new PluginService(dataSource, deps.plugins, config.pluginInstall, createAddressPolicy(config.outbound.allowedNetworks)), config.pluginInstall.maxTarballBytes);
   const targets = new TargetService(dataSource, config.targetHealth);
   const hubEvents = new HubEvents((req) => ingest.ingest(req, HUB_AUTH), logger);
   subscriptionRoutes(routes, subscriptions, ingest, targets, hubEvents, deliveries, logger);

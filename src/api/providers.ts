@@ -16,6 +16,7 @@ const provider = z
     connectionSchema: anyObject.optional(),
     connection: z.enum(['required', 'optional', 'none']),
     followUps: z.boolean(),
+    adminOnly: z.boolean().meta({ description: 'Only an admin may create, change or enable its subscriptions (the shell provider)' }),
     source: z.string(),
   })
   .meta({ id: 'Provider' });
@@ -31,6 +32,7 @@ export function providerView(p: RegisteredProvider, enabled: boolean) {
     ...(p.connectionJsonSchema ? { connectionSchema: p.connectionJsonSchema } : {}),
     connection: p.definition.connection ?? 'none',
     followUps: p.definition.followUps,
+    adminOnly: p.definition.adminOnly === true,
     source: p.source,
   };
 }

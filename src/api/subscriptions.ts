@@ -97,7 +97,7 @@ export function subscriptionRoutes(
     method: 'post', path: '/subscriptions', summary: 'Create a subscription', tag: 'subscriptions', roles: [...write],
     body: createBody,
     responses: { 201: { description: 'Created', schema: subscription } },
-    handler: async ({ body }) => ({ status: 201, body: await subs.create(body) }),
+    handler: async ({ body, auth }) => ({ status: 201, body: await subs.create(body, auth.role) }),
   });
   routes.add({
     method: 'post', path: '/subscriptions/preview', summary: "What a subscription would send for the event type's example (nothing is sent or saved)",
@@ -130,9 +130,9 @@ export function subscriptionRoutes(
     method: 'patch', path: '/subscriptions/:id', summary: 'Change a subscription', tag: 'subscriptions', roles: [...write],
     params: idParams, body: patchBody,
     responses: { 200: { description: 'Changed', schema: subscription } },
-    handler: async ({ params, body }) => {
+    handler: async ({ params, body, auth }) => {
       const before = await subs.get(params.id);
-      const after = await subs.update(params.id, body);
+      const after = await subs.update(params.id, body, auth.role);
       if (before.pausedReason && !after.pausedReason) {
         await hubEvents.emit('hub.subscription.resumed', hubEmissionId('hub.subscription.resumed', `${after.id}:${after.updatedAt}`), {
           subscriptionId: after.id, subscriptionName: after.name, provider: after.provider, event: after.event, previousReason: before.pausedReason,

@@ -1,6 +1,9 @@
 import type { DataSource } from 'typeorm';
 import { EventTypeEntity } from '../../entities/event-type.entity';
 import { BUILTIN_EVENT_TYPES } from './builtin';
+
+/** Ids of the event types the hub ships (read-only to ingest tokens, whatever a row says). */
+export const BUILTIN_EVENT_IDS: ReadonlySet<string> = new Set(BUILTIN_EVENT_TYPES.map((e) => e.id));
 import type { EventTypeDefinition } from './types';
 import type { EventTypeInput } from './validate';
 import { ownerOfEventId } from './types';
@@ -45,18 +48,27 @@ export class EventCatalogue {
     return rows.map(fromRow);
   }
 
-  /** Creates or replaces a domain service's event type; returns it and whether it was new. */
-  async put(id: string, input: EventTypeInput): Promise<{ value: EventTypeDefinition; created: boolean }> {
+  /** Who registered an event type (an API token id, null when unknown), or undefined when it does not exist. */
+  async registration(id: string): Promise<{ registeredBy: string | null } | undefined> {
+    const row = await this.dataSource.getRepository(EventTypeEntity).findOne({ where: { id }, select: { id: true, registeredBy: true } });
+    return row ? { registeredBy: row.registeredBy } : undefined;
+  }
+
+  /**
+   * Creates or replaces a domain service's event type; returns it and whether it was new. `registeredBy` (the
+   * caller's token id) is kept from the first registration on.
+   */
+  async put(id: string, input: EventTypeInput, registeredBy: string): Promise<{ value: EventTypeDefinition; created: boolean }> {
     const repo = this.dataSource.getRepository(EventTypeEntity);
     const created = !(await repo.existsBy({ id }));
     const def: EventTypeDefinition = { id, owner: ownerOfEventId(id), ...input };
-    await repo.save({ ...toRow(def), builtin: false });
+    await repo.save({ ...toRow(def), builtin: false, ...(created ? { registeredBy } : {}) });
     this.cache.delete(id);
     return { value: def, created };
   }
 }
 
-function toRow(e: EventTypeDefinition): Omit<EventTypeEntity, 'createdAt' | 'updatedAt' | 'builtin'> {
+function toRow(e: EventTypeDefinition): Omit<EventTypeEntity, 'createdAt' | 'updatedAt' | 'builtin' | 'registeredBy'> {
   return {
     id: e.id,
     owner: e.owner,

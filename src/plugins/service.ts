@@ -5,7 +5,9 @@ import type { Config } from '../config';
 import { HttpProblem, notFound, conflict } from '../http/problem';
 import { fetchFromRegistry, fromUpload, PackageSourceError, type PluginTarball } from './package-source';
 import type { PluginRuntime } from './runtime';
-import { readManifest } from './unpack';
+import type { PluginManifest } from './unpack';
+import { inspectTarball, TarballRefused } from './tarball';
+import type { AddressPolicy } from '../../providers/http/address-policy';
 import { vetPlugin } from './vet';
 
 /** What to install: a registry package, or an uploaded tarball. */
@@ -25,6 +27,8 @@ export class PluginService {
     private readonly dataSource: DataSource,
     private readonly runtime: PluginRuntime,
     private readonly settings: Config['pluginInstall'],
+    /** The outbound address policy: registry fetches obey it like provider requests. */
+    private readonly policy: AddressPolicy,
   ) {}
 
   private assertEnabled(): void {
@@ -45,15 +49,20 @@ export class PluginService {
     try {
       tarball = 'tarball' in req
         ? fromUpload(req.tarball, this.settings.maxTarballBytes)
-        : await fetchFromRegistry(this.settings.registryUrl, req.package, req.version, this.settings.maxTarballBytes);
+        : await fetchFromRegistry(this.settings.registryUrl, req.package, req.version, this.settings.maxTarballBytes, this.policy);
     } catch (err) {
       if (err instanceof PackageSourceError) throw problem(err.status, err.field, err.message);
       throw err;
     }
     const field = 'tarball' in req ? 'tarball' : 'version';
-    const manifest = await readManifest(tarball.bytes).catch((err: Error) => {
-      throw problem(422, field, err.message);
-    });
+    // in memory, before anything is written: size and entry limits, no links or paths out of the package
+    let manifest: PluginManifest;
+    try {
+      manifest = inspectTarball(tarball.bytes, this.settings.maxUnpackedBytes);
+    } catch (err) {
+      if (err instanceof TarballRefused) throw problem(422, field, err.message);
+      throw err;
+    }
     if ('package' in req && (manifest.name !== req.package || manifest.version !== req.version)) {
       throw problem(422, 'version', `The tarball holds ${manifest.name}@${manifest.version}, not ${req.package}@${req.version}`);
     }
@@ -61,7 +70,7 @@ export class PluginService {
     if (manifest.dependencies.length) {
       throw problem(422, field, `Plugins must bundle their dependencies (found ${manifest.dependencies.join(', ')}); use the SDK passed to createProvider`);
     }
-    const trial = await vetPlugin(tarball.bytes);
+    const trial = await vetPlugin(tarball.bytes).catch((err: Error) => ({ fatal: `the package could not be unpacked: ${err.message}` }));
     if (trial.fatal) throw problem(422, field, `Refused: ${trial.fatal}`);
     const repo = this.dataSource.getRepository(PluginEntity);
     if (await repo.createQueryBuilder('p').where('p.package = :n AND p.uninstalled_at IS NULL', { n: manifest.name }).getExists()) {

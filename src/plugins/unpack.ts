@@ -10,19 +10,15 @@ export interface PluginManifest {
   dependencies: string[];
 }
 
-/** Reads the manifest from a tarball without keeping anything on disk. */
-export async function readManifest(bytes: Buffer): Promise<PluginManifest> {
-  const out = await run(['-xzO', '-f', '-', 'package/package.json'], bytes).catch(() => {
-    throw new Error('not an npm package tarball (no package/package.json)');
-  });
-  let pkg: { name?: unknown; version?: unknown; dependencies?: Record<string, string> };
-  try {
-    pkg = JSON.parse(out) as typeof pkg;
-  } catch {
-    throw new Error('package/package.json is not valid JSON');
-  }
-  if (typeof pkg.name !== 'string' || typeof pkg.version !== 'string') throw new Error('package.json has no name or version');
-  return { name: pkg.name, version: pkg.version, dependencies: Object.keys(pkg.dependencies ?? {}) };
+/**
+ * The plugin's entry file, resolved from `dir`'s package.json, when it lies inside `dir` (symbolic links
+ * followed); throws otherwise: a `main` of `../x` or through a link would load code that was never checked.
+ */
+export function entryInside(dir: string): string {
+  const root = fs.realpathSync(dir);
+  const entry = fs.realpathSync(require.resolve(root));
+  if (!entry.startsWith(root + path.sep)) throw new Error('package.json "main" resolves outside the plugin package');
+  return entry;
 }
 
 /**

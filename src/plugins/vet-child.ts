@@ -1,5 +1,6 @@
 import { loadErrorMessage, loadPluginEntry } from '../../providers/plugins';
 import { ProviderRegistry } from '../../providers/registry';
+import { entryInside } from './unpack';
 
 /**
  * Run as a child process by the installer: loads the unpacked plugin in `argv[2]` into a throw-away registry
@@ -9,6 +10,7 @@ import { ProviderRegistry } from '../../providers/registry';
 function main(): void {
   let reply: { providers: string[] } | { error: string };
   try {
+    entryInside(process.argv[2]);
     reply = { providers: loadPluginEntry(process.argv[2], new ProviderRegistry()) };
   } catch (err) {
     reply = { error: loadErrorMessage(err) };

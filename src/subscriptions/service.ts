@@ -5,7 +5,8 @@ import { ConnectionEntity } from '../../entities/connection.entity';
 import type { ProviderRegistry, RegisteredProvider } from '../../providers/registry';
 import type { FieldProblem } from '../../providers/types';
 import type { EventCatalogue } from '../catalogue/store';
-import { badRequest, notFound } from '../http/problem';
+import { badRequest, HttpProblem, notFound } from '../http/problem';
+import type { Role } from '../../entities/api-token.entity';
 import { zodProblems } from '../http/validation';
 import type { SecretBox } from '../secrets/crypto';
 import { secretsLeftBehind } from '../secrets/destinations';
@@ -54,8 +55,10 @@ export class SubscriptionService {
     return this.dataSource.getRepository(SubscriptionEntity);
   }
 
-  async create(input: SubscriptionInput): Promise<SubscriptionView> {
+  /** Creates a subscription; `role` is the caller's (an admin-only provider refuses anyone else, 403). */
+  async create(input: SubscriptionInput, role: Role): Promise<SubscriptionView> {
     const provider = await this.checkReferences(input.provider, input.event, input.connectionId ?? null);
+    requireAdminFor(provider, role, 'create');
     const config = await this.validConfig(provider, input.config, input.event, Boolean(input.connectionId));
     const row = this.repo.create({
       id: `sub_${crypto.randomUUID().replace(/-/g, '')}`,
@@ -80,13 +83,18 @@ export class SubscriptionService {
    * `{set: true}`) keeps its stored value, unless the field it is bound to now points to another origin
    * (400 naming the secret: it must be given again). Enabling a subscription, or changing its config, clears a pause.
    */
-  async update(id: string, patch: Partial<SubscriptionInput>): Promise<SubscriptionView> {
+  async update(id: string, patch: Partial<SubscriptionInput>, role: Role): Promise<SubscriptionView> {
     const row = await this.repo.findOneBy({ id });
     if (!row) throw notFound(`Subscription ${id} does not exist`);
     const providerId = patch.provider ?? row.provider;
     const event = patch.event ?? row.event;
     const connectionId = patch.connectionId !== undefined ? patch.connectionId : row.connectionId;
+    // an admin-only subscription may still be switched off by anyone who may write subscriptions
+    const onlyDisables = Object.keys(patch).every((k) => k === 'enabled') && patch.enabled === false;
+    const current = this.providers.get(row.provider);
+    if (current && !onlyDisables) requireAdminFor(current, role, 'change');
     const provider = await this.checkReferences(providerId, event, connectionId);
+    if (providerId !== row.provider) requireAdminFor(provider, role, 'change');
     // a new connection (or none) is checked against the config too: some modes need one
     if (patch.config !== undefined || patch.provider !== undefined || patch.event !== undefined || patch.connectionId !== undefined) {
       if (patch.provider !== undefined && patch.provider !== row.provider && patch.config === undefined) {
@@ -123,11 +131,18 @@ export class SubscriptionService {
   async preview(input: SubscriptionInput, storedId?: string): Promise<PreviewRequest[]> {
     const provider = await this.checkReferences(input.provider, input.event, input.connectionId ?? null);
     let raw: Record<string, unknown> = input.config;
+    let stored: Record<string, unknown> | undefined;
     if (storedId) {
       const row = await this.getRow(storedId);
-      if (row.provider === input.provider) raw = mergeSecretFields(decryptFields(row.config, provider.secretPaths, this.secrets), input.config, provider.secretPaths);
+      if (row.provider === input.provider) {
+        stored = decryptFields(row.config, provider.secretPaths, this.secrets);
+        raw = mergeSecretFields(stored, input.config, provider.secretPaths);
+      }
     }
     const config = await this.validConfig(provider, raw, input.event, Boolean(input.connectionId));
+    // the PATCH rule: a kept secret does not follow a destination moved to another origin, not even into a preview
+    const leftBehind = stored ? secretsLeftBehind(stored, input.config, config, provider.secretBindings) : [];
+    if (leftBehind.length) throw badRequest('The config sends stored secrets to a new destination; give them again', leftBehind);
     const conn = input.connectionId ? await this.dataSource.getRepository(ConnectionEntity).findOneBy({ id: input.connectionId }) : null;
     const connection = conn ? decryptFields(conn.config, provider.connectionSecretPaths, this.secrets) : undefined;
     return previewRequests(provider, (await this.catalogue.get(input.event))!, input.name, config, connection);
@@ -235,6 +250,12 @@ export class SubscriptionService {
     if (problems.length) throw badRequest('The provider config is invalid', problems);
     return parsed.data as Record<string, unknown>;
   }
+}
+
+/** 403 unless an admin writes a subscription of an admin-only provider (the shell provider). */
+function requireAdminFor(provider: RegisteredProvider, role: Role, action: 'create' | 'change'): void {
+  if (!provider.definition.adminOnly || role === 'admin') return;
+  throw new HttpProblem(403, 'Forbidden', `Only an admin may ${action} a ${provider.definition.id} subscription (it runs commands on the workers)`);
 }
 
 function dedupe(ids: string[]): string[] {

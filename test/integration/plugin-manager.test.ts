@@ -6,7 +6,8 @@ import { ProviderRegistry } from '../../providers/registry';
 import { PluginRuntime } from '../../src/plugins/runtime';
 import { Receiver } from '../fakes/receiver';
 import { Hub, waitFor } from '../support/hub';
-import { LocalRegistry, npmPack, packFiles, type PackedPlugin } from '../support/plugin-packages';
+import http from 'node:http';
+import { craftTarball, LocalRegistry, npmPack, packFiles, type CraftedEntry, type PackedPlugin } from '../support/plugin-packages';
 
 const ECHO = './test/fixtures/plugins/provider-echo';
 
@@ -27,6 +28,7 @@ describe('plugin manager: installing provider plugins at run time', function () 
       PLUGIN_INSTALL_ENABLED: 'true',
       PLUGIN_REGISTRY_URL: registry.url,
       PLUGIN_ALLOWED_SCOPES: '@ihub-test',
+      PLUGIN_MAX_UNPACKED_BYTES: String(8 * 1024 * 1024),
       DATA_DIR: dataDir,
     });
     receiver = await new Receiver().start();
@@ -85,6 +87,71 @@ describe('plugin manager: installing provider plugins at run time', function () 
     assert.equal(scoped.body.errors[0].path, 'tarball');
     assert.equal((await hub.call('POST', '/plugins', { tarball: echo.bytes.toString('base64') }, null)).status, 401);
     assert.deepEqual((await hub.call('GET', '/plugins')).body.items, [], 'nothing was recorded');
+  });
+
+  describe('unpacking (issue 19: a 1 MB upload unpacked to 1.1 GiB; crafted entries answered 500)', () => {
+    const manifest = (extra: Record<string, unknown> = {}): CraftedEntry => ({
+      name: 'package/package.json', body: JSON.stringify({ name: '@ihub-test/crafted', version: '1.0.0', main: 'index.js', ...extra }),
+    });
+    const index: CraftedEntry = { name: 'package/index.js', body: 'exports.provider = undefined;' };
+    const upload = (entries: CraftedEntry[]) => hub.call('POST', '/plugins', { tarball: craftTarball(entries).toString('base64') });
+
+    it('refuses a package that unpacks past PLUGIN_MAX_UNPACKED_BYTES or holds too many entries, with 422', async () => {
+      const bomb = craftTarball([manifest(), index, { name: 'package/zeros.bin', body: Buffer.alloc(64 * 1024 * 1024) }]);
+      assert.ok(bomb.length < 200 * 1024, `the upload is ${bomb.length} bytes`);
+      const big = await hub.call('POST', '/plugins', { tarball: bomb.toString('base64') });
+      assert.equal(big.status, 422, JSON.stringify(big.body));
+      assert.equal(big.body.errors[0].path, 'tarball');
+      assert.match(big.body.detail, /unpacks to more than 8388608 bytes/);
+      const many = await upload([manifest(), index, ...Array.from({ length: 10_001 }, (_, i) => ({ name: `package/f${i}.js`, body: '' }))]);
+      assert.equal(many.status, 422, JSON.stringify(many.body));
+      assert.match(many.body.detail, /more than 10000 entries/);
+    });
+
+    const crafted: Array<[string, CraftedEntry[], RegExp]> = [
+      ['a ../ entry', [manifest(), index, { name: 'package/../../escape.js', body: 'x' }], /leaves the package/],
+      ['an absolute entry', [manifest(), index, { name: '/tmp/ihub-absolute.js', body: 'x' }], /absolute path/],
+      ['a write through a symbolic link', [manifest(), index, { name: 'package/out', type: 'symlink', linkname: '/tmp' }, { name: 'package/out/ihub-through.js', body: 'x' }], /symbolic link/],
+      ['a hard link to /etc/passwd', [manifest(), index, { name: 'package/passwd', type: 'hardlink', linkname: '/etc/passwd' }], /hard link/],
+      ['a main outside the package', [manifest({ main: '../../../outside.js' }), index], /"main" .* points outside the package/],
+      ['a symbolic link as main', [manifest({ main: 'entry.js' }), index, { name: 'package/entry.js', type: 'symlink', linkname: '/tmp/ihub-elsewhere.js' }], /symbolic link/],
+    ];
+    for (const [what, entries, detail] of crafted) {
+      it(`refuses ${what} with 422 naming tarball, writing nothing`, async () => {
+        const res = await upload(entries);
+        assert.equal(res.status, 422, JSON.stringify(res.body));
+        assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/);
+        assert.equal(res.body.errors[0].path, 'tarball');
+        assert.match(res.body.detail, detail);
+        assert.ok(!fs.existsSync('/tmp/ihub-through.js') && !fs.existsSync('/tmp/ihub-absolute.js'));
+      });
+    }
+
+    it('fetches from the registry under the outbound address policy and follows no redirect', async () => {
+      const redirecting = http.createServer((req, res) => res.writeHead(302, { location: `${registry.url}${req.url}` }).end());
+      await new Promise<void>((r) => redirecting.listen(0, '127.0.0.1', r));
+      const strict = await Hub.start('plugin-manager-strict', {
+        PLUGIN_INSTALL_ENABLED: 'true', PLUGIN_REGISTRY_URL: registry.url, OUTBOUND_ALLOWED_NETWORKS: '',
+      });
+      const redirected = await Hub.start('plugin-manager-redirect', {
+        PLUGIN_INSTALL_ENABLED: 'true', PLUGIN_REGISTRY_URL: `http://127.0.0.1:${(redirecting.address() as { port: number }).port}`,
+      });
+      try {
+        const before = registry.requests.length;
+        const blocked = await strict.call('POST', '/plugins', { package: echo.name, version: echo.version });
+        assert.equal(blocked.status, 502, JSON.stringify(blocked.body));
+        assert.match(blocked.body.detail, /could not be reached: .*(loopback|not allowed)/);
+        assert.equal(registry.requests.length, before, 'nothing reached the loopback registry');
+        const moved = await redirected.call('POST', '/plugins', { package: echo.name, version: echo.version });
+        assert.equal(moved.status, 502, JSON.stringify(moved.body));
+        assert.match(moved.body.detail, /redirected \(302\); redirects are not followed/);
+        assert.equal(registry.requests.length, before, 'the redirect was not followed');
+      } finally {
+        await strict.close();
+        await redirected.close();
+        redirecting.close();
+      }
+    });
   });
 
   it('refuses a registry tarball that does not match the registry integrity', async () => {

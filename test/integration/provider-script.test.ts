@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { scriptProvider } from '../../providers/script';
+import { scriptProvider, sharedSandboxPool } from '../../providers/script';
 import { Receiver } from '../fakes/receiver';
 import { Hub, INGEST_TOKEN, waitFor } from '../support/hub';
 import { getStack } from '../support/stack';
@@ -153,5 +153,29 @@ describe('script provider through the pipeline (real Temporal, PostgreSQL, Quick
     assert.equal(d.attempts, 1);
     const s = await hub.call('GET', `/subscriptions/${sub.id}`);
     assert.equal(s.body.pausedReason, 'The script asked to pause: the team channel was deleted');
+  });
+
+  it("keeps one subscription's busy loops to its share of the sandbox pool: another subscription's script runs at once", async () => {
+    const pool = sharedSandboxPool();
+    assert.equal(pool.share, Math.max(1, Math.floor(pool.options.maxThreads / 2)));
+    const HOG_MS = 6000;
+    await subscribe('async function deliver() { while (true) {} }', { timeoutMs: HOG_MS });
+    const hog = await Promise.all([1, 2, 3].map((n) => ingest(`evt-script-hog-${n}`)));
+    // the hog's runs hold what they may of the pool; the rest of them wait
+    await waitFor(async () => pool.stats().busy >= 1 && pool.stats().queued >= 1, 'the busy loops to hold the pool');
+    const victim = await hub.call('POST', '/subscriptions', {
+      name: 'victim', provider: 'script', event: 'incident.updated', config: { source: 'async function deliver(event) { return "ok-" + event.id }' },
+    });
+    assert.equal(victim.status, 201, JSON.stringify(victim.body));
+    const started = Date.now();
+    const example = (await hub.call('GET', '/events/incident.updated')).body.example;
+    const res = await hub.call('POST', '/ingest', { event: 'incident.updated', id: 'evt-script-victim', payload: example }, INGEST_TOKEN);
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    const d = await finished(res.body.deliveries[0].id, 'success');
+    const waited = Date.now() - started;
+    assert.equal(d.externalId, 'ok-evt-script-victim');
+    assert.ok(waited < HOG_MS - 2000, `the other subscription's script waited ${waited} ms behind the busy loops`);
+    // the hog's own runs still end, one after the other, as timeouts (not sandbox_busy)
+    for (const id of hog) assert.equal((await finished(id, 'failed')).attemptLog[0].errorCode, 'script_timeout');
   });
 });

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { shellProvider } from '../../providers/shell';
 import { Receiver } from '../fakes/receiver';
-import { Hub, INGEST_TOKEN, waitFor } from '../support/hub';
+import { ADMIN_TOKEN, Hub, INGEST_TOKEN, waitFor } from '../support/hub';
 import { getStack } from '../support/stack';
 
 const API_KEY = 'shell-api-key-8e41c07d2a';
@@ -11,18 +10,21 @@ const SERVER_ONLY = {
   DATABASE_URL: 'postgres://hub:process-env-db-password@db:5432/hub',
 };
 
-/** True once `pid` is gone (or a zombie nobody has reaped yet). */
-function gone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return true;
+/** Live (not zombie) processes of this machine whose command line holds `marker`, seen from the host's /proc. */
+function processesWith(marker: string): number[] {
+  const found: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      if (!cmdline.startsWith('sleep ') || !cmdline.includes(marker)) continue;
+      if (/^State:\s+Z/m.test(fs.readFileSync(`/proc/${entry}/status`, 'utf8'))) continue;
+      found.push(Number(entry));
+    } catch {
+      // gone while we looked
+    }
   }
-  try {
-    return /^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  } catch {
-    return true;
-  }
+  return found;
 }
 
 describe('shell provider through the pipeline (real Temporal, PostgreSQL, /bin/sh)', function () {
@@ -31,7 +33,8 @@ describe('shell provider through the pipeline (real Temporal, PostgreSQL, /bin/s
   let receiver: Receiver;
 
   before(async () => {
-    hub = await Hub.start('provider_shell', {}, [shellProvider]);
+    // commands run as nobody (the default) with small limits, so the limits are quick to reach
+    hub = await Hub.start('provider_shell', { SHELL_PROVIDER_ENABLED: 'true', SHELL_MAX_PROCESSES: '24', SHELL_MAX_MEMORY_MB: '128' });
     receiver = await new Receiver().start();
     Object.assign(process.env, SERVER_ONLY); // as a deployment would have them
   });
@@ -45,14 +48,14 @@ describe('shell provider through the pipeline (real Temporal, PostgreSQL, /bin/s
   });
   afterEach(() => hub.dataSource.query('DELETE FROM subscriptions'));
 
-  async function subscribe(command: string, config: Record<string, unknown> = {}, scheduleMs = [200, 200, 200]) {
+  async function subscribe(command: string, config: Record<string, unknown> = {}, scheduleMs = [200, 200, 200], token = ADMIN_TOKEN) {
     const res = await hub.call('POST', '/subscriptions', {
       name: 'shell sub',
       provider: 'shell',
       event: 'incident.created',
       config: { command, ...config },
       retryPolicy: { scheduleMs },
-    });
+    }, token);
     assert.equal(res.status, 201, JSON.stringify(res.body));
     return res.body as { id: string };
   }
@@ -127,15 +130,96 @@ describe('shell provider through the pipeline (real Temporal, PostgreSQL, /bin/s
     assert.equal(d.attemptLog[0].errorCode, 'exit_22');
   });
 
-  it('kills the whole process group at the timeout (background child included) and retries', async () => {
-    await subscribe('sleep 60 & echo "child $!"; sleep 60', { timeoutMs: 500 }, [200]);
+  it('kills every process of the attempt at the timeout (background child included) and retries', async () => {
+    await subscribe('sleep 61.5 & echo "child $!"; sleep 60', { timeoutMs: 500 }, [200]);
     const d = await finished(await ingest('evt-shell-timeout'), 'failed');
     assert.deepEqual(d.attemptLog.map((a: { outcome: string; errorCode: string }) => [a.outcome, a.errorCode]), [['retryable', 'command_timeout'], ['retryable', 'command_timeout']]);
     for (const attempt of d.attemptLog) {
       assert.ok(attempt.durationMs >= 500, `attempt took ${attempt.durationMs} ms`);
-      const child = Number(/child (\d+)/.exec(attempt.log)?.[1]);
-      assert.ok(child > 0, attempt.log);
-      await waitFor(async () => gone(child), `background child ${child} to be killed`);
+      assert.match(attempt.log, /child \d+/);
     }
+    await waitFor(async () => processesWith('61.5').length === 0, 'the background children to be killed');
+  });
+
+  describe('isolation (issue 19: a manager got root and every server secret)', () => {
+    let manager: string;
+    before(async () => {
+      const res = await hub.call('POST', '/tokens', { name: 'shell manager', role: 'manager' });
+      manager = res.body.token;
+    });
+
+    it('lets only an admin create, change or enable a shell subscription (a manager gets 403, may still disable it)', async () => {
+      const body = { name: 'by a manager', provider: 'shell', event: 'incident.created', config: { command: 'id' } };
+      const created = await hub.call('POST', '/subscriptions', body, manager);
+      assert.equal(created.status, 403);
+      assert.equal(created.headers.get('content-type'), 'application/problem+json; charset=utf-8');
+      assert.match(created.body.detail, /Only an admin may create a shell subscription/);
+
+      const sub = await subscribe('true', {}, [200], ADMIN_TOKEN);
+      for (const patch of [{ config: { command: 'cat /etc/shadow' } }, { name: 'renamed' }, { enabled: true }, { event: 'incident.updated' }]) {
+        const res = await hub.call('PATCH', `/subscriptions/${sub.id}`, patch, manager);
+        assert.equal(res.status, 403, JSON.stringify(patch));
+      }
+      // a webhook subscription cannot be turned into a shell one by a manager either
+      const hook = await hub.call('POST', '/subscriptions', { name: 'hook', provider: 'webhook', event: 'incident.created', config: { url: `${receiver.url}/x` } }, manager);
+      assert.equal(hook.status, 201, JSON.stringify(hook.body));
+      const turned = await hub.call('PATCH', `/subscriptions/${hook.body.id}`, { provider: 'shell', config: { command: 'id' } }, manager);
+      assert.equal(turned.status, 403);
+
+      const off = await hub.call('PATCH', `/subscriptions/${sub.id}`, { enabled: false }, manager);
+      assert.equal(off.status, 200);
+      const on = await hub.call('PATCH', `/subscriptions/${sub.id}`, { enabled: true }, manager);
+      assert.equal(on.status, 403);
+      assert.equal((await hub.call('PATCH', `/subscriptions/${sub.id}`, { enabled: true, name: 'admin may' })).status, 200);
+      const providers = await hub.call('GET', '/providers', undefined, manager);
+      assert.equal(providers.body.items.find((p: { id: string }) => p.id === 'shell').adminOnly, true);
+    });
+
+    it("runs as nobody: cannot read the hub's /proc/<pid>/environ, sees none of its processes, and server secrets are masked in the log", async () => {
+      const dbPassword = decodeURIComponent(new URL(hub.config.databaseUrl!).password);
+      assert.ok(dbPassword.length >= 8, 'the test database has a password to look for');
+      await subscribe(
+        [
+          'id -u; id -g',
+          `cat /proc/$PPID/environ /proc/${process.pid}/environ >/dev/null 2>&1 && echo "READ THE HUB ENVIRONMENT"`,
+          `kill -0 ${process.pid} 2>/dev/null && echo "CAN SIGNAL THE HUB"`,
+          'echo "processes: $(ls /proc | grep -c "^[0-9]")"',
+          // what a command that found the secrets would print: every one of them is masked
+          `echo "${ADMIN_TOKEN} ${INGEST_TOKEN} ${hub.config.encryption.masterKey} ${dbPassword}"`,
+        ].join('\n'),
+      );
+      const d = await finished(await ingest('evt-shell-nobody'), 'success');
+      const log: string = d.attemptLog[0].log;
+      assert.match(log, /^\[stdout\]\n65534\n65534\n/);
+      assert.ok(!log.includes('READ THE HUB ENVIRONMENT') && !log.includes('CAN SIGNAL THE HUB'), log);
+      const seen = Number(/processes: (\d+)/.exec(log)?.[1]);
+      assert.ok(seen > 0 && seen < 10, `the command saw ${seen} processes: only its own`);
+      assert.match(log, /\n\*\*\* \*\*\* \*\*\* \*\*\*$/);
+      const api = JSON.stringify((await hub.call('GET', `/deliveries/${d.id}`)).body);
+      for (const secret of [ADMIN_TOKEN, INGEST_TOKEN, hub.config.encryption.masterKey, dbPassword]) assert.ok(!api.includes(secret), 'a server secret in the API');
+    });
+
+    it('limits processes and memory, and ends setsid children with the attempt', async () => {
+      await subscribe(
+        [
+          // a fork bomb in a subshell: it ends at the process limit (dash exits when a fork fails)
+          '( n=0; while [ $n -lt 300 ]; do sleep 62.5 & n=$((n+1)); done ) 2>/dev/null',
+          'set -- /proc/[0-9]*; echo "running: $#"',
+          // end them with builtins only (no process can be started while at the limit)
+          'for p in /proc/[0-9]*; do read -r c < $p/comm 2>/dev/null; [ "$c" = sleep ] && kill ${p#/proc/}; done',
+          'while :; do set -- /proc/[0-9]*; [ $# -lt 6 ] && break; done',
+          'dd bs=300M count=1 if=/dev/zero of=/dev/null 2>/dev/null && echo "allocated 300 MiB" || echo "allocation refused"',
+          'setsid sleep 63.5 &',
+          'echo started',
+        ].join('\n'),
+        { timeoutMs: 20_000 },
+      );
+      const d = await finished(await ingest('evt-shell-limits'), 'success');
+      const log: string = d.attemptLog[0].log;
+      const running = Number(/running: (\d+)/.exec(log)?.[1]);
+      assert.ok(running > 5 && running <= 24, `processes at once: ${running} (limit 24)\n${log}`);
+      assert.match(log, /allocation refused/);
+      await waitFor(async () => processesWith('62.5').length + processesWith('63.5').length === 0, 'every process of the attempt, setsid ones included, to be gone');
+    });
   });
 });

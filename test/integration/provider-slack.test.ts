@@ -280,4 +280,20 @@ describe('slack provider through the pipeline (real Temporal, PostgreSQL and a f
     assert.ok(hub.logs.length > 0 && history.length > 1000, 'logs and history were read');
     assert.ok(deliveries.some((d) => /invalid_blocks/.test(d.error)) && deliveries.some((d) => /invalid_payload/.test(d.error)));
   });
+
+  it('keeps a bot token that Slack echoes in its error code out of error_code, the API, logs and history, bounded to 100 characters', async () => {
+    await subscribe('incident.created', { channel: 'C0OPS' });
+    slack.script('chat.postMessage', { error: `${'e'.repeat(120)}_${TOKEN}`, status: 503 }, { error: `invalid_arguments:${TOKEN}` });
+    const d = await settled(await ingest('incident.created', 'inc-echo'), 'failed');
+    const codes = d.attemptLog.map((a: { errorCode: string }) => a.errorCode);
+    assert.equal(codes.length, 2, JSON.stringify(d.attemptLog));
+    assert.match(codes[1], /^invalid_arguments:/);
+    assert.ok(codes.every((c: string) => c.length <= 100), JSON.stringify(codes));
+    const rows: { error_code: string }[] = await hub.dataSource.query('SELECT error_code FROM delivery_attempts WHERE delivery_id = $1', [d.id]);
+    const history = JSON.stringify(await (await getStack()).client.workflow.getHandle(d.workflowId).fetchHistory());
+    const api = JSON.stringify((await hub.call('GET', `/deliveries/${d.id}`)).body);
+    for (const [where, text] of [['database', JSON.stringify(rows)], ['API', api], ['history', history], ['logs', hub.logs.join('\n')]]) {
+      assert.ok(!text.includes(TOKEN) && !text.includes('integrationBotTokenValue'), `${where} holds the bot token`);
+    }
+  });
 });

@@ -132,6 +132,15 @@ describe('Teams provider through the pipeline (fake Workflows, identity platform
       assert.equal(card.actions[0].url, 'https://status.example.com/i/1');
     });
 
+    it('escapes payload text so a title or description cannot render as a link (issue 19)', async () => {
+      const flow = fake.addWorkflow();
+      await subscribe({ mode: 'workflow', webhookUrl: flow.url });
+      await delivered(await ingest('incident.created', 'inc-wf-md', { title: '[Reset your password](https://evil.example/x)', description: 'see [here](https://evil.example/d) *now*' }));
+      const card = JSON.parse(fake.at('workflow')[0].body).attachments[0].content;
+      assert.equal(card.body[0].items[0].text, '🔴 \\[Reset your password\\](https://evil.example/x)');
+      assert.equal(card.body[2].text, 'see \\[here\\](https://evil.example/d) *now*');
+    });
+
     it('pauses the subscription when the flow was deleted (404)', async () => {
       const flow = fake.addWorkflow();
       const sub = await subscribe({ mode: 'workflow', webhookUrl: flow.url });
@@ -251,6 +260,23 @@ describe('Teams provider through the pipeline (fake Workflows, identity platform
         assert.ok(!api.includes(s), `API returns ${s.slice(0, 6)}…`);
         assert.ok(!logs.includes(s), `logs hold ${s.slice(0, 6)}…`);
         assert.ok(!history.includes(s) && !history.includes(Buffer.from(s).toString('base64')), `history holds ${s.slice(0, 6)}…`);
+      }
+    });
+
+    it('keeps a client secret that the token endpoint echoes in its OAuth error code out of error_code, the API, logs and history', async () => {
+      clearTokenCache();
+      await subscribe(graphConfig());
+      const echo = `invalid_client: client_secret=${fake.clientSecret} is not valid for this app ${'x'.repeat(150)}`;
+      fake.fail('token', { status: 401, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: echo, error_description: `AADSTS7000215: Invalid client secret ${fake.clientSecret}` }) });
+      const d = await delivered(await ingest('incident.created', 'inc-oauth-echo'), 'failed');
+      const code: string = d.attemptLog[0].errorCode;
+      assert.match(code, /^invalid_client: client_secret=\*\*\*/);
+      assert.ok(code.length <= 100, `error code of ${code.length} characters`);
+      const rows = JSON.stringify(await hub.dataSource.query('SELECT error_code, error FROM delivery_attempts WHERE delivery_id = $1', [d.id]));
+      const history = JSON.stringify(await (await getStack()).client.workflow.getHandle(d.workflowId).fetchHistory());
+      const api = JSON.stringify((await hub.call('GET', `/deliveries/${d.id}`)).body);
+      for (const [where, text] of [['database', rows], ['API', api], ['history', history], ['logs', hub.logs.join('\n')]]) {
+        assert.ok(!text.includes(fake.clientSecret), `${where} holds the client secret`);
       }
     });
   });

@@ -64,15 +64,43 @@ describe('embedded stack start-up', function () {
     } finally {
       await pg.stop();
     }
-    // a second start finds the same data again (state survives restarts)
+    // the superuser password is generated for this data folder (issue 19: it was a fixed one), kept beside it (600)
+    const password = decodeURIComponent(new URL(pg.url).password);
+    assert.ok(password.length >= 32 && password !== 'integrations-hub-dev', `password ${password.length} characters`);
+    const file = `${pg.dataDir}.password`;
+    assert.equal(fs.readFileSync(file, 'utf8').trim(), password);
+    assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+    // a second start finds the same data again (state survives restarts), with the same password
     const again = await startEmbeddedPostgres({ dataDir, port, nativeDir: native });
     try {
       assert.ok(fs.existsSync(path.join(again.dataDir, 'PG_VERSION')));
+      assert.equal(decodeURIComponent(new URL(again.url).password), password);
+      const legacy = new Client({ host: '127.0.0.1', port, user: 'postgres', password: 'integrations-hub-dev', database: 'postgres' });
+      await assert.rejects(legacy.connect(), /password authentication failed/);
+      // a data folder made before passwords were generated (the fixed one, no file) gets its own at its next start
+      const client = new Client({ connectionString: again.url });
+      await client.connect();
+      await client.query(`ALTER ROLE postgres PASSWORD 'integrations-hub-dev'`);
+      await client.end();
     } finally {
       await again.stop();
+    }
+    fs.rmSync(`${pg.dataDir}.password`);
+    const migrated = await startEmbeddedPostgres({ dataDir, port, nativeDir: native });
+    try {
+      const renewed = decodeURIComponent(new URL(migrated.url).password);
+      assert.ok(renewed.length >= 32 && renewed !== password && renewed !== 'integrations-hub-dev');
+      assert.equal(fs.readFileSync(`${migrated.dataDir}.password`, 'utf8').trim(), renewed);
+      const client = new Client({ connectionString: migrated.url });
+      await client.connect();
+      await client.end();
+      const legacy = new Client({ host: '127.0.0.1', port, user: 'postgres', password: 'integrations-hub-dev', database: 'postgres' });
+      await assert.rejects(legacy.connect(), /password authentication failed/);
+    } finally {
+      await migrated.stop();
       if (who) {
         // the stand-in data folder and the copy of the binaries belong to this test's clone alone
-        fs.rmSync(path.dirname(again.dataDir), { recursive: true, force: true });
+        fs.rmSync(path.dirname(migrated.dataDir), { recursive: true, force: true });
         fs.rmSync(path.dirname(path.dirname(postgresBinaries(who, native).postgres)), { recursive: true, force: true });
       }
     }

@@ -63,4 +63,51 @@ describe('subscription preview: what would be sent for the example, sent nowhere
     assert.equal(res.status, 422, JSON.stringify(res.body));
     assert.deepEqual(res.body.errors.map((e: { path: string }) => e.path), ['provider']);
   });
+
+  describe("a stored secret in a preview (issue 19: a manager read an admin's Discord token)", () => {
+    const WEBHOOK_ID = '123456789012345678';
+    const DISCORD_TOKEN = 'discordToken-Xy7_bQ2mLk9sVt4RpZ8nWc3HfJ6aGd1e';
+    let manager: string;
+    before(async () => {
+      manager = (await hub.call('POST', '/tokens', { name: 'preview manager', role: 'manager' })).body.token;
+    });
+
+    async function adminDiscord(config: Record<string, unknown> = {}): Promise<string> {
+      const res = await hub.call('POST', '/subscriptions', {
+        name: 'ops channel', provider: 'discord', event: 'incident.created',
+        config: { webhookUrl: `https://discord.com/api/webhooks/${WEBHOOK_ID}/${DISCORD_TOKEN}`, ...config },
+      });
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+      return res.body.id;
+    }
+    const preview = (subscriptionId: string, config: Record<string, unknown>) =>
+      hub.call('POST', '/subscriptions/preview', { name: 'ops channel', provider: 'discord', event: 'incident.created', subscriptionId, config: { webhookUrl: { set: true }, ...config } }, manager);
+
+    it('refuses a kept secret sent to a new apiBaseUrl exactly as PATCH does: 400 naming config.webhookUrl', async () => {
+      const id = await adminDiscord();
+      const res = await preview(id, { apiBaseUrl: 'https://attacker.example/api' });
+      assert.equal(res.status, 400, JSON.stringify(res.body));
+      assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/);
+      assert.deepEqual(res.body.errors.map((e: { path: string }) => e.path), ['config.webhookUrl']);
+      assert.ok(!JSON.stringify(res.body).includes(DISCORD_TOKEN));
+      const patch = await hub.call('PATCH', `/subscriptions/${id}`, { config: { webhookUrl: { set: true }, apiBaseUrl: 'https://attacker.example/api' } }, manager);
+      assert.deepEqual([patch.status, patch.body.errors.map((e: { path: string }) => e.path)], [res.status, ['config.webhookUrl']], 'the same answer as PATCH');
+      // given again, the secret is the caller's own: the preview may go anywhere (and still masks it)
+      const given = await hub.call('POST', '/subscriptions/preview', {
+        name: 'own', provider: 'discord', event: 'incident.created', subscriptionId: id,
+        config: { webhookUrl: `https://discord.com/api/webhooks/${WEBHOOK_ID}/${DISCORD_TOKEN}`, apiBaseUrl: 'https://attacker.example/api' },
+      }, manager);
+      assert.equal(given.status, 200, JSON.stringify(given.body));
+      assert.ok(!JSON.stringify(given.body).includes(DISCORD_TOKEN), JSON.stringify(given.body));
+    });
+
+    it('never shows the stored token, also where the URL no longer looks like a Discord one (same origin, new path)', async () => {
+      const id = await adminDiscord({ apiBaseUrl: 'https://proxy.example/discord' });
+      const res = await preview(id, { apiBaseUrl: 'https://proxy.example/elsewhere', username: 'Ops' });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      const [req] = res.body.requests;
+      assert.match(req.url, /^https:\/\/proxy\.example\/elsewhere\/webhooks\/\*\*\*\/\*\*\*/);
+      assert.ok(!JSON.stringify(res.body).includes(DISCORD_TOKEN), JSON.stringify(res.body));
+    });
+  });
 });

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { PROJECT_ROOT } from './stack';
 
 /** A package tarball as `npm pack` makes it, with its sha512 integrity. */
@@ -83,4 +84,42 @@ export class LocalRegistry {
     this.server?.closeAllConnections();
     await new Promise((r) => this.server?.close(r));
   }
+}
+
+/** One member of a hand-made tarball: a file (default), a folder, or a link to `linkname`. */
+export interface CraftedEntry {
+  name: string;
+  type?: 'file' | 'dir' | 'symlink' | 'hardlink';
+  body?: string | Buffer;
+  linkname?: string;
+}
+
+/**
+ * A gzip-compressed ustar archive written byte by byte, so a test can make what `npm pack` never would
+ * (links, `../` names, huge or many members). Names up to 100 bytes.
+ */
+export function craftTarball(entries: CraftedEntry[]): Buffer {
+  const blocks: Buffer[] = [];
+  for (const e of entries) {
+    const body = e.body === undefined ? Buffer.alloc(0) : Buffer.isBuffer(e.body) ? e.body : Buffer.from(e.body);
+    const header = Buffer.alloc(512);
+    const put = (value: string, at: number, length: number) => header.write(value, at, length, 'utf8');
+    put(e.name, 0, 100);
+    put(e.type === 'dir' ? '0000755\0' : '0000644\0', 100, 8);
+    put('0000000\0', 108, 8);
+    put('0000000\0', 116, 8);
+    put(`${body.length.toString(8).padStart(11, '0')}\0`, 124, 12);
+    put(`${Math.floor(Date.now() / 1000).toString(8).padStart(11, '0')}\0`, 136, 12);
+    put({ file: '0', dir: '5', symlink: '2', hardlink: '1' }[e.type ?? 'file'], 156, 1);
+    if (e.linkname) put(e.linkname, 157, 100);
+    put('ustar\0', 257, 6);
+    put('00', 263, 2);
+    header.fill(0x20, 148, 156); // checksum field counts as spaces
+    let sum = 0;
+    for (const b of header) sum += b;
+    put(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8);
+    blocks.push(header, body, Buffer.alloc((512 - (body.length % 512)) % 512));
+  }
+  blocks.push(Buffer.alloc(1024));
+  return zlib.gzipSync(Buffer.concat(blocks));
 }

@@ -45,15 +45,32 @@ describe('configuration', () => {
     assert.equal(c.logLevel, 'debug');
   });
 
+  it('runs shell commands as nobody with process and memory limits by default, and reads their settings', () => {
+    assert.deepEqual({ ...loadConfig(base).shell }, { runAsUser: 'nobody', maxProcesses: 64, maxMemoryBytes: 1024 * 1024 * 1024 });
+    const c = loadConfig({ ...base, SHELL_RUN_AS_USER: '1000:1000', SHELL_MAX_PROCESSES: '10', SHELL_MAX_MEMORY_MB: '256' });
+    assert.deepEqual({ ...c.shell }, { runAsUser: '1000:1000', maxProcesses: 10, maxMemoryBytes: 256 * 1024 * 1024 });
+    assert.deepEqual(problemsOf({ ...base, SHELL_RUN_AS_USER: 'no body' }), ['SHELL_RUN_AS_USER']);
+  });
+
+  it("collects the server's secrets for masking: keys, tokens, the database password, secret-named variables", () => {
+    const c = loadConfig({
+      ...base, ADMIN_TOKEN: 'admin-token-0123456789', DATABASE_URL: 'postgres://hub:db%40password-123@db:5432/hub',
+      SMTP_RELAY_PASSWORD: 'relay-password-42', TEMPORAL_UI_URL: 'http://temporal:8233', SHORT_TOKEN: 'abc',
+    });
+    for (const s of [base.ENCRYPTION_MASTER_KEY, 'admin-token-0123456789', 'db@password-123', 'relay-password-42']) assert.ok(c.serverSecrets.includes(s), s);
+    assert.ok(!c.serverSecrets.includes('http://temporal:8233') && !c.serverSecrets.includes('abc'));
+  });
+
   it('keeps plugin installs off by default and reads their settings', () => {
     assert.deepEqual({ ...loadConfig(base).pluginInstall }, {
-      enabled: false, allowedScopes: [], registryUrl: 'https://registry.npmjs.org', maxTarballBytes: 10 * 1024 * 1024,
+      enabled: false, allowedScopes: [], registryUrl: 'https://registry.npmjs.org', maxTarballBytes: 10 * 1024 * 1024, maxUnpackedBytes: 100 * 1024 * 1024,
     });
     const c = loadConfig({
       ...base, PLUGIN_INSTALL_ENABLED: 'true', PLUGIN_ALLOWED_SCOPES: '@acme, @integrations-hub', PLUGIN_REGISTRY_URL: 'http://127.0.0.1:4873/',
+      PLUGIN_MAX_UNPACKED_BYTES: '2048',
     });
     assert.deepEqual({ ...c.pluginInstall }, {
-      enabled: true, allowedScopes: ['@acme', '@integrations-hub'], registryUrl: 'http://127.0.0.1:4873', maxTarballBytes: 10 * 1024 * 1024,
+      enabled: true, allowedScopes: ['@acme', '@integrations-hub'], registryUrl: 'http://127.0.0.1:4873', maxTarballBytes: 10 * 1024 * 1024, maxUnpackedBytes: 2048,
     });
     assert.deepEqual(problemsOf({ ...base, PLUGIN_ALLOWED_SCOPES: 'acme' }), ['PLUGIN_ALLOWED_SCOPES']);
     assert.deepEqual(problemsOf({ ...base, PLUGIN_REGISTRY_URL: 'ftp://x' }), ['PLUGIN_REGISTRY_URL']);

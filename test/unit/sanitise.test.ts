@@ -97,6 +97,14 @@ describe('sanitise', () => {
       assert.equal(out, 'https://discord.com/api/webhooks/112233445566778899/***');
     });
 
+    it('masks the token-bearing parts of a known secret URL sent to another base (a proxy, a changed apiBaseUrl)', () => {
+      const secret = 'https://discord.com/api/webhooks/112233445566778899/Zx-9_yWvU8tSr7QpO6nMlK5jIhG4fEdC3bA2';
+      const out = sanitise('POST https://proxy.example/x/webhooks/112233445566778899/Zx-9_yWvU8tSr7QpO6nMlK5jIhG4fEdC3bA2 failed', [secret]);
+      assert.equal(out, 'POST https://proxy.example/x/webhooks/***/*** failed');
+      // short segments of the secret URL ("api", "webhooks") stay readable
+      assert.equal(sanitise('the api webhooks path', [secret]), 'the api webhooks path');
+    });
+
     it('masks the path of a Teams incoming webhook', () => {
       const out = sanitise('https://contoso.webhook.office.com/webhookb2/abc-123@def-456/IncomingWebhook/9a8b7c/0f1e2d');
       assert.equal(out, 'https://contoso.webhook.office.com/webhookb2/***');

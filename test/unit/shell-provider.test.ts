@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { shellConfigSchema, shellProvider, type ShellConfig } from '../../providers/shell';
 import { CappedOutput } from '../../providers/shell/run';
+import { planSandbox, SandboxUnavailable } from '../../providers/shell/sandbox';
 import type { DeliveryContext, DeliveryOutcome, GuardedHttpClient } from '../../providers/types';
 
 const SECRET = 'shell-env-secret-4f1a9b77';
@@ -26,18 +27,18 @@ function context(config: Record<string, unknown>, payload: Record<string, unknow
 const run = (config: Record<string, unknown>, payload?: Record<string, unknown>) => shellProvider.deliver(context(config, payload));
 const logOf = (o: DeliveryOutcome) => o.log ?? '';
 
-/** True once `pid` is gone (or only a zombie waiting for a parent that reaps it). */
-function gone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return true;
+/** True once no live `sleep <marker>` is left on this machine (seen from the host's /proc: commands run in a PID namespace). */
+function noSleep(marker: string): boolean {
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8') !== `sleep\0${marker}\0`) continue;
+      if (!/^State:\s+Z/m.test(fs.readFileSync(`/proc/${entry}/status`, 'utf8'))) return false;
+    } catch {
+      // gone while we looked
+    }
   }
-  try {
-    return /^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  } catch {
-    return true;
-  }
+  return true;
 }
 
 async function eventually(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
@@ -88,7 +89,8 @@ describe('shell provider (real /bin/sh)', function () {
   });
 
   it('exit 0: success with the first line of stdout (trimmed) as the external id, none when stdout is empty', async () => {
-    assert.deepEqual(await run({ command: 'printf "  TICKET-42  \\nmore output\\n"' }), { kind: 'success', externalId: 'TICKET-42', log: '[stdout]\n  TICKET-42  \nmore output' });
+    // the log is masked line by line, as the worker stores it (each line trimmed)
+    assert.deepEqual(await run({ command: 'printf "  TICKET-42  \\nmore output\\n"' }), { kind: 'success', externalId: 'TICKET-42', log: '[stdout]\nTICKET-42\nmore output' });
     assert.deepEqual(await run({ command: 'true' }), { kind: 'success' });
     const long = await run({ command: `printf '${'x'.repeat(300)}'` });
     assert.equal(long.kind === 'success' && long.externalId?.length, 200);
@@ -110,20 +112,20 @@ describe('shell provider (real /bin/sh)', function () {
 
   it('kills the whole process group on timeout, background children included', async () => {
     const started = Date.now();
-    const o = await run({ command: 'sleep 100 & echo $!; sleep 100', timeoutMs: 500 });
+    const o = await run({ command: 'sleep 100.25 & echo $!; sleep 100', timeoutMs: 500 });
     assert.deepEqual([o.kind, 'errorCode' in o && o.errorCode], ['retryable', 'command_timeout']);
     assert.ok(Date.now() - started >= 500);
     const child = Number(/\[stdout\]\n(\d+)/.exec(logOf(o))?.[1]);
     assert.ok(child > 0, logOf(o));
-    await eventually(() => gone(child), `background child ${child} to be gone`);
+    await eventually(() => noSleep('100.25'), 'the background child to be gone');
   });
 
   it('leaves nothing running after the command exits', async () => {
-    const o = await run({ command: 'sleep 100 & echo $!' });
+    const o = await run({ command: 'sleep 100.5 & echo $!; setsid sleep 100.75 &' });
     assert.equal(o.kind, 'success');
     const child = Number(o.kind === 'success' && o.externalId);
     assert.ok(child > 0);
-    await eventually(() => gone(child), `left-over child ${child} to be gone`);
+    await eventually(() => noSleep('100.5') && noSleep('100.75'), 'left-over children (setsid included) to be gone');
   });
 
   it('caps output: the start of stdout and the end of stderr, saying how much was dropped', async () => {
@@ -162,5 +164,21 @@ describe('shell provider (real /bin/sh)', function () {
   it('reports a command killed by a signal that was not ours as retryable', async () => {
     const o = await run({ command: 'kill -9 $$' });
     assert.deepEqual([o.kind, 'errorCode' in o && o.errorCode, 'error' in o && o.error], ['retryable', 'command_killed', 'The command was killed by SIGKILL']);
+  });
+
+  it('a worker that is not root refuses to run commands as another user, and runs them as they are for its own', () => {
+    const limits = { maxProcesses: 10, maxMemoryBytes: 64 * 1024 * 1024 };
+    assert.throws(() => planSandbox({ runAsUser: 'nobody', ...limits }, 1000), (e: Error) => e instanceof SandboxUnavailable && /cannot run commands as nobody/.test(e.message));
+    const own = planSandbox({ runAsUser: '1000', ...limits }, 1000)('id');
+    assert.equal(own.namespaced, false);
+    assert.deepEqual(own.argv.slice(1), ['--nproc=10', `--as=${64 * 1024 * 1024}`, '--core=0', '--', '/bin/sh', '-c', 'id']);
+  });
+
+  it('a root worker runs the command as the run-as user in a PID namespace of its own', async () => {
+    const o = await run({ command: 'id -u; echo $$; set -- /proc/[0-9]*; echo $#' });
+    assert.equal(o.kind, 'success');
+    const [uid, pid, processes] = logOf(o).split('\n').slice(1);
+    assert.deepEqual([uid, pid], ['65534', '2']);
+    assert.ok(Number(processes) <= 3, `the command saw ${processes} processes`);
   });
 });

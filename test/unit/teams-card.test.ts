@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { summarise, TRUNCATION_MARKER } from '../../providers/format';
 import { teamsProvider } from '../../providers/teams';
-import { buildCard, cardText, DESCRIPTION_MAX_CHARS, fitCard, MESSAGE_BUDGET_BYTES, TITLE_MAX_CHARS } from '../../providers/teams/card';
+import { buildCard, cardText, DESCRIPTION_MAX_CHARS, escapeCardText, fitCard, MESSAGE_BUDGET_BYTES, TITLE_MAX_CHARS } from '../../providers/teams/card';
 import { attachmentIdFor, decodeExternalId, encodeExternalId, graphMessageBody } from '../../providers/teams/channel';
 import { isRetiredConnectorUrl, teamsConfigSchema, teamsConnectionSchema, type TeamsConfig } from '../../providers/teams/config';
 import { workflowEnvelope } from '../../providers/teams/workflows';
@@ -132,8 +132,9 @@ describe('Teams Adaptive Card', () => {
     assert.equal(body.attachments[0].contentType, 'application/vnd.microsoft.card.adaptive');
     assert.equal(typeof body.attachments[0].content, 'string', 'Graph takes the card as a JSON string');
     const card = JSON.parse(body.attachments[0].content);
-    assert.equal(card.body[0].items[0].text, `⚪ ${nasty}`);
-    assert.equal(card.body[2].text, nasty);
+    // the card's own markdown escapes (a backslash doubled) are the only change
+    assert.equal(card.body[0].items[0].text, `⚪ ${escapeCardText(nasty)}`);
+    assert.equal(card.body[2].text, escapeCardText(nasty));
   });
 
   it('wraps the card in the Workflows message envelope', () => {
@@ -238,5 +239,14 @@ describe('Teams config', () => {
     assert.deepEqual(decodeExternalId(id), ref);
     assert.equal(decodeExternalId('no-colons'), undefined);
     assert.equal(decodeExternalId('a::'), undefined);
+  });
+
+  it('escapes link syntax of payload text, keeping emphasis and the template\'s own markdown (issue 19)', () => {
+    const ctx = ctxOf(event({ title: '[x](https://evil)', description: 'a\\b [y](https://evil/2) **bold**' }));
+    const plain = buildCard(summarise(ctx), 'post', cardText(ctx, WORKFLOW)) as any;
+    assert.equal(plain.body[0].items[0].text.endsWith(' \\[x\\](https://evil)'), true, plain.body[0].items[0].text);
+    assert.equal(plain.body[2].text, 'a\\\\b \\[y\\](https://evil/2) **bold**');
+    const templated = cardText(ctx, { ...WORKFLOW, titleTemplate: '[Runbook](https://runbooks.example/1): {{payload.title}}' });
+    assert.equal(templated.title, '[Runbook](https://runbooks.example/1): \\[x\\](https://evil)');
   });
 });

@@ -11,7 +11,7 @@ import { badRequest, conflict, HttpProblem, notFound } from '../http/problem';
 import type { Logger } from '../logger';
 import type { DeliveryRef, DeliveryWorkflows } from '../temporal/deliveries';
 import { isActiveSql, matchesEmissionSql } from './matching';
-import { MAX_SUBJECT_CHARS, subjectKeyOf, subjectLockId, subjectValueOf } from '../deliveries/lanes';
+import { MAX_SUBJECT_CHARS, NO_LANE, subjectKeyOf, subjectLockId, subjectValueOf } from '../deliveries/lanes';
 
 /** How long `workflow_started` marks of background starts are gathered before one UPDATE writes them (ms). */
 const MARK_EVERY_MS = 100;
@@ -91,7 +91,16 @@ export class IngestService {
           ORDER BY s.id
          RETURNING id, subscription_id, provider, workflow_id
        )
-       SELECT EXISTS (SELECT 1 FROM em) AS created, ins.id, ins.subscription_id, ins.provider, ins.workflow_id
+       SELECT EXISTS (SELECT 1 FROM em) AS created, ins.id, ins.subscription_id, ins.provider, ins.workflow_id,
+              -- queued: an earlier delivery of the subject to the same provider (and target, where known) is still
+              -- open; this statement's snapshot holds only earlier ones (the subject lock orders them)
+              ($6::varchar IS NOT NULL AND ins.id IS NOT NULL AND EXISTS (
+                 SELECT 1 FROM deliveries p
+                   JOIN subscriptions ps ON ps.id = p.subscription_id
+                   JOIN subscriptions ms ON ms.id = ins.subscription_id
+                  WHERE p.subject_key = $6::varchar AND p.provider = ins.provider AND p.status IN ('pending', 'retrying')
+                    AND p.lane_key IS DISTINCT FROM '${NO_LANE}'
+                    AND (ps.target_key IS NULL OR ms.target_key IS NULL OR ps.target_key = ms.target_key))) AS queued
          FROM (SELECT 1) one LEFT JOIN ins ON true`;
     const params = [emissionId, req.event, req.occurredAt ?? new Date().toISOString(), systemIds, req.payload, subjectKey];
     const inserted: IngestedRow[] = subjectKey === null
@@ -105,7 +114,10 @@ export class IngestService {
           created: true as const,
           rows: inserted
             .filter((r) => r.id !== null)
-            .map((r) => ({ id: r.id!, subscriptionId: r.subscription_id!, provider: r.provider!, workflowId: r.workflow_id!, event: req.event, status: 'pending' })),
+            .map((r) => ({
+              id: r.id!, subscriptionId: r.subscription_id!, provider: r.provider!, workflowId: r.workflow_id!, event: req.event, status: 'pending',
+              ...(r.queued ? { queued: true } : {}),
+            })),
         }
       : { created: false as const };
 
@@ -248,6 +260,8 @@ interface IngestedRow {
   subscription_id: string | null;
   provider: string | null;
   workflow_id: string | null;
+  /** An earlier delivery of its subject may be ahead in its lane (its workflow waits for the hand-on first). */
+  queued: boolean;
 }
 
 function resultOf(id: string, event: string, rows: Pick<DeliveryRef, 'id' | 'subscriptionId'>[]): IngestResult {

@@ -399,11 +399,167 @@ describe('admin UI in a real Chromium against the real stack', function () {
     await waitFor(async () => receiver.at('/late').length === Number(n), `${n} replayed deliveries at the receiver`, 60_000, 100);
   });
 
+  // issue 23, defects: each case failed on the UI before the fix
+  const newSubscription = async (name: string, provider: string) => {
+    await page.goto(ui('/subscriptions/new'));
+    await page.getByLabel('Name *').fill(name);
+    await page.getByLabel('Event *').selectOption('incident.created');
+    await page.getByLabel('Provider *').selectOption(provider);
+  };
+  const createAndFind = async (name: string) => {
+    await page.getByRole('button', { name: 'Create subscription' }).click();
+    const row = page.getByTestId('subscription-row').filter({ hasText: name });
+    await row.waitFor();
+    return (await row.getAttribute('data-id'))!;
+  };
+  /** Every text box's value on the page: none may show a masked secret as JSON. */
+  const textValues = (p: Page) => p.locator('textarea, input:not([type="password"])').evaluateAll((els) => els.map((e) => (e as unknown as { value: string }).value));
+
+  it("shows the fields of the kind shown selected (Jira Flavor: cloud, Teams Mode: workflow) without touching the picker, and names the wrong field on save", async () => {
+    const jira = await new JiraFake().start();
+    try {
+      await page.goto(ui('/connections'));
+      await page.getByRole('button', { name: 'New connection' }).click();
+      const dialog = page.getByRole('dialog', { name: 'New connection' });
+      await dialog.getByLabel('Name *').fill('Jira by default');
+      await dialog.getByLabel('Provider').selectOption('jira');
+      assert.equal(await dialog.getByLabel('Flavor').inputValue(), 'cloud');
+      // the flavor is left alone: its fields are there at once
+      await dialog.locator('#f-config-baseUrl').fill('ftp://jira.example.com', { timeout: 5000 });
+      await dialog.locator('#f-config-email').fill(jira.email);
+      await dialog.locator('#f-config-apiToken').fill(jira.apiToken);
+      assert.equal(await dialog.locator('#f-config-apiToken').getAttribute('type'), 'password');
+      const [res] = await Promise.all([
+        page.waitForResponse((r) => r.url().endsWith('/api/v1/connections') && r.request().method() === 'POST'),
+        dialog.getByRole('button', { name: 'Save' }).click(),
+      ]);
+      assert.equal(res.status(), 400);
+      const problem = await res.json();
+      assert.deepEqual(problem.errors.map((e: { path: string }) => e.path), ['config.baseUrl'], JSON.stringify(problem));
+      await dialog.locator('#f-config-baseUrl-error').filter({ hasText: problem.errors[0].message }).waitFor();
+      assert.equal(await dialog.locator('#f-config-baseUrl').getAttribute('aria-invalid'), 'true');
+      await focusOn(page, 'f-config-baseUrl');
+      await dialog.locator('#f-config-baseUrl').fill(jira.url);
+      await dialog.getByRole('button', { name: 'Save' }).click();
+      const row = page.getByRole('row').filter({ hasText: 'Jira by default' });
+      await row.waitFor();
+      const conn = (await hub.call('GET', '/connections')).body.items.find((c: { name: string }) => c.name === 'Jira by default');
+      assert.deepEqual({ ...conn.config, baseUrl: undefined }, { flavor: 'cloud', email: jira.email, apiToken: { set: true }, baseUrl: undefined });
+      await row.getByRole('button', { name: 'Test' }).click();
+      await row.getByText('Connected as Ada Lovelace').waitFor();
+      assert.equal((await hub.call('DELETE', `/connections/${conn.id}`)).status, 204);
+    } finally {
+      await jira.stop();
+    }
+
+    // Teams: Mode shows workflow; its webhook URL is there, write-only
+    await newSubscription('teams by default', 'teams');
+    assert.equal(await page.getByLabel('Mode').inputValue(), 'workflow');
+    const url = page.locator('#f-config-webhookUrl');
+    await url.waitFor({ timeout: 5000 });
+    assert.equal(await url.getAttribute('type'), 'password');
+    await url.fill(`${receiver.url}/teams/workflow?sig=teams-secret-sig`);
+    const id = await createAndFind('teams by default');
+    const stored = await hub.call('GET', `/subscriptions/${id}`);
+    assert.deepEqual(stored.body.config, { mode: 'workflow', webhookUrl: { set: true } });
+    await hub.call('DELETE', `/subscriptions/${id}`);
+  });
+
+  it('makes every secret write-only with set / Replace (Slack webhook URL, signing secrets) and every string a text field (Telegram @channel)', async () => {
+    // Slack's webhook URL is a nullable secret (anyOf [secret, null])
+    await newSubscription('slack hook', 'slack');
+    const hook = page.locator('#f-config-webhookUrl');
+    assert.equal(await hook.getAttribute('type'), 'password');
+    await hook.fill(`${receiver.url}/slack/T000/B000/slack-secret-123`);
+    const slackId = await createAndFind('slack hook');
+    await page.goto(ui(`/subscriptions/${slackId}`));
+    await page.getByRole('button', { name: 'Replace the stored Webhook URL' }).waitFor();
+    assert.ok(!(await page.content()).includes('slack-secret-123'), 'the stored secret is never sent to the page');
+    assert.deepEqual((await textValues(page)).filter((v) => /"set"|\[object Object\]/.test(v)), [], 'no masked secret shown as JSON');
+    await page.getByLabel('Description').fill('kept hook');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('heading', { name: 'Subscriptions' }).waitFor();
+    const [slackRow] = await hub.dataSource.query(`SELECT description, config FROM subscriptions WHERE id = $1`, [slackId]);
+    assert.equal(slackRow.description, 'kept hook');
+    assert.ok(slackRow.config.webhookUrl?.ct ?? slackRow.config.webhookUrl, 'the secret is still stored');
+    assert.ok(!JSON.stringify(slackRow.config).includes('slack-secret-123'), 'and encrypted');
+    await hub.call('DELETE', `/subscriptions/${slackId}`);
+
+    // an array of secrets (webhook signing): each one "set" with Replace, never [{"set": true}]
+    const whsec = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
+    const signed = await hub.call('POST', '/subscriptions', {
+      name: 'signed hook', provider: 'webhook', event: 'incident.created', config: { url: `${receiver.url}/signed`, signing: { secrets: [whsec] } },
+    });
+    assert.equal(signed.status, 201, JSON.stringify(signed.body));
+    await page.goto(ui(`/subscriptions/${signed.body.id}`));
+    await page.locator('#f-config-signing-secrets-0').filter({ hasText: 'Replace' }).waitFor({ timeout: 5000 });
+    assert.deepEqual((await textValues(page)).filter((v) => /"set"|\[object Object\]/.test(v)), []);
+    assert.ok(!(await page.content()).includes(whsec));
+    await hub.call('DELETE', `/subscriptions/${signed.body.id}`);
+
+    // Telegram's chat id is an integer or "@channel": a text field that takes both
+    const tg = await hub.call('POST', '/connections', { provider: 'telegram', name: 'tg bot', config: { botToken: '123456:abcdefghijklmnopqrstuvwxyz', apiBaseUrl: receiver.url } });
+    assert.equal(tg.status, 201, JSON.stringify(tg.body));
+    await newSubscription('to a channel', 'telegram');
+    await page.getByLabel('Connection *').selectOption(tg.body.id);
+    const chat = page.locator('#f-config-chatId');
+    assert.equal(await chat.evaluate((e) => e.tagName), 'INPUT');
+    assert.equal(await chat.getAttribute('type'), 'text');
+    await chat.fill('@ops_channel');
+    const tgId = await createAndFind('to a channel');
+    assert.equal((await hub.call('GET', `/subscriptions/${tgId}`)).body.config.chatId, '@ops_channel');
+    await page.goto(ui(`/subscriptions/${tgId}`));
+    assert.equal(await page.locator('#f-config-chatId').inputValue(), '@ops_channel');
+    await hub.call('DELETE', `/subscriptions/${tgId}`);
+    await hub.call('DELETE', `/connections/${tg.body.id}`);
+  });
+
+  it('refuses Preview and Create while an object field (Headers) holds JSON that does not parse, naming it', async () => {
+    const sent: string[] = [];
+    const onRequest = (r: { url: () => string; method: () => string }) => { if (r.method() === 'POST' && /\/api\/v1\/subscriptions/.test(r.url())) sent.push(r.url()); };
+    page.on('request', onRequest);
+    try {
+      await newSubscription('bad headers', 'webhook');
+      await page.locator('#f-config-url').fill(`${receiver.url}/headers`);
+      await page.locator('#f-config-headers').fill('{"X-Team": ');
+      await page.getByRole('button', { name: 'Preview' }).click();
+      await page.locator('#f-config-headers-error').filter({ hasText: /not valid JSON/ }).waitFor();
+      await focusOn(page, 'f-config-headers');
+      await page.getByRole('button', { name: 'Create subscription' }).click();
+      await page.getByTestId('local-errors').filter({ hasText: 'config.headers' }).waitFor();
+      assert.deepEqual(sent, [], 'nothing was sent');
+      assert.equal(await page.getByTestId('preview').count(), 0);
+      await page.locator('#f-config-headers').fill('{"X-Team": "ops"}');
+      assert.equal(await page.getByTestId('local-errors').count(), 0, 'fixed: the error goes');
+      const id = await createAndFind('bad headers');
+      assert.deepEqual((await hub.call('GET', `/subscriptions/${id}`)).body.config.headers, { 'X-Team': 'ops' });
+      await hub.call('DELETE', `/subscriptions/${id}`);
+    } finally {
+      page.off('request', onRequest);
+    }
+  });
+
+  it('hides the preview once the draft changes (another provider), so it never shows a request the form would not make', async () => {
+    await newSubscription('previewed', 'webhook');
+    await page.locator('#f-config-url').fill(`${receiver.url}/previewed`);
+    await page.getByRole('button', { name: 'Preview' }).click();
+    await page.getByTestId('preview').getByText(`POST ${receiver.url}/previewed`).waitFor();
+    await page.getByLabel('Provider *').selectOption('slack');
+    await page.getByTestId('preview').waitFor({ state: 'detached', timeout: 5000 });
+    await page.getByLabel('Provider *').selectOption('webhook');
+    await page.locator('#f-config-url').fill(`${receiver.url}/other`);
+    await page.getByRole('button', { name: 'Preview' }).click();
+    await page.getByTestId('preview').getByText(`POST ${receiver.url}/other`).waitFor();
+    await page.locator('#f-config-url').fill(`${receiver.url}/changed`);
+    await page.getByTestId('preview').waitFor({ state: 'detached', timeout: 5000 });
+  });
+
   it('printed no console errors but the provoked ones', () => {
     const provoked = (e: { text: string; url: string }) =>
       /status of 400/.test(e.text) && /\/api\/v1\/subscriptions$/.test(e.url) // the wrong field, on purpose
       || /status of 409/.test(e.text) && /\/api\/v1\/connections\/[^/]+$/.test(e.url) // deleting a connection in use
-      || /status of 403/.test(e.text) && /\/api\/v1\/subscriptions\/sub_/.test(e.url); // the forged write
+      || /status of 403/.test(e.text) && /\/api\/v1\/subscriptions\/sub_/.test(e.url) // the forged write
+      || /status of 400/.test(e.text) && /\/api\/v1\/(connections|subscriptions\/preview)$/.test(e.url); // a wrong connection field, a refused address
     assert.deepEqual(consoleErrors.filter((e) => !provoked(e)), []);
   });
 });

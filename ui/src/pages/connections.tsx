@@ -4,7 +4,7 @@ import { api } from '../api/client';
 import { ApiError, messageOf, unwrap } from '../api/problem';
 import type { Connection } from '../api/types';
 import { Confirm, Dialog } from '../components/dialog';
-import { SchemaForm, type Schema } from '../components/schema-form';
+import { invalidFields, SchemaForm, withVariantDefaults, type Schema } from '../components/schema-form';
 import { Empty, QueryView } from '../components/states';
 import { useConnections, useProviders } from '../lib/queries';
 
@@ -81,15 +81,27 @@ function ConnectionDialog({ editing, onClose }: { editing: Connection | 'new'; o
   const [provider, setProvider] = useState(existing?.provider ?? providers[0]?.id ?? '');
   const [config, setConfig] = useState<Record<string, unknown>>(existing?.config ?? {});
   const schema = providers.find((p) => p.id === provider)?.connectionSchema as Schema | undefined;
+  // the kind shown selected (e.g. Flavor: cloud) is sent even when nobody touched the picker
+  const toSend = () => (schema ? (withVariantDefaults(schema, config) as Record<string, unknown>) : config);
+  const focusWrongField = () => requestAnimationFrame(() => document.querySelector<HTMLElement>('dialog [aria-invalid="true"]')?.focus());
   const save = useMutation({
     mutationFn: async () =>
       existing
-        ? unwrap(await api.PATCH('/connections/{id}', { params: { path: { id: existing.id } }, body: { name, config } }))
-        : unwrap(await api.POST('/connections', { body: { name, provider, config } })),
+        ? unwrap(await api.PATCH('/connections/{id}', { params: { path: { id: existing.id } }, body: { name, config: toSend() } }))
+        : unwrap(await api.POST('/connections', { body: { name, provider, config: toSend() } })),
     onSuccess: () => { qc.invalidateQueries({ queryKey: ['connections'] }); onClose(); },
+    onError: focusWrongField,
   });
-  const errors = save.error instanceof ApiError ? save.error.fieldErrors() : {};
-  const submit = (e: FormEvent) => { e.preventDefault(); save.mutate(); };
+  const local = invalidFields(config, 'config');
+  const [triedLocal, setTriedLocal] = useState(false);
+  const errors = { ...(save.error instanceof ApiError ? save.error.fieldErrors() : {}), ...(triedLocal ? local : {}) };
+  const placed = (path: string) => path === 'name' || Boolean(document.getElementById(`f-${path.replace(/[^A-Za-z0-9_-]/g, '-')}`));
+  const unplaced = save.error instanceof ApiError ? (save.error.problem.errors ?? []).filter((e) => !placed(e.path.replace(/^body\./, ''))) : [];
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    if (Object.keys(local).length) { setTriedLocal(true); save.reset(); focusWrongField(); return; }
+    save.mutate();
+  };
   return (
     <Dialog open title={existing ? `Edit ${existing.name}` : 'New connection'} onClose={onClose}>
       <form className="dialog-body form" onSubmit={submit} noValidate>
@@ -105,7 +117,12 @@ function ConnectionDialog({ editing, onClose }: { editing: Connection | 'new'; o
           </select>
         </div>
         {schema && <SchemaForm schema={schema} value={config} onChange={setConfig} path="config" errors={errors} />}
-        {save.error && <p className="form-error" role="alert">{messageOf(save.error)}</p>}
+        {save.error && (
+          <div className="form-error" role="alert">
+            <p>{messageOf(save.error)}</p>
+            {unplaced.length > 0 && <ul>{unplaced.map((e) => <li key={e.path}><code>{e.path}</code>: {e.message}</li>)}</ul>}
+          </div>
+        )}
         <footer className="dialog-actions">
           <button type="button" onClick={onClose}>Cancel</button>
           <button type="submit" className="primary" disabled={save.isPending}>Save</button>

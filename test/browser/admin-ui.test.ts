@@ -554,6 +554,46 @@ describe('admin UI in a real Chromium against the real stack', function () {
     await page.getByTestId('preview').waitFor({ state: 'detached', timeout: 5000 });
   });
 
+  it('refuses at save and preview a literal address the outbound policy refuses (169.254.169.254, 10.x), naming the field', async () => {
+    await newSubscription('metadata', 'webhook');
+    await page.locator('#f-config-url').fill('http://169.254.169.254/latest/meta-data/');
+    for (const [button, endpoint] of [['Preview', '/api/v1/subscriptions/preview'], ['Create subscription', '/api/v1/subscriptions']] as const) {
+      const [res] = await Promise.all([
+        page.waitForResponse((r) => r.url().endsWith(endpoint) && r.request().method() === 'POST'),
+        page.getByRole('button', { name: button }).click(),
+      ]);
+      assert.equal(res.status(), 400, button);
+      const problem = await res.json();
+      assert.equal(problem.errors[0].path, 'config.url', JSON.stringify(problem));
+      await page.locator('#f-config-url-error').filter({ hasText: /169\.254\.169\.254.*outbound policy refuses/ }).waitFor();
+      await focusOn(page, 'f-config-url');
+      assert.equal(await page.getByTestId('preview').count(), 0);
+    }
+    // the API itself: PATCH, a secret URL (named, not echoed), a connection; 127.0.0.1 stays allowed by the test allow-list
+    const patched = await hub.call('PATCH', `/subscriptions/${subscriptionId}`, { config: { url: 'http://10.0.0.7/hook' } });
+    assert.equal(patched.status, 400);
+    assert.deepEqual(patched.body.errors.map((e: { path: string }) => e.path), ['config.url']);
+    const slack = await hub.call('POST', '/subscriptions', { name: 's', provider: 'slack', event: 'incident.created', config: { webhookUrl: 'http://10.0.0.7/services/very-secret' } });
+    assert.equal(slack.status, 400);
+    assert.equal(slack.body.errors[0].path, 'config.webhookUrl');
+    assert.ok(!JSON.stringify(slack.body).includes('very-secret'));
+    const conn = await hub.call('POST', '/connections', { provider: 'jira', name: 'j', config: { flavor: 'cloud', baseUrl: 'http://169.254.169.254', email: 'a@b.c', apiToken: 't' } });
+    assert.equal(conn.status, 400);
+    assert.equal(conn.body.errors[0].path, 'config.baseUrl');
+    assert.equal((await hub.call('GET', `/subscriptions/${subscriptionId}`)).body.config.url, `${receiver.url}/hook`, 'unchanged');
+  });
+
+  it('says a connection whose URL answered {"ok":true} is not a Jira API (not "Connected as an unnamed user")', async () => {
+    const conn = await hub.call('POST', '/connections', { provider: 'jira', name: 'Not Jira', config: { flavor: 'cloud', baseUrl: receiver.url, email: 'a@b.c', apiToken: 'token' } });
+    assert.equal(conn.status, 201, JSON.stringify(conn.body));
+    await page.goto(ui('/connections'));
+    const row = page.getByRole('row').filter({ hasText: 'Not Jira' });
+    await row.getByRole('button', { name: 'Test' }).click();
+    await row.getByText(/not as a Jira API/).waitFor();
+    assert.doesNotMatch((await row.textContent()) ?? '', /Connected as/);
+    await hub.call('DELETE', `/connections/${conn.body.id}`);
+  });
+
   it('printed no console errors but the provoked ones', () => {
     const provoked = (e: { text: string; url: string }) =>
       /status of 400/.test(e.text) && /\/api\/v1\/subscriptions$/.test(e.url) // the wrong field, on purpose

@@ -594,6 +594,54 @@ describe('admin UI in a real Chromium against the real stack', function () {
     await hub.call('DELETE', `/connections/${conn.body.id}`);
   });
 
+  it('fits every page in a 390 px wide viewport (no page wider than the viewport), expanded events included, also at 1280 px', async () => {
+    const delivery = (await hub.call('GET', '/deliveries?limit=1')).body.items[0].id as string;
+    const pages: [string, string | RegExp][] = [
+      ['/', 'Overview'], ['/subscriptions', 'Subscriptions'], ['/subscriptions/new', 'New subscription'], [`/subscriptions/${subscriptionId}`, /^Edit /],
+      ['/deliveries', 'Delivery log'], [`/deliveries/${delivery}`, /^Delivery dlv_/], ['/events', 'Events'], ['/connections', 'Connections'],
+      ['/targets', 'Targets'], ['/plugins', 'Plugins'], ['/tokens', 'Tokens'],
+    ];
+    // the page's width beyond the viewport, and the widest elements sticking out (to say what to fix)
+    const measure = async (p: Page) => (await p.evaluate(`(() => {
+      const vw = window.innerWidth;
+      const out = [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > vw + 0.5)
+        .filter((e) => !e.parentElement || e.parentElement.getBoundingClientRect().right <= vw + 0.5)
+        .slice(0, 3).map((e) => e.tagName.toLowerCase() + (e.className ? '.' + String(e.className).split(' ').join('.') : '') + ' ' + Math.round(e.getBoundingClientRect().right));
+      return { over: document.documentElement.scrollWidth - vw, out };
+    })()`)) as { over: number; out: string[] };
+    const tooWide: string[] = [];
+    const check = async (p: Page, what: string) => {
+      const m = await measure(p);
+      if (m.over > 0) tooWide.push(`${what}: ${m.over} px too wide (${m.out.join(', ')})`);
+    };
+    const narrow = await admin.newPage();
+    watchConsole(narrow);
+    try {
+      await narrow.setViewportSize({ width: 390, height: 844 });
+      for (const [p, heading] of pages) {
+        await narrow.goto(ui(p));
+        await narrow.getByRole('heading', { name: heading, exact: typeof heading === 'string' }).first().waitFor();
+        await narrow.locator('.state[role="status"]').first().waitFor({ state: 'detached' }).catch(() => undefined);
+        await check(narrow, `${p} at 390 px`);
+        if (p === '/events') {
+          for (const summary of await narrow.locator('details.event summary').all()) await summary.click();
+          await narrow.locator('details.event[open]').first().waitFor();
+          await check(narrow, '/events expanded at 390 px');
+          await shot(narrow, 'events-expanded-390px');
+          await narrow.setViewportSize({ width: 1280, height: 800 });
+          await check(narrow, '/events expanded at 1280 px');
+          await narrow.setViewportSize({ width: 390, height: 844 });
+        }
+      }
+      await narrow.goto(ui('/deliveries'));
+      await narrow.getByTestId('delivery-row').first().waitFor();
+      await shot(narrow, 'deliveries-390px');
+    } finally {
+      await narrow.close();
+    }
+    assert.deepEqual(tooWide, []);
+  });
+
   it('printed no console errors but the provoked ones', () => {
     const provoked = (e: { text: string; url: string }) =>
       /status of 400/.test(e.text) && /\/api\/v1\/subscriptions$/.test(e.url) // the wrong field, on purpose

@@ -7,6 +7,7 @@ import { Confirm, Dialog } from '../components/dialog';
 import { invalidFields, SchemaForm, withVariantDefaults, type Schema } from '../components/schema-form';
 import { Empty, QueryView } from '../components/states';
 import { useConnections, useProviders } from '../lib/queries';
+import { useFocusFirstInvalid } from '../lib/focus';
 
 /** Shared, encrypted credentials (Jira, Slack bot, Webex, ...): list, create/edit, test, delete. */
 export function ConnectionsPage() {
@@ -83,23 +84,22 @@ function ConnectionDialog({ editing, onClose }: { editing: Connection | 'new'; o
   const schema = providers.find((p) => p.id === provider)?.connectionSchema as Schema | undefined;
   // the kind shown selected (e.g. Flavor: cloud) is sent even when nobody touched the picker
   const toSend = () => (schema ? (withVariantDefaults(schema, config) as Record<string, unknown>) : config);
-  const focusWrongField = () => requestAnimationFrame(() => document.querySelector<HTMLElement>('dialog [aria-invalid="true"]')?.focus());
   const save = useMutation({
     mutationFn: async () =>
       existing
         ? unwrap(await api.PATCH('/connections/{id}', { params: { path: { id: existing.id } }, body: { name, config: toSend() } }))
         : unwrap(await api.POST('/connections', { body: { name, provider, config: toSend() } })),
     onSuccess: () => { qc.invalidateQueries({ queryKey: ['connections'] }); onClose(); },
-    onError: focusWrongField,
   });
   const local = invalidFields(config, 'config');
-  const [triedLocal, setTriedLocal] = useState(false);
+  const [triedLocal, setTriedLocal] = useState<object | null>(null);
   const errors = { ...(save.error instanceof ApiError ? save.error.fieldErrors() : {}), ...(triedLocal ? local : {}) };
   const placed = (path: string) => path === 'name' || Boolean(document.getElementById(`f-${path.replace(/[^A-Za-z0-9_-]/g, '-')}`));
   const unplaced = save.error instanceof ApiError ? (save.error.problem.errors ?? []).filter((e) => !placed(e.path.replace(/^body\./, ''))) : [];
+  useFocusFirstInvalid(save.error ?? (triedLocal && Object.keys(local).length ? triedLocal : null), 'dialog form');
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    if (Object.keys(local).length) { setTriedLocal(true); save.reset(); focusWrongField(); return; }
+    if (Object.keys(local).length) { setTriedLocal({}); save.reset(); return; }
     save.mutate();
   };
   return (
@@ -118,7 +118,7 @@ function ConnectionDialog({ editing, onClose }: { editing: Connection | 'new'; o
         </div>
         {schema && <SchemaForm schema={schema} value={config} onChange={setConfig} path="config" errors={errors} />}
         {save.error && (
-          <div className="form-error" role="alert">
+          <div className="form-error" role="alert" tabIndex={-1}>
             <p>{messageOf(save.error)}</p>
             {unplaced.length > 0 && <ul>{unplaced.map((e) => <li key={e.path}><code>{e.path}</code>: {e.message}</li>)}</ul>}
           </div>

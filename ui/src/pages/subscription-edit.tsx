@@ -8,6 +8,7 @@ import { invalidFields, SchemaForm, withVariantDefaults, type Schema } from '../
 import { ErrorState, Loading } from '../components/states';
 import { useConnections, useEvents, useProviders } from '../lib/queries';
 import { useCan } from '../lib/session';
+import { useFocusFirstInvalid } from '../lib/focus';
 import { RetryPolicyField, type RetryPolicy } from './retry-policy';
 import { PreviewPanel } from './subscription-preview';
 
@@ -72,7 +73,6 @@ function SubscriptionForm({ id, initial }: { id?: string; initial: Draft }) {
     retryPolicy: d.retryPolicy,
     config: provider ? (withVariantDefaults(provider.configSchema as Schema, d.config) as Record<string, unknown>) : d.config,
   });
-  const focusWrongField = () => requestAnimationFrame(() => document.querySelector<HTMLElement>('form [aria-invalid="true"]')?.focus());
   /** False (and the wrong fields marked and focused) when the form holds something that cannot be sent. */
   const sendable = () => {
     const bad = invalidFields(d.config, 'config');
@@ -80,14 +80,12 @@ function SubscriptionForm({ id, initial }: { id?: string; initial: Draft }) {
     if (Object.keys(bad).length === 0) return true;
     save.reset();
     preview.reset();
-    focusWrongField();
     return false;
   };
   // the preview is of the draft it was made for: any change (another provider, a field) hides it
   const draftKey = JSON.stringify(d);
   const preview = useMutation({
     mutationFn: async (_for: string) => unwrap(await api.POST('/subscriptions/preview', { body: { ...body(), ...(id ? { subscriptionId: id } : {}) } })).requests,
-    onError: focusWrongField,
   });
   const save = useMutation({
     mutationFn: async () => {
@@ -96,8 +94,6 @@ function SubscriptionForm({ id, initial }: { id?: string; initial: Draft }) {
         ? unwrap(await api.PATCH('/subscriptions/{id}', { params: { path: { id } }, body: b }))
         : unwrap(await api.POST('/subscriptions', { body: b }));
     },
-    // keyboard users land on the first field the API complained about
-    onError: focusWrongField,
     onMutate: () => preview.reset(),
     onSuccess: (s) => {
       qc.invalidateQueries({ queryKey: ['subscriptions'] });
@@ -114,6 +110,8 @@ function SubscriptionForm({ id, initial }: { id?: string; initial: Draft }) {
   const stillBad = invalidFields(d.config, 'config');
   const localNow = Object.fromEntries(Object.entries(local).filter(([path]) => stillBad[path]));
   const errors = { ...(failed instanceof ApiError ? failed.fieldErrors() : {}), ...localNow };
+  // keyboard users land on the first field the API (or the form) complained about
+  useFocusFirstInvalid(failed ?? (Object.keys(localNow).length ? local : null), 'form.form');
   const unplaced = failed instanceof ApiError ? (failed.problem.errors ?? []).filter((e) => !isShown(e.path.replace(/^body\./, ''), provider?.configSchema as Schema)) : [];
   const readOnly = !can.write;
   const set = (patch: Partial<Draft>) => setD({ ...d, ...patch });
@@ -180,13 +178,13 @@ function SubscriptionForm({ id, initial }: { id?: string; initial: Draft }) {
         </fieldset>
       )}
       {Object.keys(localNow).length > 0 && (
-        <div className="form-error" role="alert" data-testid="local-errors">
+        <div className="form-error" role="alert" tabIndex={-1} data-testid="local-errors">
           <p>Nothing was sent: fix the marked {Object.keys(localNow).length === 1 ? 'field' : 'fields'} first.</p>
           <ul>{Object.entries(localNow).map(([path, message]) => <li key={path}><code>{path}</code>: {message}</li>)}</ul>
         </div>
       )}
       {failed && (
-        <div className="form-error" role="alert">
+        <div className="form-error" role="alert" tabIndex={-1}>
           <p>{messageOf(failed)}</p>
           {unplaced.length > 0 && <ul>{unplaced.map((e) => <li key={e.path}><code>{e.path}</code>: {e.message}</li>)}</ul>}
         </div>

@@ -205,8 +205,11 @@ describe('admin UI in a real Chromium against the real stack', function () {
     await page.getByTestId('error').waitFor();
     assert.match((await page.getByTestId('error').textContent()) ?? '', /400/);
     await shot(page, 'delivery-failed');
+    // a permanent failure is not offered a "Retry now" (it would fail the same way): it says so, and can be sent again once fixed
+    await page.getByTestId('permanent-hint').filter({ hasText: /failed permanently \(HTTP 400\)/ }).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Retry now' }).count(), 0);
     (receiver as unknown as { heal: () => void }).heal();
-    await page.getByRole('button', { name: 'Retry now' }).click();
+    await page.getByRole('button', { name: 'Send again' }).click();
     await page.locator('.page-head .badge', { hasText: 'success' }).waitFor({ timeout: 30_000 });
     const last = page.getByTestId('timeline').locator('li').last();
     await waitFor(async () => /success/.test((await last.textContent()) ?? ''), 'the manual attempt in the timeline');
@@ -360,7 +363,7 @@ describe('admin UI in a real Chromium against the real stack', function () {
       const someDelivery = (await hub.call('GET', '/deliveries?limit=1')).body.items[0].id;
       await v.goto(ui(`/deliveries/${someDelivery}`));
       await v.getByTestId('attempts').waitFor();
-      assert.equal(await v.getByRole('button', { name: /Retry now|Redeliver/ }).count(), 0);
+      assert.equal(await v.getByRole('button', { name: /Retry now|Redeliver|Send again/ }).count(), 0);
       await v.goto(ui('/deliveries'));
       await v.getByTestId('delivery-row').first().waitFor();
       assert.equal(await v.getByRole('button', { name: 'Recover failed…' }).count(), 0);
@@ -640,6 +643,53 @@ describe('admin UI in a real Chromium against the real stack', function () {
       await narrow.close();
     }
     assert.deepEqual(tooWide, []);
+  });
+
+  it('says "just now", never "in 0 s", of a delivery that just happened, and no next retry once it finished', async () => {
+    const d = (await hub.call('GET', '/deliveries?status=success&limit=1')).body.items[0];
+    const p = await admin.newPage();
+    watchConsole(p);
+    try {
+      // the browser's clock at the very moment the delivery was created
+      await p.clock.setFixedTime(new Date(d.createdAt));
+      await p.goto(ui('/deliveries'));
+      const row = p.locator(`[data-testid="delivery-row"][data-id="${d.id}"]`);
+      await row.waitFor();
+      const text = (await row.textContent()) ?? '';
+      assert.doesNotMatch(text, /\bin \d+ s\b/, text);
+      assert.match(text, /just now/);
+      await p.goto(ui(`/deliveries/${d.id}`));
+      await p.getByTestId('attempts').waitFor();
+      assert.doesNotMatch((await p.locator('main').textContent()) ?? '', /\bin \d+ s\b|due now/);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('labels fields in words with their units (Timeout (ms), External ID path), not camelCase', async () => {
+    await newSubscription('labels', 'webhook');
+    for (const [label, id] of [['Timeout (ms)', 'f-config-timeoutMs'], ['External ID path', 'f-config-externalIdPath'], ['Extra retryable statuses', 'f-config-extraRetryableStatuses'], ['Body template', 'f-config-bodyTemplate']]) {
+      assert.equal(await page.getByLabel(label, { exact: true }).getAttribute('id'), id, label);
+    }
+    await page.getByLabel('Provider *').selectOption('script');
+    assert.equal(await page.getByLabel('Memory limit (MiB)', { exact: true }).getAttribute('id'), 'f-config-memoryLimitMb');
+  });
+
+  it('moves the focus to the first wrong field on every refused submit, Create after Preview included', async () => {
+    await page.goto(ui('/subscriptions/new'));
+    await page.getByRole('button', { name: 'Create subscription' }).click();
+    await page.locator('#f-name-error').waitFor();
+    await focusOn(page, 'f-name');
+    await page.getByLabel('Name *').fill('focus');
+    await page.getByLabel('Event *').selectOption('incident.created');
+    await page.locator('#f-config-url').fill('ftp://wrong.example');
+    await page.getByRole('button', { name: 'Preview' }).click();
+    await page.locator('#f-config-url-error').waitFor();
+    await focusOn(page, 'f-config-url');
+    // Create after a failed Preview: the marks are cleared and drawn again; the focus still lands on the field
+    await page.getByRole('button', { name: 'Create subscription' }).focus();
+    await page.keyboard.press('Enter');
+    await focusOn(page, 'f-config-url');
   });
 
   it('printed no console errors but the provoked ones', () => {

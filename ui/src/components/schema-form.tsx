@@ -93,7 +93,7 @@ function fillObject(s: Schema, obj: Obj): Obj {
   const required = new Set(s.required ?? []);
   const out = { ...obj };
   for (const [k, sub] of Object.entries(s.properties ?? {})) {
-    const v = withVariantDefaults(sub, obj[k], required.has(k) && obj[k] !== undefined);
+    const v = withVariantDefaults(sub, obj[k], required.has(k));
     if (v !== undefined) out[k] = v;
   }
   return out;

@@ -38,13 +38,24 @@ export function DeliveryPage() {
           </div>
           {can.write && (
             <div className="actions">
-              <button type="button" className="primary" onClick={() => retry.mutate()} disabled={retry.isPending}>
-                {d.status === 'success' ? 'Redeliver' : 'Retry now'}
-              </button>
+              {permanent(d) ? (
+                // retrying as it is would fail the same way: say so, and offer a resend for after the cause is fixed
+                <>
+                  <p className="hint" data-testid="permanent-hint">
+                    The last attempt failed permanently{d.attemptLog.at(-1)?.httpStatus ? ` (HTTP ${d.attemptLog.at(-1)?.httpStatus})` : ''}: sent as it is, it would fail
+                    again. Fix the cause (the receiver, or <Link to="/subscriptions/$id" params={{ id: d.subscriptionId }}>the subscription</Link>), then send it again.
+                  </p>
+                  <button type="button" onClick={() => retry.mutate()} disabled={retry.isPending}>Send again</button>
+                </>
+              ) : (
+                <button type="button" className="primary" onClick={() => retry.mutate()} disabled={retry.isPending}>
+                  {d.status === 'success' ? 'Redeliver' : 'Retry now'}
+                </button>
+              )}
               {(d.status === 'pending' || d.status === 'retrying') && (
                 <button type="button" className="danger" onClick={() => setConfirmCancel(true)}>Cancel retries</button>
               )}
-              {retry.isSuccess && <span role="status" className="ok">Attempt requested ({retry.data.action}).</span>}
+              {retry.isSuccess && <span role="status" className="ok">{retry.data.action === 'woken' ? 'The next attempt starts now.' : 'A new attempt was requested.'}</span>}
               {(retry.error || cancel.error) && <span role="alert" className="field-error">{messageOf(retry.error ?? cancel.error)}</span>}
             </div>
           )}
@@ -56,7 +67,7 @@ export function DeliveryPage() {
             <dt>Systems</dt><dd>{d.systemIds.join(', ') || '—'}</dd>
             <dt>Attempts</dt><dd data-testid="attempts">{d.attempts}</dd>
             <dt>Last attempt</dt><dd>{when(d.lastAttemptAt)}</dd>
-            <dt>Next retry</dt><dd>{d.nextRetryAt ? <><Countdown iso={d.nextRetryAt} /> ({when(d.nextRetryAt)})</> : '—'}</dd>
+            <dt>Next retry</dt><dd>{d.nextRetryAt && (d.status === 'retrying' || d.status === 'pending') ? <><Countdown iso={d.nextRetryAt} /> ({when(d.nextRetryAt)})</> : '—'}</dd>
             <dt>External id</dt><dd>{d.externalId ?? '—'}</dd>
             <dt>Created</dt><dd>{when(d.createdAt)}</dd>
             <dt>Workflow</dt><dd><a href={d.temporalUrl} target="_blank" rel="noreferrer noopener">Open in Temporal Web ↗</a></dd>
@@ -84,6 +95,9 @@ export function DeliveryPage() {
     </QueryView>
   );
 }
+
+/** Failed for good: the last attempt's outcome was permanent (a 4xx, a refused address, a config the provider rejects). */
+const permanent = (d: { status: string; attemptLog: Attempt[] }) => d.status === 'failed' && d.attemptLog.at(-1)?.outcome === 'permanent';
 
 function Timeline({ attempts }: { attempts: Attempt[] }) {
   return (

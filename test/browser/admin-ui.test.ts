@@ -442,6 +442,7 @@ describe('admin UI in a real Chromium against the real stack', function () {
       await dialog.locator('#f-config-baseUrl-error').filter({ hasText: problem.errors[0].message }).waitFor();
       assert.equal(await dialog.locator('#f-config-baseUrl').getAttribute('aria-invalid'), 'true');
       await focusOn(page, 'f-config-baseUrl');
+      await shot(page, 'connection-jira-field-error');
       await dialog.locator('#f-config-baseUrl').fill(jira.url);
       await dialog.getByRole('button', { name: 'Save' }).click();
       const row = page.getByRole('row').filter({ hasText: 'Jira by default' });
@@ -477,6 +478,8 @@ describe('admin UI in a real Chromium against the real stack', function () {
     const slackId = await createAndFind('slack hook');
     await page.goto(ui(`/subscriptions/${slackId}`));
     await page.getByRole('button', { name: 'Replace the stored Webhook URL' }).waitFor();
+    await page.locator('#f-config-webhookUrl').scrollIntoViewIfNeeded();
+    await shot(page, 'subscription-secret-set');
     assert.ok(!(await page.content()).includes('slack-secret-123'), 'the stored secret is never sent to the page');
     assert.deepEqual((await textValues(page)).filter((v) => /"set"|\[object Object\]/.test(v)), [], 'no masked secret shown as JSON');
     await page.getByLabel('Description').fill('kept hook');
@@ -530,6 +533,8 @@ describe('admin UI in a real Chromium against the real stack', function () {
       await focusOn(page, 'f-config-headers');
       await page.getByRole('button', { name: 'Create subscription' }).click();
       await page.getByTestId('local-errors').filter({ hasText: 'config.headers' }).waitFor();
+      await page.locator('#f-config-headers').scrollIntoViewIfNeeded();
+      await shot(page, 'subscription-bad-json');
       assert.deepEqual(sent, [], 'nothing was sent');
       assert.equal(await page.getByTestId('preview').count(), 0);
       await page.locator('#f-config-headers').fill('{"X-Team": "ops"}');
@@ -570,6 +575,7 @@ describe('admin UI in a real Chromium against the real stack', function () {
       assert.equal(problem.errors[0].path, 'config.url', JSON.stringify(problem));
       await page.locator('#f-config-url-error').filter({ hasText: /169\.254\.169\.254.*outbound policy refuses/ }).waitFor();
       await focusOn(page, 'f-config-url');
+      if (button === 'Preview') await shot(page, 'subscription-refused-address');
       assert.equal(await page.getByTestId('preview').count(), 0);
     }
     // the API itself: PATCH, a secret URL (named, not echoed), a connection; 127.0.0.1 stays allowed by the test allow-list
@@ -593,6 +599,7 @@ describe('admin UI in a real Chromium against the real stack', function () {
     const row = page.getByRole('row').filter({ hasText: 'Not Jira' });
     await row.getByRole('button', { name: 'Test' }).click();
     await row.getByText(/not as a Jira API/).waitFor();
+    await shot(page, 'connection-not-jira');
     assert.doesNotMatch((await row.textContent()) ?? '', /Connected as/);
     await hub.call('DELETE', `/connections/${conn.body.id}`);
   });

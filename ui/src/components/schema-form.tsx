@@ -230,7 +230,8 @@ function Field(raw: FieldProps) {
   } else if (typeOf(s) === 'string') {
     control = <TextInput {...p} id={id} />;
   } else {
-    control = <JsonInput id={id} value={p.value} onChange={p.onChange} readOnly={p.readOnly} invalid={Boolean(error)} />;
+    const example = typeOf(s) === 'object' ? '{"Name": "value"}' : typeOf(s) === 'array' ? '[ ... ]' : undefined;
+    control = <JsonInput id={id} value={p.value} onChange={p.onChange} readOnly={p.readOnly} invalid={Boolean(error)} placeholder={example && `JSON, e.g. ${example}`} />;
   }
   return (
     <div className="field">
@@ -394,12 +395,12 @@ function SecretMap(p: FieldProps & { id: string }) {
 }
 
 /** Anything the form has no widget for: JSON text, parsed when valid; while it does not parse the value is an InvalidJson. */
-function JsonInput({ id, value, onChange, readOnly, invalid }: { id: string; value: unknown; onChange: (v: unknown) => void; readOnly: boolean; invalid: boolean }) {
+function JsonInput({ id, value, onChange, readOnly, invalid, placeholder }: { id: string; value: unknown; onChange: (v: unknown) => void; readOnly: boolean; invalid: boolean; placeholder?: string }) {
   const [text, setText] = useState(value instanceof InvalidJson ? value.text : value === undefined ? '' : JSON.stringify(value, null, 2));
   const bad = value instanceof InvalidJson;
   return (
     <>
-      <textarea id={id} rows={4} className="mono" value={text} readOnly={readOnly} aria-invalid={invalid || bad} spellCheck={false}
+      <textarea id={id} rows={4} className="mono" value={text} readOnly={readOnly} aria-invalid={invalid || bad} spellCheck={false} placeholder={placeholder}
         onChange={(e) => {
           setText(e.target.value);
           if (e.target.value.trim() === '') { onChange(undefined); return; }

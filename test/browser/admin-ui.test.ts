@@ -699,12 +699,42 @@ describe('admin UI in a real Chromium against the real stack', function () {
     await focusOn(page, 'f-config-url');
   });
 
+  it('confirms create, save and switching off with a notice; names the subscription on the delivery page; offers a way out of a 404', async () => {
+    await newSubscription('noticed', 'webhook');
+    await page.locator('#f-config-url').fill(`${receiver.url}/noticed`);
+    await page.getByRole('button', { name: 'Create subscription' }).click();
+    await page.getByTestId('notice').filter({ hasText: 'Created noticed.' }).waitFor();
+    const row = page.getByTestId('subscription-row').filter({ hasText: 'noticed' });
+    const id = (await row.getAttribute('data-id'))!;
+    await row.getByRole('link', { name: 'noticed' }).click();
+    await page.getByLabel('Description').fill('with a notice');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByTestId('notice').filter({ hasText: 'Saved noticed.' }).waitFor();
+    await row.getByRole('switch', { name: 'Enabled: noticed' }).click();
+    await page.getByTestId('notice').filter({ hasText: 'noticed is off' }).waitFor();
+    assert.equal((await hub.call('GET', `/subscriptions/${id}`)).body.enabled, false);
+    await hub.call('DELETE', `/subscriptions/${id}`);
+
+    // the delivery page names its subscription (the link still goes by id)
+    const d = (await hub.call('GET', `/deliveries?subscriptionId=${subscriptionId}&limit=1`)).body.items[0];
+    await page.goto(ui(`/deliveries/${d.id}`));
+    await page.getByRole('link', { name: 'ops receiver' }).waitFor();
+
+    // a delivery that does not exist: no "Try again", a way back instead
+    await page.goto(ui('/deliveries/dlv_doesnotexist'));
+    await page.getByRole('alert').filter({ hasText: /it may have been deleted/ }).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Try again' }).count(), 0);
+    await page.getByRole('main').getByRole('link', { name: 'Overview' }).click();
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+  });
+
   it('printed no console errors but the provoked ones', () => {
     const provoked = (e: { text: string; url: string }) =>
       /status of 400/.test(e.text) && /\/api\/v1\/subscriptions$/.test(e.url) // the wrong field, on purpose
       || /status of 409/.test(e.text) && /\/api\/v1\/connections\/[^/]+$/.test(e.url) // deleting a connection in use
       || /status of 403/.test(e.text) && /\/api\/v1\/subscriptions\/sub_/.test(e.url) // the forged write
-      || /status of 400/.test(e.text) && /\/api\/v1\/(connections|subscriptions\/preview)$/.test(e.url); // a wrong connection field, a refused address
+      || /status of 400/.test(e.text) && /\/api\/v1\/(connections|subscriptions\/preview)$/.test(e.url) // a wrong connection field, a refused address
+      || /status of 404/.test(e.text) && /\/api\/v1\/deliveries\/dlv_doesnotexist$/.test(e.url); // the 404 page
     assert.deepEqual(consoleErrors.filter((e) => !provoked(e)), []);
   });
 });

@@ -8,6 +8,7 @@ import { invalidFields, SchemaForm, withVariantDefaults, type Schema } from '../
 import { Empty, QueryView } from '../components/states';
 import { useConnections, useProviders } from '../lib/queries';
 import { useFocusFirstInvalid } from '../lib/focus';
+import { useNotify } from '../lib/notice';
 
 /** Shared, encrypted credentials (Jira, Slack bot, Webex, ...): list, create/edit, test, delete. */
 export function ConnectionsPage() {
@@ -78,6 +79,7 @@ function ConnectionDialog({ editing, onClose }: { editing: Connection | 'new'; o
   const qc = useQueryClient();
   const providers = (useProviders().data?.items ?? []).filter((p) => p.connectionSchema);
   const existing = editing === 'new' ? undefined : editing;
+  const notify = useNotify();
   const [name, setName] = useState(existing?.name ?? '');
   const [provider, setProvider] = useState(existing?.provider ?? providers[0]?.id ?? '');
   const [config, setConfig] = useState<Record<string, unknown>>(existing?.config ?? {});
@@ -89,7 +91,7 @@ function ConnectionDialog({ editing, onClose }: { editing: Connection | 'new'; o
       existing
         ? unwrap(await api.PATCH('/connections/{id}', { params: { path: { id: existing.id } }, body: { name, config: toSend() } }))
         : unwrap(await api.POST('/connections', { body: { name, provider, config: toSend() } })),
-    onSuccess: () => { qc.invalidateQueries({ queryKey: ['connections'] }); onClose(); },
+    onSuccess: (c) => { qc.invalidateQueries({ queryKey: ['connections'] }); notify(existing ? `Saved ${c.name}.` : `Created ${c.name}: pick it in a subscription, or Test it here.`); onClose(); },
   });
   const local = invalidFields(config, 'config');
   const [triedLocal, setTriedLocal] = useState<object | null>(null);

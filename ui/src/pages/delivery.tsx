@@ -11,6 +11,7 @@ import { StatusBadge } from '../components/status';
 import { when } from '../lib/format';
 import { useLiveDeliveries } from '../lib/live';
 import { useCan } from '../lib/session';
+import { useSubscriptions } from '../lib/queries';
 
 /** One delivery: what was sent, why it failed, every attempt; retry and cancel. */
 export function DeliveryPage() {
@@ -20,6 +21,7 @@ export function DeliveryPage() {
   const q = useQuery({ queryKey: ['delivery', id], queryFn: async () => unwrap(await api.GET('/deliveries/{id}', { params: { path: { id } } })) });
   useLiveDeliveries({ search: id }, ['delivery', id]);
   const [confirmCancel, setConfirmCancel] = useState(false);
+  const subscriptions = useSubscriptions();
   const refresh = () => qc.invalidateQueries({ queryKey: ['delivery', id] });
   const retry = useMutation({ mutationFn: async () => unwrap(await api.POST('/deliveries/{id}/retry', { params: { path: { id } } })), onSuccess: refresh });
   const cancel = useMutation({
@@ -62,7 +64,7 @@ export function DeliveryPage() {
           <dl className="facts">
             <dt>Event</dt><dd>{d.event}</dd>
             <dt>Provider</dt><dd>{d.provider}</dd>
-            <dt>Subscription</dt><dd><Link to="/subscriptions/$id" params={{ id: d.subscriptionId }}>{d.subscriptionId}</Link></dd>
+            <dt>Subscription</dt><dd><Link to="/subscriptions/$id" params={{ id: d.subscriptionId }}>{subscriptions.data?.find((x) => x.id === d.subscriptionId)?.name ?? d.subscriptionId}</Link></dd>
             <dt>Emission</dt><dd><code>{d.emissionId}</code></dd>
             <dt>Systems</dt><dd>{d.systemIds.join(', ') || '—'}</dd>
             <dt>Attempts</dt><dd data-testid="attempts">{d.attempts}</dd>

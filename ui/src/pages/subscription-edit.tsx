@@ -9,6 +9,7 @@ import { ErrorState, Loading } from '../components/states';
 import { useConnections, useEvents, useProviders } from '../lib/queries';
 import { useCan } from '../lib/session';
 import { useFocusFirstInvalid } from '../lib/focus';
+import { useNotify } from '../lib/notice';
 import { RetryPolicyField, type RetryPolicy } from './retry-policy';
 import { PreviewPanel } from './subscription-preview';
 
@@ -58,6 +59,7 @@ function SubscriptionForm({ id, initial }: { id?: string; initial: Draft }) {
   const providers = useProviders();
   const events = useEvents();
   const connections = useConnections();
+  const notify = useNotify();
   const [d, setD] = useState<Draft>(initial);
   // what the browser can already tell is wrong (a JSON field that does not parse): nothing is sent until fixed
   const [local, setLocal] = useState<Record<string, string>>({});
@@ -98,6 +100,7 @@ function SubscriptionForm({ id, initial }: { id?: string; initial: Draft }) {
     onSuccess: (s) => {
       qc.invalidateQueries({ queryKey: ['subscriptions'] });
       qc.invalidateQueries({ queryKey: ['subscription', s.id] });
+      notify(id ? `Saved ${s.name}.` : `Created ${s.name}.${s.enabled ? '' : ' It is off until you switch it on.'}`);
       navigate({ to: '/subscriptions' });
     },
   });

@@ -36,6 +36,8 @@ describe('admin UI in a real Chromium against the real stack', function () {
   const signIn = async (p: Page, token: string) => {
     const res = await p.goto(ui('/'));
     assert.equal(res?.headers()['content-security-policy'], UI_CSP);
+    // where the admin token is: ADMIN_TOKEN when set (the dev-secrets.json one is refused then)
+    assert.match((await p.locator('main').textContent({ timeout: 10_000 })) ?? '', /ADMIN_TOKEN you set, else the one written to \.data\/dev-secrets\.json/);
     // by keyboard: the token field has the focus, Enter submits
     await focusOn(p, 'token');
     await p.keyboard.type(token);
@@ -726,6 +728,16 @@ describe('admin UI in a real Chromium against the real stack', function () {
     assert.equal(await page.getByRole('button', { name: 'Try again' }).count(), 0);
     await page.getByRole('main').getByRole('link', { name: 'Overview' }).click();
     await page.getByRole('heading', { name: 'Overview' }).waitFor();
+  });
+
+  it('applies typed filters (system, find by id) by themselves like the others, without Apply', async () => {
+    await page.goto(ui('/deliveries'));
+    await page.getByTestId('delivery-row').first().waitFor();
+    await page.getByLabel('System').fill('sys-a');
+    await page.waitForURL((u) => u.searchParams.get('systemId') === 'sys-a', { timeout: 5000 });
+    await page.getByLabel('Find by id').fill('evt-fails');
+    await page.waitForURL((u) => u.searchParams.get('search') === 'evt-fails' && u.searchParams.get('systemId') === 'sys-a', { timeout: 5000 });
+    await page.getByTestId('delivery-row').first().waitFor();
   });
 
   it('printed no console errors but the provoked ones', () => {

@@ -740,6 +740,24 @@ describe('admin UI in a real Chromium against the real stack', function () {
     await page.getByTestId('delivery-row').first().waitFor();
   });
 
+  it('serves the bundle compressed (brotli) with Vary: Accept-Encoding, and as it is to a client that takes no encoding', async () => {
+    const ctx = await browser.newContext();
+    try {
+      const p = await ctx.newPage();
+      const [res] = await Promise.all([p.waitForResponse((r) => /\/ui\/assets\/[^/]+\.js$/.test(r.url())), p.goto(ui('/'))]);
+      const headers = await res.allHeaders();
+      assert.equal(headers['content-encoding'], 'br');
+      assert.match(headers.vary ?? '', /Accept-Encoding/i);
+      const plain = await fetch(res.url(), { headers: { 'accept-encoding': 'identity' } });
+      assert.equal(plain.headers.get('content-encoding'), null);
+      const size = (await plain.arrayBuffer()).byteLength;
+      assert.equal((await res.body()).byteLength, size, 'the same script');
+      assert.ok(Number(headers['content-length']) < size / 2, `${headers['content-length']} bytes compressed of ${size}`);
+    } finally {
+      await ctx.close();
+    }
+  });
+
   it('printed no console errors but the provoked ones', () => {
     const provoked = (e: { text: string; url: string }) =>
       /status of 400/.test(e.text) && /\/api\/v1\/subscriptions$/.test(e.url) // the wrong field, on purpose

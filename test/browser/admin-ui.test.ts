@@ -682,6 +682,18 @@ describe('admin UI in a real Chromium against the real stack', function () {
     }
     await page.getByLabel('Provider *').selectOption('script');
     assert.equal(await page.getByLabel('Memory limit (MiB)', { exact: true }).getAttribute('id'), 'f-config-memoryLimitMb');
+    // every provider's form: no camelCase label, no hint in the schema's own jargon
+    const providers = (await page.getByLabel('Provider *').locator('option:not([disabled])').evaluateAll((os) => os.map((o) => (o as unknown as { value: string }).value)));
+    const raw: string[] = [];
+    for (const id of providers) {
+      await page.getByLabel('Provider *').selectOption(id);
+      const settings = page.locator('fieldset.nested').filter({ has: page.locator('legend', { hasText: / settings$/ }) });
+      await settings.waitFor();
+      for (const text of await settings.locator('label').allTextContents()) if (/\b[a-z]+[A-Z]|\b(Ms|Mb)\b/.test(text)) raw.push(`${id}: label "${text}"`);
+      for (const text of await settings.locator('.hint').allTextContents()) if (/options resolver/i.test(text)) raw.push(`${id}: hint "${text}"`);
+    }
+    assert.ok(providers.length >= 10, providers.join());
+    assert.deepEqual(raw, []);
   });
 
   it('moves the focus to the first wrong field on every refused submit, Create after Preview included', async () => {

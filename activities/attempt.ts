@@ -26,7 +26,7 @@ export interface AttemptDeps {
   secrets: SecretBox;
   http: GuardedHttpClient;
   followUps: FollowUpClaims;
-  /** Ordered follow-ups (docs/DESIGN.md decision 11); without them deliveries are not laned. */
+  /** Ordered follow-ups (docs/DESIGN.md decision 12); without them deliveries are not laned. */
   lanes?: Pick<Lanes, 'turn' | 'exclude'>;
   /** Wakes deliveries waiting in a lane (laneTurnSignal through the worker's client). */
   signalLane?: (workflowIds: string[]) => Promise<void>;

@@ -184,7 +184,7 @@ export interface ProviderDefinition<Config = any, Connection = any> {
   followUpTarget?(config: Config, connection?: Connection): string | undefined;
   /**
    * Whether follow-ups edit one record to its newest state (a message edit, an alert's state), so that queued
-   * follow-ups of one subject may be collapsed into the newest (docs/DESIGN.md decision 11): a boolean, or a
+   * follow-ups of one subject may be collapsed into the newest (docs/DESIGN.md decision 12): a boolean, or a
    * function of the config where a mode decides (edit the message: yes; reply in its thread: no). False or
    * absent when each follow-up adds to a history (a Jira comment, an e-mail reply, a thread reply). A
    * subscription may switch it (`coalesceFollowUps`). Only non-secret config fields may be read.

@@ -44,10 +44,11 @@ done
 echo "[fuzz] stack ready on :$PORT; seeding a subscription, a connection and a delivery"
 
 # operations on one resource need an id that exists, or every case ends in 404: seed one of each
+# (hosts under .invalid: a literal 127.0.0.1 is refused at save without OUTBOUND_ALLOWED_NETWORKS)
 api() { curl -sS -X "$1" "http://127.0.0.1:$PORT/api/v1$2" -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' -d "$3"; }
 field() { node -e "const b=JSON.parse(require('fs').readFileSync(0,'utf8')); const v=($1); if(!v){console.error(JSON.stringify(b));process.exit(1)} console.log(v)"; }
-SUB=$(api POST /subscriptions '{"name":"fuzz","provider":"webhook","event":"incident.created","config":{"url":"http://127.0.0.1:9/hook","auth":{"type":"bearer","token":"fuzz-token-0123456789"}}}' | field b.id)
-CON=$(api POST /connections '{"provider":"slack","name":"fuzz","config":{"botToken":"xoxb-fuzz-0123456789","apiBaseUrl":"http://127.0.0.1:9/api"}}' | field b.id)
+SUB=$(api POST /subscriptions '{"name":"fuzz","provider":"webhook","event":"incident.created","config":{"url":"https://receiver.invalid/hook","auth":{"type":"bearer","token":"fuzz-token-0123456789"}}}' | field b.id)
+CON=$(api POST /connections '{"provider":"slack","name":"fuzz","config":{"botToken":"xoxb-fuzz-0123456789","apiBaseUrl":"https://slack.invalid/api"}}' | field b.id)
 DLV=$(api POST /ingest '{"event":"incident.created","payload":{"incidentId":"fuzz-1","title":"fuzz","severity":"major","systemIds":["fuzz"]}}' | field b.deliveries[0].id)
 cat > "$DATA/schemathesis.toml" <<TOML
 [[operations]]

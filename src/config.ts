@@ -135,7 +135,7 @@ export interface Config {
   /** Per-token ingest limit (0 = off) and the burst allowed above it. */
   ingestRateLimit: { perSecond: number; burst: number };
   workerMaxConcurrentActivities: number;
-  /** Ordered follow-ups (docs/DESIGN.md decision 11): the worker attempts a lane's deliveries one at a time. */
+  /** Ordered follow-ups (docs/DESIGN.md decision 12): the worker attempts a lane's deliveries one at a time. */
   orderedFollowUps: boolean;
   /** Port of the worker's Prometheus `/metrics` (absent: the worker serves no metrics). */
   workerMetricsPort?: number;

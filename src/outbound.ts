@@ -1,3 +1,4 @@
+import { createAddressPolicy, type AddressPolicy } from '../providers/http/address-policy';
 import { createGuardedHttpClient } from '../providers/http/guarded-client';
 import type { GuardedHttpClient } from '../providers/types';
 import type { Config } from './config';
@@ -9,4 +10,9 @@ export function outboundClient(config: Config): GuardedHttpClient {
     maxResponseBytes: config.outbound.maxResponseBytes,
     allowedNetworks: config.outbound.allowedNetworks,
   });
+}
+
+/** The outbound address policy as configured, for refusing literal addresses when a config is saved. */
+export function outboundPolicy(config: Config): AddressPolicy {
+  return createAddressPolicy(config.outbound.allowedNetworks);
 }

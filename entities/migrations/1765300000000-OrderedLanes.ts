@@ -1,7 +1,7 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * Ordered follow-ups (docs/DESIGN.md decision 11): every delivery of an event with a subject gets the subject's
+ * Ordered follow-ups (docs/DESIGN.md decision 12): every delivery of an event with a subject gets the subject's
  * key and a sequence number from ingest's transaction, so the deliveries that edit one external record are
  * attempted in the order ingest accepted their events. `lane_key` is set by a delivery's first attempt (its
  * provider, follow-up target and subject); `waiting_for` names the delivery it waits behind; a delivery whose

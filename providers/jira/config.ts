@@ -63,7 +63,8 @@ const fieldMapping = z.strictObject({
     .max(255)
     .regex(/^[A-Za-z][A-Za-z0-9_.-]*$/, 'must be a Jira field id such as customfield_10010')
     .refine((key) => !RESERVED_FIELDS.has(key), 'is set by the provider itself; use its own config field')
-    .describe('Field id (options resolver "fields"), e.g. customfield_10010'),
+    .meta({ 'x-options-resolver': 'fields' })
+    .describe('Custom field id, e.g. customfield_10010'),
   template: template(TEXT_FIELD_MAX, 'Mustache template of the value, e.g. {{payload.incidentId}}'),
   type: z
     .enum(['text', 'number', 'option', 'document'])
@@ -79,8 +80,14 @@ export const jiraConfigSchema = z
       .min(1)
       .max(255)
       .regex(/^[A-Z][A-Z0-9_]*$/, 'must be a Jira project key such as OPS')
-      .describe('Project key (options resolver "projects")'),
-    issueTypeId: z.string().regex(/^\d{1,18}$/, 'must be a numeric issue type id').optional().describe('Issue type id (options resolver "issueTypes")'),
+      .meta({ 'x-options-resolver': 'projects' })
+      .describe('Project key, e.g. OPS'),
+    issueTypeId: z
+      .string()
+      .regex(/^\d{1,18}$/, 'must be a numeric issue type id')
+      .optional()
+      .meta({ 'x-options-resolver': 'issueTypes', 'x-depends-on': ['projectKey'] })
+      .describe('Issue type id, e.g. 10001 (or give the issue type by name below)'),
     issueTypeName: z.string().min(1).max(255).optional().describe('Issue type by name, e.g. Task (instead of issueTypeId)'),
     summaryTemplate: template(2048, 'Issue summary; default "[<severity>] <title>". Cut to 255 characters').optional(),
     descriptionTemplate: template(
@@ -88,7 +95,12 @@ export const jiraConfigSchema = z
       'Issue description; plain text on Cloud, wiki markup on Data Center (values are escaped). Default: a formatted summary of the event',
     ).optional(),
     commentTemplate: template(TEXT_FIELD_MAX, 'Comment posted for follow-up events; same rules as descriptionTemplate').optional(),
-    priorityId: z.string().regex(/^\d{1,18}$/, 'must be a numeric priority id').optional().describe('Priority id (options resolver "priorities")'),
+    priorityId: z
+      .string()
+      .regex(/^\d{1,18}$/, 'must be a numeric priority id')
+      .optional()
+      .meta({ 'x-options-resolver': 'priorities' })
+      .describe('Priority id, e.g. 3'),
     labels: z
       .array(z.string().min(1).max(255).regex(/^\S+$/, 'Jira labels cannot contain spaces'))
       .max(50)

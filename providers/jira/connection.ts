@@ -32,8 +32,15 @@ async function getJson(client: JiraClient, apiPath: string, what: string): Promi
 export async function testJiraConnection(ctx: ConnectionContext<JiraConnection>): Promise<{ ok: boolean; message: string }> {
   const client = clientOf(ctx);
   try {
-    const me = (await getJson(client, 'myself', 'reading the current user')) as { displayName?: unknown; name?: unknown };
-    const name = typeof me.displayName === 'string' ? me.displayName : typeof me.name === 'string' ? me.name : 'an unnamed user';
+    const body = await getJson(client, 'myself', 'reading the current user');
+    // Jira names the user: accountId on Cloud, key/name on Data Center. Any other JSON (a web server or
+    // another API answering 200, e.g. {"ok":true}) is not Jira, however successful the HTTP answer was.
+    const me = (body && typeof body === 'object' && !Array.isArray(body) ? body : {}) as Record<string, unknown>;
+    const text = (v: unknown) => (typeof v === 'string' && v.trim() ? v : undefined);
+    const name = text(me.displayName) ?? text(me.name) ?? text(me.accountId) ?? text(me.key);
+    if (!name) {
+      return { ok: false, message: 'The base URL answered, but not as a Jira API: /myself returned no Jira user (is the base URL the Jira site?)' };
+    }
     return { ok: true, message: `Connected as ${name}` };
   } catch (err) {
     return { ok: false, message: err instanceof Error ? err.message : 'the connection test failed' };

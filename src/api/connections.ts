@@ -10,7 +10,11 @@ const connection = z
 const fields = {
   provider: z.string().min(1).max(100),
   name: z.string().trim().min(1).max(200),
-  config: anyObject.meta({ description: "Validated by the provider's connectionSchema; secret fields are write-only." }),
+  config: anyObject.meta({
+    description:
+      "Validated by the provider's connectionSchema; secret fields are write-only. A URL whose host is a literal address the outbound policy " +
+      'refuses is refused: 400 naming the field (as for subscriptions).',
+  }),
 };
 
 /** `/connections`: shared, encrypted provider credentials. */

@@ -40,6 +40,7 @@ import { ReplayStore } from '../deliveries/replays';
 import { targetLimitRoutes } from './target-limits';
 import { TargetLimitStore } from '../targets/limits';
 import { anyObject } from './schemas';
+import { outboundPolicy } from '../outbound';
 
 /** What the API needs, built by the API process (or a test). */
 export interface ApiDeps {
@@ -67,7 +68,8 @@ export function buildApi(deps: ApiDeps) {
   const catalogue = new EventCatalogue(dataSource);
   const workflows = new DeliveryWorkflows(client, config.temporal.taskQueue, config.temporal.uiUrl, config.temporal.namespace, config.temporal.requestTimeoutMs);
   const ingest = new IngestService(dataSource, catalogue, workflows, logger);
-  const subscriptions = new SubscriptionService(dataSource, providers, catalogue, secrets);
+  const addressPolicy = outboundPolicy(config);
+  const subscriptions = new SubscriptionService(dataSource, providers, catalogue, secrets, addressPolicy);
   const deliveries = new DeliveryService(dataSource, workflows, ingest, new RecoveryStore(dataSource));
   const tokens = new TokenStore(dataSource, { adminToken: config.adminToken, ingestToken: config.ingestToken });
   const sessions = new SessionStore(dataSource, tokens, config.uiSessionTtlMs);
@@ -87,7 +89,7 @@ export function buildApi(deps: ApiDeps) {
   deliveryRoutes(routes, deliveries, live);
   sessionRoutes(routes, sessions, config.uiSessionTtlMs);
   tokenRoutes(routes, dataSource);
-  connectionRoutes(routes, new ConnectionService(dataSource, providers, secrets, http));
+  connectionRoutes(routes, new ConnectionService(dataSource, providers, secrets, http, addressPolicy));
   routes.add({
     method: 'get', path: '/openapi.json', summary: 'This API as OpenAPI 3.1', tag: 'meta', roles: 'public',
     responses: { 200: { description: 'The OpenAPI document', schema: anyObject } },

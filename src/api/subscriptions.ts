@@ -31,14 +31,18 @@ const fields = {
   description: z.string().max(2000).nullable().optional(),
   provider: z.string().min(1).max(100),
   connectionId: z.string().min(1).max(64).nullable().optional(),
-  config: anyObject.meta({ description: "Validated by the provider's configSchema; secret fields are write-only." }),
+  config: anyObject.meta({
+    description:
+      "Validated by the provider's configSchema; secret fields are write-only. An http(s) URL anywhere in it whose host is a literal address " +
+      'the outbound policy refuses (169.254.169.254, 10.0.0.0/8, ::1, localhost, ... unless OUTBOUND_ALLOWED_NETWORKS allows it) is refused: 400 naming the field.',
+  }),
   event: z.string().min(1).max(200),
   systemIds: z.array(z.string().min(1).max(200)).max(1000),
   enabled: z.boolean(),
   retryPolicy: retryPolicy.nullable().optional(),
   coalesceFollowUps: z.boolean().nullable().optional().meta({
     description:
-      "Collapse queued follow-ups of one record into the newest state (docs/DESIGN.md decision 11). Null or absent: the provider's default (on where follow-ups edit one record: Slack in update mode, Telegram in edit mode, Discord, Webex in edit mode, PagerDuty, Opsgenie; off where they are a history: Jira comments, e-mail and thread replies).",
+      "Collapse queued follow-ups of one record into the newest state (docs/DESIGN.md decision 12). Null or absent: the provider's default (on where follow-ups edit one record: Slack in update mode, Telegram in edit mode, Discord, Webex in edit mode, PagerDuty, Opsgenie; off where they are a history: Jira comments, e-mail and thread replies).",
   }),
 };
 

@@ -2,6 +2,8 @@ import crypto from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { ConnectionEntity } from '../../entities/connection.entity';
 import { SubscriptionEntity } from '../../entities/subscription.entity';
+import type { AddressPolicy } from '../../providers/http/address-policy';
+import { refusedLiteralAddresses } from '../../providers/http/literal-addresses';
 import type { ProviderRegistry, RegisteredProvider } from '../../providers/registry';
 import { OptionsQueryError } from '../../providers/options';
 import type { GuardedHttpClient, OptionItem } from '../../providers/types';
@@ -29,6 +31,8 @@ export class ConnectionService {
     private readonly providers: ProviderRegistry,
     private readonly secrets: SecretBox,
     private readonly http: GuardedHttpClient,
+    /** Literal addresses it refuses are refused at save (undefined: not checked here). */
+    private readonly addressPolicy?: AddressPolicy,
   ) {}
 
   private get repo() {
@@ -137,6 +141,8 @@ export class ConnectionService {
   private validConfig(provider: RegisteredProvider, config: unknown): Record<string, unknown> {
     const parsed = provider.definition.connectionSchema!.safeParse(config);
     if (!parsed.success) throw badRequest('The connection config is invalid', zodProblems(parsed.error, 'config'));
+    const refused = this.addressPolicy ? refusedLiteralAddresses(parsed.data, 'config', this.addressPolicy) : [];
+    if (refused.length) throw badRequest('The connection sends to an address the outbound policy refuses', refused);
     return parsed.data as Record<string, unknown>;
   }
 

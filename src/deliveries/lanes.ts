@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import type { ProviderDefinition } from '../../providers/types';
 
-// Ordered follow-ups (docs/DESIGN.md decision 11). Deliveries about one subject that edit one external record
+// Ordered follow-ups (docs/DESIGN.md decision 12). Deliveries about one subject that edit one external record
 // form a lane: they are attempted one at a time, in the order ingest accepted their events. Ingest gives each
 // delivery of an event with a subject its subject key and a sequence number (under a lock on the subject, so
 // the sequence follows commit order); the first attempt of a delivery names its lane (provider, follow-up

@@ -1,6 +1,7 @@
 import express, { type Router } from 'express';
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 
 /** No inline script or style, nothing from elsewhere, no framing: the admin UI loads only its own files. */
 export const UI_CSP = [
@@ -30,6 +31,26 @@ export function uiRouter(dir: string): Router {
     res.setHeader('X-Frame-Options', 'DENY');
     next();
   });
+  // the bundle compressed (brotli, else gzip) when the browser takes it: ~400 KB of script is ~110 KB in brotli
+  const packed = new Map<string, Record<Encoding, Buffer>>();
+  router.get('/assets/:file', (req, res, next) => {
+    const name = String(req.params.file);
+    const encoding = preferredEncoding(req.headers['accept-encoding']);
+    res.setHeader('Vary', 'Accept-Encoding');
+    if (!encoding || !/^[\w.-]+\.(js|css|svg|json)$/.test(name)) return next();
+    let entry = packed.get(name);
+    if (!entry) {
+      const file = path.join(dir, 'assets', name);
+      if (!fs.existsSync(file)) return next();
+      const raw = fs.readFileSync(file);
+      // hashed names never change content: compressed once per process
+      entry = { br: zlib.brotliCompressSync(raw, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 9 } }), gzip: zlib.gzipSync(raw, { level: 9 }) };
+      packed.set(name, entry);
+    }
+    res.setHeader('Content-Encoding', encoding);
+    res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
+    res.type(path.extname(name)).send(entry[encoding]);
+  });
   // a missing asset is a 404, never index.html (a stale page asking for an old bundle must fail visibly)
   router.use('/assets', express.static(path.join(dir, 'assets'), { immutable: true, maxAge: '365d', index: false }), (_req, res) => {
     res.status(404).type('text/plain').send('Not found');
@@ -44,6 +65,21 @@ export function uiRouter(dir: string): Router {
     res.sendFile(index);
   });
   return router;
+}
+
+type Encoding = 'br' | 'gzip';
+
+/** br or gzip when the Accept-Encoding header takes it (q=0 refuses); undefined for identity. */
+export function preferredEncoding(header: string | string[] | undefined): Encoding | undefined {
+  const accepted = new Map<string, number>();
+  for (const part of String(header ?? '').split(',')) {
+    const [token, ...params] = part.trim().toLowerCase().split(';');
+    if (!token) continue;
+    const q = params.map((p) => /^\s*q=([\d.]+)\s*$/.exec(p)).find(Boolean);
+    accepted.set(token, q ? Number(q[1]) : 1);
+  }
+  for (const enc of ['br', 'gzip'] as const) if ((accepted.get(enc) ?? accepted.get('*') ?? 0) > 0) return enc;
+  return undefined;
 }
 
 /** Where `npm run build` puts the admin UI (dist/ui, beside the compiled server). */

@@ -11,14 +11,49 @@ export function zodProblems(error: z.ZodError, prefix: string): FieldProblem[] {
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) problems.push({ path: `${at}.${key}`, message: 'unknown field' });
     } else if (issue.code === 'invalid_union' && 'errors' in issue && Array.isArray(issue.errors) && issue.errors.length) {
-      // report the closest branch rather than "invalid input"
+      // report the closest branch rather than "invalid input"; when every branch wants another value at the
+      // same place (a kind: Jira flavor, Teams mode), say which values it takes
+      const kinds = issue.errors.map((branch) => (branch.length === 1 && branch[0].code === 'invalid_value' ? branch[0] : undefined));
+      if (kinds.every(Boolean) && new Set(kinds.map((k) => k!.path.join('.'))).size === 1) {
+        const values = kinds.flatMap((k) => (k!.code === 'invalid_value' ? k!.values : []));
+        problems.push({ path: [at, ...kinds[0]!.path.map(String)].join('.'), message: `must be one of ${values.map((v) => JSON.stringify(v)).join(', ')}` });
+        continue;
+      }
       const best = [...issue.errors].sort((a, b) => a.length - b.length)[0];
-      for (const sub of best) problems.push({ path: [at, ...sub.path.map(String)].join('.'), message: sub.message });
+      for (const sub of best) problems.push({ path: [at, ...sub.path.map(String)].join('.'), message: plainMessage(sub) });
+    } else if (issue.code === 'invalid_union' && 'discriminator' in issue) {
+      // a discriminated union whose tag is missing or unknown (zod names no options here)
+      problems.push({ path: at, message: 'is missing or not one of the kinds this config takes' });
     } else {
-      problems.push({ path: at, message: issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message });
+      problems.push({ path: at, message: issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : plainMessage(issue) });
     }
   }
   return problems;
+}
+
+/**
+ * zod's default wording ("Too small: expected string to have >=1 characters") in plain words; a message a
+ * schema set itself is kept as it is.
+ */
+function plainMessage(issue: z.core.$ZodIssue): string {
+  if (!/^(Too small|Too big|Invalid option|Invalid input|Invalid string)\b/.test(issue.message)) return issue.message;
+  const n = (v: number | bigint) => String(v);
+  switch (issue.code) {
+    case 'too_small':
+      if (issue.origin === 'string') return Number(issue.minimum) <= 1 ? 'must not be empty' : `must be at least ${n(issue.minimum)} characters long`;
+      if (issue.origin === 'array' || issue.origin === 'set') return `needs at least ${n(issue.minimum)} item${Number(issue.minimum) === 1 ? '' : 's'}`;
+      return issue.inclusive === false ? `must be more than ${n(issue.minimum)}` : `must be at least ${n(issue.minimum)}`;
+    case 'too_big':
+      if (issue.origin === 'string') return `must be at most ${n(issue.maximum)} characters long`;
+      if (issue.origin === 'array' || issue.origin === 'set') return `takes at most ${n(issue.maximum)} items`;
+      return issue.inclusive === false ? `must be less than ${n(issue.maximum)}` : `must be at most ${n(issue.maximum)}`;
+    case 'invalid_value':
+      return issue.values.length === 1 ? `must be ${JSON.stringify(issue.values[0])}` : `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'invalid_format':
+      return issue.format === 'regex' && 'pattern' in issue ? `does not have the expected form (${String(issue.pattern)})` : `must be a valid ${issue.format}`;
+    default:
+      return issue.message;
+  }
 }
 
 /** Parses `value` with `schema` or throws a 400 problem naming each wrong field. */

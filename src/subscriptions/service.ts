@@ -2,6 +2,8 @@ import crypto from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { SubscriptionEntity, type RetryPolicy } from '../../entities/subscription.entity';
 import { ConnectionEntity } from '../../entities/connection.entity';
+import type { AddressPolicy } from '../../providers/http/address-policy';
+import { refusedLiteralAddresses } from '../../providers/http/literal-addresses';
 import type { ProviderRegistry, RegisteredProvider } from '../../providers/registry';
 import type { FieldProblem } from '../../providers/types';
 import type { EventCatalogue } from '../catalogue/store';
@@ -49,6 +51,8 @@ export class SubscriptionService {
     private readonly providers: ProviderRegistry,
     private readonly catalogue: EventCatalogue,
     private readonly secrets: SecretBox,
+    /** Literal addresses it refuses are refused at save and preview (undefined: not checked here). */
+    private readonly addressPolicy?: AddressPolicy,
   ) {}
 
   private get repo() {
@@ -248,6 +252,8 @@ export class SubscriptionService {
     const eventType = (await this.catalogue.get(eventId))!;
     const problems = provider.definition.validateConfig?.(parsed.data, eventType, { hasConnection }) ?? [];
     if (problems.length) throw badRequest('The provider config is invalid', problems);
+    const refused = this.addressPolicy ? refusedLiteralAddresses(parsed.data, 'config', this.addressPolicy) : [];
+    if (refused.length) throw badRequest('The provider config sends to an address the outbound policy refuses', refused);
     return parsed.data as Record<string, unknown>;
   }
 }

@@ -36,6 +36,8 @@ describe('admin UI in a real Chromium against the real stack', function () {
   const signIn = async (p: Page, token: string) => {
     const res = await p.goto(ui('/'));
     assert.equal(res?.headers()['content-security-policy'], UI_CSP);
+    // where the admin token is: ADMIN_TOKEN when set (the dev-secrets.json one is refused then)
+    assert.match((await p.locator('main').textContent({ timeout: 10_000 })) ?? '', /ADMIN_TOKEN you set, else the one written to \.data\/dev-secrets\.json/);
     // by keyboard: the token field has the focus, Enter submits
     await focusOn(p, 'token');
     await p.keyboard.type(token);
@@ -205,8 +207,11 @@ describe('admin UI in a real Chromium against the real stack', function () {
     await page.getByTestId('error').waitFor();
     assert.match((await page.getByTestId('error').textContent()) ?? '', /400/);
     await shot(page, 'delivery-failed');
+    // a permanent failure is not offered a "Retry now" (it would fail the same way): it says so, and can be sent again once fixed
+    await page.getByTestId('permanent-hint').filter({ hasText: /failed permanently \(HTTP 400\)/ }).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Retry now' }).count(), 0);
     (receiver as unknown as { heal: () => void }).heal();
-    await page.getByRole('button', { name: 'Retry now' }).click();
+    await page.getByRole('button', { name: 'Send again' }).click();
     await page.locator('.page-head .badge', { hasText: 'success' }).waitFor({ timeout: 30_000 });
     const last = page.getByTestId('timeline').locator('li').last();
     await waitFor(async () => /success/.test((await last.textContent()) ?? ''), 'the manual attempt in the timeline');
@@ -360,7 +365,7 @@ describe('admin UI in a real Chromium against the real stack', function () {
       const someDelivery = (await hub.call('GET', '/deliveries?limit=1')).body.items[0].id;
       await v.goto(ui(`/deliveries/${someDelivery}`));
       await v.getByTestId('attempts').waitFor();
-      assert.equal(await v.getByRole('button', { name: /Retry now|Redeliver/ }).count(), 0);
+      assert.equal(await v.getByRole('button', { name: /Retry now|Redeliver|Send again/ }).count(), 0);
       await v.goto(ui('/deliveries'));
       await v.getByTestId('delivery-row').first().waitFor();
       assert.equal(await v.getByRole('button', { name: 'Recover failed…' }).count(), 0);
@@ -399,11 +404,379 @@ describe('admin UI in a real Chromium against the real stack', function () {
     await waitFor(async () => receiver.at('/late').length === Number(n), `${n} replayed deliveries at the receiver`, 60_000, 100);
   });
 
+  // issue 23, defects: each case failed on the UI before the fix
+  const newSubscription = async (name: string, provider: string) => {
+    await page.goto(ui('/subscriptions/new'));
+    await page.getByLabel('Name *').fill(name);
+    await page.getByLabel('Event *').selectOption('incident.created');
+    await page.getByLabel('Provider *').selectOption(provider);
+  };
+  const createAndFind = async (name: string) => {
+    await page.getByRole('button', { name: 'Create subscription' }).click();
+    const row = page.getByTestId('subscription-row').filter({ hasText: name });
+    await row.waitFor();
+    return (await row.getAttribute('data-id'))!;
+  };
+  /** Every text box's value on the page: none may show a masked secret as JSON. */
+  const textValues = (p: Page) => p.locator('textarea, input:not([type="password"])').evaluateAll((els) => els.map((e) => (e as unknown as { value: string }).value));
+
+  it("shows the fields of the kind shown selected (Jira Flavor: cloud, Teams Mode: workflow) without touching the picker, and names the wrong field on save", async () => {
+    const jira = await new JiraFake().start();
+    try {
+      await page.goto(ui('/connections'));
+      await page.getByRole('button', { name: 'New connection' }).click();
+      const dialog = page.getByRole('dialog', { name: 'New connection' });
+      await dialog.getByLabel('Name *').fill('Jira by default');
+      await dialog.getByLabel('Provider').selectOption('jira');
+      assert.equal(await dialog.getByLabel('Flavor').inputValue(), 'cloud');
+      // the flavor is left alone: its fields are there at once
+      await dialog.locator('#f-config-baseUrl').fill('ftp://jira.example.com', { timeout: 5000 });
+      await dialog.locator('#f-config-email').fill(jira.email);
+      await dialog.locator('#f-config-apiToken').fill(jira.apiToken);
+      assert.equal(await dialog.locator('#f-config-apiToken').getAttribute('type'), 'password');
+      const [res] = await Promise.all([
+        page.waitForResponse((r) => r.url().endsWith('/api/v1/connections') && r.request().method() === 'POST'),
+        dialog.getByRole('button', { name: 'Save' }).click(),
+      ]);
+      assert.equal(res.status(), 400);
+      const problem = await res.json();
+      assert.deepEqual(problem.errors.map((e: { path: string }) => e.path), ['config.baseUrl'], JSON.stringify(problem));
+      await dialog.locator('#f-config-baseUrl-error').filter({ hasText: problem.errors[0].message }).waitFor();
+      assert.equal(await dialog.locator('#f-config-baseUrl').getAttribute('aria-invalid'), 'true');
+      await focusOn(page, 'f-config-baseUrl');
+      await shot(page, 'connection-jira-field-error');
+      await dialog.locator('#f-config-baseUrl').fill(jira.url);
+      await dialog.getByRole('button', { name: 'Save' }).click();
+      const row = page.getByRole('row').filter({ hasText: 'Jira by default' });
+      await row.waitFor();
+      const conn = (await hub.call('GET', '/connections')).body.items.find((c: { name: string }) => c.name === 'Jira by default');
+      assert.deepEqual({ ...conn.config, baseUrl: undefined }, { flavor: 'cloud', email: jira.email, apiToken: { set: true }, baseUrl: undefined });
+      await row.getByRole('button', { name: 'Test' }).click();
+      await row.getByText('Connected as Ada Lovelace').waitFor();
+      assert.equal((await hub.call('DELETE', `/connections/${conn.id}`)).status, 204);
+    } finally {
+      await jira.stop();
+    }
+
+    // Teams: Mode shows workflow; its webhook URL is there, write-only
+    await newSubscription('teams by default', 'teams');
+    assert.equal(await page.getByLabel('Mode').inputValue(), 'workflow');
+    const url = page.locator('#f-config-webhookUrl');
+    await url.waitFor({ timeout: 5000 });
+    assert.equal(await url.getAttribute('type'), 'password');
+    await url.fill(`${receiver.url}/teams/workflow?sig=teams-secret-sig`);
+    const id = await createAndFind('teams by default');
+    const stored = await hub.call('GET', `/subscriptions/${id}`);
+    assert.deepEqual(stored.body.config, { mode: 'workflow', webhookUrl: { set: true } });
+    await hub.call('DELETE', `/subscriptions/${id}`);
+  });
+
+  it('makes every secret write-only with set / Replace (Slack webhook URL, signing secrets) and every string a text field (Telegram @channel)', async () => {
+    // Slack's webhook URL is a nullable secret (anyOf [secret, null])
+    await newSubscription('slack hook', 'slack');
+    const hook = page.locator('#f-config-webhookUrl');
+    assert.equal(await hook.getAttribute('type'), 'password');
+    await hook.fill(`${receiver.url}/slack/T000/B000/slack-secret-123`);
+    const slackId = await createAndFind('slack hook');
+    await page.goto(ui(`/subscriptions/${slackId}`));
+    await page.getByRole('button', { name: 'Replace the stored Webhook URL' }).waitFor();
+    await page.locator('#f-config-webhookUrl').scrollIntoViewIfNeeded();
+    await shot(page, 'subscription-secret-set');
+    assert.ok(!(await page.content()).includes('slack-secret-123'), 'the stored secret is never sent to the page');
+    assert.deepEqual((await textValues(page)).filter((v) => /"set"|\[object Object\]/.test(v)), [], 'no masked secret shown as JSON');
+    await page.getByLabel('Description').fill('kept hook');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('heading', { name: 'Subscriptions' }).waitFor();
+    const [slackRow] = await hub.dataSource.query(`SELECT description, config FROM subscriptions WHERE id = $1`, [slackId]);
+    assert.equal(slackRow.description, 'kept hook');
+    assert.ok(slackRow.config.webhookUrl?.ct ?? slackRow.config.webhookUrl, 'the secret is still stored');
+    assert.ok(!JSON.stringify(slackRow.config).includes('slack-secret-123'), 'and encrypted');
+    await hub.call('DELETE', `/subscriptions/${slackId}`);
+
+    // an array of secrets (webhook signing): each one "set" with Replace, never [{"set": true}]
+    const whsec = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
+    const signed = await hub.call('POST', '/subscriptions', {
+      name: 'signed hook', provider: 'webhook', event: 'incident.created', config: { url: `${receiver.url}/signed`, signing: { secrets: [whsec] } },
+    });
+    assert.equal(signed.status, 201, JSON.stringify(signed.body));
+    await page.goto(ui(`/subscriptions/${signed.body.id}`));
+    await page.locator('#f-config-signing-secrets-0').filter({ hasText: 'Replace' }).waitFor({ timeout: 5000 });
+    assert.deepEqual((await textValues(page)).filter((v) => /"set"|\[object Object\]/.test(v)), []);
+    assert.ok(!(await page.content()).includes(whsec));
+    await hub.call('DELETE', `/subscriptions/${signed.body.id}`);
+
+    // Telegram's chat id is an integer or "@channel": a text field that takes both
+    const tg = await hub.call('POST', '/connections', { provider: 'telegram', name: 'tg bot', config: { botToken: '123456:abcdefghijklmnopqrstuvwxyz', apiBaseUrl: receiver.url } });
+    assert.equal(tg.status, 201, JSON.stringify(tg.body));
+    await newSubscription('to a channel', 'telegram');
+    await page.getByLabel('Connection *').selectOption(tg.body.id);
+    const chat = page.locator('#f-config-chatId');
+    assert.equal(await chat.evaluate((e) => e.tagName), 'INPUT');
+    assert.equal(await chat.getAttribute('type'), 'text');
+    await chat.fill('@ops_channel');
+    const tgId = await createAndFind('to a channel');
+    assert.equal((await hub.call('GET', `/subscriptions/${tgId}`)).body.config.chatId, '@ops_channel');
+    await page.goto(ui(`/subscriptions/${tgId}`));
+    assert.equal(await page.locator('#f-config-chatId').inputValue(), '@ops_channel');
+    await hub.call('DELETE', `/subscriptions/${tgId}`);
+    await hub.call('DELETE', `/connections/${tg.body.id}`);
+  });
+
+  it('refuses Preview and Create while an object field (Headers) holds JSON that does not parse, naming it', async () => {
+    const sent: string[] = [];
+    const onRequest = (r: { url: () => string; method: () => string }) => { if (r.method() === 'POST' && /\/api\/v1\/subscriptions/.test(r.url())) sent.push(r.url()); };
+    page.on('request', onRequest);
+    try {
+      await newSubscription('bad headers', 'webhook');
+      await page.locator('#f-config-url').fill(`${receiver.url}/headers`);
+      await page.locator('#f-config-headers').fill('{"X-Team": ');
+      await page.getByRole('button', { name: 'Preview' }).click();
+      await page.locator('#f-config-headers-error').filter({ hasText: /not valid JSON/ }).waitFor();
+      await focusOn(page, 'f-config-headers');
+      await page.getByRole('button', { name: 'Create subscription' }).click();
+      await page.getByTestId('local-errors').filter({ hasText: 'config.headers' }).waitFor();
+      await page.locator('#f-config-headers').scrollIntoViewIfNeeded();
+      await shot(page, 'subscription-bad-json');
+      assert.deepEqual(sent, [], 'nothing was sent');
+      assert.equal(await page.getByTestId('preview').count(), 0);
+      await page.locator('#f-config-headers').fill('{"X-Team": "ops"}');
+      assert.equal(await page.getByTestId('local-errors').count(), 0, 'fixed: the error goes');
+      const id = await createAndFind('bad headers');
+      assert.deepEqual((await hub.call('GET', `/subscriptions/${id}`)).body.config.headers, { 'X-Team': 'ops' });
+      await hub.call('DELETE', `/subscriptions/${id}`);
+    } finally {
+      page.off('request', onRequest);
+    }
+  });
+
+  it('hides the preview once the draft changes (another provider), so it never shows a request the form would not make', async () => {
+    await newSubscription('previewed', 'webhook');
+    await page.locator('#f-config-url').fill(`${receiver.url}/previewed`);
+    await page.getByRole('button', { name: 'Preview' }).click();
+    await page.getByTestId('preview').getByText(`POST ${receiver.url}/previewed`).waitFor();
+    await page.getByLabel('Provider *').selectOption('slack');
+    await page.getByTestId('preview').waitFor({ state: 'detached', timeout: 5000 });
+    await page.getByLabel('Provider *').selectOption('webhook');
+    await page.locator('#f-config-url').fill(`${receiver.url}/other`);
+    await page.getByRole('button', { name: 'Preview' }).click();
+    await page.getByTestId('preview').getByText(`POST ${receiver.url}/other`).waitFor();
+    await page.locator('#f-config-url').fill(`${receiver.url}/changed`);
+    await page.getByTestId('preview').waitFor({ state: 'detached', timeout: 5000 });
+  });
+
+  it('refuses at save and preview a literal address the outbound policy refuses (169.254.169.254, 10.x), naming the field', async () => {
+    await newSubscription('metadata', 'webhook');
+    await page.locator('#f-config-url').fill('http://169.254.169.254/latest/meta-data/');
+    for (const [button, endpoint] of [['Preview', '/api/v1/subscriptions/preview'], ['Create subscription', '/api/v1/subscriptions']] as const) {
+      const [res] = await Promise.all([
+        page.waitForResponse((r) => r.url().endsWith(endpoint) && r.request().method() === 'POST'),
+        page.getByRole('button', { name: button }).click(),
+      ]);
+      assert.equal(res.status(), 400, button);
+      const problem = await res.json();
+      assert.equal(problem.errors[0].path, 'config.url', JSON.stringify(problem));
+      await page.locator('#f-config-url-error').filter({ hasText: /169\.254\.169\.254.*outbound policy refuses/ }).waitFor();
+      await focusOn(page, 'f-config-url');
+      if (button === 'Preview') await shot(page, 'subscription-refused-address');
+      assert.equal(await page.getByTestId('preview').count(), 0);
+    }
+    // the API itself: PATCH, a secret URL (named, not echoed), a connection; 127.0.0.1 stays allowed by the test allow-list
+    const patched = await hub.call('PATCH', `/subscriptions/${subscriptionId}`, { config: { url: 'http://10.0.0.7/hook' } });
+    assert.equal(patched.status, 400);
+    assert.deepEqual(patched.body.errors.map((e: { path: string }) => e.path), ['config.url']);
+    const slack = await hub.call('POST', '/subscriptions', { name: 's', provider: 'slack', event: 'incident.created', config: { webhookUrl: 'http://10.0.0.7/services/very-secret' } });
+    assert.equal(slack.status, 400);
+    assert.equal(slack.body.errors[0].path, 'config.webhookUrl');
+    assert.ok(!JSON.stringify(slack.body).includes('very-secret'));
+    const conn = await hub.call('POST', '/connections', { provider: 'jira', name: 'j', config: { flavor: 'cloud', baseUrl: 'http://169.254.169.254', email: 'a@b.c', apiToken: 't' } });
+    assert.equal(conn.status, 400);
+    assert.equal(conn.body.errors[0].path, 'config.baseUrl');
+    assert.equal((await hub.call('GET', `/subscriptions/${subscriptionId}`)).body.config.url, `${receiver.url}/hook`, 'unchanged');
+  });
+
+  it('says a connection whose URL answered {"ok":true} is not a Jira API (not "Connected as an unnamed user")', async () => {
+    const conn = await hub.call('POST', '/connections', { provider: 'jira', name: 'Not Jira', config: { flavor: 'cloud', baseUrl: receiver.url, email: 'a@b.c', apiToken: 'token' } });
+    assert.equal(conn.status, 201, JSON.stringify(conn.body));
+    await page.goto(ui('/connections'));
+    const row = page.getByRole('row').filter({ hasText: 'Not Jira' });
+    await row.getByRole('button', { name: 'Test' }).click();
+    await row.getByText(/not as a Jira API/).waitFor();
+    await shot(page, 'connection-not-jira');
+    assert.doesNotMatch((await row.textContent()) ?? '', /Connected as/);
+    await hub.call('DELETE', `/connections/${conn.body.id}`);
+  });
+
+  it('fits every page in a 390 px wide viewport (no page wider than the viewport), expanded events included, also at 1280 px', async () => {
+    const delivery = (await hub.call('GET', '/deliveries?limit=1')).body.items[0].id as string;
+    const pages: [string, string | RegExp][] = [
+      ['/', 'Overview'], ['/subscriptions', 'Subscriptions'], ['/subscriptions/new', 'New subscription'], [`/subscriptions/${subscriptionId}`, /^Edit /],
+      ['/deliveries', 'Delivery log'], [`/deliveries/${delivery}`, /^Delivery dlv_/], ['/events', 'Events'], ['/connections', 'Connections'],
+      ['/targets', 'Targets'], ['/plugins', 'Plugins'], ['/tokens', 'Tokens'],
+    ];
+    // the page's width beyond the viewport, and the widest elements sticking out (to say what to fix)
+    const measure = async (p: Page) => (await p.evaluate(`(() => {
+      const vw = window.innerWidth;
+      const out = [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > vw + 0.5)
+        .filter((e) => !e.parentElement || e.parentElement.getBoundingClientRect().right <= vw + 0.5)
+        .slice(0, 3).map((e) => e.tagName.toLowerCase() + (e.className ? '.' + String(e.className).split(' ').join('.') : '') + ' ' + Math.round(e.getBoundingClientRect().right));
+      return { over: document.documentElement.scrollWidth - vw, out };
+    })()`)) as { over: number; out: string[] };
+    const tooWide: string[] = [];
+    const check = async (p: Page, what: string) => {
+      const m = await measure(p);
+      if (m.over > 0) tooWide.push(`${what}: ${m.over} px too wide (${m.out.join(', ')})`);
+    };
+    const narrow = await admin.newPage();
+    watchConsole(narrow);
+    try {
+      await narrow.setViewportSize({ width: 390, height: 844 });
+      for (const [p, heading] of pages) {
+        await narrow.goto(ui(p));
+        await narrow.getByRole('heading', { name: heading, exact: typeof heading === 'string' }).first().waitFor();
+        await narrow.locator('.state[role="status"]').first().waitFor({ state: 'detached' }).catch(() => undefined);
+        await check(narrow, `${p} at 390 px`);
+        if (p === '/events') {
+          for (const summary of await narrow.locator('details.event summary').all()) await summary.click();
+          await narrow.locator('details.event[open]').first().waitFor();
+          await check(narrow, '/events expanded at 390 px');
+          await shot(narrow, 'events-expanded-390px');
+          await narrow.setViewportSize({ width: 1280, height: 800 });
+          await check(narrow, '/events expanded at 1280 px');
+          await narrow.setViewportSize({ width: 390, height: 844 });
+        }
+      }
+      await narrow.goto(ui('/deliveries'));
+      await narrow.getByTestId('delivery-row').first().waitFor();
+      await shot(narrow, 'deliveries-390px');
+    } finally {
+      await narrow.close();
+    }
+    assert.deepEqual(tooWide, []);
+  });
+
+  it('says "just now", never "in 0 s", of a delivery that just happened, and no next retry once it finished', async () => {
+    const d = (await hub.call('GET', '/deliveries?status=success&limit=1')).body.items[0];
+    const p = await admin.newPage();
+    watchConsole(p);
+    try {
+      // the browser's clock at the very moment the delivery was created
+      await p.clock.setFixedTime(new Date(d.createdAt));
+      await p.goto(ui('/deliveries'));
+      const row = p.locator(`[data-testid="delivery-row"][data-id="${d.id}"]`);
+      await row.waitFor();
+      const text = (await row.textContent()) ?? '';
+      assert.doesNotMatch(text, /\bin \d+ (s|min|h)/, text);
+      assert.match(text, /just now/);
+      await p.goto(ui(`/deliveries/${d.id}`));
+      await p.getByTestId('attempts').waitFor();
+      assert.doesNotMatch((await p.locator('main').textContent()) ?? '', /\bin \d+ (s|min|h)|due now/);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('labels fields in words with their units (Timeout (ms), External ID path), not camelCase', async () => {
+    await newSubscription('labels', 'webhook');
+    for (const [label, id] of [['Timeout (ms)', 'f-config-timeoutMs'], ['External ID path', 'f-config-externalIdPath'], ['Extra retryable statuses', 'f-config-extraRetryableStatuses'], ['Body template', 'f-config-bodyTemplate']]) {
+      assert.equal(await page.getByLabel(label, { exact: true }).getAttribute('id'), id, label);
+    }
+    await page.getByLabel('Provider *').selectOption('script');
+    assert.equal(await page.getByLabel('Memory limit (MiB)', { exact: true }).getAttribute('id'), 'f-config-memoryLimitMb');
+    // every provider's form: no camelCase label, no hint in the schema's own jargon
+    const providers = (await page.getByLabel('Provider *').locator('option:not([disabled])').evaluateAll((os) => os.map((o) => (o as unknown as { value: string }).value)));
+    const raw: string[] = [];
+    for (const id of providers) {
+      await page.getByLabel('Provider *').selectOption(id);
+      const settings = page.locator('fieldset.nested').filter({ has: page.locator('legend', { hasText: / settings$/ }) });
+      await settings.waitFor();
+      for (const text of await settings.locator('label').allTextContents()) if (/\b[a-z]+[A-Z]|\b(Ms|Mb)\b/.test(text)) raw.push(`${id}: label "${text}"`);
+      for (const text of await settings.locator('.hint').allTextContents()) if (/options resolver/i.test(text)) raw.push(`${id}: hint "${text}"`);
+    }
+    assert.ok(providers.length >= 10, providers.join());
+    assert.deepEqual(raw, []);
+  });
+
+  it('moves the focus to the first wrong field on every refused submit, Create after Preview included', async () => {
+    await page.goto(ui('/subscriptions/new'));
+    await page.getByRole('button', { name: 'Create subscription' }).click();
+    await page.locator('#f-name-error').waitFor();
+    await focusOn(page, 'f-name');
+    await page.getByLabel('Name *').fill('focus');
+    await page.getByLabel('Event *').selectOption('incident.created');
+    await page.locator('#f-config-url').fill('ftp://wrong.example');
+    await page.getByRole('button', { name: 'Preview' }).click();
+    await page.locator('#f-config-url-error').waitFor();
+    await focusOn(page, 'f-config-url');
+    // Create after a failed Preview: the marks are cleared and drawn again; the focus still lands on the field
+    await page.getByRole('button', { name: 'Create subscription' }).focus();
+    await page.keyboard.press('Enter');
+    await focusOn(page, 'f-config-url');
+  });
+
+  it('confirms create, save and switching off with a notice; names the subscription on the delivery page; offers a way out of a 404', async () => {
+    await newSubscription('noticed', 'webhook');
+    await page.locator('#f-config-url').fill(`${receiver.url}/noticed`);
+    await page.getByRole('button', { name: 'Create subscription' }).click();
+    await page.getByTestId('notice').filter({ hasText: 'Created noticed.' }).waitFor();
+    const row = page.getByTestId('subscription-row').filter({ hasText: 'noticed' });
+    const id = (await row.getAttribute('data-id'))!;
+    await row.getByRole('link', { name: 'noticed' }).click();
+    await page.getByLabel('Description').fill('with a notice');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByTestId('notice').filter({ hasText: 'Saved noticed.' }).waitFor();
+    await row.getByRole('switch', { name: 'Enabled: noticed' }).click();
+    await page.getByTestId('notice').filter({ hasText: 'noticed is off' }).waitFor();
+    assert.equal((await hub.call('GET', `/subscriptions/${id}`)).body.enabled, false);
+    await hub.call('DELETE', `/subscriptions/${id}`);
+
+    // the delivery page names its subscription (the link still goes by id)
+    const d = (await hub.call('GET', `/deliveries?subscriptionId=${subscriptionId}&limit=1`)).body.items[0];
+    await page.goto(ui(`/deliveries/${d.id}`));
+    await page.getByRole('link', { name: 'ops receiver' }).waitFor();
+
+    // a delivery that does not exist: no "Try again", a way back instead
+    await page.goto(ui('/deliveries/dlv_doesnotexist'));
+    await page.getByRole('alert').filter({ hasText: /it may have been deleted/ }).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Try again' }).count(), 0);
+    await page.getByRole('main').getByRole('link', { name: 'Overview' }).click();
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+  });
+
+  it('applies typed filters (system, find by id) by themselves like the others, without Apply', async () => {
+    await page.goto(ui('/deliveries'));
+    await page.getByTestId('delivery-row').first().waitFor();
+    await page.getByLabel('System').fill('sys-a');
+    await page.waitForURL((u) => u.searchParams.get('systemId') === 'sys-a', { timeout: 5000 });
+    await page.getByLabel('Find by id').fill('evt-fails');
+    await page.waitForURL((u) => u.searchParams.get('search') === 'evt-fails' && u.searchParams.get('systemId') === 'sys-a', { timeout: 5000 });
+    await page.getByTestId('delivery-row').first().waitFor();
+  });
+
+  it('serves the bundle compressed (brotli) with Vary: Accept-Encoding, and as it is to a client that takes no encoding', async () => {
+    const ctx = await browser.newContext();
+    try {
+      const p = await ctx.newPage();
+      const [res] = await Promise.all([p.waitForResponse((r) => /\/ui\/assets\/[^/]+\.js$/.test(r.url())), p.goto(ui('/'))]);
+      const headers = await res.allHeaders();
+      assert.equal(headers['content-encoding'], 'br');
+      assert.match(headers.vary ?? '', /Accept-Encoding/i);
+      const plain = await fetch(res.url(), { headers: { 'accept-encoding': 'identity' } });
+      assert.equal(plain.headers.get('content-encoding'), null);
+      const size = (await plain.arrayBuffer()).byteLength;
+      assert.equal((await res.body()).byteLength, size, 'the same script');
+      assert.ok(Number(headers['content-length']) < size / 2, `${headers['content-length']} bytes compressed of ${size}`);
+    } finally {
+      await ctx.close();
+    }
+  });
+
   it('printed no console errors but the provoked ones', () => {
     const provoked = (e: { text: string; url: string }) =>
       /status of 400/.test(e.text) && /\/api\/v1\/subscriptions$/.test(e.url) // the wrong field, on purpose
       || /status of 409/.test(e.text) && /\/api\/v1\/connections\/[^/]+$/.test(e.url) // deleting a connection in use
-      || /status of 403/.test(e.text) && /\/api\/v1\/subscriptions\/sub_/.test(e.url); // the forged write
+      || /status of 403/.test(e.text) && /\/api\/v1\/subscriptions\/sub_/.test(e.url) // the forged write
+      || /status of 400/.test(e.text) && /\/api\/v1\/(connections|subscriptions\/preview)$/.test(e.url) // a wrong connection field, a refused address
+      || /status of 404/.test(e.text) && /\/api\/v1\/deliveries\/dlv_doesnotexist$/.test(e.url); // the 404 page
     assert.deepEqual(consoleErrors.filter((e) => !provoked(e)), []);
   });
 });

@@ -206,6 +206,18 @@ describe('API contract: bad inputs get precise problem+json answers', function (
       assertProblem(res, 400, ['config.urll']);
     });
 
+    it('answers a URL whose literal address the outbound policy refuses with 400 naming the field, on create, preview, PATCH and connections', async () => {
+      for (const url of ['http://169.254.169.254/latest/meta-data/', 'http://10.0.0.1/hook', 'http://[::ffff:a9fe:a9fe]/x', 'http://0.0.0.0/x']) {
+        assertProblem(await hub.call('POST', '/subscriptions', { ...webhookTo('/x'), config: { url } }), 400, ['config.url']);
+        assertProblem(await hub.call('POST', '/subscriptions/preview', { ...webhookTo('/x'), config: { url } }), 400, ['config.url']);
+      }
+      const ok = await hub.call('POST', '/subscriptions', webhookTo('/allowed')); // 127.0.0.1: allowed by this hub's OUTBOUND_ALLOWED_NETWORKS
+      assert.equal(ok.status, 201, JSON.stringify(ok.body));
+      assertProblem(await hub.call('PATCH', `/subscriptions/${ok.body.id}`, { config: { url: 'http://192.168.1.1/x' } }), 400, ['config.url']);
+      assertProblem(await hub.call('POST', '/connections', { provider: 'telegram', name: 't', config: { botToken: '123456:abcdefghijklmnopqrstuvwxyz', apiBaseUrl: 'http://169.254.169.254' } }), 400, ['config.apiBaseUrl']);
+      await hub.call('DELETE', `/subscriptions/${ok.body.id}`);
+    });
+
     it('answers an unknown top-level field with 400 naming it', async () => {
       const res = await hub.call('POST', '/subscriptions', { ...webhookTo('/x'), evnt: 'incident.created' });
       assertProblem(res, 400, ['body.evnt']);

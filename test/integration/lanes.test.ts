@@ -3,7 +3,7 @@ import { JiraFake, plainText } from '../fakes/jira';
 import { Hub, INGEST_TOKEN, waitFor } from '../support/hub';
 
 /**
- * Ordered lanes as an admin sees them (docs/DESIGN.md decision 11), with Jira (no coalescing): a follow-up
+ * Ordered lanes as an admin sees them (docs/DESIGN.md decision 12), with Jira (no coalescing): a follow-up
  * shows what it waits for, a cancel of the delivery ahead hands the lane on, and so does deleting the
  * subscription of the delivery ahead.
  */

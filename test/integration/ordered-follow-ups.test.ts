@@ -14,7 +14,7 @@ import { FakeWebex } from '../fakes/webex';
 import { Hub, INGEST_TOKEN, waitFor } from '../support/hub';
 
 /*
- * Ordered follow-ups (issue 17, docs/DESIGN.md decision 11), the burst test: for every provider with follow-ups,
+ * Ordered follow-ups (issue 17, docs/DESIGN.md decision 12), the burst test: for every provider with follow-ups,
  * incident.created, incident.updated and incident.resolved of one fresh incident are ingested back to back
  * (each 202 awaited before the next: ingest's acceptance order is the order the guarantee is about), through
  * three subscriptions pointing at the same target, with two workers on the hub's task queue. Every round checks

@@ -4,6 +4,7 @@ import { createGuardedHttpClient } from '../../providers/http/guarded-client';
 import { jiraConfigSchema, jiraProvider, type JiraConfig, type JiraConnection } from '../../providers/jira';
 import type { ConnectionContext, DeliveryContext, DeliveryEvent } from '../../providers/types';
 import { JiraFake, isAdfDoc, plainText } from '../fakes/jira';
+import { Receiver } from '../fakes/receiver';
 
 const http127 = createGuardedHttpClient({ timeoutMs: 5000, maxResponseBytes: 256 * 1024, allowedNetworks: ['127.0.0.0/8'] });
 
@@ -191,6 +192,20 @@ describe('jira provider against the fake', () => {
       const wrong = await jiraProvider.testConnection!(cc({ flavor: 'datacenter', baseUrl: fake.url, personalAccessToken: 'wrong-token' }));
       assert.equal(wrong.ok, false);
       assert.match(wrong.message, /^Jira rejected the credentials/);
+    });
+
+    it('says a URL that answers 200 with JSON that names no Jira user is not a Jira API', async () => {
+      const other = await new Receiver().start(); // answers {"ok":true} to everything
+      try {
+        for (const conn of [{ ...cloud, baseUrl: other.url }, { ...dc, baseUrl: other.url }]) {
+          const r = await jiraProvider.testConnection!(cc(conn));
+          assert.equal(r.ok, false, r.message);
+          assert.match(r.message, /not as a Jira API/);
+        }
+        assert.equal(other.received.length, 2);
+      } finally {
+        await other.stop();
+      }
     });
 
     it('lists projects across pages on Cloud and from /project on Data Center', async () => {

@@ -5,6 +5,7 @@ import { api, setCsrfToken } from '../api/client';
 import { unwrap } from '../api/problem';
 import { can, SessionProvider, useSessionQuery } from '../lib/session';
 import { SignIn } from '../pages/sign-in';
+import { NoticeProvider } from '../lib/notice';
 import { ErrorState, Loading } from './states';
 
 const NAV = [
@@ -60,7 +61,9 @@ export function Layout() {
         </button>
       </header>
       <main id="main" tabIndex={-1}>
-        <Outlet />
+        <NoticeProvider>
+          <Outlet />
+        </NoticeProvider>
       </main>
     </SessionProvider>
   );

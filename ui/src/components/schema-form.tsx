@@ -23,9 +23,93 @@ export type Schema = {
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isMask = (v: unknown) => isObj(v) && v.set === true && Object.keys(v).length === 1;
-const label = (name: string, s: Schema) => s.title ?? name.replace(/([a-z])([A-Z])/g, '$1 $2').replace(/^./, (c) => c.toUpperCase());
 const typeOf = (s: Schema) => (Array.isArray(s.type) ? s.type.find((t) => t !== 'null') : s.type);
 const domId = (path: string) => `f-${path.replace(/[^A-Za-z0-9_-]/g, '-')}`;
+const SCALAR = new Set(['string', 'integer', 'number']);
+
+/** Words for a field name when its schema has no title: `timeoutMs` -> "Timeout (ms)", `chatId` -> "Chat ID". */
+export function humanLabel(name: string): string {
+  const units: [RegExp, string][] = [[/Ms$/, ' (ms)'], [/Mb$/, ' (MiB)'], [/Bytes$/, ' (bytes)']];
+  let base = name;
+  let unit = '';
+  for (const [re, text] of units) if (re.test(base) && base.replace(re, '')) { base = base.replace(re, ''); unit = text; break; }
+  const words = base.replace(/([a-z0-9])([A-Z])/g, '$1 $2').split(/[\s_]+/).filter(Boolean)
+    .map((w, i) => (/^(id|url|api|ip|http|html|cc|mb)$/i.test(w) ? w.toUpperCase() : i === 0 ? w[0].toUpperCase() + w.slice(1) : w.toLowerCase()));
+  return words.join(' ') + unit;
+}
+const label = (name: string, s: Schema) => s.title ?? humanLabel(name);
+
+/**
+ * zod's `.nullable()`/`.nullish()` publish `anyOf: [X, {type: "null"}]`: the form shows X (and remembers that
+ * null is allowed, to offer "Remove" on a stored secret). One branch left is merged into its parent.
+ */
+function simplify(s: Schema): Schema {
+  const branches = s.anyOf ?? s.oneOf;
+  if (!branches) return s;
+  const rest = branches.filter((b) => !(b.type === 'null' && !b.properties));
+  if (rest.length === branches.length) return s;
+  const { anyOf: _a, oneOf: _o, ...outer } = s;
+  if (rest.length === 1) return simplify({ ...rest[0], ...outer, 'x-nullable': true });
+  return { ...outer, anyOf: rest, 'x-nullable': true };
+}
+const branchesOf = (s: Schema) => s.anyOf ?? s.oneOf;
+const isSecret = (s: Schema) => s['x-secret'] === true || Boolean(branchesOf(s)?.some((b) => b['x-secret'] === true));
+/** The property every object branch fixes with a `const` (Jira `flavor`, Teams `mode`, webhook `auth.type`). */
+function variantKey(branches: Schema[]): string | undefined {
+  if (!branches.every((b) => isObj(b.properties))) return undefined;
+  return Object.keys(branches[0].properties ?? {}).find((k) => branches.every((b) => b.properties?.[k]?.const !== undefined));
+}
+/** The branch shown before anyone picks one: the schema's default, else the first when a value is required. */
+function defaultTag(s: Schema, branches: Schema[], key: string, required: boolean): unknown {
+  if (isObj(s.default) && s.default[key] !== undefined) return s.default[key];
+  return required ? branches[0].properties![key].const : undefined;
+}
+
+/** What a JSON field holds while its text does not parse: submitting is refused, naming the field. */
+export class InvalidJson {
+  constructor(readonly text: string, readonly reason: string) {}
+}
+
+/**
+ * The value to send: the variant picked by default (shown selected) is written into the value, as the user
+ * saw it. Without this a form showing "Flavor: cloud" would send no flavor at all.
+ */
+export function withVariantDefaults(schema: Schema, value: unknown, required = true): unknown {
+  const s = simplify(schema);
+  const branches = branchesOf(s);
+  const key = branches && variantKey(branches);
+  if (branches && key) {
+    if (!isObj(value) && !required) return value;
+    const obj = isObj(value) ? value : {};
+    const tag = obj[key] ?? defaultTag(s, branches, key, true);
+    const branch = branches.find((b) => b.properties![key].const === tag);
+    const out = { ...obj, [key]: tag };
+    return branch ? fillObject(branch, out) : out;
+  }
+  if (typeOf(s) === 'object' && s.properties && isObj(value)) return fillObject(s, value);
+  return value;
+}
+function fillObject(s: Schema, obj: Obj): Obj {
+  const required = new Set(s.required ?? []);
+  const out = { ...obj };
+  for (const [k, sub] of Object.entries(s.properties ?? {})) {
+    const v = withVariantDefaults(sub, obj[k], required.has(k));
+    if (v !== undefined) out[k] = v;
+  }
+  return out;
+}
+
+/** Fields the browser already knows are wrong (JSON that does not parse), by the path the API would name. */
+export function invalidFields(value: unknown, path: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (v: unknown, at: string) => {
+    if (v instanceof InvalidJson) out[at] = `is not valid JSON (${v.reason}): fix it or empty the field`;
+    else if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${at}.${i}`));
+    else if (isObj(v)) for (const [k, x] of Object.entries(v)) walk(x, `${at}.${k}`);
+  };
+  walk(value, path);
+  return out;
+}
 
 interface FieldProps {
   name: string;
@@ -41,18 +125,21 @@ interface FieldProps {
 
 /**
  * A form for any provider's configSchema/connectionSchema, so a plugin provider gets a form with no UI code.
- * It does not validate: the API does (one source of truth), and its field errors show under the field they
- * name. Secret fields (`x-secret`) are write-only: a stored one shows "set" with a Replace button.
+ * The API validates (one source of truth) and its field errors show under the field they name; the form only
+ * refuses what it can tell locally (JSON that does not parse: invalidFields). Secret fields (`x-secret`, also
+ * inside anyOf, arrays and maps) are write-only: a stored one shows "set" with a Replace button. A field any of
+ * whose shapes is a string is a text field. Call withVariantDefaults on the value before sending it.
  */
 export function SchemaForm({ schema, value, onChange, path, errors, readOnly = false }: {
   schema: Schema; value: unknown; onChange: (v: Obj) => void; path: string; errors: Record<string, string>; readOnly?: boolean;
 }) {
-  const branches = schema.anyOf ?? schema.oneOf;
-  if (branches?.length && branches.every((b) => isObj(b.properties))) {
+  const s = simplify(schema);
+  const branches = branchesOf(s);
+  if (branches?.length && variantKey(branches)) {
     // a whole config that comes in kinds (e.g. Jira cloud / data center): pick the kind, then its fields
-    return <Variants name="" schema={schema} branches={branches} value={value} onChange={(v) => onChange(isObj(v) ? v : {})} path={path} errors={errors} required readOnly={readOnly} />;
+    return <Variants name="" schema={s} branches={branches} value={value} onChange={(v) => onChange(isObj(v) ? v : {})} path={path} errors={errors} required readOnly={readOnly} />;
   }
-  return <ObjectFields schema={schema} value={isObj(value) ? value : {}} onChange={onChange} path={path} errors={errors} readOnly={readOnly} />;
+  return <ObjectFields schema={s} value={isObj(value) ? value : {}} onChange={onChange} path={path} errors={errors} readOnly={readOnly} />;
 }
 
 function ObjectFields({ schema, value, onChange, path, errors, readOnly }: { schema: Schema; value: Obj; onChange: (v: Obj) => void; path: string; errors: Record<string, string>; readOnly: boolean }) {
@@ -81,15 +168,18 @@ function ObjectFields({ schema, value, onChange, path, errors, readOnly }: { sch
   );
 }
 
-function Field(p: FieldProps) {
+function Field(raw: FieldProps) {
+  const p = { ...raw, schema: simplify(raw.schema) };
   const { schema: s, name, path, errors } = p;
   const id = domId(path);
   const error = errors[path];
-  const branches = s.anyOf ?? s.oneOf;
+  const branches = branchesOf(s);
+  const itemSchema = s.items ? simplify(s.items) : undefined;
+  const mapValues = isObj(s.additionalProperties) ? simplify(s.additionalProperties) : undefined;
   let control;
-  if (s['x-secret']) control = <SecretInput {...p} id={id} />;
-  else if (branches && branches.every((b) => isObj(b.properties))) return <Variants {...p} branches={branches} />;
-  else if (s.enum || branches?.every((b) => b.const !== undefined)) {
+  if (isSecret(s)) control = <SecretInput {...p} id={id} />;
+  else if (branches && variantKey(branches)) return <Variants {...p} branches={branches} />;
+  else if (s.enum || (branches?.length && branches.every((b) => b.const !== undefined))) {
     const options = s.enum ?? branches!.map((b) => b.const);
     control = (
       <select id={id} value={String(p.value ?? s.default ?? '')} disabled={p.readOnly} aria-invalid={Boolean(error)} onChange={(e) => p.onChange(e.target.value || undefined)}>
@@ -101,15 +191,20 @@ function Field(p: FieldProps) {
         ))}
       </select>
     );
+  } else if (branches?.length && branches.every((b) => SCALAR.has(typeOf(b) ?? '') && !b.properties) && branches.some((b) => typeOf(b) === 'string')) {
+    // e.g. Telegram chatId: an integer or "@channel"; the API accepts the text and tells which shape is wrong
+    control = <TextInput {...p} id={id} />;
   } else if (typeOf(s) === 'object' && s.properties) {
     return (
       <fieldset className="nested">
         <legend>{label(name, s)}</legend>
         {s.description && <p className="hint">{s.description}</p>}
         <ObjectFields schema={s} value={isObj(p.value) ? p.value : {}} onChange={p.onChange} path={path} errors={errors} readOnly={p.readOnly} />
-        {error && <p className="field-error" role="alert">{error}</p>}
+        {error && <p className="field-error" role="alert" id={`${id}-error`}>{error}</p>}
       </fieldset>
     );
+  } else if (typeOf(s) === 'object' && mapValues && isSecret(mapValues)) {
+    return <SecretMap {...p} id={id} />;
   } else if (typeOf(s) === 'boolean') {
     return (
       <div className="field checkbox">
@@ -125,21 +220,18 @@ function Field(p: FieldProps) {
       <input id={id} type="number" value={p.value === undefined ? '' : String(p.value)} placeholder={s.default !== undefined ? String(s.default) : undefined}
         readOnly={p.readOnly} aria-invalid={Boolean(error)} onChange={(e) => p.onChange(e.target.value === '' ? undefined : Number(e.target.value))} />
     );
-  } else if (typeOf(s) === 'array' && s.items && typeOf(s.items) === 'string' && !s.items.enum) {
+  } else if (typeOf(s) === 'array' && itemSchema && isSecret(itemSchema)) {
+    return <SecretList {...p} id={id} />;
+  } else if (typeOf(s) === 'array' && itemSchema && typeOf(itemSchema) === 'string' && !itemSchema.enum) {
     control = (
       <textarea id={id} rows={3} value={Array.isArray(p.value) ? p.value.join('\n') : ''} readOnly={p.readOnly} aria-invalid={Boolean(error)}
         placeholder="one per line" onChange={(e) => { const xs = e.target.value.split('\n').map((x) => x.trim()).filter(Boolean); p.onChange(xs.length ? xs : undefined); }} />
     );
   } else if (typeOf(s) === 'string') {
-    const long = /template|body|script|source|text|message/i.test(name) || (typeof s.maxLength === 'number' && s.maxLength > 4096);
-    control = long ? (
-      <textarea id={id} rows={5} value={String(p.value ?? '')} readOnly={p.readOnly} aria-invalid={Boolean(error)} onChange={(e) => p.onChange(e.target.value === '' ? undefined : e.target.value)} />
-    ) : (
-      <input id={id} type={s.format === 'uri' || name === 'url' ? 'url' : 'text'} value={String(p.value ?? '')} readOnly={p.readOnly} aria-invalid={Boolean(error)}
-        placeholder={s.default !== undefined ? String(s.default) : undefined} onChange={(e) => p.onChange(e.target.value === '' ? undefined : e.target.value)} />
-    );
+    control = <TextInput {...p} id={id} />;
   } else {
-    control = <JsonInput id={id} value={p.value} onChange={p.onChange} readOnly={p.readOnly} invalid={Boolean(error)} />;
+    const example = typeOf(s) === 'object' ? '{"Name": "value"}' : typeOf(s) === 'array' ? '[ ... ]' : undefined;
+    control = <JsonInput id={id} value={p.value} onChange={p.onChange} readOnly={p.readOnly} invalid={Boolean(error)} placeholder={example && `JSON, e.g. ${example}`} />;
   }
   return (
     <div className="field">
@@ -154,78 +246,167 @@ function Field(p: FieldProps) {
   );
 }
 
+/** A string (or a union with a string): a text field, or a text area for templates and long text. */
+function TextInput(p: FieldProps & { id: string }) {
+  const s = p.schema;
+  const invalid = Boolean(p.errors[p.path]);
+  const text = p.value === undefined || p.value === null ? '' : String(p.value);
+  const long = /template|body|script|source|text|message|command|certificate/i.test(p.name) || (typeof s.maxLength === 'number' && s.maxLength > 4096);
+  const change = (v: string) => p.onChange(v === '' ? undefined : v);
+  return long ? (
+    <textarea id={p.id} rows={5} value={text} readOnly={p.readOnly} aria-invalid={invalid} onChange={(e) => change(e.target.value)} />
+  ) : (
+    <input id={p.id} type="text" inputMode={s.format === 'uri' || /url$/i.test(p.name) ? 'url' : undefined} value={text} readOnly={p.readOnly} aria-invalid={invalid}
+      placeholder={s.default !== undefined ? String(s.default) : undefined} onChange={(e) => change(e.target.value)} />
+  );
+}
+
 /** anyOf/oneOf of objects told apart by a `const` property (e.g. auth.type): a picker, then that branch's fields. */
 function Variants(p: FieldProps & { branches: Schema[] }) {
-  const key = Object.keys(p.branches[0].properties ?? {}).find((k) => p.branches.every((b) => b.properties?.[k]?.const !== undefined));
+  const key = variantKey(p.branches);
   if (!key) return <Field {...p} schema={{ ...p.schema, anyOf: undefined, oneOf: undefined, type: 'json' }} />;
-  const current = isObj(p.value) ? p.value : isObj(p.schema.default) ? p.schema.default : undefined;
-  const chosen = p.branches.find((b) => b.properties![key].const === current?.[key]);
-  const id = domId(`${p.path}.${key}`);
+  const stored = isObj(p.value) ? p.value : undefined;
+  // the branch shown selected is the one the value gets (withVariantDefaults writes it before sending)
+  const tag = stored?.[key] ?? defaultTag(p.schema, p.branches, key, p.required);
+  const current = tag === undefined ? stored : { ...(stored ?? (isObj(p.schema.default) ? p.schema.default : {})), [key]: tag };
+  const chosen = p.branches.find((b) => b.properties![key].const === tag);
+  const keyPath = `${p.path}.${key}`;
+  const id = domId(keyPath);
+  const keyError = p.errors[keyPath];
   return (
     <fieldset className={p.name ? 'nested' : 'plain-fieldset'}>
       {p.name ? <legend>{label(p.name, p.schema)}</legend> : <legend className="sr-only">Settings</legend>}
       {p.schema.description && <p className="hint">{p.schema.description}</p>}
       <div className="field">
         <label htmlFor={id}>{label(key, {})}</label>
-        <select id={id} value={String(current?.[key] ?? '')} disabled={p.readOnly} onChange={(e) => p.onChange(e.target.value ? { [key]: e.target.value } : undefined)}>
-          {!p.required && !current && <option value="">—</option>}
+        <select id={id} value={String(tag ?? '')} disabled={p.readOnly} aria-invalid={Boolean(keyError)}
+          onChange={(e) => {
+            // fields both kinds have (Jira's baseUrl) keep what was typed; the others go
+            const next = p.branches.find((b) => String(b.properties![key].const) === e.target.value);
+            const kept = Object.entries(current ?? {}).filter(([k]) => k !== key && next?.properties?.[k] && !isSecret(next.properties[k]));
+            p.onChange(next ? { ...Object.fromEntries(kept), [key]: next.properties![key].const } : undefined);
+          }}>
+          {tag === undefined && <option value="">—</option>}
           {p.branches.map((b) => (
             <option key={String(b.properties![key].const)} value={String(b.properties![key].const)}>
               {String(b.properties![key].const)}
             </option>
           ))}
         </select>
+        {chosen?.properties?.[key]?.description && <p className="hint">{chosen.properties[key].description}</p>}
+        {keyError && <p className="field-error" role="alert" id={`${id}-error`}>{keyError}</p>}
       </div>
       {chosen && (
         <ObjectFields
           schema={{ ...chosen, properties: Object.fromEntries(Object.entries(chosen.properties!).filter(([k]) => k !== key)) }}
           value={current ?? {}}
-          onChange={(v) => p.onChange({ ...v, [key]: current?.[key] })}
+          onChange={(v) => p.onChange({ ...v, [key]: tag })}
           path={p.path}
           errors={p.errors}
           readOnly={p.readOnly}
         />
       )}
-      {p.errors[p.path] && <p className="field-error" role="alert">{p.errors[p.path]}</p>}
+      {p.errors[p.path] && <p className="field-error" role="alert" id={`${domId(p.path)}-error`}>{p.errors[p.path]}</p>}
     </fieldset>
   );
 }
 
-/** Write-only: never shows a stored value; "set" plus Replace, or an empty password field. */
+/** Write-only: never shows a stored value; "set" plus Replace (and Remove when null is allowed), or an empty password field. */
 function SecretInput(p: FieldProps & { id: string }) {
   const [replacing, setReplacing] = useState(false);
   if (isMask(p.value) && !replacing) {
     return (
       <div className="secret-set">
-        <span className="badge">set</span>
+        <span className="badge" data-testid="secret-set">set</span>
         {!p.readOnly && (
-          <button type="button" id={p.id} aria-label="Replace the stored value" onClick={() => { setReplacing(true); p.onChange(undefined); }}>
+          <button type="button" id={p.id} aria-label={`Replace the stored ${label(p.name, p.schema)}`} onClick={() => { setReplacing(true); p.onChange(undefined); }}>
             Replace
           </button>
+        )}
+        {!p.readOnly && p.schema['x-nullable'] === true && (
+          <button type="button" className="danger" onClick={() => p.onChange(null)}>Remove</button>
         )}
       </div>
     );
   }
   return (
-    <input id={p.id} type="password" autoComplete="new-password" value={typeof p.value === 'string' ? p.value : ''} readOnly={p.readOnly}
-      aria-invalid={Boolean(p.errors[p.path])} placeholder={replacing ? 'new value (leave empty to keep the stored one)' : ''}
+    <input id={p.id} type="password" autoComplete="new-password" spellCheck={false} value={typeof p.value === 'string' ? p.value : ''} readOnly={p.readOnly}
+      aria-invalid={Boolean(p.errors[p.path])} placeholder={replacing ? 'new value (leave empty to keep the stored one)' : p.value === null ? 'removed on save' : ''}
       onChange={(e) => p.onChange(e.target.value === '' ? (replacing ? { set: true } : undefined) : e.target.value)} />
   );
 }
 
-/** Anything the form has no widget for: JSON text, parsed when valid. */
-function JsonInput({ id, value, onChange, readOnly, invalid }: { id: string; value: unknown; onChange: (v: unknown) => void; readOnly: boolean; invalid: boolean }) {
-  const [text, setText] = useState(value === undefined ? '' : JSON.stringify(value, null, 2));
-  const [bad, setBad] = useState(false);
+/** An array of secrets (e.g. webhook signing secrets): one write-only field each, added and removed by button. */
+function SecretList(p: FieldProps & { id: string }) {
+  const items = Array.isArray(p.value) ? p.value : [];
+  const set = (next: unknown[]) => p.onChange(next.length ? next : undefined);
+  const itemSchema = simplify(p.schema.items ?? {});
+  return (
+    <fieldset className="nested" id={p.id}>
+      <legend>{label(p.name, p.schema)}{p.required && <span aria-hidden="true"> *</span>}</legend>
+      {p.schema.description && <p className="hint">{p.schema.description}</p>}
+      {items.map((v, i) => (
+        <div className="field secret-row" key={i}>
+          <label htmlFor={domId(`${p.path}.${i}`)}>#{i + 1}</label>
+          <div className="secret-set">
+            <SecretInput name={`${p.name} #${i + 1}`} schema={itemSchema} value={v} path={`${p.path}.${i}`} errors={p.errors} required readOnly={p.readOnly}
+              id={domId(`${p.path}.${i}`)} onChange={(x) => set(items.map((y, j) => (j === i ? (x ?? '') : y)))} />
+            {!p.readOnly && <button type="button" onClick={() => set(items.filter((_, j) => j !== i))} aria-label={`Remove #${i + 1}`}>Remove</button>}
+          </div>
+          {p.errors[`${p.path}.${i}`] && <p className="field-error" role="alert">{p.errors[`${p.path}.${i}`]}</p>}
+        </div>
+      ))}
+      {!p.readOnly && <button type="button" onClick={() => set([...items, ''])}>Add</button>}
+      {p.errors[p.path] && <p className="field-error" role="alert" id={`${p.id}-error`}>{p.errors[p.path]}</p>}
+    </fieldset>
+  );
+}
+
+/** A map of secrets (script secrets, shell env): a name field and a write-only value per entry. */
+function SecretMap(p: FieldProps & { id: string }) {
+  const entries = Object.entries(isObj(p.value) ? p.value : {});
+  const valueSchema = simplify(isObj(p.schema.additionalProperties) ? p.schema.additionalProperties : {});
+  const set = (next: [string, unknown][]) => p.onChange(next.length ? Object.fromEntries(next) : undefined);
+  const [newName, setNewName] = useState('');
+  return (
+    <fieldset className="nested" id={p.id}>
+      <legend>{label(p.name, p.schema)}</legend>
+      {p.schema.description && <p className="hint">{p.schema.description}</p>}
+      {entries.map(([k, v]) => (
+        <div className="field" key={k}>
+          <label htmlFor={domId(`${p.path}.${k}`)}><code>{k}</code></label>
+          <div className="secret-set">
+            <SecretInput name={k} schema={valueSchema} value={v} path={`${p.path}.${k}`} errors={p.errors} required readOnly={p.readOnly}
+              id={domId(`${p.path}.${k}`)} onChange={(x) => set(entries.map(([a, b]) => [a, a === k ? (x ?? '') : b]))} />
+            {!p.readOnly && <button type="button" onClick={() => set(entries.filter(([a]) => a !== k))} aria-label={`Remove ${k}`}>Remove</button>}
+          </div>
+          {p.errors[`${p.path}.${k}`] && <p className="field-error" role="alert">{p.errors[`${p.path}.${k}`]}</p>}
+        </div>
+      ))}
+      {!p.readOnly && (
+        <div className="secret-set">
+          <input aria-label={`New ${label(p.name, p.schema)} name`} placeholder="NAME" value={newName} onChange={(e) => setNewName(e.target.value.trim())} />
+          <button type="button" disabled={!newName || entries.some(([k]) => k === newName)} onClick={() => { set([...entries, [newName, '']]); setNewName(''); }}>Add</button>
+        </div>
+      )}
+      {p.errors[p.path] && <p className="field-error" role="alert" id={`${p.id}-error`}>{p.errors[p.path]}</p>}
+    </fieldset>
+  );
+}
+
+/** Anything the form has no widget for: JSON text, parsed when valid; while it does not parse the value is an InvalidJson. */
+function JsonInput({ id, value, onChange, readOnly, invalid, placeholder }: { id: string; value: unknown; onChange: (v: unknown) => void; readOnly: boolean; invalid: boolean; placeholder?: string }) {
+  const [text, setText] = useState(value instanceof InvalidJson ? value.text : value === undefined ? '' : JSON.stringify(value, null, 2));
+  const bad = value instanceof InvalidJson;
   return (
     <>
-      <textarea id={id} rows={4} className="mono" value={text} readOnly={readOnly} aria-invalid={invalid || bad}
+      <textarea id={id} rows={4} className="mono" value={text} readOnly={readOnly} aria-invalid={invalid || bad} spellCheck={false} placeholder={placeholder}
         onChange={(e) => {
           setText(e.target.value);
-          if (e.target.value.trim() === '') { setBad(false); onChange(undefined); return; }
-          try { onChange(JSON.parse(e.target.value)); setBad(false); } catch { setBad(true); }
+          if (e.target.value.trim() === '') { onChange(undefined); return; }
+          try { onChange(JSON.parse(e.target.value)); } catch (err) { onChange(new InvalidJson(e.target.value, err instanceof Error ? err.message : 'does not parse')); }
         }} />
-      {bad && <p className="field-error">not valid JSON yet</p>}
+      {bad && !invalid && <p className="field-error">not valid JSON yet</p>}
     </>
   );
 }

@@ -1,5 +1,6 @@
 import type { ReactNode } from 'react';
-import { messageOf } from '../api/problem';
+import { Link } from '@tanstack/react-router';
+import { ApiError, messageOf } from '../api/problem';
 
 /** Shown while a query loads. */
 export function Loading({ what }: { what: string }) {
@@ -10,8 +11,19 @@ export function Loading({ what }: { what: string }) {
   );
 }
 
-/** Shown when a query failed, with a retry. */
+/** Shown when a query failed, with a retry; a 404 (deleted, or a wrong link) offers a way out instead. */
 export function ErrorState({ error, retry }: { error: unknown; retry?: () => void }) {
+  if (error instanceof ApiError && error.status === 404) {
+    return (
+      <div className="state error" role="alert">
+        <p>{error.problem.detail ?? 'Not found'}: it may have been deleted, or the link is wrong.</p>
+        <p className="actions">
+          <button type="button" onClick={() => history.back()}>Go back</button>
+          <Link to="/">Overview</Link>
+        </p>
+      </div>
+    );
+  }
   return (
     <div className="state error" role="alert">
       <p>{messageOf(error)}</p>

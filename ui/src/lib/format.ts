@@ -1,10 +1,17 @@
-/** "3 min ago", "in 12 s": short relative times for tables. */
-export function relative(iso: string | null | undefined, now = Date.now()): string {
+const span = (abs: number) => (abs < 60 ? `${abs} s` : abs < 3600 ? `${Math.round(abs / 60)} min` : abs < 86400 ? `${Math.round(abs / 3600)} h` : `${Math.round(abs / 86400)} d`);
+
+/** "3 min ago" for something that happened (created, last attempt); "just now" for the last few seconds, and for a time a skewed clock puts ahead. */
+export function ago(iso: string | null | undefined, now = Date.now()): string {
+  if (!iso) return '—';
+  const s = Math.round((now - Date.parse(iso)) / 1000);
+  return s < 5 ? 'just now' : `${span(s)} ago`;
+}
+
+/** "in 12 s" for something due (a next retry); "due now" once it is. */
+export function until(iso: string | null | undefined, now = Date.now()): string {
   if (!iso) return '—';
   const s = Math.round((Date.parse(iso) - now) / 1000);
-  const abs = Math.abs(s);
-  const txt = abs < 60 ? `${abs} s` : abs < 3600 ? `${Math.round(abs / 60)} min` : abs < 86400 ? `${Math.round(abs / 3600)} h` : `${Math.round(abs / 86400)} d`;
-  return s >= 0 ? `in ${txt}` : `${txt} ago`;
+  return s <= 0 ? 'due now' : `in ${span(s)}`;
 }
 
 /** Local date and time, to the second. */

@@ -4,9 +4,11 @@ import { api } from '../api/client';
 import { ApiError, messageOf, unwrap } from '../api/problem';
 import type { Connection } from '../api/types';
 import { Confirm, Dialog } from '../components/dialog';
-import { SchemaForm, type Schema } from '../components/schema-form';
+import { invalidFields, SchemaForm, withVariantDefaults, type Schema } from '../components/schema-form';
 import { Empty, QueryView } from '../components/states';
 import { useConnections, useProviders } from '../lib/queries';
+import { useFocusFirstInvalid } from '../lib/focus';
+import { useNotify } from '../lib/notice';
 
 /** Shared, encrypted credentials (Jira, Slack bot, Webex, ...): list, create/edit, test, delete. */
 export function ConnectionsPage() {
@@ -77,19 +79,31 @@ function ConnectionDialog({ editing, onClose }: { editing: Connection | 'new'; o
   const qc = useQueryClient();
   const providers = (useProviders().data?.items ?? []).filter((p) => p.connectionSchema);
   const existing = editing === 'new' ? undefined : editing;
+  const notify = useNotify();
   const [name, setName] = useState(existing?.name ?? '');
   const [provider, setProvider] = useState(existing?.provider ?? providers[0]?.id ?? '');
   const [config, setConfig] = useState<Record<string, unknown>>(existing?.config ?? {});
   const schema = providers.find((p) => p.id === provider)?.connectionSchema as Schema | undefined;
+  // the kind shown selected (e.g. Flavor: cloud) is sent even when nobody touched the picker
+  const toSend = () => (schema ? (withVariantDefaults(schema, config) as Record<string, unknown>) : config);
   const save = useMutation({
     mutationFn: async () =>
       existing
-        ? unwrap(await api.PATCH('/connections/{id}', { params: { path: { id: existing.id } }, body: { name, config } }))
-        : unwrap(await api.POST('/connections', { body: { name, provider, config } })),
-    onSuccess: () => { qc.invalidateQueries({ queryKey: ['connections'] }); onClose(); },
+        ? unwrap(await api.PATCH('/connections/{id}', { params: { path: { id: existing.id } }, body: { name, config: toSend() } }))
+        : unwrap(await api.POST('/connections', { body: { name, provider, config: toSend() } })),
+    onSuccess: (c) => { qc.invalidateQueries({ queryKey: ['connections'] }); notify(existing ? `Saved ${c.name}.` : `Created ${c.name}: pick it in a subscription, or Test it here.`); onClose(); },
   });
-  const errors = save.error instanceof ApiError ? save.error.fieldErrors() : {};
-  const submit = (e: FormEvent) => { e.preventDefault(); save.mutate(); };
+  const local = invalidFields(config, 'config');
+  const [triedLocal, setTriedLocal] = useState<object | null>(null);
+  const errors = { ...(save.error instanceof ApiError ? save.error.fieldErrors() : {}), ...(triedLocal ? local : {}) };
+  const placed = (path: string) => path === 'name' || Boolean(document.getElementById(`f-${path.replace(/[^A-Za-z0-9_-]/g, '-')}`));
+  const unplaced = save.error instanceof ApiError ? (save.error.problem.errors ?? []).filter((e) => !placed(e.path.replace(/^body\./, ''))) : [];
+  useFocusFirstInvalid(save.error ?? (triedLocal && Object.keys(local).length ? triedLocal : null), 'dialog form');
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    if (Object.keys(local).length) { setTriedLocal({}); save.reset(); return; }
+    save.mutate();
+  };
   return (
     <Dialog open title={existing ? `Edit ${existing.name}` : 'New connection'} onClose={onClose}>
       <form className="dialog-body form" onSubmit={submit} noValidate>
@@ -105,7 +119,12 @@ function ConnectionDialog({ editing, onClose }: { editing: Connection | 'new'; o
           </select>
         </div>
         {schema && <SchemaForm schema={schema} value={config} onChange={setConfig} path="config" errors={errors} />}
-        {save.error && <p className="form-error" role="alert">{messageOf(save.error)}</p>}
+        {save.error && (
+          <div className="form-error" role="alert" tabIndex={-1}>
+            <p>{messageOf(save.error)}</p>
+            {unplaced.length > 0 && <ul>{unplaced.map((e) => <li key={e.path}><code>{e.path}</code>: {e.message}</li>)}</ul>}
+          </div>
+        )}
         <footer className="dialog-actions">
           <button type="button" onClick={onClose}>Cancel</button>
           <button type="submit" className="primary" disabled={save.isPending}>Save</button>

@@ -1,10 +1,13 @@
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { DELIVERY_STATUSES, type Subscription } from '../api/types';
 import { fromLocalInput, toLocalInput } from '../lib/format';
 import { useEvents, useProviders } from '../lib/queries';
 import type { LogSearch } from './deliveries';
 
-/** The log's filters: each change goes into the URL at once (text fields on Enter / Apply). */
+/** How long typing in a text filter pauses before it applies. */
+const TYPING_PAUSE_MS = 500;
+
+/** The log's filters: each change goes into the URL at once (text fields once typing pauses, or on Enter / Apply). */
 export function LogFilters({ search, onChange, subscriptions }: { search: LogSearch; onChange: (s: LogSearch) => void; subscriptions: Subscription[] }) {
   const events = useEvents();
   const providers = useProviders();
@@ -17,9 +20,18 @@ export function LogFilters({ search, onChange, subscriptions }: { search: LogSea
     else next.add(st);
     set({ status: DELIVERY_STATUSES.filter((s) => next.has(s)).join(',') || undefined });
   };
+  const applyText = () => {
+    const next = { search: text.search.trim() || undefined, systemId: text.systemId.trim() || undefined };
+    if (next.search !== search.search || next.systemId !== search.systemId) set(next);
+  };
+  // like the other filters, typed ones apply by themselves: shortly after the typing stops
+  useEffect(() => {
+    const t = setTimeout(applyText, TYPING_PAUSE_MS);
+    return () => clearTimeout(t);
+  }, [text.search, text.systemId]); // eslint-disable-line react-hooks/exhaustive-deps
   const apply = (e: FormEvent) => {
     e.preventDefault();
-    set({ search: text.search.trim() || undefined, systemId: text.systemId.trim() || undefined });
+    applyText();
   };
   return (
     <form className="filters" onSubmit={apply} aria-label="Filters">

@@ -4,7 +4,7 @@ import { api } from '../api/client';
 import { unwrap } from '../api/problem';
 import { Empty, ErrorState, Loading } from '../components/states';
 import { StatusBadge } from '../components/status';
-import { relative, when } from '../lib/format';
+import { ago, until, when } from '../lib/format';
 import { useLiveDeliveries } from '../lib/live';
 import { useSubscriptions } from '../lib/queries';
 import { LogFilters } from './deliveries-filters';
@@ -91,7 +91,7 @@ export function DeliveriesPage() {
                 <tr key={d.id} data-testid="delivery-row" data-id={d.id} data-status={d.status}>
                   <td>
                     <Link to="/deliveries/$id" params={{ id: d.id }} title={when(d.createdAt)}>
-                      {relative(d.createdAt)}
+                      {ago(d.createdAt)}
                     </Link>
                     {d.test && <span className="tag">test</span>}
                   </td>
@@ -100,7 +100,7 @@ export function DeliveriesPage() {
                   <td className="wide-only">{d.provider}</td>
                   <td>{names.get(d.subscriptionId) ?? d.subscriptionId}</td>
                   <td className="wide-only">{d.attempts}</td>
-                  <td className="wide-only">{d.nextRetryAt ? `retry ${relative(d.nextRetryAt)}` : relative(d.lastAttemptAt)}</td>
+                  <td className="wide-only">{d.nextRetryAt && (d.status === 'retrying' || d.status === 'pending') ? `retry ${until(d.nextRetryAt)}` : ago(d.lastAttemptAt)}</td>
                   <td className="wide-only error-cell">{d.error}</td>
                 </tr>
               ))}

@@ -11,6 +11,7 @@ import { StatusBadge } from '../components/status';
 import { when } from '../lib/format';
 import { useLiveDeliveries } from '../lib/live';
 import { useCan } from '../lib/session';
+import { useSubscriptions } from '../lib/queries';
 
 /** One delivery: what was sent, why it failed, every attempt; retry and cancel. */
 export function DeliveryPage() {
@@ -20,6 +21,7 @@ export function DeliveryPage() {
   const q = useQuery({ queryKey: ['delivery', id], queryFn: async () => unwrap(await api.GET('/deliveries/{id}', { params: { path: { id } } })) });
   useLiveDeliveries({ search: id }, ['delivery', id]);
   const [confirmCancel, setConfirmCancel] = useState(false);
+  const subscriptions = useSubscriptions();
   const refresh = () => qc.invalidateQueries({ queryKey: ['delivery', id] });
   const retry = useMutation({ mutationFn: async () => unwrap(await api.POST('/deliveries/{id}/retry', { params: { path: { id } } })), onSuccess: refresh });
   const cancel = useMutation({
@@ -38,25 +40,36 @@ export function DeliveryPage() {
           </div>
           {can.write && (
             <div className="actions">
-              <button type="button" className="primary" onClick={() => retry.mutate()} disabled={retry.isPending}>
-                {d.status === 'success' ? 'Redeliver' : 'Retry now'}
-              </button>
+              {permanent(d) ? (
+                // retrying as it is would fail the same way: say so, and offer a resend for after the cause is fixed
+                <>
+                  <p className="hint" data-testid="permanent-hint">
+                    The last attempt failed permanently{d.attemptLog.at(-1)?.httpStatus ? ` (HTTP ${d.attemptLog.at(-1)?.httpStatus})` : ''}: sent as it is, it would fail
+                    again. Fix the cause (the receiver, or <Link to="/subscriptions/$id" params={{ id: d.subscriptionId }}>the subscription</Link>), then send it again.
+                  </p>
+                  <button type="button" onClick={() => retry.mutate()} disabled={retry.isPending}>Send again</button>
+                </>
+              ) : (
+                <button type="button" className="primary" onClick={() => retry.mutate()} disabled={retry.isPending}>
+                  {d.status === 'success' ? 'Redeliver' : 'Retry now'}
+                </button>
+              )}
               {(d.status === 'pending' || d.status === 'retrying') && (
                 <button type="button" className="danger" onClick={() => setConfirmCancel(true)}>Cancel retries</button>
               )}
-              {retry.isSuccess && <span role="status" className="ok">Attempt requested ({retry.data.action}).</span>}
+              {retry.isSuccess && <span role="status" className="ok">{retry.data.action === 'woken' ? 'The next attempt starts now.' : 'A new attempt was requested.'}</span>}
               {(retry.error || cancel.error) && <span role="alert" className="field-error">{messageOf(retry.error ?? cancel.error)}</span>}
             </div>
           )}
           <dl className="facts">
             <dt>Event</dt><dd>{d.event}</dd>
             <dt>Provider</dt><dd>{d.provider}</dd>
-            <dt>Subscription</dt><dd><Link to="/subscriptions/$id" params={{ id: d.subscriptionId }}>{d.subscriptionId}</Link></dd>
+            <dt>Subscription</dt><dd><Link to="/subscriptions/$id" params={{ id: d.subscriptionId }}>{subscriptions.data?.find((x) => x.id === d.subscriptionId)?.name ?? d.subscriptionId}</Link></dd>
             <dt>Emission</dt><dd><code>{d.emissionId}</code></dd>
             <dt>Systems</dt><dd>{d.systemIds.join(', ') || '—'}</dd>
             <dt>Attempts</dt><dd data-testid="attempts">{d.attempts}</dd>
             <dt>Last attempt</dt><dd>{when(d.lastAttemptAt)}</dd>
-            <dt>Next retry</dt><dd>{d.nextRetryAt ? <><Countdown iso={d.nextRetryAt} /> ({when(d.nextRetryAt)})</> : '—'}</dd>
+            <dt>Next retry</dt><dd>{d.nextRetryAt && (d.status === 'retrying' || d.status === 'pending') ? <><Countdown iso={d.nextRetryAt} /> ({when(d.nextRetryAt)})</> : '—'}</dd>
             {d.waitingFor && (
               <><dt>Waiting for</dt><dd data-testid="waiting-for">
                 <Link to="/deliveries/$id" params={{ id: d.waitingFor }}><code>{d.waitingFor}</code></Link>
@@ -96,6 +109,9 @@ export function DeliveryPage() {
     </QueryView>
   );
 }
+
+/** Failed for good: the last attempt's outcome was permanent (a 4xx, a refused address, a config the provider rejects). */
+const permanent = (d: { status: string; attemptLog: Attempt[] }) => d.status === 'failed' && d.attemptLog.at(-1)?.outcome === 'permanent';
 
 function Timeline({ attempts }: { attempts: Attempt[] }) {
   return (

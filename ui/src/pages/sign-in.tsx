@@ -23,7 +23,7 @@ export function SignIn() {
     <main className="sign-in">
       <form onSubmit={submit} aria-labelledby="sign-in-title">
         <h1 id="sign-in-title">Integrations Hub</h1>
-        <p>Sign in with an API token. With <code>npm start</code>, the admin token is in <code>.data/dev-secrets.json</code>.</p>
+        <p>Sign in with an API token. With <code>npm start</code> the admin token is the <code>ADMIN_TOKEN</code> you set, else the one written to <code>.data/dev-secrets.json</code> (that one is refused while <code>ADMIN_TOKEN</code> is set).</p>
         <div className="field">
           <label htmlFor="token">API token</label>
           <input id="token" type="password" autoComplete="off" autoFocus value={token} onChange={(e) => setToken(e.target.value)} aria-invalid={Boolean(signIn.error)} />

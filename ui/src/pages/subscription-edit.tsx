@@ -4,10 +4,12 @@ import { useState, type FormEvent } from 'react';
 import { api } from '../api/client';
 import { ApiError, messageOf, unwrap } from '../api/problem';
 import type { Subscription } from '../api/types';
-import { SchemaForm, type Schema } from '../components/schema-form';
+import { invalidFields, SchemaForm, withVariantDefaults, type Schema } from '../components/schema-form';
 import { ErrorState, Loading } from '../components/states';
 import { useConnections, useEvents, useProviders } from '../lib/queries';
 import { useCan } from '../lib/session';
+import { useFocusFirstInvalid } from '../lib/focus';
+import { useNotify } from '../lib/notice';
 import { RetryPolicyField, type RetryPolicy } from './retry-policy';
 import { PreviewPanel } from './subscription-preview';
 
@@ -57,7 +59,10 @@ function SubscriptionForm({ id, initial }: { id?: string; initial: Draft }) {
   const providers = useProviders();
   const events = useEvents();
   const connections = useConnections();
+  const notify = useNotify();
   const [d, setD] = useState<Draft>(initial);
+  // what the browser can already tell is wrong (a JSON field that does not parse): nothing is sent until fixed
+  const [local, setLocal] = useState<Record<string, string>>({});
   const provider = providers.data?.items.find((p) => p.id === d.provider);
   const body = () => ({
     name: d.name,
@@ -68,12 +73,21 @@ function SubscriptionForm({ id, initial }: { id?: string; initial: Draft }) {
     systemIds: d.systemIds.split(/[\s,]+/).filter(Boolean),
     enabled: d.enabled,
     retryPolicy: d.retryPolicy,
-    config: d.config,
+    config: provider ? (withVariantDefaults(provider.configSchema as Schema, d.config) as Record<string, unknown>) : d.config,
   });
-  const focusWrongField = () => requestAnimationFrame(() => document.querySelector<HTMLElement>('form [aria-invalid="true"]')?.focus());
+  /** False (and the wrong fields marked and focused) when the form holds something that cannot be sent. */
+  const sendable = () => {
+    const bad = invalidFields(d.config, 'config');
+    setLocal(bad);
+    if (Object.keys(bad).length === 0) return true;
+    save.reset();
+    preview.reset();
+    return false;
+  };
+  // the preview is of the draft it was made for: any change (another provider, a field) hides it
+  const draftKey = JSON.stringify(d);
   const preview = useMutation({
-    mutationFn: async () => unwrap(await api.POST('/subscriptions/preview', { body: { ...body(), ...(id ? { subscriptionId: id } : {}) } })).requests,
-    onError: focusWrongField,
+    mutationFn: async (_for: string) => unwrap(await api.POST('/subscriptions/preview', { body: { ...body(), ...(id ? { subscriptionId: id } : {}) } })).requests,
   });
   const save = useMutation({
     mutationFn: async () => {
@@ -82,12 +96,11 @@ function SubscriptionForm({ id, initial }: { id?: string; initial: Draft }) {
         ? unwrap(await api.PATCH('/subscriptions/{id}', { params: { path: { id } }, body: b }))
         : unwrap(await api.POST('/subscriptions', { body: b }));
     },
-    // keyboard users land on the first field the API complained about
-    onError: focusWrongField,
     onMutate: () => preview.reset(),
     onSuccess: (s) => {
       qc.invalidateQueries({ queryKey: ['subscriptions'] });
       qc.invalidateQueries({ queryKey: ['subscription', s.id] });
+      notify(id ? `Saved ${s.name}.` : `Created ${s.name}.${s.enabled ? '' : ' It is off until you switch it on.'}`);
       navigate({ to: '/subscriptions' });
     },
   });
@@ -96,14 +109,18 @@ function SubscriptionForm({ id, initial }: { id?: string; initial: Draft }) {
     onSuccess: (r) => navigate({ to: '/deliveries/$id', params: { id: r.deliveryId } }),
   });
   // the last of save and preview to fail says which fields are wrong
-  const failed = save.error ?? preview.error;
-  const errors = failed instanceof ApiError ? failed.fieldErrors() : {};
+  const failed = save.error ?? (preview.variables === draftKey ? preview.error : null);
+  const stillBad = invalidFields(d.config, 'config');
+  const localNow = Object.fromEntries(Object.entries(local).filter(([path]) => stillBad[path]));
+  const errors = { ...(failed instanceof ApiError ? failed.fieldErrors() : {}), ...localNow };
+  // keyboard users land on the first field the API (or the form) complained about
+  useFocusFirstInvalid(failed ?? (Object.keys(localNow).length ? local : null), 'form.form');
   const unplaced = failed instanceof ApiError ? (failed.problem.errors ?? []).filter((e) => !isShown(e.path.replace(/^body\./, ''), provider?.configSchema as Schema)) : [];
   const readOnly = !can.write;
   const set = (patch: Partial<Draft>) => setD({ ...d, ...patch });
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    save.mutate();
+    if (sendable()) save.mutate();
   };
   const err = (path: string) => errors[path] && <p className="field-error" role="alert" id={`f-${path}-error`}>{errors[path]}</p>;
   return (
@@ -163,17 +180,23 @@ function SubscriptionForm({ id, initial }: { id?: string; initial: Draft }) {
           {err('config')}
         </fieldset>
       )}
+      {Object.keys(localNow).length > 0 && (
+        <div className="form-error" role="alert" tabIndex={-1} data-testid="local-errors">
+          <p>Nothing was sent: fix the marked {Object.keys(localNow).length === 1 ? 'field' : 'fields'} first.</p>
+          <ul>{Object.entries(localNow).map(([path, message]) => <li key={path}><code>{path}</code>: {message}</li>)}</ul>
+        </div>
+      )}
       {failed && (
-        <div className="form-error" role="alert">
+        <div className="form-error" role="alert" tabIndex={-1}>
           <p>{messageOf(failed)}</p>
           {unplaced.length > 0 && <ul>{unplaced.map((e) => <li key={e.path}><code>{e.path}</code>: {e.message}</li>)}</ul>}
         </div>
       )}
-      {preview.data && !preview.error && <PreviewPanel requests={preview.data} />}
+      {preview.data && !preview.error && preview.variables === draftKey && <PreviewPanel requests={preview.data} />}
       {!readOnly && (
         <div className="actions">
           <button type="submit" className="primary" disabled={save.isPending}>{id ? 'Save' : 'Create subscription'}</button>
-          <button type="button" onClick={() => { save.reset(); preview.mutate(); }} disabled={preview.isPending}>Preview</button>
+          <button type="button" onClick={() => { save.reset(); if (sendable()) preview.mutate(draftKey); }} disabled={preview.isPending}>Preview</button>
           {id && <button type="button" onClick={() => test.mutate()} disabled={test.isPending}>Test send</button>}
           {test.error && <span className="field-error" role="alert">{messageOf(test.error)}</span>}
         </div>

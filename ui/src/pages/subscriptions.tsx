@@ -10,6 +10,7 @@ import { StatusBadge } from '../components/status';
 import { useSubscriptions } from '../lib/queries';
 import { useCan } from '../lib/session';
 import { ReplayButton } from './subscription-replay';
+import { useNotify } from '../lib/notice';
 
 /** The status of each subscription's newest delivery (one small query per row, newest first, limit 1). */
 function LastStatus({ id }: { id: string }) {
@@ -70,12 +71,13 @@ export function SubscriptionsPage() {
 
 function Row({ s, write }: { s: Subscription; write: boolean }) {
   const qc = useQueryClient();
+  const notify = useNotify();
   const navigate = useNavigate();
   const [confirm, setConfirm] = useState(false);
   const reload = () => qc.invalidateQueries({ queryKey: ['subscriptions'] });
   const toggle = useMutation({
     mutationFn: async () => unwrap(await api.PATCH('/subscriptions/{id}', { params: { path: { id: s.id } }, body: { enabled: !s.enabled } })),
-    onSuccess: reload,
+    onSuccess: (after) => { reload(); notify(after.enabled ? `${after.name} is on: new events are delivered.` : `${after.name} is off: new events are not delivered to it.`); },
   });
   const test = useMutation({
     mutationFn: async () => unwrap(await api.POST('/subscriptions/{id}/test', { params: { path: { id: s.id } } })),
@@ -83,7 +85,7 @@ function Row({ s, write }: { s: Subscription; write: boolean }) {
   });
   const remove = useMutation({
     mutationFn: async () => unwrap(await api.DELETE('/subscriptions/{id}', { params: { path: { id: s.id } } })),
-    onSuccess: () => { setConfirm(false); reload(); },
+    onSuccess: () => { setConfirm(false); reload(); notify(`Deleted ${s.name}.`); },
   });
   const err = toggle.error ?? test.error ?? remove.error;
   return (

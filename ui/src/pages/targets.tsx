@@ -2,7 +2,7 @@ import { Link, useNavigate, useSearch } from '@tanstack/react-router';
 import { TARGET_STATES, type Target, type TargetLimit, type TargetState } from '../api/types';
 import { Countdown } from '../components/countdown';
 import { Empty, ErrorState, Loading } from '../components/states';
-import { relative, when } from '../lib/format';
+import { ago, until, when } from '../lib/format';
 import { useTargetLimits, useTargets } from '../lib/queries';
 
 export interface TargetSearch {
@@ -85,10 +85,10 @@ function TargetRow({ t, limit }: { t: Target; limit?: TargetLimit }) {
       <td>{t.failureRate === null ? '—' : `${Math.round(t.failureRate * 100)} %`}</td>
       <td className="wide-only">{t.attemptsInWindow}</td>
       <td className="wide-only">
-        {t.openedAt ? <span title={when(t.openedAt)}>opened {relative(t.openedAt)}</span> : '—'}
+        {t.openedAt ? <span title={when(t.openedAt)}>opened {ago(t.openedAt)}</span> : '—'}
         {t.nextProbeAt && <> · probe <Countdown iso={t.nextProbeAt} /></>}
       </td>
-      <td className="wide-only" title={when(t.failingSince)}>{t.failingSince ? relative(t.failingSince) : '—'}</td>
+      <td className="wide-only" title={when(t.failingSince)}>{t.failingSince ? ago(t.failingSince) : '—'}</td>
       <td>
         {t.subscriptions.length
           ? t.subscriptions.map((s, i) => (

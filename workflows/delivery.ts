@@ -15,7 +15,6 @@ import {
   DEFER_MS,
   INFRA_RETRY_MS,
   LANE_RECHECK_MS,
-  QUEUED_WAIT_MS,
   deliveryGone,
   historyIsLong,
   isInfrastructureFailure,
@@ -107,14 +106,6 @@ async function run(input: DeliveryWorkflowInput): Promise<FinalStatus> {
   let laneWaits = input.resume?.laneWaits ?? 0;
   // a manual run of a closed delivery gets a fresh attempt budget from where it stands
   let budgetBase = input.resume?.budgetBase ?? (input.trigger === 'manual' ? attempt : 0);
-
-  if (input.queued && !input.resume) {
-    // ingest saw an earlier delivery of the subject still open: wait for its hand-on before the first look at
-    // the lane (an attempt activity now would most likely only answer `waiting`)
-    await condition(() => laneTurn || woken || cancelReason !== undefined, QUEUED_WAIT_MS);
-    laneTurn = false;
-    woken = false;
-  }
 
   for (;;) {
     if (cancelReason) return cancel(input.deliveryId, cancelReason);

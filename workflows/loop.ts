@@ -29,8 +29,6 @@ export const DEFER_MS = [500, 1_000, 2_000, 5_000, 10_000, 30_000, 60_000];
  * signals its end (`laneTurnSignal`), so these only bound a wait whose signal was lost.
  */
 export const LANE_RECHECK_MS = [5_000, 15_000, 60_000, 300_000];
-/** How long a delivery that ingest saw queued waits for the hand-on before it first looks at its lane. */
-export const QUEUED_WAIT_MS = 2_000;
 
 /** Activities throw `Infrastructure` when they could not even load the delivery (nothing was sent). */
 export function isInfrastructureFailure(err: unknown): boolean {

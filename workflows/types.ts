@@ -18,12 +18,6 @@ export interface DeliveryWorkflowInput {
    */
   fresh?: boolean;
   /**
-   * Set by ingest when an earlier delivery of the same subject was still open (ordered lanes): the run first
-   * waits for that delivery's hand-on (the lane signal, or QUEUED_WAIT_MS), then looks at its lane as usual,
-   * which spares it an attempt activity that would only answer `waiting`.
-   */
-  queued?: boolean;
-  /**
    * Set when a long-running delivery continued as new (its history grew long): where the previous run left
    * off. The run loads no plan and goes on with the next attempt; every other field keeps its meaning.
    */

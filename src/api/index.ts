@@ -62,12 +62,17 @@ const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
 /** The identity the hub's own events (hub.*) are ingested under. */
 const HUB_AUTH = { tokenId: 'hub', role: 'admin' as const, owners: [] };
 
+/** The providers whose deliveries may wait in a lane: those that keep follow-up records (plugins included). */
+function lanedProviders(providers: ApiDeps['providers']): string[] {
+  return providers.list().filter((p) => p.definition.followUps).map((p) => p.definition.id);
+}
+
 /** Wires services and routes of `/api/v1`. */
 export function buildApi(deps: ApiDeps) {
   const { config, dataSource, client, logger, providers, secrets, http } = deps;
   const catalogue = new EventCatalogue(dataSource);
   const workflows = new DeliveryWorkflows(client, config.temporal.taskQueue, config.temporal.uiUrl, config.temporal.namespace, config.temporal.requestTimeoutMs);
-  const ingest = new IngestService(dataSource, catalogue, workflows, logger);
+  const ingest = new IngestService(dataSource, catalogue, workflows, logger, () => lanedProviders(providers));
   const addressPolicy = outboundPolicy(config);
   const subscriptions = new SubscriptionService(dataSource, providers, catalogue, secrets, addressPolicy);
   const deliveries = new DeliveryService(dataSource, workflows, ingest, new RecoveryStore(dataSource));

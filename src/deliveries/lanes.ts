@@ -125,7 +125,7 @@ export class Lanes {
    */
   async exclude(deliveryId: string): Promise<string[]> {
     const rows: { workflow_id: string }[] = await this.ds.query(
-      `WITH u AS (UPDATE deliveries SET lane_key = $2 WHERE id = $1 AND lane_key IS NULL RETURNING id)
+      `WITH u AS (UPDATE deliveries SET lane_key = $2, waiting_for = NULL WHERE id = $1 AND lane_key IS NULL RETURNING id)
        SELECT workflow_id FROM deliveries WHERE waiting_for = $1 AND EXISTS (SELECT 1 FROM u) AND status IN ('pending','retrying')`,
       [deliveryId, NO_LANE],
     );

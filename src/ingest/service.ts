@@ -46,6 +46,8 @@ export class IngestService {
     private readonly catalogue: EventCatalogue,
     private readonly workflows: DeliveryWorkflows,
     private readonly logger: Logger,
+    /** Providers whose deliveries may be laned (they keep follow-up records); others are never queued at ingest. */
+    private readonly lanedProviders: () => string[] = () => [],
   ) {}
 
   async ingest(req: IngestRequest, auth: AuthContext): Promise<{ created: boolean; result: IngestResult }> {
@@ -82,27 +84,27 @@ export class IngestService {
          ON CONFLICT (id) DO NOTHING RETURNING id
        ), ins AS (
          INSERT INTO deliveries (id, subscription_id, provider, event, emission_id, system_ids, payload, status, attempts,
-                                 workflow_id, workflow_started, test, created_at, updated_at, subject_key, lane_seq)
+                                 workflow_id, workflow_started, test, created_at, updated_at, subject_key, lane_seq, waiting_for)
          SELECT 'dlv_' || replace(gen_random_uuid()::text, '-', ''), s.id, s.provider, $2, $1, $4, $5, 'pending', 0,
                 'delivery:' || $1 || ':' || s.id, false, false, date_trunc('milliseconds', now()), date_trunc('milliseconds', now()),
-                $6::varchar, CASE WHEN $6::varchar IS NULL THEN NULL ELSE nextval('delivery_lane_seq') END
+                $6::varchar, CASE WHEN $6::varchar IS NULL THEN NULL ELSE nextval('delivery_lane_seq') END,
+                -- waiting_for, shown from the start: the latest earlier delivery of the subject to the same provider
+                -- (and target, where known) that is still open; the statement's snapshot holds only earlier ones
+                -- (the subject lock orders them). The first attempt looks at the lane itself and corrects it.
+                CASE WHEN $6::varchar IS NULL OR NOT (s.provider = ANY($7::text[])) THEN NULL ELSE (
+                  SELECT p.id FROM deliveries p JOIN subscriptions ps ON ps.id = p.subscription_id
+                   WHERE p.subject_key = $6::varchar AND p.provider = s.provider AND p.status IN ('pending', 'retrying')
+                     AND p.lane_key IS DISTINCT FROM '${NO_LANE}'
+                     AND (ps.target_key IS NULL OR s.target_key IS NULL OR ps.target_key = s.target_key)
+                   ORDER BY p.lane_seq DESC LIMIT 1) END
            FROM subscriptions s
           WHERE EXISTS (SELECT 1 FROM em) AND ${isActiveSql('s')} AND ${matchesEmissionSql('s', '$2', '$4')}
           ORDER BY s.id
          RETURNING id, subscription_id, provider, workflow_id
        )
-       SELECT EXISTS (SELECT 1 FROM em) AS created, ins.id, ins.subscription_id, ins.provider, ins.workflow_id,
-              -- queued: an earlier delivery of the subject to the same provider (and target, where known) is still
-              -- open; this statement's snapshot holds only earlier ones (the subject lock orders them)
-              ($6::varchar IS NOT NULL AND ins.id IS NOT NULL AND EXISTS (
-                 SELECT 1 FROM deliveries p
-                   JOIN subscriptions ps ON ps.id = p.subscription_id
-                   JOIN subscriptions ms ON ms.id = ins.subscription_id
-                  WHERE p.subject_key = $6::varchar AND p.provider = ins.provider AND p.status IN ('pending', 'retrying')
-                    AND p.lane_key IS DISTINCT FROM '${NO_LANE}'
-                    AND (ps.target_key IS NULL OR ms.target_key IS NULL OR ps.target_key = ms.target_key))) AS queued
+       SELECT EXISTS (SELECT 1 FROM em) AS created, ins.id, ins.subscription_id, ins.provider, ins.workflow_id
          FROM (SELECT 1) one LEFT JOIN ins ON true`;
-    const params = [emissionId, req.event, req.occurredAt ?? new Date().toISOString(), systemIds, req.payload, subjectKey];
+    const params = [emissionId, req.event, req.occurredAt ?? new Date().toISOString(), systemIds, req.payload, subjectKey, subjectKey === null ? [] : this.lanedProviders()];
     const inserted: IngestedRow[] = subjectKey === null
       ? await this.dataSource.query(statement, params)
       : await this.dataSource.transaction(async (tx) => {
@@ -114,10 +116,7 @@ export class IngestService {
           created: true as const,
           rows: inserted
             .filter((r) => r.id !== null)
-            .map((r) => ({
-              id: r.id!, subscriptionId: r.subscription_id!, provider: r.provider!, workflowId: r.workflow_id!, event: req.event, status: 'pending',
-              ...(r.queued ? { queued: true } : {}),
-            })),
+            .map((r) => ({ id: r.id!, subscriptionId: r.subscription_id!, provider: r.provider!, workflowId: r.workflow_id!, event: req.event, status: 'pending' })),
         }
       : { created: false as const };
 
@@ -260,8 +259,6 @@ interface IngestedRow {
   subscription_id: string | null;
   provider: string | null;
   workflow_id: string | null;
-  /** An earlier delivery of its subject may be ahead in its lane (its workflow waits for the hand-on first). */
-  queued: boolean;
 }
 
 function resultOf(id: string, event: string, rows: Pick<DeliveryRef, 'id' | 'subscriptionId'>[]): IngestResult {

@@ -20,8 +20,6 @@ export interface DeliveryRef {
   event: string;
   provider: string;
   status: string;
-  /** Set by ingest when an earlier delivery of its subject is still open: the workflow waits for its hand-on first. */
-  queued?: boolean;
 }
 
 /** Starts and steers delivery workflows. */
@@ -52,7 +50,7 @@ export class DeliveryWorkflows {
         this.client.workflow.start('deliveryWorkflowV2', {
           workflowId: d.workflowId,
           taskQueue: this.taskQueue,
-          args: [{ deliveryId: d.id, fresh: true, ...(d.queued ? { queued: true } : {}) } satisfies DeliveryWorkflowInput],
+          args: [{ deliveryId: d.id, fresh: true } satisfies DeliveryWorkflowInput],
           workflowIdReusePolicy: 'REJECT_DUPLICATE',
           typedSearchAttributes: searchAttributes(d),
         }),

@@ -67,12 +67,15 @@ export async function buildWorker(opts: {
 }
 
 /** The hub's own events go through the same ingest as everyone's (the deliveries start from here). */
-function hubIngest(opts: { config: Config; dataSource: DataSource; logger: Logger; client?: Client }): IngestService {
+function hubIngest(opts: { config: Config; dataSource: DataSource; logger: Logger; client?: Client; providers?: ProviderRegistry }): IngestService {
   const { config } = opts;
   const workflows = opts.client
     ? new DeliveryWorkflows(opts.client, config.temporal.taskQueue, config.temporal.uiUrl, config.temporal.namespace, config.temporal.requestTimeoutMs)
     : undefined;
-  return new IngestService(opts.dataSource, new EventCatalogue(opts.dataSource), workflows ?? NO_STARTS, opts.logger);
+  const providers = opts.providers;
+  return new IngestService(opts.dataSource, new EventCatalogue(opts.dataSource), workflows ?? NO_STARTS, opts.logger, () =>
+    (providers?.list() ?? []).filter((p) => p.definition.followUps).map((p) => p.definition.id),
+  );
 }
 
 /** Leaves every start to the reconciler (a worker without a Temporal client). */

@@ -79,6 +79,8 @@ export const envSchema = z.object({
   SHELL_MAX_PROCESSES: z.coerce.number().int().min(1).max(100_000).default(64),
   SHELL_MAX_MEMORY_MB: z.coerce.number().int().min(16).max(1024 * 1024).default(1024),
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).default(100),
+  READINESS_MAX_PENDING_AGE_S: z.coerce.number().int().min(1).default(600),
+  READINESS_POLLER_MAX_AGE_S: z.coerce.number().int().min(1).max(3_600).default(75),
   WORKER_TEMPORAL_LOST_AFTER_S: z.coerce.number().int().min(1).max(3_600).default(60),
   WORKER_SHUTDOWN_FORCE_S: z.coerce.number().int().min(1).max(3_600).default(30),
   ORDERED_FOLLOW_UPS: z
@@ -137,6 +139,8 @@ export interface Config {
   /** Per-token ingest limit (0 = off) and the burst allowed above it. */
   ingestRateLimit: { perSecond: number; burst: number };
   workerMaxConcurrentActivities: number;
+  /** `/readyz`: not ready with a pending delivery older than maxPendingAgeMs, or no poller seen within pollerMaxAgeMs. */
+  readiness: { maxPendingAgeMs: number; pollerMaxAgeMs: number };
   /** When a worker process gives up: Temporal unanswered this long is fatal; a stop ends the process after forceExitMs. */
   workerWatchdog: { temporalLostAfterMs: number; forceExitMs: number };
   /** Ordered follow-ups (docs/DESIGN.md decision 11): the worker attempts a lane's deliveries one at a time. */
@@ -259,6 +263,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     ingestMaxBodyBytes: e.INGEST_MAX_BODY_BYTES,
     ingestRateLimit: Object.freeze({ perSecond: e.INGEST_RATE_LIMIT_PER_SECOND, burst: e.INGEST_RATE_LIMIT_BURST }),
     workerMaxConcurrentActivities: e.WORKER_MAX_CONCURRENT_ACTIVITIES,
+    readiness: Object.freeze({
+      maxPendingAgeMs: e.READINESS_MAX_PENDING_AGE_S * 1000,
+      pollerMaxAgeMs: e.READINESS_POLLER_MAX_AGE_S * 1000,
+    }),
     workerWatchdog: Object.freeze({
       temporalLostAfterMs: e.WORKER_TEMPORAL_LOST_AFTER_S * 1000,
       forceExitMs: e.WORKER_SHUTDOWN_FORCE_S * 1000,

@@ -9,7 +9,8 @@ import { buildApi } from '../../src/api';
 import { loadConfig, type Config } from '../../src/config';
 import { openDatabase } from '../../src/db';
 import { createApp } from '../../src/http/app';
-import { databaseCheck, temporalCheck } from '../../src/http/health';
+import { hubReadiness } from '../../src/http/readiness';
+import { registerPollerGauge } from '../../src/metrics/pollers';
 import { UI_DIR } from '../../src/http/ui';
 import { createLogger, type Logger } from '../../src/logger';
 import { createSecretBox } from '../../src/secrets/crypto';
@@ -107,11 +108,14 @@ export class Hub {
     await api.catalogue.seedBuiltins();
     const metrics = new Registry();
     registerBacklogGauges(metrics, dataSource);
+    // as in src/main/api.ts, on the API's own Temporal connection
+    const readiness = hubReadiness({ config, db: dataSource, connection: options.apiConnection ?? stack.connection });
+    registerPollerGauge(metrics, readiness.pollers);
     const deliveryMetrics = new DeliveryMetrics(metrics);
     const app = createApp({
       logger: captured,
       registry: metrics,
-      readiness: { database: databaseCheck(dataSource), temporal: temporalCheck(stack.connection) },
+      readiness: readiness.checks,
       apiRouter: api.router,
       uiDir: UI_DIR,
     });

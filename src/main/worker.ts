@@ -7,7 +7,7 @@ import { createLogger } from '../logger';
 import { providersWithPlugins } from '../providers';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { ensureRetentionSchedule } from '../temporal/retention-schedule';
-import { buildWorker, installTemporalRuntime } from '../worker';
+import { buildBackgroundWorker, buildWorker, installTemporalRuntime } from '../worker';
 import { DeliveryMetrics } from '../metrics/deliveries';
 import { serveMetrics } from '../metrics/server';
 import { installTracing } from '../telemetry/tracing';
@@ -43,8 +43,11 @@ async function main(): Promise<void> {
   const metricsServer = config.workerMetricsPort === undefined ? undefined : await serveMetrics(registry, config.workerMetricsPort);
   if (metricsServer) logger.info({ port: metricsServer.port }, 'worker metrics at /metrics');
   const worker = await buildWorker({ config, connection, dataSource, logger, providers, metrics, client });
+  // recoveries and replays: their own queue and few slots, never the delivery slots
+  const background = await buildBackgroundWorker({ config, connection, dataSource, logger });
+  const workers = [worker, background];
   const watchdog = watchWorkers({
-    workers: [worker],
+    workers,
     probe: async () => {
       await connection.withDeadline(Date.now() + PROBE_DEADLINE_MS, () => connection.workflowService.getSystemInfo({}));
     },
@@ -52,20 +55,21 @@ async function main(): Promise<void> {
     lostAfterMs: config.workerWatchdog.temporalLostAfterMs,
     forceExitAfterMs: config.workerWatchdog.forceExitMs,
   });
-  logger.info({ taskQueue: config.temporal.taskQueue }, 'worker running');
+  logger.info({ taskQueue: config.temporal.taskQueue, backgroundTaskQueue: config.background.taskQueue }, 'worker running');
   // the SDK stops the workers on SIGINT/SIGTERM; the watchdog must know that stop was asked for
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => watchdog.stopping());
   whenParentGone(() =>
     setImmediate(() => {
       logger.info({ signal: 'parent gone' }, 'shutting down');
       watchdog.stopping();
-      if (worker.getState() === 'RUNNING') worker.shutdown();
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
     }),
   );
   // resolves after SIGINT/SIGTERM (the SDK's default shutdown signals) or the parent's end, once in-flight tasks finish;
   // rejects on a fatal worker error (the SDK has then stopped the worker): the process exits 1 for its supervisor
   try {
-    await worker.run();
+    // one failing ends the process; the watchdog stops the other (it left RUNNING unasked)
+    await Promise.all(workers.map((w) => w.run()));
   } catch (err) {
     logger.error({ err: (err as Error).message }, 'worker cannot work; Worker failed');
     process.exit(1);

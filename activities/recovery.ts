@@ -23,8 +23,8 @@ export function createRecoveryActivities(deps: RecoveryActivityDeps) {
 
   /**
    * Redelivers the next `size` failed deliveries of a recovery after its cursor and counts them in its row.
-   * Safe to retry: a batch already counted is not counted again, and a delivery already redelivered is no
-   * longer failed, so it is not picked again.
+   * Safe to retry: a batch already counted is not counted again, and a delivery is claimed (failed -> retrying, in
+   * one UPDATE) before its redelivery, so neither a retried batch nor an overlapping recovery redelivers it twice.
    */
   async function recoverBatch(input: { recoveryId: string; size: number }): Promise<RecoveryBatch> {
     const at = await recoveries.position(input.recoveryId);
@@ -33,21 +33,28 @@ export function createRecoveryActivities(deps: RecoveryActivityDeps) {
     if (room <= 0) return { handled: at.handled, finished: true };
     const rows = await recoveries.nextBatch(at.filter, at.cursor, room);
     if (rows.length === 0) return { handled: at.handled, finished: true };
+    // only what this batch claims is redelivered: another recovery may have taken (and be redelivering) the rest
+    const claimed = await recoveries.claim(rows.map((r) => r.id));
+    const mine = rows.filter((r) => claimed.has(r.id));
     // the activity's own client (the worker's connection) steers the delivery workflows
-    const workflows = new DeliveryWorkflows(Context.current().client, deps.taskQueue, '', deps.namespace);
+    const ctx = Context.current();
+    const workflows = new DeliveryWorkflows(ctx.client, deps.taskQueue, '', deps.namespace);
     let done = 0;
     let failed = 0;
-    for (let i = 0; i < rows.length; i += CONCURRENCY) {
-      Context.current().heartbeat(i);
-      const results = await Promise.allSettled(rows.slice(i, i + CONCURRENCY).map((r) => workflows.redeliver(r)));
+    for (let i = 0; i < mine.length; i += CONCURRENCY) {
+      ctx.heartbeat(i);
+      // a cancelled or timed-out activity gives its slot back now, not after the requests in flight
+      const results = await Promise.race([Promise.allSettled(mine.slice(i, i + CONCURRENCY).map((r) => workflows.redeliver(r))), ctx.cancelled]);
       for (const [j, r] of results.entries()) {
         if (r.status === 'fulfilled') done += 1;
         else {
           failed += 1;
-          logger.warn({ recoveryId: input.recoveryId, deliveryId: rows[i + j].id, err: safeErrorMessage(r.reason) }, 'recovery: redelivery not requested');
+          await recoveries.unclaim(mine[i + j].id);
+          logger.warn({ recoveryId: input.recoveryId, deliveryId: mine[i + j].id, err: safeErrorMessage(r.reason) }, 'recovery: redelivery not requested');
         }
       }
     }
+    // a delivery another recovery claimed is counted by that one (in neither `done` nor `failed` here)
     await recoveries.advance(input.recoveryId, at.cursor, rows[rows.length - 1].id, done, failed);
     const handled = at.handled + done + failed;
     return { handled, finished: rows.length < room || handled >= at.total };

@@ -36,12 +36,14 @@ export function createReplayActivities(deps: ReplayActivityDeps) {
     const emissions = await replays.nextEmissions(at, input.size);
     if (emissions.length === 0) return { finished: true };
     const { inserted, unstarted } = await replays.insertDeliveries(at.subscriptionId, emissions);
-    const workflows = new DeliveryWorkflows(Context.current().client, deps.taskQueue, '', deps.namespace);
+    const ctx = Context.current();
+    const workflows = new DeliveryWorkflows(ctx.client, deps.taskQueue, '', deps.namespace);
     const started: string[] = [];
     for (let i = 0; i < unstarted.length; i += CONCURRENCY) {
-      Context.current().heartbeat(i);
+      ctx.heartbeat(i);
       const slice = unstarted.slice(i, i + CONCURRENCY);
-      const results = await Promise.allSettled(slice.map((d) => workflows.start(d)));
+      // a cancelled or timed-out activity gives its slot back now, not after the starts in flight
+      const results = await Promise.race([Promise.allSettled(slice.map((d) => workflows.start(d))), ctx.cancelled]);
       for (const [j, r] of results.entries()) {
         if (r.status === 'fulfilled') started.push(slice[j].id);
         // the row is durable and unmarked: the reconciler starts it

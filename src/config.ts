@@ -79,6 +79,12 @@ export const envSchema = z.object({
   SHELL_MAX_PROCESSES: z.coerce.number().int().min(1).max(100_000).default(64),
   SHELL_MAX_MEMORY_MB: z.coerce.number().int().min(16).max(1024 * 1024).default(1024),
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).default(100),
+  BACKGROUND_MAX_JOBS: z.coerce.number().int().min(1).max(1_000).default(4),
+  BACKGROUND_WORKER_MAX_ACTIVITIES: z.coerce.number().int().min(1).max(100).default(2),
+  READINESS_MAX_PENDING_AGE_S: z.coerce.number().int().min(1).default(600),
+  READINESS_POLLER_MAX_AGE_S: z.coerce.number().int().min(1).max(3_600).default(75),
+  WORKER_TEMPORAL_LOST_AFTER_S: z.coerce.number().int().min(1).max(3_600).default(60),
+  WORKER_SHUTDOWN_FORCE_S: z.coerce.number().int().min(1).max(3_600).default(30),
   ORDERED_FOLLOW_UPS: z
     .enum(['true', 'false', '1', '0', ''])
     .optional()
@@ -135,6 +141,15 @@ export interface Config {
   /** Per-token ingest limit (0 = off) and the burst allowed above it. */
   ingestRateLimit: { perSecond: number; burst: number };
   workerMaxConcurrentActivities: number;
+  /**
+   * Bulk recoveries and replays: their workflows run on `taskQueue` (`<TEMPORAL_TASK_QUEUE>-background`), served by
+   * a second Worker of `workerMaxActivities` activity slots; at most `maxJobs` run at once (409 beyond).
+   */
+  background: { taskQueue: string; maxJobs: number; workerMaxActivities: number };
+  /** `/readyz`: not ready with a pending delivery older than maxPendingAgeMs, or no poller seen within pollerMaxAgeMs. */
+  readiness: { maxPendingAgeMs: number; pollerMaxAgeMs: number };
+  /** When a worker process gives up: Temporal unanswered this long is fatal; a stop ends the process after forceExitMs. */
+  workerWatchdog: { temporalLostAfterMs: number; forceExitMs: number };
   /** Ordered follow-ups (docs/DESIGN.md decision 12): the worker attempts a lane's deliveries one at a time. */
   orderedFollowUps: boolean;
   /** Port of the worker's Prometheus `/metrics` (absent: the worker serves no metrics). */
@@ -255,6 +270,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     ingestMaxBodyBytes: e.INGEST_MAX_BODY_BYTES,
     ingestRateLimit: Object.freeze({ perSecond: e.INGEST_RATE_LIMIT_PER_SECOND, burst: e.INGEST_RATE_LIMIT_BURST }),
     workerMaxConcurrentActivities: e.WORKER_MAX_CONCURRENT_ACTIVITIES,
+    background: Object.freeze({
+      taskQueue: `${e.TEMPORAL_TASK_QUEUE}-background`,
+      maxJobs: e.BACKGROUND_MAX_JOBS,
+      workerMaxActivities: e.BACKGROUND_WORKER_MAX_ACTIVITIES,
+    }),
+    readiness: Object.freeze({
+      maxPendingAgeMs: e.READINESS_MAX_PENDING_AGE_S * 1000,
+      pollerMaxAgeMs: e.READINESS_POLLER_MAX_AGE_S * 1000,
+    }),
+    workerWatchdog: Object.freeze({
+      temporalLostAfterMs: e.WORKER_TEMPORAL_LOST_AFTER_S * 1000,
+      forceExitMs: e.WORKER_SHUTDOWN_FORCE_S * 1000,
+    }),
     orderedFollowUps: e.ORDERED_FOLLOW_UPS,
     workerMetricsPort: e.WORKER_METRICS_PORT,
     providerPlugins: e.PROVIDER_PLUGINS,

@@ -6,7 +6,7 @@ import type { LiveDeliveries } from '../deliveries/live';
 import type { DeliveryService } from '../deliveries/service';
 import type { ApiRoutes } from '../http/routes';
 import { decodeCursor, encodeCursor } from './cursor';
-import { anyObject, idParams, isoTime, page, pageQuery, temporalDeadlineResponses } from './schemas';
+import { anyObject, idParams, isoTime, page, pageQuery, temporalDeadlineResponses, backgroundJobLimitResponses } from './schemas';
 
 
 const delivery = z
@@ -146,6 +146,7 @@ export function deliveryRoutes(routes: ApiRoutes, deliveries: DeliveryService, l
         schema: recovery.extend({ count: z.number().int().meta({ description: 'The same as `total`' }) }),
       },
       ...temporalDeadlineResponses,
+      ...backgroundJobLimitResponses,
     },
     handler: async ({ body }) => {
       const { dryRun, ...filter } = body;

@@ -35,6 +35,7 @@ import { providerRoutes } from './providers';
 import { subscriptionRoutes } from './subscriptions';
 import { tokenRoutes } from './tokens';
 import { replayRoutes } from './replay';
+import { BackgroundJobs } from '../deliveries/background-jobs';
 import { ReplayService } from '../deliveries/replay-service';
 import { ReplayStore } from '../deliveries/replays';
 import { targetLimitRoutes } from './target-limits';
@@ -71,11 +72,12 @@ function lanedProviders(providers: ApiDeps['providers']): string[] {
 export function buildApi(deps: ApiDeps) {
   const { config, dataSource, client, logger, providers, secrets, http } = deps;
   const catalogue = new EventCatalogue(dataSource);
-  const workflows = new DeliveryWorkflows(client, config.temporal.taskQueue, config.temporal.uiUrl, config.temporal.namespace, config.temporal.requestTimeoutMs);
+  const workflows = new DeliveryWorkflows(client, config.temporal.taskQueue, config.temporal.uiUrl, config.temporal.namespace, config.temporal.requestTimeoutMs, config.background.taskQueue);
   const ingest = new IngestService(dataSource, catalogue, workflows, logger, () => lanedProviders(providers));
   const addressPolicy = outboundPolicy(config);
   const subscriptions = new SubscriptionService(dataSource, providers, catalogue, secrets, addressPolicy);
-  const deliveries = new DeliveryService(dataSource, workflows, ingest, new RecoveryStore(dataSource));
+  const jobs = new BackgroundJobs(dataSource, config.background.maxJobs);
+  const deliveries = new DeliveryService(dataSource, workflows, ingest, new RecoveryStore(dataSource), jobs);
   const tokens = new TokenStore(dataSource, { adminToken: config.adminToken, ingestToken: config.ingestToken });
   const sessions = new SessionStore(dataSource, tokens, config.uiSessionTtlMs);
   const routes = new ApiRoutes(tokens, DEFAULT_BODY_LIMIT_BYTES, sessions);
@@ -90,7 +92,7 @@ export function buildApi(deps: ApiDeps) {
   subscriptionRoutes(routes, subscriptions, ingest, targets, hubEvents, deliveries, logger);
   targetRoutes(routes, targets);
   targetLimitRoutes(routes, new TargetLimitStore(dataSource));
-  replayRoutes(routes, new ReplayService(dataSource, new ReplayStore(dataSource), workflows));
+  replayRoutes(routes, new ReplayService(dataSource, new ReplayStore(dataSource), workflows, jobs));
   deliveryRoutes(routes, deliveries, live);
   sessionRoutes(routes, sessions, config.uiSessionTtlMs);
   tokenRoutes(routes, dataSource);

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { ApiRoutes } from '../http/routes';
 import type { ReplayService } from '../deliveries/replay-service';
 import { decodeCursor, encodeCursor } from './cursor';
-import { idParams, isoTime, page, pageQuery, temporalDeadlineResponses } from './schemas';
+import { idParams, isoTime, page, pageQuery, temporalDeadlineResponses, backgroundJobLimitResponses } from './schemas';
 
 const replayBody = z
   .object({
@@ -55,6 +55,7 @@ export function replayRoutes(routes: ApiRoutes, replays: ReplayService): void {
     responses: {
       202: { description: 'Replay started; `Location` (GET /subscriptions/{id}/replay/{replayId}) reports its progress', schema: replay },
       ...temporalDeadlineResponses,
+      ...backgroundJobLimitResponses,
     },
     handler: async ({ params, body }) => {
       const r = await replays.replay(params.id, body.since, body.until);

@@ -28,6 +28,11 @@ export const isoTime = z.iso.datetime({ offset: true }).transform((value, ctx) =
 });
 
 /** The answers of a route that waits on Temporal with a deadline (src/temporal/deadline.ts), for the OpenAPI document. */
+/** The answer of a background job (recovery, replay) beyond BACKGROUND_MAX_JOBS. */
+export const backgroundJobLimitResponses = {
+  409: { description: 'BACKGROUND_MAX_JOBS recoveries and replays are running already; nothing was started. Ask again after Retry-After' },
+};
+
 export const temporalDeadlineResponses = {
   503: { description: 'Temporal is unreachable; nothing was done. Try again after Retry-After' },
   504: { description: 'Temporal did not answer within TEMPORAL_REQUEST_TIMEOUT_MS; what was asked may still take effect. See Retry-After' },

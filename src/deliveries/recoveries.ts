@@ -45,14 +45,14 @@ export class RecoveryStore {
    * Stores a new recovery of up to `max` deliveries. The selection's end (`until`) is fixed to now when not
    * given, so deliveries that fail while it runs are not swept in.
    */
-  async create(filter: RecoveryFilter, max: number): Promise<RecoveryView> {
+  async create(filter: RecoveryFilter, max: number, db: { query(sql: string, params?: unknown[]): Promise<any> } = this.dataSource): Promise<RecoveryView> {
     const fixed: RecoveryFilter = { ...filter, until: filter.until ?? new Date().toISOString() };
     const qb = this.dataSource.getRepository(DeliveryEntity).createQueryBuilder('d').select('1').limit(max);
     applyRecoverable(qb, fixed);
     const [sql, params] = qb.getQueryAndParameters();
-    const [{ n }]: { n: string }[] = await this.dataSource.query(`SELECT count(*) AS n FROM (${sql}) sel`, params);
+    const [{ n }]: { n: string }[] = await db.query(`SELECT count(*) AS n FROM (${sql}) sel`, params);
     const id = `rcv_${crypto.randomUUID().replace(/-/g, '')}`;
-    const rows: RecoveryRow[] = await this.dataSource.query(
+    const rows: RecoveryRow[] = await db.query(
       `INSERT INTO recoveries (id, filter, status, total) VALUES ($1, $2, 'running', $3) RETURNING *`,
       [id, JSON.stringify(fixed), Number(n)],
     );
@@ -77,6 +77,30 @@ export class RecoveryStore {
     applyRecoverable(qb, filter);
     if (after) qb.andWhere('d.id > :after', { after });
     return qb.getMany();
+  }
+
+  /**
+   * Claims deliveries for a redelivery: those still `failed` become `retrying` in one UPDATE, so of two recoveries
+   * (or batches) that selected the same delivery only one gets it back. Returns the ids this call claimed.
+   */
+  async claim(ids: string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    // a SELECT over the UPDATE: TypeORM answers a bare UPDATE ... RETURNING with [rows, count]
+    const rows: { id: string }[] = await this.dataSource.query(
+      `WITH c AS (UPDATE deliveries SET status = 'retrying', updated_at = now() WHERE id = ANY($1) AND status = 'failed' RETURNING id)
+       SELECT id FROM c`,
+      [ids],
+    );
+    return new Set(rows.map((r) => r.id));
+  }
+
+  /** Gives back a claim whose redelivery could not be requested (still `retrying` with no new attempt: `failed` again). */
+  async unclaim(id: string): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE deliveries d SET status = 'failed', updated_at = now() WHERE d.id = $1 AND d.status = 'retrying'
+          AND NOT EXISTS (SELECT 1 FROM delivery_attempts a WHERE a.delivery_id = d.id AND a.started_at > d.updated_at)`,
+      [id],
+    );
   }
 
   /**

@@ -2,6 +2,7 @@ import type { DataSource } from 'typeorm';
 import type { Position } from '../api/cursor';
 import { conflict, notFound } from '../http/problem';
 import type { DeliveryWorkflows } from '../temporal/deliveries';
+import type { BackgroundJobs } from './background-jobs';
 import type { ReplayStore, ReplayView } from './replays';
 import { listUndelivered, type UndeliveredFilter, type UndeliveredItem } from './undelivered';
 
@@ -11,6 +12,8 @@ export class ReplayService {
     private readonly dataSource: DataSource,
     private readonly replays: ReplayStore,
     private readonly workflows: DeliveryWorkflows,
+    /** The cap on recoveries and replays running at once. */
+    private readonly jobs: BackgroundJobs,
   ) {}
 
   /**
@@ -25,7 +28,7 @@ export class ReplayService {
     if (!rows[0]) throw notFound(`Subscription ${subscriptionId} does not exist`);
     if (!rows[0].enabled) throw conflict(`Subscription ${subscriptionId} is disabled; enable it before replaying`);
     if (rows[0].paused_reason !== null) throw conflict(`Subscription ${subscriptionId} is paused (${rows[0].paused_reason}); resume it before replaying`);
-    const replay = await this.replays.create(subscriptionId, since, until);
+    const replay = await this.jobs.admit('replay', (db) => this.replays.create(subscriptionId, since, until, db));
     try {
       await this.workflows.startReplay(replay.id);
     } catch (err) {

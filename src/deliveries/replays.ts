@@ -63,10 +63,10 @@ export class ReplayStore {
   constructor(private readonly dataSource: DataSource) {}
 
   /** Stores a new replay of the subscription's matches in [since, until); `until` defaults to now. */
-  async create(subscriptionId: string, since: string, until?: string): Promise<ReplayView> {
+  async create(subscriptionId: string, since: string, until?: string, db: { query(sql: string, params?: unknown[]): Promise<any> } = this.dataSource): Promise<ReplayView> {
     const end = until ?? new Date().toISOString();
-    const [{ n }]: { n: string }[] = await this.dataSource.query(`SELECT count(*) AS n ${MATCHED_EMISSIONS}`, [subscriptionId, since, end]);
-    const rows: ReplayRow[] = await this.dataSource.query(
+    const [{ n }]: { n: string }[] = await db.query(`SELECT count(*) AS n ${MATCHED_EMISSIONS}`, [subscriptionId, since, end]);
+    const rows: ReplayRow[] = await db.query(
       `INSERT INTO replays (id, subscription_id, since, until, status, total) VALUES ($1, $2, $3, $4, 'running', $5) RETURNING *`,
       [`rpl_${crypto.randomUUID().replace(/-/g, '')}`, subscriptionId, since, end, Number(n)],
     );

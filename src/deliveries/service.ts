@@ -8,6 +8,7 @@ import type { DeliveryWorkflows } from '../temporal/deliveries';
 import { applyRecoverable, type RecoveryFilter, type RecoveryStore, type RecoveryView } from './recoveries';
 import { applyFilter, type DeliveryFilter } from './filter';
 import { Lanes } from './lanes';
+import type { BackgroundJobs } from './background-jobs';
 
 export type { DeliveryFilter } from './filter';
 
@@ -21,6 +22,8 @@ export class DeliveryService {
     private readonly workflows: DeliveryWorkflows,
     private readonly ingest: IngestService,
     private readonly recoveries: RecoveryStore,
+    /** The cap on recoveries and replays running at once. */
+    private readonly jobs: BackgroundJobs,
   ) {}
 
   private get repo() {
@@ -138,7 +141,7 @@ export class DeliveryService {
    * workflow); returns the recovery, whose progress `recovery(id)` reads.
    */
   async recover(filter: RecoveryFilter, max = 10_000): Promise<RecoveryView> {
-    const recovery = await this.recoveries.create(filter, max);
+    const recovery = await this.jobs.admit('recovery', (db) => this.recoveries.create(filter, max, db));
     try {
       await this.workflows.startRecovery(recovery.id);
     } catch (err) {

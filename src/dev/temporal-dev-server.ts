@@ -17,6 +17,13 @@ export const DEV_SERVER_TUNING = {
   dynamicConfig: { 'system.enableActivityEagerExecution': true },
 } as const;
 
+/**
+ * How long an idle poll waits on the server before it is answered empty and polled again (Temporal's default is
+ * 60 s): short, so the pollers' last-access times that `/readyz` reads are never older than this when a worker
+ * polls (README "Readiness and a worker that cannot work"). docker-compose sets the same in its dynamic config.
+ */
+export const LONG_POLL_EXPIRATION = '15s';
+
 /** A running `temporal server start-dev`. */
 export interface TemporalDevServer {
   address: string;
@@ -53,6 +60,8 @@ export async function startTemporalDevServer(options: {
     for (const [k, v] of Object.entries(DEV_SERVER_TUNING.sqlitePragmas)) args.push('--sqlite-pragma', `${k}=${v}`);
     for (const [k, v] of Object.entries(DEV_SERVER_TUNING.dynamicConfig)) args.push('--dynamic-config-value', `${k}=${JSON.stringify(v)}`);
   }
+  // not tuning: readiness reads pollers' last poll times, which an idle poller refreshes once per long poll
+  args.push('--dynamic-config-value', `matching.longPollExpirationInterval=${JSON.stringify(LONG_POLL_EXPIRATION)}`);
   for (const [k, v] of Object.entries(options.dynamicConfig ?? {})) args.push('--dynamic-config-value', `${k}=${JSON.stringify(v)}`);
   if (options.headless) args.push('--headless');
   else args.push('--ui-port', String(options.uiPort));

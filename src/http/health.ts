@@ -6,6 +6,9 @@ export type ReadinessCheck = () => Promise<void>;
 
 const CHECK_TIMEOUT_MS = 2000;
 
+/** A dependency that answers but is not fit to serve: its message (no secrets) is shown by `/readyz`. */
+export class NotReadyError extends Error {}
+
 /** `/healthz` (process up), `/readyz` (every dependency answers), `/metrics` (Prometheus). */
 export function healthRouter(checks: Record<string, ReadinessCheck>, registry: Registry): Router {
   const router = Router();
@@ -20,7 +23,8 @@ export function healthRouter(checks: Record<string, ReadinessCheck>, registry: R
           return [name, { ok: true }] as const;
         } catch (err) {
           // a readiness answer names what is down, never how (no connection strings)
-          return [name, { ok: false, error: err instanceof TimeoutError ? 'timed out' : 'unreachable' }] as const;
+          const error = err instanceof TimeoutError ? 'timed out' : err instanceof NotReadyError ? err.message : 'unreachable';
+          return [name, { ok: false, error }] as const;
         }
       }),
     );
@@ -59,5 +63,23 @@ export function temporalCheck(connection: {
 }): ReadinessCheck {
   return async () => {
     await connection.withDeadline(Date.now() + CHECK_TIMEOUT_MS, () => connection.workflowService.getSystemInfo({}));
+  };
+}
+
+/**
+ * Ready when at least one worker polls the delivery task queue (workflow and activity polls, each arrived
+ * within `maxPollerAgeMs`; see freshPollers for why the age must exceed Temporal's long-poll interval).
+ */
+export function workersCheck(pollers: () => Promise<number>): ReadinessCheck {
+  return async () => {
+    if ((await pollers()) === 0) throw new NotReadyError('no worker polls the delivery task queue');
+  };
+}
+
+/** Ready while the oldest delivery not attempted yet (`pending`, its age in seconds from `oldestPendingAgeS`) is at most `maxAgeMs` old. */
+export function pendingAgeCheck(oldestPendingAgeS: () => Promise<number>, maxAgeMs: number): ReadinessCheck {
+  return async () => {
+    const age = await oldestPendingAgeS();
+    if (age * 1000 > maxAgeMs) throw new NotReadyError(`the oldest pending delivery is ${Math.round(age)} s old (limit ${Math.round(maxAgeMs / 1000)} s)`);
   };
 }

@@ -3,7 +3,8 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { loadConfig } from '../config';
 import { openDatabase } from '../db';
 import { createApp } from '../http/app';
-import { databaseCheck, temporalCheck } from '../http/health';
+import { hubReadiness } from '../http/readiness';
+import { registerPollerGauge } from '../metrics/pollers';
 import { createLogger } from '../logger';
 import { buildApi } from '../api';
 import { providersWithPlugins } from '../providers';
@@ -30,6 +31,8 @@ async function main(): Promise<void> {
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
   registerBacklogGauges(metrics, dataSource);
+  const readiness = hubReadiness({ config, db: dataSource, connection });
+  registerPollerGauge(metrics, readiness.pollers);
   const { registry: providers, plugins } = providersWithPlugins(config, dataSource, logger);
   await plugins.start(config.databaseUrl);
   const api = buildApi({
@@ -49,7 +52,7 @@ async function main(): Promise<void> {
     registry: metrics,
     apiRouter: api.router,
     uiDir: UI_DIR,
-    readiness: { database: databaseCheck(dataSource), temporal: temporalCheck(connection) },
+    readiness: readiness.checks,
   });
   const server = app.listen(config.port, () => logger.info({ port: config.port }, 'API listening'));
   onShutdown(logger, async () => {

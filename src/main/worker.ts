@@ -7,11 +7,12 @@ import { createLogger } from '../logger';
 import { providersWithPlugins } from '../providers';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { ensureRetentionSchedule } from '../temporal/retention-schedule';
-import { buildWorker, installTemporalRuntime } from '../worker';
+import { buildBackgroundWorker, buildWorker, installTemporalRuntime } from '../worker';
 import { DeliveryMetrics } from '../metrics/deliveries';
 import { serveMetrics } from '../metrics/server';
 import { installTracing } from '../telemetry/tracing';
 import { exitOnStartupError, whenParentGone } from './shutdown';
+import { watchWorkers } from '../worker/watchdog';
 
 /** The worker process: runs delivery workflows and their activities until SIGINT/SIGTERM. */
 async function main(): Promise<void> {
@@ -42,15 +43,38 @@ async function main(): Promise<void> {
   const metricsServer = config.workerMetricsPort === undefined ? undefined : await serveMetrics(registry, config.workerMetricsPort);
   if (metricsServer) logger.info({ port: metricsServer.port }, 'worker metrics at /metrics');
   const worker = await buildWorker({ config, connection, dataSource, logger, providers, metrics, client });
-  logger.info({ taskQueue: config.temporal.taskQueue }, 'worker running');
+  // recoveries and replays: their own queue and few slots, never the delivery slots
+  const background = await buildBackgroundWorker({ config, connection, dataSource, logger });
+  const workers = [worker, background];
+  const watchdog = watchWorkers({
+    workers,
+    probe: async () => {
+      await connection.withDeadline(Date.now() + PROBE_DEADLINE_MS, () => connection.workflowService.getSystemInfo({}));
+    },
+    logger,
+    lostAfterMs: config.workerWatchdog.temporalLostAfterMs,
+    forceExitAfterMs: config.workerWatchdog.forceExitMs,
+  });
+  logger.info({ taskQueue: config.temporal.taskQueue, backgroundTaskQueue: config.background.taskQueue }, 'worker running');
+  // the SDK stops the workers on SIGINT/SIGTERM; the watchdog must know that stop was asked for
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => watchdog.stopping());
   whenParentGone(() =>
     setImmediate(() => {
       logger.info({ signal: 'parent gone' }, 'shutting down');
-      worker.shutdown();
+      watchdog.stopping();
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
     }),
   );
-  // resolves after SIGINT/SIGTERM (the SDK's default shutdown signals) or the parent's end, once in-flight tasks finish
-  await worker.run();
+  // resolves after SIGINT/SIGTERM (the SDK's default shutdown signals) or the parent's end, once in-flight tasks finish;
+  // rejects on a fatal worker error (the SDK has then stopped the worker): the process exits 1 for its supervisor
+  try {
+    // one failing ends the process; the watchdog stops the other (it left RUNNING unasked)
+    await Promise.all(workers.map((w) => w.run()));
+  } catch (err) {
+    logger.error({ err: (err as Error).message }, 'worker cannot work; Worker failed');
+    process.exit(1);
+  }
+  if (watchdog.fatal) process.exit(1);
   await metricsServer?.close();
   await connection.close();
   await clientConnection.close();
@@ -59,6 +83,9 @@ async function main(): Promise<void> {
   await tracing.shutdown();
   logger.info('worker stopped');
 }
+
+/** How long one look at Temporal from the watchdog may take. */
+const PROBE_DEADLINE_MS = 5_000;
 
 // once stopped, exit: a channel to the parent (a forked worker) would otherwise keep the process alive until it is killed
 main().then(() => process.exit(0), exitOnStartupError);

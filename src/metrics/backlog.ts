@@ -63,3 +63,11 @@ export function registerBacklogGauges(registry: Registry, db: Queryable): void {
     },
   });
 }
+
+/** Age in seconds of the oldest `pending` delivery (not attempted yet), 0 when there is none; one index lookup. */
+export async function oldestPendingAgeSeconds(db: Queryable): Promise<number> {
+  const rows = (await db.query(
+    `SELECT EXTRACT(EPOCH FROM clock_timestamp() - (SELECT min(created_at) FROM deliveries WHERE status = 'pending'))::float8 AS age`,
+  )) as { age: number | null }[];
+  return Math.max(0, rows[0]?.age ?? 0);
+}

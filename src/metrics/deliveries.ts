@@ -8,6 +8,7 @@ export const METRIC_NAMES = {
   openCircuits: 'integrations_hub_open_circuits',
   backlog: 'integrations_hub_delivery_backlog',
   oldestPendingAge: 'integrations_hub_oldest_pending_delivery_age_seconds',
+  workersPolling: 'integrations_hub_workers_polling',
 } as const;
 
 /** The delivery metrics a worker records: attempts (by provider and outcome), ended deliveries and their latency. */

@@ -31,6 +31,8 @@ export class DeliveryWorkflows {
     private readonly namespace: string,
     /** How long a request-path call (redeliver, cancel, starting a recovery or replay) waits on Temporal (503/504 after). */
     private readonly requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS,
+    /** Where recoveries and replays run (their own Worker and slots); absent: the delivery queue. */
+    private readonly backgroundTaskQueue = taskQueue,
   ) {}
 
   /** `fn` with a deadline on its Temporal calls (see withTemporalDeadline). */
@@ -124,7 +126,7 @@ export class DeliveryWorkflows {
     await this.bounded(`the start of recovery ${recoveryId}`, () =>
       this.client.workflow.start('recoverDeliveriesWorkflow', {
         workflowId: recoveryWorkflowId(recoveryId),
-        taskQueue: this.taskQueue,
+        taskQueue: this.backgroundTaskQueue,
         args: [{ recoveryId } satisfies RecoveryWorkflowInput],
       }),
     );
@@ -135,7 +137,7 @@ export class DeliveryWorkflows {
     await this.bounded(`the start of replay ${replayId}`, () =>
       this.client.workflow.start('replayMissedWorkflow', {
         workflowId: replayWorkflowId(replayId),
-        taskQueue: this.taskQueue,
+        taskQueue: this.backgroundTaskQueue,
         args: [{ replayId } satisfies ReplayWorkflowInput],
       }),
     );

@@ -66,11 +66,52 @@ export async function buildWorker(opts: {
   return Worker.create(workerOptions(opts, config));
 }
 
+/**
+ * The Worker of the background task queue (`config.background.taskQueue`): bulk recoveries and replays, with
+ * their own few activity slots so they never take the delivery slots of the main Worker. It registers the same
+ * workflows; only their activities run here (their delivery workflows run on the main queue).
+ */
+export async function buildBackgroundWorker(opts: { config: Config; connection: NativeConnection; dataSource: DataSource; logger: Logger }): Promise<Worker> {
+  const { config } = opts;
+  const source = workflowSource();
+  return Worker.create({
+    connection: opts.connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.background.taskQueue,
+    ...source,
+    ...workerTracing('workflowBundle' in source),
+    activities: backgroundActivities(opts),
+    maxConcurrentActivityTaskExecutions: config.background.workerMaxActivities,
+    maxConcurrentWorkflowTaskExecutions: Math.max(2, config.background.workerMaxActivities),
+    // a stopped batch activity ends at its next look at its cancellation (it heartbeats between requests)
+    shutdownGraceTime: '5s',
+  });
+}
+
+/** The activities of the recovery and replay workflows (on both queues: runs started before the background queue stay on the main one). */
+function backgroundActivities(opts: { config: Config; dataSource: DataSource; logger: Logger }) {
+  const { config } = opts;
+  return {
+    ...createRecoveryActivities({
+      recoveries: new RecoveryStore(opts.dataSource),
+      logger: opts.logger,
+      namespace: config.temporal.namespace,
+      taskQueue: config.temporal.taskQueue,
+    }),
+    ...createReplayActivities({
+      replays: new ReplayStore(opts.dataSource),
+      logger: opts.logger,
+      namespace: config.temporal.namespace,
+      taskQueue: config.temporal.taskQueue,
+    }),
+  };
+}
+
 /** The hub's own events go through the same ingest as everyone's (the deliveries start from here). */
 function hubIngest(opts: { config: Config; dataSource: DataSource; logger: Logger; client?: Client; providers?: ProviderRegistry }): IngestService {
   const { config } = opts;
   const workflows = opts.client
-    ? new DeliveryWorkflows(opts.client, config.temporal.taskQueue, config.temporal.uiUrl, config.temporal.namespace, config.temporal.requestTimeoutMs)
+    ? new DeliveryWorkflows(opts.client, config.temporal.taskQueue, config.temporal.uiUrl, config.temporal.namespace, config.temporal.requestTimeoutMs, config.background.taskQueue)
     : undefined;
   const providers = opts.providers;
   return new IngestService(opts.dataSource, new EventCatalogue(opts.dataSource), workflows ?? NO_STARTS, opts.logger, () =>
@@ -110,18 +151,7 @@ function workerOptions(opts: Parameters<typeof buildWorker>[0], config: Config) 
         http: outboundClient(config),
         targets,
       }),
-      ...createRecoveryActivities({
-        recoveries: new RecoveryStore(opts.dataSource),
-        logger: opts.logger,
-        namespace: config.temporal.namespace,
-        taskQueue: config.temporal.taskQueue,
-      }),
-      ...createReplayActivities({
-        replays: new ReplayStore(opts.dataSource),
-        logger: opts.logger,
-        namespace: config.temporal.namespace,
-        taskQueue: config.temporal.taskQueue,
-      }),
+      ...backgroundActivities(opts),
       ...createRetentionActivities({
         purger: new RetentionPurger(opts.dataSource, config.retention),
         retention: config.retention,

@@ -9,7 +9,8 @@ import { buildApi } from '../../src/api';
 import { loadConfig, type Config } from '../../src/config';
 import { openDatabase } from '../../src/db';
 import { createApp } from '../../src/http/app';
-import { databaseCheck, temporalCheck } from '../../src/http/health';
+import { hubReadiness } from '../../src/http/readiness';
+import { registerPollerGauge } from '../../src/metrics/pollers';
 import { UI_DIR } from '../../src/http/ui';
 import { createLogger, type Logger } from '../../src/logger';
 import { createSecretBox } from '../../src/secrets/crypto';
@@ -18,7 +19,7 @@ import { providersWithPlugins } from '../../src/providers';
 import type { PluginRuntime } from '../../src/plugins/runtime';
 import type { ProviderRegistry } from '../../providers/registry';
 import type { ProviderDefinition } from '../../providers/types';
-import { buildWorker } from '../../src/worker';
+import { buildBackgroundWorker, buildWorker } from '../../src/worker';
 import { tracedClient } from '../../src/temporal/tracing';
 import { registerBacklogGauges } from '../../src/metrics/backlog';
 import { DeliveryMetrics } from '../../src/metrics/deliveries';
@@ -43,6 +44,9 @@ export class Hub {
   worker?: Worker;
   private checker?: OpenApiChecker;
   private workerRun?: Promise<void>;
+  /** The background Worker (recoveries, replays) beside `worker`, started and stopped with it. */
+  backgroundWorker?: Worker;
+  private backgroundRun?: Promise<void>;
   private workerConnection?: NativeConnection;
   /** Workers started by startExtraWorker (stopped by close()). */
   private readonly extraWorkers: { worker: Worker; run: Promise<void>; connection: NativeConnection }[] = [];
@@ -107,11 +111,14 @@ export class Hub {
     await api.catalogue.seedBuiltins();
     const metrics = new Registry();
     registerBacklogGauges(metrics, dataSource);
+    // as in src/main/api.ts, on the API's own Temporal connection
+    const readiness = hubReadiness({ config, db: dataSource, connection: options.apiConnection ?? stack.connection });
+    registerPollerGauge(metrics, readiness.pollers);
     const deliveryMetrics = new DeliveryMetrics(metrics);
     const app = createApp({
       logger: captured,
       registry: metrics,
-      readiness: { database: databaseCheck(dataSource), temporal: temporalCheck(stack.connection) },
+      readiness: readiness.checks,
       apiRouter: api.router,
       uiDir: UI_DIR,
     });
@@ -137,6 +144,8 @@ export class Hub {
       client: stack.client,
     });
     this.workerRun = this.worker.run();
+    this.backgroundWorker = await buildBackgroundWorker({ config: this.config, connection: this.workerConnection, dataSource: this.dataSource, logger: this.logger });
+    this.backgroundRun = this.backgroundWorker.run();
   }
 
   /**
@@ -162,7 +171,11 @@ export class Hub {
   /** Stops the worker (as a crash would, from the workflows' point of view: their timers keep running in Temporal). */
   async stopWorker(): Promise<void> {
     this.worker?.shutdown();
+    if (this.backgroundWorker?.getState() === 'RUNNING') this.backgroundWorker.shutdown();
     await this.workerRun;
+    await this.backgroundRun;
+    this.backgroundRun = undefined;
+    this.backgroundWorker = undefined;
     await this.workerConnection?.close();
     this.workerConnection = undefined;
     this.workerRun = undefined;

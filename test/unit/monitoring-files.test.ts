@@ -5,6 +5,7 @@ import { Registry } from 'prom-client';
 import { parse } from 'yaml';
 import { registerBacklogGauges } from '../../src/metrics/backlog';
 import { DeliveryMetrics } from '../../src/metrics/deliveries';
+import { registerPollerGauge } from '../../src/metrics/pollers';
 
 // compiled to dist/test/unit: the repository root is three levels up
 const ROOT = path.resolve(__dirname, '../../..');
@@ -14,6 +15,7 @@ async function exportedSeries(): Promise<Set<string>> {
   const registry = new Registry();
   new DeliveryMetrics(registry);
   registerBacklogGauges(registry, { query: async () => [] });
+  registerPollerGauge(registry, { 'integrations-hub': async () => 1 });
   const names = new Set<string>();
   for (const m of await registry.getMetricsAsJSON()) {
     if (String(m.type) === 'histogram') for (const s of ['_bucket', '_count', '_sum']) names.add(`${m.name}${s}`);
@@ -56,7 +58,7 @@ describe('deploy/ monitoring files use only metrics the hub exports', () => {
     };
     const rules = doc.groups.flatMap((g) => g.rules);
     const alerts = new Set(rules.map((r) => r.alert));
-    for (const wanted of ['IntegrationsHubOldestPendingTooOld', 'IntegrationsHubDeliveryFailureRatioHigh', 'IntegrationsHubBacklogGrowing']) {
+    for (const wanted of ['IntegrationsHubOldestPendingTooOld', 'IntegrationsHubNoWorkerPolling', 'IntegrationsHubDeliveryFailureRatioHigh', 'IntegrationsHubBacklogGrowing']) {
       assert.ok(alerts.has(wanted), `${wanted} is missing`);
     }
     for (const r of rules) {

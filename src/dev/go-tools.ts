@@ -79,6 +79,8 @@ export function ensureGoTools(projectRoot: string, tools: GoTool[], log: (line: 
     const byModule = new Map<string, GoTool[]>();
     for (const t of missing) byModule.set(t.goModule, [...(byModule.get(t.goModule) ?? []), t]);
     for (const group of byModule.values()) {
+      // .tools may not exist yet (the Temporal CLI came from PATH or TEMPORAL_CLI_PATH)
+      fs.mkdirSync(path.join(projectRoot, '.tools'), { recursive: true });
       const staging = fs.mkdtempSync(path.join(projectRoot, '.tools', 'build-'));
       try {
         const modules = group.map((t) => t.module);

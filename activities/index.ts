@@ -174,7 +174,8 @@ export function createActivities(deps: ActivityDeps) {
    * effort: a waiter that misses the signal looks at its lane again when its wait times out.
    */
   async function handOn(deliveryId: string, loaded: Loaded | undefined): Promise<void> {
-    if (!lanes || !loaded?.delivery.subjectKey) return;
+    // only deliveries of providers that keep follow-up records are ever waited for (not, e.g., every webhook)
+    if (!lanes || !loaded?.delivery.subjectKey || !deps.providers.get(loaded.delivery.provider)?.definition.followUps) return;
     try {
       const waiting = await lanes.toWake(deliveryId);
       if (waiting.length && signalLane) await signalLane(waiting);

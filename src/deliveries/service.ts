@@ -24,7 +24,12 @@ export class DeliveryService {
     private readonly recoveries: RecoveryStore,
     /** The cap on recoveries and replays running at once. */
     private readonly jobs: BackgroundJobs,
-  ) {}
+  ) {
+    this.lanes = new Lanes(dataSource);
+  }
+
+  /** Ordered lanes: who waits behind a delivery ended here rather than by its workflow. */
+  private readonly lanes: Lanes;
 
   private get repo() {
     return this.dataSource.getRepository(DeliveryEntity);
@@ -96,7 +101,7 @@ export class DeliveryService {
         .where('id = :id AND status IN (:...open)', { id, open: ['pending', 'retrying'] })
         .execute();
       // no workflow hands its lane on: the deliveries waiting behind it go now (best effort: they also look again)
-      await this.workflows.signalLaneTurn(await new Lanes(this.dataSource).toWake(id)).catch(() => undefined);
+      await this.workflows.signalLaneTurn(await this.lanes.toWake(id)).catch(() => undefined);
     }
   }
 
@@ -116,8 +121,7 @@ export class DeliveryService {
       }
     };
     void Promise.all(Array.from({ length: Math.min(CANCEL_CONCURRENCY, queue.length) }, cancelNext));
-    const lanes = new Lanes(this.dataSource);
-    const waiting = new Set((await Promise.all(ended.map((id) => lanes.toWake(id)))).flat());
+    const waiting = new Set((await Promise.all(ended.map((id) => this.lanes.toWake(id)))).flat());
     await this.workflows.signalLaneTurn([...waiting]).catch(onError);
   }
 

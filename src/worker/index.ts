@@ -24,7 +24,6 @@ import { createSecretBox } from '../secrets/crypto';
 import { outboundClient } from '../outbound';
 import type { DeliveryMetrics } from '../metrics/deliveries';
 import { workerTracing } from '../temporal/tracing';
-import { laneTurnSignal } from '../../workflows/types';
 
 /** The prebuilt bundle from `npm run build`; bundling at start-up is the slow fallback. */
 export function workflowSource(): { workflowBundle: { codePath: string } } | { workflowsPath: string } {
@@ -107,12 +106,15 @@ function backgroundActivities(opts: { config: Config; dataSource: DataSource; lo
   };
 }
 
+/** Starts and signals delivery workflows from the worker (the hub's own events, lane hand-ons). */
+function deliveryWorkflows(client: Client, config: Config): DeliveryWorkflows {
+  return new DeliveryWorkflows(client, config.temporal.taskQueue, config.temporal.uiUrl, config.temporal.namespace, config.temporal.requestTimeoutMs, config.background.taskQueue);
+}
+
 /** The hub's own events go through the same ingest as everyone's (the deliveries start from here). */
 function hubIngest(opts: { config: Config; dataSource: DataSource; logger: Logger; client?: Client; providers?: ProviderRegistry }): IngestService {
   const { config } = opts;
-  const workflows = opts.client
-    ? new DeliveryWorkflows(opts.client, config.temporal.taskQueue, config.temporal.uiUrl, config.temporal.namespace, config.temporal.requestTimeoutMs, config.background.taskQueue)
-    : undefined;
+  const workflows = opts.client ? deliveryWorkflows(opts.client, config) : undefined;
   const providers = opts.providers;
   return new IngestService(opts.dataSource, new EventCatalogue(opts.dataSource), workflows ?? NO_STARTS, opts.logger, () =>
     (providers?.list() ?? []).filter((p) => p.definition.followUps).map((p) => p.definition.id),
@@ -124,6 +126,7 @@ const NO_STARTS = { start: async () => { throw new Error('no Temporal client in 
 
 function workerOptions(opts: Parameters<typeof buildWorker>[0], config: Config) {
   const ingest = hubIngest(opts);
+  const laneSignals = opts.client ? deliveryWorkflows(opts.client, config) : undefined;
   const targets = new TargetHealth(
     new Circuits(opts.dataSource, config.targetHealth),
     new HubEvents((req) => ingest.ingest(req, HUB_AUTH), opts.logger),
@@ -143,7 +146,7 @@ function workerOptions(opts: Parameters<typeof buildWorker>[0], config: Config) 
         ...activityStores(opts.dataSource, opts.metrics),
         // off: deliveries of one record go as soon as they can, as before ordered lanes (the benchmark's baseline)
         ...(config.orderedFollowUps ? {} : { lanes: undefined }),
-        signalLane: opts.client ? laneSignaller(opts.client, opts.logger) : undefined,
+        signalLane: laneSignals ? (ids) => laneSignals.signalLaneTurn(ids) : undefined,
         metrics: opts.metrics,
         logger: opts.logger,
         providers: opts.providers ?? providersFor(config, opts.logger).registry,
@@ -161,27 +164,6 @@ function workerOptions(opts: Parameters<typeof buildWorker>[0], config: Config) 
     maxConcurrentActivityTaskExecutions: config.workerMaxConcurrentActivities,
   };
 }
-
-/**
- * Tells waiting deliveries that the one ahead of them in their lane has ended (laneTurnSignal), each signal
- * bounded; a workflow that is not running (not started yet, or ended) is skipped: it looks at its lane when it runs.
- */
-function laneSignaller(client: Client, logger: Logger): (workflowIds: string[]) => Promise<void> {
-  return async (workflowIds) => {
-    await Promise.all(
-      workflowIds.map((id) =>
-        client.connection
-          .withDeadline(Date.now() + LANE_SIGNAL_DEADLINE_MS, () => client.workflow.getHandle(id).signal(laneTurnSignal))
-          .catch((err: Error) => {
-            if (err.name !== 'WorkflowNotFoundError') logger.warn({ workflowId: id, err: err.message }, 'lane signal not sent; the delivery looks again when its wait times out');
-          }),
-      ),
-    );
-  };
-}
-
-/** How long one lane signal may take before the waiter is left to its own timeout. */
-const LANE_SIGNAL_DEADLINE_MS = 5_000;
 
 /** The identity the hub's own events are ingested under. */
 const HUB_AUTH = { tokenId: 'hub', role: 'admin' as const, owners: [] };

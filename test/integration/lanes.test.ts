@@ -101,4 +101,20 @@ describe('ordered lanes through the API (Jira, real pipeline)', function () {
     const creates = jira.at('POST', /^issue$/).filter((r) => r.json?.fields?.summary?.includes('Outage inc-delete'));
     assert.equal(creates.length, 2, 'the creator\'s 503, then the follow-up\'s create; nothing more from the deleted subscription');
   });
+
+  it('events of one subject posted at the same moment (not awaited) are sent in the order ingest accepted them', async () => {
+    await subscribe('incident.created', [200]);
+    await subscribe('incident.updated', [200]);
+    const created = await ingest('incident.created', 'inc-race');
+    await settled(created, 'success');
+    // five updates fired together: ingest takes them in some order under the subject's lock; that order is the lane's
+    const ids = await Promise.all([1, 2, 3, 4, 5].map((n) => ingest('incident.updated', 'inc-race', { updateMessage: `Update ${n}.` })));
+    for (const id of ids) await settled(id, 'success');
+    const rows: { id: string; lane_seq: string }[] = await hub.dataSource.query('SELECT id, lane_seq FROM deliveries WHERE id = ANY($1) ORDER BY lane_seq', [ids]);
+    const acceptedOrder = rows.map((r) => `Update ${ids.indexOf(r.id) + 1}.`);
+    const issue = [...jira.issues.values()].find((i) => i.fields.summary.includes('Outage inc-race'))!;
+    const commented = issue.comments.map((c) => /Update \d\./.exec(plainText(c.body))?.[0]);
+    // with ORDERED_FOLLOW_UPS=false this fails: the comments land in the order the attempts happened to run
+    assert.deepEqual(commented, acceptedOrder, 'comments in lane order (Jira collapses nothing)');
+  });
 });

@@ -199,7 +199,11 @@ describe('shell provider through the pipeline (real Temporal, PostgreSQL, /bin/s
       for (const secret of [ADMIN_TOKEN, INGEST_TOKEN, hub.config.encryption.masterKey, dbPassword]) assert.ok(!api.includes(secret), 'a server secret in the API');
     });
 
-    it('limits processes and memory, and ends setsid children with the attempt', async () => {
+    it('limits processes and memory, and ends setsid children with the attempt', async function () {
+      // RLIMIT_NPROC counts every process of the run-as user on the machine, and the script waits for killed
+      // processes to be reaped: on a loaded machine one run in a fresh-clone suite stopped after "running: 22"
+      // (seen 1 in 4 full runs, never alone). Retried with a new event each time; the assertions are unchanged.
+      this.retries(2);
       await subscribe(
         [
           // a fork bomb in a subshell: it ends at the process limit (dash exits when a fork fails)
@@ -214,7 +218,7 @@ describe('shell provider through the pipeline (real Temporal, PostgreSQL, /bin/s
         ].join('\n'),
         { timeoutMs: 20_000 },
       );
-      const d = await finished(await ingest('evt-shell-limits'), 'success');
+      const d = await finished(await ingest(`evt-shell-limits-${Date.now()}`), 'success');
       const log: string = d.attemptLog[0].log;
       const running = Number(/running: (\d+)/.exec(log)?.[1]);
       assert.ok(running > 5 && running <= 24, `processes at once: ${running} (limit 24)\n${log}`);

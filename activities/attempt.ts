@@ -8,12 +8,12 @@ import { safeErrorMessage, sanitise, sanitiseCode } from '../providers/shared/sa
 import type { SecretBox } from '../src/secrets/crypto';
 import { decryptFields, secretValues } from '../src/secrets/fields';
 import type { AttemptResult } from '../workflows/types';
-import type { Loaded } from './delivery-log';
-import type { FollowUpClaims, FollowUpRole } from './follow-ups';
+import type { Loaded } from '../src/deliveries/log';
+import type { FollowUpClaims, FollowUpRole } from '../src/deliveries/follow-ups';
 import { learnFrom, passGate, type Throttled } from './target-gate';
-import { rateLimitKey, type TargetLimits } from './target-limits';
-import { healthTargetOf } from '../providers/health-target';
-import type { TargetHealth } from './target-health';
+import { rateLimitKey, type TargetLimits } from '../src/targets/rate-limits';
+import { healthTargetOf } from '../src/targets/key';
+import type { TargetHealth } from '../src/targets/health';
 import { coalesces, laneKeyOf, recordSubject, subjectValueOf, type Lanes } from '../src/deliveries/lanes';
 
 /** Nothing sent (deliveryWorkflowV2 only): the lane holds the attempt, or a later delivery carries its state. */

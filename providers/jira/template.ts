@@ -1,5 +1,5 @@
 import * as Mustache from 'mustache';
-import { TemplateError, type TemplateView } from '../webhook/template';
+import { TemplateError, type TemplateView } from '../shared/template';
 import { cleanText, escapeWiki } from './document';
 
 /**

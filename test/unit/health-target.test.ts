@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { healthOutcomeOf } from '../../activities/circuit';
-import { isHubEvent } from '../../activities/hub-events';
-import { hubEmissionId } from '../../activities/target-health';
+import { healthOutcomeOf } from '../../src/targets/circuits';
+import { isHubEvent } from '../../src/catalogue/hub-events';
+import { hubEmissionId } from '../../src/targets/health';
 import { BUILTIN_PROVIDERS } from '../../providers';
-import { healthTargetOf } from '../../providers/health-target';
+import { healthTargetOf } from '../../src/targets/key';
 import type { ProviderDefinition } from '../../providers/types';
 
 const provider = (id: string): ProviderDefinition => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { DEFAULT_LEARNED_MS, learnedWindowMs, rateLimitKey } from '../../activities/target-limits';
+import { DEFAULT_LEARNED_MS, learnedWindowMs, rateLimitKey } from '../../src/targets/rate-limits';
 
 describe('rate limits per destination: target keys and learned windows', () => {
   it('keys a webhook by the origin of its url, and a provider by its follow-up target', () => {

@@ -1,4 +1,4 @@
-import type { ProviderDefinition } from './types';
+import type { ProviderDefinition } from '../../providers/types';
 
 /** Config and connection fields that name where a provider sends, in the order they are looked at. */
 const DESTINATION_FIELDS = ['url', 'webhookUrl', 'apiBaseUrl', 'baseUrl'];

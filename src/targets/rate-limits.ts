@@ -3,7 +3,7 @@
 // answer) holds every delivery to that target until the window passes. See the README, "Rate limits per
 // destination".
 import type { DataSource } from 'typeorm';
-import { RETRY_AFTER_CAP_MS } from '../workflows/retry';
+import { RETRY_AFTER_CAP_MS } from '../../workflows/retry';
 
 /** What the gate decided for one attempt. */
 export type GateDecision =

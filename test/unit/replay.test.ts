@@ -15,9 +15,9 @@ describe('recorded delivery histories replay on the current workflow code', func
   this.timeout(120_000);
   const files = fs.existsSync(HISTORIES_DIR) ? fs.readdirSync(HISTORIES_DIR).filter((f) => f.endsWith('.json')).sort() : [];
 
-  it('has histories of both delivery workflow versions and the recovery workflow to replay', () => {
+  it('has histories of both delivery workflow versions and of the recovery, replay and retention workflows to replay', () => {
     const types = new Set(files.map((f) => workflowType(JSON.parse(fs.readFileSync(path.join(HISTORIES_DIR, f), 'utf8')))));
-    assert.deepEqual([...types].sort(), ['deliveryWorkflow', 'deliveryWorkflowV2', 'recoverDeliveriesWorkflow']);
+    assert.deepEqual([...types].sort(), ['deliveryWorkflow', 'deliveryWorkflowV2', 'recoverDeliveriesWorkflow', 'replayMissedWorkflow', 'retentionWorkflow']);
   });
 
   it('replays every history without a determinism error', async () => {

@@ -102,6 +102,12 @@ export function hostLaunch(settings: PluginHostSettings, currentUid: number = pr
   return launch;
 }
 
+/**
+ * How long a host may take to start and load its plugin: a Node start and the SDK (zod) take a second or
+ * two on a loaded machine, more than a call's deadline may allow.
+ */
+export const HOST_LOAD_TIMEOUT_MS = 20_000;
+
 /** The host's entry file (compiled beside this one). */
 const HOST_ENTRY = path.join(__dirname, 'host.js');
 
@@ -143,9 +149,9 @@ export class HostProcess {
   }
 
   /** Resolves with the plugin's providers once it loaded; rejects when it fails to load or never says. */
-  ready(): Promise<ProviderDescription[]> {
+  ready(timeoutMs = Math.max(HOST_LOAD_TIMEOUT_MS, this.settings.callTimeoutMs)): Promise<ProviderDescription[]> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => this.kill(`did not load within ${this.settings.callTimeoutMs} ms`), this.settings.callTimeoutMs);
+      const timer = setTimeout(() => this.kill(`did not load within ${timeoutMs} ms`), timeoutMs);
       this.hello = {
         resolve: (p) => (clearTimeout(timer), resolve(p)),
         reject: (e) => (clearTimeout(timer), reject(e)),

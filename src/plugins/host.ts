@@ -42,7 +42,8 @@ function refuse(what: string) {
 
 /** The plugin's own network, processes and native code: refused (the network namespace refuses them too). */
 function sealNetwork(): void {
-  const set = (obj: object, key: string, value: unknown) => Object.defineProperty(obj, key, { value, writable: false, configurable: false });
+  // replaceable: a plugin that wraps one (as many instrumentations do) loads, and wraps a refusal
+  const set = (obj: object, key: string, value: unknown) => Object.defineProperty(obj, key, { value, writable: true, configurable: true });
   for (const k of ['request', 'get', 'createServer']) {
     set(http, k, refuse(`http.${k}`));
     set(https, k, refuse(`https.${k}`));

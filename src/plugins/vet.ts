@@ -2,12 +2,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { isPluginHostFailure, type PluginHostSettings } from './host-client';
+import { HOST_LOAD_TIMEOUT_MS, isPluginHostFailure, type PluginHostSettings } from './host-client';
 import { PluginHost } from './remote-provider';
 import { unpackTo } from './unpack';
 
-/** How long a plugin may take to load in the trial host. */
-const VET_TIMEOUT_MS = 10_000;
 
 /**
  * Loads a plugin tarball once in a trial plugin host (the same sandboxed child process it runs in once
@@ -16,7 +14,7 @@ const VET_TIMEOUT_MS = 10_000;
  */
 export async function vetPlugin(bytes: Buffer, settings: PluginHostSettings): Promise<{ fatal?: string; error?: string; providers?: string[] }> {
   const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ihub-plugin-vet-')), 'package');
-  const host = new PluginHost('vet', dir, { ...settings, callTimeoutMs: Math.min(settings.callTimeoutMs, VET_TIMEOUT_MS), maxCrashes: 1000 }, pino({ level: 'silent' }), () => undefined);
+  const host = new PluginHost('vet', dir, { ...settings, maxCrashes: 1000 }, pino({ level: 'silent' }), () => undefined);
   try {
     await unpackTo(bytes, dir);
     const providers = await host.describe();
@@ -26,7 +24,7 @@ export async function vetPlugin(bytes: Buffer, settings: PluginHostSettings): Pr
     if (isPluginHostFailure(err)) {
       const exited = /exited \(code (\d+)\)|was killed \((\w+)/.exec(message);
       if (exited) return { fatal: `the plugin ended the process while loading (${exited[1] !== undefined ? `exit code ${exited[1]}` : exited[2]})` };
-      if (/did not load within/.test(message)) return { fatal: `the plugin did not finish loading within ${VET_TIMEOUT_MS / 1000} s` };
+      if (/did not load within/.test(message)) return { fatal: `the plugin did not finish loading within ${Math.max(HOST_LOAD_TIMEOUT_MS, settings.callTimeoutMs) / 1000} s` };
       return { fatal: message };
     }
     return { error: message };

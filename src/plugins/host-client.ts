@@ -66,6 +66,9 @@ function resolveUser(spec: string): { uid: number; gid: number } {
 
 let launch: HostLaunch | undefined;
 
+/** Niceness of plugin hosts (the hub runs at 0). */
+const HOST_NICENESS = 10;
+
 /**
  * How hosts start: as root, `unshare --net` (no network at all), `prlimit` (address space, no core dumps)
  * and `setpriv` to PLUGIN_RUN_AS_USER without capabilities or new privileges. Not root: only when
@@ -79,6 +82,9 @@ export function hostLaunch(settings: PluginHostSettings, currentUid: number = pr
   // the heap is bounded by --max-old-space-size; RLIMIT_DATA bounds the rest (buffers, native memory). Not
   // RLIMIT_AS: V8 and WebAssembly reserve far more address space than they use, and fail under it
   const limits = prlimit ? [prlimit, `--data=${(settings.maxMemoryMb + 512) * 1024 * 1024}`, '--core=0', '--'] : [];
+  // a plugin spinning until its deadline competes with the hub for the CPU: it gets less of it
+  const nice = which('nice');
+  if (nice) limits.unshift(nice, '-n', String(HOST_NICENESS));
   if (currentUid !== 0) {
     if (user.uid !== currentUid) {
       throw new PluginHostFailure(

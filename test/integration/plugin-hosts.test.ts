@@ -275,7 +275,7 @@ ${provider(
     const latencies: number[] = [];
     const probing = (async () => {
       const until = Date.now() + 8_000;
-      while (Date.now() < until) {
+      while (Date.now() < until || latencies.length < 300) {
         const t = process.hrtime.bigint();
         const r = await fetch(`${hub.baseUrl}/healthz`);
         await r.arrayBuffer();
@@ -287,7 +287,7 @@ ${provider(
     await probing;
     latencies.sort((a, b) => a - b);
     const p99 = latencies[Math.floor(latencies.length * 0.99)];
-    assert.ok(latencies.length >= 200, `many probes (${latencies.length})`);
+    console.log(`      /healthz while plugins spin: ${latencies.length} probes, p50 ${latencies[Math.floor(latencies.length / 2)].toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${latencies[latencies.length - 1].toFixed(1)} ms`);
     assert.ok(p99 < 100, `healthz p99 ${p99.toFixed(1)} ms over ${latencies.length} probes`);
 
     const event = await failingEventFor(installed.id);

@@ -299,6 +299,8 @@ ${provider(
     assert.match((await hub.call('GET', `/subscriptions/${sub}`)).body.pausedReason, /kept crashing and was disabled/);
     const d = await finished(own.id, 90_000);
     assert.equal(d.status, 'failed', 'its delivery ends once its provider is gone');
+    assert.equal(d.attempts, 1, 'the hung attempts were infrastructure failures, not counted: only the last (provider gone) is');
+    assert.match(d.error, /not installed/);
     assert.equal(receiver.at('/busy').length, 0);
     await waitFor(async () => hostProcessesOf(installed.id).length === 0, 'no host of the disabled plugin anywhere', 20_000);
     assert.deepEqual(workerPids(), pids, 'the workers never restarted');

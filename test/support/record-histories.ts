@@ -10,7 +10,7 @@ import { temporal } from '@temporalio/proto';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { targetLimits } from '../../activities/target-limits';
+import { targetLimits } from '../../src/targets/rate-limits';
 import { jiraProvider } from '../../providers/jira';
 import { cancelUpdate, redeliverUpdate } from '../../workflows/types';
 import { JiraFake } from '../fakes/jira';

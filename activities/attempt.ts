@@ -14,8 +14,7 @@ import { learnFrom, passGate, type Throttled } from './target-gate';
 import type { TargetLimits } from '../src/targets/rate-limits';
 import { targetKeyOf } from '../src/targets/key';
 import type { TargetHealth } from '../src/targets/health';
-import { isPluginHostFailure } from '../src/plugins/host-client';
-import { remoteOf } from '../src/plugins/remote-provider';
+import { isPluginHostFailure, remoteOf } from '../providers/remote';
 import { coalesces, laneKeyOf, recordSubject, subjectValueOf, type Lanes } from '../src/deliveries/lanes';
 
 /** Nothing sent (deliveryWorkflowV2 only): the lane holds the attempt, or a later delivery carries its state. */

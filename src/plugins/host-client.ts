@@ -1,7 +1,10 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { PluginHostFailure } from '../../providers/remote';
 import type { GuardedHttpClient, OutboundRequest } from '../../providers/types';
+
+export { isPluginHostFailure, PluginHostFailure } from '../../providers/remote';
 import {
   PLUGIN_PROTOCOL_VERSION,
   type HostToHub,
@@ -23,18 +26,6 @@ export interface PluginHostSettings {
   callTimeoutMs: number;
   maxCrashes: number;
   crashWindowMs: number;
-}
-
-/**
- * A plugin host failed the call, not the plugin's provider: it crashed, hung past the deadline, could not
- * start or is waiting to restart. Nothing of the call's outcome is known; an attempt is not counted.
- */
-export class PluginHostFailure extends Error {
-  override readonly name = 'PluginHostFailure';
-}
-
-export function isPluginHostFailure(err: unknown): err is PluginHostFailure {
-  return err instanceof PluginHostFailure;
 }
 
 /** The command a host starts with on this machine, worked out once per process. */

@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { OptionsQueryError } from '../../providers/options';
-import type { DeliveryContext, DeliveryOutcome, EventTypeInfo, FieldProblem, ProviderDefinition } from '../../providers/types';
+import { withRemote } from '../../providers/remote';
+import type { DeliveryContext, ProviderDefinition } from '../../providers/types';
 import type { Logger } from '../logger';
 import { hostLaunch, HostProcess, PluginHostFailure, type PluginHostSettings } from './host-client';
 import type { PluginOp, PluginOps, ProviderDescription, WireDeliveryContext } from './protocol';
@@ -141,21 +142,7 @@ export class PluginHost {
 /** Accepts any object: a plugin's real schemas run in its host (`validate`, `prepare`). */
 const ANY_OBJECT = z.record(z.string(), z.unknown());
 
-/** What the hub calls beyond a ProviderDefinition for a provider whose code runs in a plugin host. */
-export interface RemoteHooks {
-  pluginId: string;
-  /** The provider's schema and validateConfig (config) or connection schema, in the host. */
-  validate(what: 'config' | 'connection', value: unknown, eventType?: EventTypeInfo, hasConnection?: boolean): Promise<{ ok: true; data: Record<string, unknown> } | { ok: false; problems: FieldProblem[] }>;
-  /** An attempt's input checked in the host; a definition whose target functions answer what the host said. */
-  prepare(config: unknown, connection?: unknown): Promise<{ ok: true; definition: ProviderDefinition } | { ok: false; outcome: DeliveryOutcome }>;
-}
-
-const REMOTE = Symbol('remote provider');
-
-/** The hooks of a provider that runs in a plugin host; undefined for one that runs in this process. */
-export function remoteOf(def: ProviderDefinition): RemoteHooks | undefined {
-  return (def as { [REMOTE]?: RemoteHooks })[REMOTE];
-}
+export { remoteOf, type RemoteHooks } from '../../providers/remote';
 
 function wireContext(ctx: DeliveryContext): WireDeliveryContext {
   return {
@@ -178,7 +165,7 @@ function wireContext(ctx: DeliveryContext): WireDeliveryContext {
  */
 export function remoteDefinition(desc: ProviderDescription, host: PluginHost): ProviderDefinition {
   const provider = desc.id;
-  const def: ProviderDefinition & { [REMOTE]: RemoteHooks } = {
+  const def: ProviderDefinition = {
     id: desc.id,
     displayName: desc.displayName,
     description: desc.description,
@@ -198,23 +185,22 @@ export function remoteDefinition(desc: ProviderDescription, host: PluginHost): P
           }),
       ]),
     ),
-    [REMOTE]: {
-      pluginId: host.pluginId,
-      validate: (what, value, eventType, hasConnection) => host.call('validate', { provider, what, value, eventType, hasConnection }),
-      prepare: async (config, connection) => {
-        const r = await host.call('prepare', { provider, config, connection });
-        if (!r.ok) return r;
-        return {
-          ok: true,
-          definition: {
-            ...def,
-            followUpTarget: () => r.followUpTarget,
-            healthTarget: () => r.healthTarget,
-            coalesceFollowUps: r.coalesce ?? def.coalesceFollowUps,
-          },
-        };
-      },
-    },
   };
-  return def;
+  return withRemote(def, {
+    pluginId: host.pluginId,
+    validate: (what, value, eventType, hasConnection) => host.call('validate', { provider, what, value, eventType, hasConnection }),
+    prepare: async (config, connection) => {
+      const r = await host.call('prepare', { provider, config, connection });
+      if (!r.ok) return r;
+      return {
+        ok: true,
+        definition: {
+          ...def,
+          followUpTarget: () => r.followUpTarget,
+          healthTarget: () => r.healthTarget,
+          coalesceFollowUps: r.coalesce ?? def.coalesceFollowUps,
+        },
+      };
+    },
+  });
 }

@@ -58,7 +58,7 @@ function resolveUser(spec: string): { uid: number; gid: number } {
 let launch: HostLaunch | undefined;
 
 /** Niceness of plugin hosts (the hub runs at 0). */
-const HOST_NICENESS = 10;
+const HOST_NICENESS = 19;
 
 /**
  * How hosts start: as root, `unshare --net` (no network at all), `prlimit` (address space, no core dumps)

@@ -255,6 +255,21 @@ ${provider(
 
   it('a busy loop after load fails only its own deliveries, the API answers /healthz within 100 ms (p99), and the plugin is disabled', async () => {
     await subscribe('webhook', 'hub events', { url: `${receiver.url}/hub-events` }, 'hub.plugin.failing');
+    const probe = async (ms: number, min: number) => {
+      const latencies: number[] = [];
+      const until = Date.now() + ms;
+      while (Date.now() < until || latencies.length < min) {
+        const t = process.hrtime.bigint();
+        const r = await fetch(`${hub.baseUrl}/healthz`);
+        await r.arrayBuffer();
+        latencies.push(Number(process.hrtime.bigint() - t) / 1e6);
+        assert.equal(r.status, 200);
+      }
+      return latencies.sort((a, b) => a - b);
+    };
+    const p = (xs: number[], q: number) => xs[Math.min(xs.length - 1, Math.floor(xs.length * q))];
+    // the same probes before any plugin spins: what this machine's load alone gives (reported, not asserted)
+    const quiet = await probe(3_000, 150);
     const busy = fixture(
       'busy',
       provider(
@@ -272,22 +287,14 @@ ${provider(
     const own = ds.find((d) => d.subscriptionId === sub)!;
 
     // probe the API while hosts spin (its own host since the subscription was saved, the workers' on deliver)
-    const latencies: number[] = [];
-    const probing = (async () => {
-      const until = Date.now() + 8_000;
-      while (Date.now() < until || latencies.length < 300) {
-        const t = process.hrtime.bigint();
-        const r = await fetch(`${hub.baseUrl}/healthz`);
-        await r.arrayBuffer();
-        latencies.push(Number(process.hrtime.bigint() - t) / 1e6);
-        assert.equal(r.status, 200);
-      }
-    })();
+    const probing = probe(8_000, 300);
     await goodDeliveriesSucceed('busy-neighbours');
-    await probing;
-    latencies.sort((a, b) => a - b);
-    const p99 = latencies[Math.floor(latencies.length * 0.99)];
-    console.log(`      /healthz while plugins spin: ${latencies.length} probes, p50 ${latencies[Math.floor(latencies.length / 2)].toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${latencies[latencies.length - 1].toFixed(1)} ms`);
+    const latencies = await probing;
+    const p99 = p(latencies, 0.99);
+    console.log(
+      `      /healthz while plugins spin: ${latencies.length} probes, p50 ${p(latencies, 0.5).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${latencies[latencies.length - 1].toFixed(1)} ms` +
+        ` (before: ${quiet.length} probes, p50 ${p(quiet, 0.5).toFixed(1)} ms, p99 ${p(quiet, 0.99).toFixed(1)} ms)`,
+    );
     assert.ok(p99 < 100, `healthz p99 ${p99.toFixed(1)} ms over ${latencies.length} probes`);
 
     const event = await failingEventFor(installed.id);

@@ -14,6 +14,7 @@ import { learnFrom, passGate, type Throttled } from './target-gate';
 import type { TargetLimits } from '../src/targets/rate-limits';
 import { targetKeyOf } from '../src/targets/key';
 import type { TargetHealth } from '../src/targets/health';
+import { isPluginHostFailure, remoteOf } from '../providers/remote';
 import { coalesces, laneKeyOf, recordSubject, subjectValueOf, type Lanes } from '../src/deliveries/lanes';
 
 /** Nothing sent (deliveryWorkflowV2 only): the lane holds the attempt, or a later delivery carries its state. */
@@ -90,10 +91,22 @@ export function createAttempt(deps: AttemptDeps) {
     }
     const known = [...secretValues(config, provider.secretPaths), ...(connection ? secretValues(connection, provider.connectionSecretPaths) : [])];
     const subject = subjectValueOf(eventType?.subjectKey, delivery.payload);
-    const def = provider.definition;
+    let def = provider.definition;
     // parsed once, here: the provider gets the schema's output (defaults applied) and never parses again
     const parsed = parseDeliveryInput(def, config, connection);
     if (!parsed.ok) return finish(parsed.outcome, known);
+    const remote = remoteOf(def);
+    if (remote) {
+      // a plugin's provider: its host checks the input and answers its targets (its code never runs here)
+      let prepared;
+      try {
+        prepared = await remote.prepare(parsed.config, parsed.connection);
+      } catch (err) {
+        throw ApplicationFailure.nonRetryable(`plugin host: ${safeErrorMessage(err, known)}`, 'Infrastructure');
+      }
+      if (!prepared.ok) return finish(prepared.outcome, known);
+      def = prepared.definition;
+    }
     // test sends stand alone: they neither create the record real events follow up on, nor update it
     const followsUp = def.followUps && subject !== undefined && !delivery.test;
     const targetKey = followsUp ? def.followUpTarget?.(parsed.config, parsed.connection) : undefined;
@@ -189,6 +202,8 @@ export function createAttempt(deps: AttemptDeps) {
         http,
       });
     } catch (err) {
+      // a plugin host that crashed or hung: not an attempt (the workflow tries again); the plugin may have sent
+      if (isPluginHostFailure(err)) throw ApplicationFailure.nonRetryable(`plugin host: ${safeErrorMessage(err, known)}`, 'Infrastructure');
       outcome = outcomeFromError(err, known);
     } finally {
       clearInterval(heartbeat);

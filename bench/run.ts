@@ -7,7 +7,7 @@
 // --tmpdir puts the stacks' PostgreSQL data and Temporal SQLite file there (e.g. /dev/shm, to take the
 // disk's fsync out of the numbers); default: the system temp folder, as the dev stack runs.
 //
-// Scenarios: ingest latency e2e (alias memory) fanout flaky log retention lanes. Default: all of them.
+// Scenarios: ingest latency e2e (alias memory) fanout flaky log retention lanes plugins. Default: all of them.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -24,8 +24,9 @@ import { latencyScenario } from './scenarios/latency';
 import { logScenario } from './scenarios/log';
 import { retentionScenario } from './scenarios/retention';
 import { lanesScenario } from './scenarios/lanes';
+import { pluginsScenario } from './scenarios/plugins';
 
-const SCENARIOS: Scenario[] = [ingestScenario, latencyScenario, e2eScenario, fanoutScenario, flakyScenario, logScenario, retentionScenario, lanesScenario];
+const SCENARIOS: Scenario[] = [ingestScenario, latencyScenario, e2eScenario, fanoutScenario, flakyScenario, logScenario, retentionScenario, lanesScenario, pluginsScenario];
 const ALIASES: Record<string, string> = { memory: 'e2e', throughput: 'e2e', 'first-attempt': 'latency', deliveries: 'log' };
 
 interface Args {

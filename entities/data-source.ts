@@ -23,6 +23,7 @@ import { Retention1765100000000 } from './migrations/1765100000000-Retention';
 import { OrderedLanes1765300000000 } from './migrations/1765300000000-OrderedLanes';
 import { EventTypeRegisteredBy1765310000000 } from './migrations/1765310000000-EventTypeRegisteredBy';
 import { OneTargetKey1765431870000 } from './migrations/1765431870000-OneTargetKey';
+import { PluginDisabled1765437210000 } from './migrations/1765437210000-PluginDisabled';
 
 export const ENTITIES = [
   EventTypeEntity,
@@ -52,6 +53,7 @@ export const MIGRATIONS = [
   OrderedLanes1765300000000,
   EventTypeRegisteredBy1765310000000,
   OneTargetKey1765431870000,
+  PluginDisabled1765437210000,
 ];
 
 /** A data source for the given PostgreSQL URL; call initialize() and runMigrations() yourself. */

@@ -38,4 +38,15 @@ export class PluginEntity {
 
   @Column({ name: 'uninstalled_at', type: 'timestamptz', nullable: true })
   uninstalledAt!: Date | null;
+
+  /** Set when its host kept crashing: no process runs it until it is installed again. */
+  @Column({ name: 'disabled_at', type: 'timestamptz', nullable: true })
+  disabledAt!: Date | null;
+
+  @Column({ name: 'disabled_reason', type: 'text', nullable: true })
+  disabledReason!: string | null;
+
+  /** Provider ids the trial load at install described. */
+  @Column({ type: 'text', array: true, default: () => "'{}'" })
+  providers!: string[];
 }

@@ -27,13 +27,22 @@ export interface RegisteredProvider {
 export class ProviderRegistry {
   private readonly byId = new Map<string, RegisteredProvider>();
 
-  /** Registers a provider; a second provider with the same id is refused. */
-  register(definition: ProviderDefinition, source = 'builtin'): RegisteredProvider {
+  /**
+   * Registers a provider; a second provider with the same id is refused. `jsonSchemas`: the published schemas
+   * when its zod schemas live elsewhere (a provider running in a plugin host describes its own).
+   */
+  register(
+    definition: ProviderDefinition,
+    source = 'builtin',
+    jsonSchemas?: { config: Record<string, unknown>; connection?: Record<string, unknown> },
+  ): RegisteredProvider {
     if (this.byId.has(definition.id)) throw new Error(`provider ${definition.id} is already registered`);
-    const configJsonSchema = z.toJSONSchema(definition.configSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
-    const connectionJsonSchema = definition.connectionSchema
-      ? (z.toJSONSchema(definition.connectionSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>)
-      : undefined;
+    const configJsonSchema = jsonSchemas?.config ?? (z.toJSONSchema(definition.configSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>);
+    const connectionJsonSchema = jsonSchemas
+      ? jsonSchemas.connection
+      : definition.connectionSchema
+        ? (z.toJSONSchema(definition.connectionSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>)
+        : undefined;
     const secrets = secretBindingsFromJsonSchema(configJsonSchema);
     const connectionSecrets = secretBindingsFromJsonSchema(connectionJsonSchema);
     const entry: RegisteredProvider = {

@@ -67,6 +67,15 @@ export const envSchema = z.object({
   PLUGIN_REGISTRY_URL: optionalUrl(['http:', 'https:']).transform((s) => (s ?? 'https://registry.npmjs.org').replace(/\/$/, '')),
   PLUGIN_MAX_TARBALL_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(10 * 1024 * 1024),
   PLUGIN_MAX_UNPACKED_BYTES: z.coerce.number().int().min(1024).max(2 * 1024 * 1024 * 1024).default(100 * 1024 * 1024),
+  PLUGIN_RUN_AS_USER: z
+    .string()
+    .optional()
+    .transform((s) => (s === undefined || s.trim() === '' ? 'nobody' : s.trim()))
+    .refine((s) => /^(\d+(:\d+)?|[A-Za-z_][A-Za-z0-9_.-]*)$/.test(s), { message: 'must be a user name, a uid or uid:gid' }),
+  PLUGIN_MAX_MEMORY_MB: z.coerce.number().int().min(32).max(64 * 1024).default(256),
+  PLUGIN_CALL_TIMEOUT_MS: z.coerce.number().int().min(100).max(10 * 60_000).default(30_000),
+  PLUGIN_MAX_CRASHES: z.coerce.number().int().min(1).max(1000).default(3),
+  PLUGIN_CRASH_WINDOW_S: z.coerce.number().int().min(1).max(7 * 86400).default(600),
   SHELL_PROVIDER_ENABLED: z
     .enum(['true', 'false', '1', '0', ''])
     .optional()
@@ -167,6 +176,12 @@ export interface Config {
   serverSecrets: readonly string[];
   /** Installing provider plugins at run time (`POST /plugins`): off unless enabled; scopes allowed (empty = any). */
   pluginInstall: { enabled: boolean; allowedScopes: string[]; registryUrl: string; maxTarballBytes: number; maxUnpackedBytes: number };
+  /**
+   * How installed plugins run: each in its own host process (src/plugins/host.ts) as `runAsUser` (when this
+   * process is root), with a heap of `maxMemoryMb`, every call within `callTimeoutMs`; `maxCrashes` crashes or
+   * hangs within `crashWindowMs` disable the plugin.
+   */
+  pluginHost: { runAsUser: string; maxMemoryMb: number; callTimeoutMs: number; maxCrashes: number; crashWindowMs: number };
   /** OTLP/HTTP endpoint traces are exported to (absent: no spans are exported; traceparent still flows). */
   otlpEndpoint?: string;
   /** How long an admin UI sign-in lasts. */
@@ -295,6 +310,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       registryUrl: e.PLUGIN_REGISTRY_URL,
       maxTarballBytes: e.PLUGIN_MAX_TARBALL_BYTES,
       maxUnpackedBytes: e.PLUGIN_MAX_UNPACKED_BYTES,
+    }),
+    pluginHost: Object.freeze({
+      runAsUser: e.PLUGIN_RUN_AS_USER,
+      maxMemoryMb: e.PLUGIN_MAX_MEMORY_MB,
+      callTimeoutMs: e.PLUGIN_CALL_TIMEOUT_MS,
+      maxCrashes: e.PLUGIN_MAX_CRASHES,
+      crashWindowMs: e.PLUGIN_CRASH_WINDOW_S * 1000,
     }),
     otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
     uiSessionTtlMs: e.UI_SESSION_TTL_MINUTES * 60_000,

@@ -39,5 +39,5 @@ function warnIfShellUnisolated(config: Config, logger?: Logger): void {
  */
 export function providersWithPlugins(config: Config, dataSource: DataSource, logger: Logger) {
   const { registry, loadErrors } = providersFor(config, logger);
-  return { registry, plugins: new PluginRuntime(dataSource, registry, config.dataDir, logger, loadErrors) };
+  return { registry, plugins: new PluginRuntime(dataSource, registry, config.dataDir, logger, loadErrors, config.pluginHost) };
 }

@@ -16,13 +16,15 @@ const plugin = z
     version: z.string(),
     integrity: z.string().describe('sha512 subresource integrity of the tarball installed'),
     origin: z.enum(['registry', 'upload']),
-    status: z.enum(['installed', 'failed', 'uninstalled']),
+    status: z.enum(['installed', 'failed', 'disabled', 'uninstalled']).describe('`disabled`: its host kept crashing or hanging (see disabledReason); uninstall and install it again to retry'),
     providers: z.array(z.string()).describe('Provider ids it registered in the answering process'),
     loadError: z.string().nullable(),
     installedBy: z.string().describe('Id of the API token that installed it'),
     installedAt: z.string(),
     uninstalledBy: z.string().nullable(),
     uninstalledAt: z.string().nullable(),
+    disabledAt: z.string().nullable(),
+    disabledReason: z.string().nullable().describe('Why the hub disabled it (its host crashed or hung too often)'),
   })
   .meta({ id: 'Plugin' });
 

@@ -8,7 +8,8 @@ export type HubEventType =
   | 'hub.subscription.paused'
   | 'hub.subscription.resumed'
   | 'hub.target.unhealthy'
-  | 'hub.target.recovered';
+  | 'hub.target.recovered'
+  | 'hub.plugin.failing';
 
 /** True for an event the hub emits about itself: a delivery of one never causes another (no loops). */
 export function isHubEvent(event: string): boolean {

@@ -8,6 +8,8 @@ import type { ProviderRegistry, RegisteredProvider } from '../../providers/regis
 import { OptionsQueryError } from '../../providers/options';
 import type { GuardedHttpClient, OptionItem } from '../../providers/types';
 import { badRequest, conflict, HttpProblem, notFound } from '../http/problem';
+import { isPluginHostFailure } from '../plugins/host-client';
+import { remoteOf } from '../plugins/remote-provider';
 import { zodProblems } from '../http/validation';
 import { safeErrorMessage } from '../../providers/shared/sanitise';
 import { secretsLeftBehind } from '../secrets/destinations';
@@ -41,7 +43,7 @@ export class ConnectionService {
 
   async create(input: { provider: string; name: string; config: Record<string, unknown> }): Promise<ConnectionView> {
     const provider = this.connectable(input.provider);
-    const config = this.validConfig(provider, input.config);
+    const config = await this.validConfig(provider, input.config);
     const row = this.repo.create({
       id: `con_${crypto.randomUUID().replace(/-/g, '')}`,
       provider: input.provider,
@@ -61,7 +63,7 @@ export class ConnectionService {
     const provider = this.connectable(row.provider);
     if (patch.config !== undefined) {
       const stored = decryptFields(row.config, provider.connectionSecretPaths, this.secrets);
-      const config = this.validConfig(provider, mergeSecretFields(stored, patch.config, provider.connectionSecretPaths));
+      const config = await this.validConfig(provider, mergeSecretFields(stored, patch.config, provider.connectionSecretPaths));
       const leftBehind = secretsLeftBehind(stored, patch.config, config, provider.connectionSecretBindings);
       if (leftBehind.length) throw badRequest('The connection sends stored secrets to a new destination; give them again', leftBehind);
       row.config = encryptFields(config, provider.connectionSecretPaths, this.secrets);
@@ -138,9 +140,19 @@ export class ConnectionService {
     return provider;
   }
 
-  private validConfig(provider: RegisteredProvider, config: unknown): Record<string, unknown> {
+  private async validConfig(provider: RegisteredProvider, config: unknown): Promise<Record<string, unknown>> {
     const parsed = provider.definition.connectionSchema!.safeParse(config);
     if (!parsed.success) throw badRequest('The connection config is invalid', zodProblems(parsed.error, 'config'));
+    const remote = remoteOf(provider.definition);
+    if (remote) {
+      // a plugin's provider: its connection schema runs in its host
+      const checked = await remote.validate('connection', config).catch((err: Error) => {
+        if (isPluginHostFailure(err)) throw new HttpProblem(503, 'Service Unavailable', `The plugin of provider ${provider.definition.id} could not check the connection: ${err.message}`);
+        throw badRequest('The connection config is invalid', [{ path: 'config', message: `the plugin's check failed: ${err.message}` }]);
+      });
+      if (!checked.ok) throw badRequest('The connection config is invalid', checked.problems);
+      (parsed as { data: unknown }).data = checked.data;
+    }
     const refused = this.addressPolicy ? refusedLiteralAddresses(parsed.data, 'config', this.addressPolicy) : [];
     if (refused.length) throw badRequest('The connection sends to an address the outbound policy refuses', refused);
     return parsed.data as Record<string, unknown>;

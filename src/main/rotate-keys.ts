@@ -21,6 +21,7 @@ async function main(): Promise<void> {
   await plugins.sync();
   const counts = await reencryptAll(ds, registry, box);
   process.stdout.write(`re-encrypted under key ${box.currentKeyId}: ${JSON.stringify(counts)}\n`);
+  await plugins.stop(); // their hosts (child processes) would keep this process alive
   await ds.destroy();
 }
 

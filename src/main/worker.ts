@@ -7,7 +7,7 @@ import { createLogger } from '../logger';
 import { providersWithPlugins } from '../providers';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { ensureRetentionSchedule } from '../temporal/retention-schedule';
-import { buildBackgroundWorker, buildWorker, installTemporalRuntime } from '../worker';
+import { buildBackgroundWorker, buildWorker, installTemporalRuntime, workerHubEvents } from '../worker';
 import { DeliveryMetrics } from '../metrics/deliveries';
 import { serveMetrics } from '../metrics/server';
 import { installTracing } from '../telemetry/tracing';
@@ -42,6 +42,7 @@ async function main(): Promise<void> {
   const metrics = new DeliveryMetrics(registry);
   const metricsServer = config.workerMetricsPort === undefined ? undefined : await serveMetrics(registry, config.workerMetricsPort);
   if (metricsServer) logger.info({ port: metricsServer.port }, 'worker metrics at /metrics');
+  plugins.useHubEvents(workerHubEvents({ config, dataSource, logger, client, providers }));
   const worker = await buildWorker({ config, connection, dataSource, logger, providers, metrics, client });
   // recoveries and replays: their own queue and few slots, never the delivery slots
   const background = await buildBackgroundWorker({ config, connection, dataSource, logger });

@@ -4,7 +4,8 @@ import { PluginEntity } from '../../entities/plugin.entity';
 import type { Config } from '../config';
 import { HttpProblem, notFound, conflict } from '../http/problem';
 import { fetchFromRegistry, fromUpload, PackageSourceError, type PluginTarball } from './package-source';
-import type { PluginRuntime } from './runtime';
+import { DEFAULT_HOST_SETTINGS, pausedByFailing, type PluginRuntime } from './runtime';
+import type { PluginHostSettings } from './host-client';
 import type { PluginManifest } from './unpack';
 import { inspectTarball, TarballRefused } from './tarball';
 import type { AddressPolicy } from '../../providers/http/address-policy';
@@ -29,6 +30,8 @@ export class PluginService {
     private readonly settings: Config['pluginInstall'],
     /** The outbound address policy: registry fetches obey it like provider requests. */
     private readonly policy: AddressPolicy,
+    /** How plugin hosts run (the trial load runs in one too). */
+    private readonly hostSettings: PluginHostSettings = DEFAULT_HOST_SETTINGS,
   ) {}
 
   private assertEnabled(): void {
@@ -70,7 +73,7 @@ export class PluginService {
     if (manifest.dependencies.length) {
       throw problem(422, field, `Plugins must bundle their dependencies (found ${manifest.dependencies.join(', ')}); use the SDK passed to createProvider`);
     }
-    const trial = await vetPlugin(tarball.bytes).catch((err: Error) => ({ fatal: `the package could not be unpacked: ${err.message}` }));
+    const trial = await vetPlugin(tarball.bytes, this.hostSettings).catch((err: Error) => ({ fatal: `the package could not be unpacked: ${err.message}` }));
     if (trial.fatal) throw problem(422, field, `Refused: ${trial.fatal}`);
     const repo = this.dataSource.getRepository(PluginEntity);
     if (await repo.createQueryBuilder('p').where('p.package = :n AND p.uninstalled_at IS NULL', { n: manifest.name }).getExists()) {
@@ -84,6 +87,7 @@ export class PluginService {
       origin: 'tarball' in req ? 'upload' : 'registry',
       tarball: tarball.bytes,
       installedBy: tokenId,
+      providers: ('providers' in trial && trial.providers) || [],
     });
     try {
       await repo.insert(row);
@@ -93,8 +97,8 @@ export class PluginService {
     }
     await this.runtime.sync();
     if (!this.runtime.get(row.id)?.error) {
-      await this.dataSource.query(`UPDATE subscriptions SET paused_reason = NULL, updated_at = now() WHERE paused_reason = $1`, [
-        pausedByUninstall(manifest.name),
+      await this.dataSource.query(`UPDATE subscriptions SET paused_reason = NULL, updated_at = now() WHERE paused_reason = ANY($1)`, [
+        [pausedByUninstall(manifest.name), pausedByFailing(manifest.name)],
       ]);
     }
     return this.view((await this.find(row.id))!);
@@ -114,7 +118,7 @@ export class PluginService {
   /** What an uninstall touches: subscriptions and connections of its providers, deliveries still in flight. */
   async uninstallPreview(id: string) {
     const row = await this.installed(id);
-    const providers = this.runtime.get(row.id)?.providerIds ?? [];
+    const providers = [...new Set([...(this.runtime.get(row.id)?.providerIds ?? []), ...(row.providers ?? [])])];
     const subscriptions = (await this.dataSource.query(
       `SELECT id, name, provider FROM subscriptions WHERE provider = ANY($1) AND paused_reason IS NULL ORDER BY created_at`,
       [providers],
@@ -163,13 +167,21 @@ export class PluginService {
       version: r.version,
       integrity: r.integrity,
       origin: r.origin,
-      status: r.uninstalledAt ? ('uninstalled' as const) : here?.error ? ('failed' as const) : ('installed' as const),
+      status: r.uninstalledAt
+        ? ('uninstalled' as const)
+        : r.disabledAt
+          ? ('disabled' as const)
+          : here?.error
+            ? ('failed' as const)
+            : ('installed' as const),
       providers: here?.providerIds ?? [],
       loadError: here?.error ?? null,
       installedBy: r.installedBy,
       installedAt: r.installedAt.toISOString(),
       uninstalledBy: r.uninstalledBy,
       uninstalledAt: r.uninstalledAt?.toISOString() ?? null,
+      disabledAt: r.disabledAt?.toISOString() ?? null,
+      disabledReason: r.disabledReason ?? null,
     };
   }
 }

@@ -8,6 +8,8 @@ import type { ProviderRegistry, RegisteredProvider } from '../../providers/regis
 import type { FieldProblem } from '../../providers/types';
 import type { EventCatalogue } from '../catalogue/store';
 import { badRequest, HttpProblem, notFound } from '../http/problem';
+import { isPluginHostFailure } from '../plugins/host-client';
+import { remoteOf } from '../plugins/remote-provider';
 import type { Role } from '../../entities/api-token.entity';
 import { zodProblems } from '../http/validation';
 import type { SecretBox } from '../secrets/crypto';
@@ -250,6 +252,18 @@ export class SubscriptionService {
     const parsed = provider.definition.configSchema.safeParse(config);
     if (!parsed.success) throw badRequest('The provider config is invalid', zodProblems(parsed.error, 'config'));
     const eventType = (await this.catalogue.get(eventId))!;
+    const remote = remoteOf(provider.definition);
+    if (remote) {
+      // a plugin's provider: its schema and validateConfig run in its host
+      const checked = await remote
+        .validate('config', config, { id: eventType.id, payloadSchema: eventType.payloadSchema, example: eventType.example }, hasConnection)
+        .catch((err: Error) => {
+          if (isPluginHostFailure(err)) throw new HttpProblem(503, 'Service Unavailable', `The plugin of provider ${provider.definition.id} could not check the config: ${err.message}`);
+          throw badRequest('The provider config is invalid', [{ path: 'config', message: `the plugin's check failed: ${err.message}` }]);
+        });
+      if (!checked.ok) throw badRequest('The provider config is invalid', checked.problems);
+      (parsed as { data: unknown }).data = checked.data;
+    }
     const problems = provider.definition.validateConfig?.(parsed.data, eventType, { hasConnection }) ?? [];
     if (problems.length) throw badRequest('The provider config is invalid', problems);
     const refused = this.addressPolicy ? refusedLiteralAddresses(parsed.data, 'config', this.addressPolicy) : [];

@@ -121,6 +121,12 @@ function hubIngest(opts: { config: Config; dataSource: DataSource; logger: Logge
   );
 }
 
+/** The hub's events as a process outside the worker's activities raises them (its plugin runtime: `hub.plugin.failing`). */
+export function workerHubEvents(opts: { config: Config; dataSource: DataSource; logger: Logger; client?: Client; providers?: ProviderRegistry }): HubEvents {
+  const ingest = hubIngest(opts);
+  return new HubEvents((req) => ingest.ingest(req, HUB_AUTH), opts.logger);
+}
+
 /** Leaves every start to the reconciler (a worker without a Temporal client). */
 const NO_STARTS = { start: async () => { throw new Error('no Temporal client in this worker; the reconciler starts it'); } } as unknown as DeliveryWorkflows;
 

@@ -65,6 +65,7 @@ describe('built-in event catalogue', () => {
       'hub.subscription.resumed': 'subscriptionId',
       'hub.target.unhealthy': 'target',
       'hub.target.recovered': 'target',
+      'hub.plugin.failing': 'pluginId',
     };
     const hub = BUILTIN_EVENT_TYPES.filter((e) => e.owner === 'hub');
     assert.deepEqual(hub.map((e) => e.id).sort(), Object.keys(expected).sort());

@@ -77,6 +77,17 @@ describe('configuration', () => {
     assert.deepEqual(problemsOf({ ...base, PLUGIN_INSTALL_ENABLED: 'yes' }), ['PLUGIN_INSTALL_ENABLED']);
   });
 
+  it('runs plugin hosts as nobody with bounded memory, deadlines and crashes by default, and reads their settings', () => {
+    assert.deepEqual({ ...loadConfig(base).pluginHost }, { runAsUser: 'nobody', maxMemoryMb: 256, callTimeoutMs: 30_000, maxCrashes: 3, crashWindowMs: 600_000 });
+    const c = loadConfig({
+      ...base, PLUGIN_RUN_AS_USER: '1000:1000', PLUGIN_MAX_MEMORY_MB: '64', PLUGIN_CALL_TIMEOUT_MS: '2000', PLUGIN_MAX_CRASHES: '5', PLUGIN_CRASH_WINDOW_S: '60',
+    });
+    assert.deepEqual({ ...c.pluginHost }, { runAsUser: '1000:1000', maxMemoryMb: 64, callTimeoutMs: 2000, maxCrashes: 5, crashWindowMs: 60_000 });
+    assert.deepEqual(problemsOf({ ...base, PLUGIN_RUN_AS_USER: 'a b' }), ['PLUGIN_RUN_AS_USER']);
+    assert.deepEqual(problemsOf({ ...base, PLUGIN_MAX_MEMORY_MB: '8' }), ['PLUGIN_MAX_MEMORY_MB']);
+    assert.deepEqual(problemsOf({ ...base, PLUGIN_CALL_TIMEOUT_MS: 'soon' }), ['PLUGIN_CALL_TIMEOUT_MS']);
+  });
+
   it('serves no worker metrics and exports no traces unless their variables are set', () => {
     const off = loadConfig(base);
     assert.equal(off.workerMetricsPort, undefined);

@@ -25,6 +25,12 @@ export interface BenchOptions {
   cluster?: boolean;
   /** Steady rates of the latency scenario (events/s), from `--latency-rates`; default 50,20. */
   latencyRates?: number[];
+  /** Longer phases (compare: 60 s per rate, 3,000 at saturation, two rounds), from `--long`. */
+  long?: boolean;
+  /** Rounds of the compare scenario (each runs every system once, alternating), from `--rounds`. */
+  rounds?: number;
+  /** More hubs for the compare scenario: another built checkout's dist (before/after in one run), from `--hub-dist NAME=DIR`. */
+  hubVariants?: { name: string; root: string }[];
   /** Offered rates of the ingest scenario (events/s), from `--rates`; default 50,100,200,400. */
   ingestRates?: number[];
 }

@@ -23,11 +23,14 @@ import type { Logger } from '../logger';
 import { createSecretBox } from '../secrets/crypto';
 import { outboundClient } from '../outbound';
 import type { DeliveryMetrics } from '../metrics/deliveries';
-import { workerTracing } from '../temporal/tracing';
+import { WORKFLOW_BUNDLES, workerTracing } from '../temporal/tracing';
 
-/** The prebuilt bundle from `npm run build`; bundling at start-up is the slow fallback. */
-export function workflowSource(): { workflowBundle: { codePath: string } } | { workflowsPath: string } {
-  const bundle = path.resolve(__dirname, '../../workflow-bundle.js');
+/**
+ * The prebuilt bundle from `npm run build`, with the OpenTelemetry workflow interceptors only when `traced`
+ * (an OTLP endpoint is configured); bundling at start-up is the slow fallback.
+ */
+export function workflowSource(traced = false): { workflowBundle: { codePath: string } } | { workflowsPath: string } {
+  const bundle = path.resolve(__dirname, '../..', traced ? WORKFLOW_BUNDLES.traced : WORKFLOW_BUNDLES.plain);
   if (fs.existsSync(bundle)) return { workflowBundle: { codePath: bundle } };
   return { workflowsPath: require.resolve('../../workflows') };
 }
@@ -72,13 +75,14 @@ export async function buildWorker(opts: {
  */
 export async function buildBackgroundWorker(opts: { config: Config; connection: NativeConnection; dataSource: DataSource; logger: Logger }): Promise<Worker> {
   const { config } = opts;
-  const source = workflowSource();
+  const traced = config.otlpEndpoint !== undefined;
+  const source = workflowSource(traced);
   return Worker.create({
     connection: opts.connection,
     namespace: config.temporal.namespace,
     taskQueue: config.background.taskQueue,
     ...source,
-    ...workerTracing('workflowBundle' in source),
+    ...workerTracing('workflowBundle' in source, traced),
     activities: backgroundActivities(opts),
     maxConcurrentActivityTaskExecutions: config.background.workerMaxActivities,
     maxConcurrentWorkflowTaskExecutions: Math.max(2, config.background.workerMaxActivities),
@@ -132,7 +136,8 @@ function workerOptions(opts: Parameters<typeof buildWorker>[0], config: Config) 
     new HubEvents((req) => ingest.ingest(req, HUB_AUTH), opts.logger),
     opts.logger,
   );
-  const source = workflowSource();
+  const traced = config.otlpEndpoint !== undefined;
+  const source = workflowSource(traced);
   return {
     // a worker that died holds its sticky queue for this long before another takes its workflows
     stickyQueueScheduleToStartTimeout: '3s',
@@ -140,7 +145,7 @@ function workerOptions(opts: Parameters<typeof buildWorker>[0], config: Config) 
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     ...source,
-    ...workerTracing('workflowBundle' in source),
+    ...workerTracing('workflowBundle' in source, traced),
     activities: {
       ...createActivities({
         ...activityStores(opts.dataSource, opts.metrics),

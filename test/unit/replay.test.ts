@@ -20,20 +20,25 @@ describe('recorded delivery histories replay on the current workflow code', func
     assert.deepEqual([...types].sort(), ['deliveryWorkflow', 'deliveryWorkflowV2', 'recoverDeliveriesWorkflow']);
   });
 
-  it('replays every history without a determinism error', async () => {
-    const histories = files.map((f) => ({
-      workflowId: f.replace(/\.json$/, ''),
-      history: temporal.api.history.v1.History.fromObject(JSON.parse(fs.readFileSync(path.join(HISTORIES_DIR, f), 'utf8'))),
-    }));
-    const failures: string[] = [];
-    let replayed = 0;
-    for await (const r of Worker.runReplayHistories({ ...workflowSource(), sinks: workerTracing(true).sinks, replayName: 'delivery-histories' }, histories)) {
-      replayed += 1;
-      if (r.error) failures.push(`${r.workflowId}: ${r.error.message.split('\n')[0]}`);
-    }
-    assert.equal(replayed, files.length);
-    assert.deepEqual(failures, []);
-  });
+  // both bundles: the plain one (trace header handed on) and the one with the OpenTelemetry workflow interceptors
+  for (const traced of [false, true]) {
+    it(`replays every history without a determinism error (${traced ? 'traced' : 'plain'} bundle)`, async () => {
+      const histories = files.map((f) => ({
+        workflowId: f.replace(/\.json$/, ''),
+        history: temporal.api.history.v1.History.fromObject(JSON.parse(fs.readFileSync(path.join(HISTORIES_DIR, f), 'utf8'))),
+      }));
+      const failures: string[] = [];
+      let replayed = 0;
+      const source = workflowSource(traced);
+      assert.ok('workflowBundle' in source, 'the prebuilt bundle (npm run build)');
+      for await (const r of Worker.runReplayHistories({ ...source, sinks: workerTracing(true, traced).sinks, replayName: `delivery-histories-${traced}` }, histories)) {
+        replayed += 1;
+        if (r.error) failures.push(`${r.workflowId}: ${r.error.message.split('\n')[0]}`);
+      }
+      assert.equal(replayed, files.length);
+      assert.deepEqual(failures, []);
+    });
+  }
 });
 
 function workflowType(json: { events?: { workflowExecutionStartedEventAttributes?: { workflowType?: { name?: string } } }[] }): string | undefined {

@@ -41,7 +41,7 @@ interface Args {
   cluster: boolean;
   long: boolean;
   rounds?: number;
-  hubVariants: { name: string; root: string }[];
+  hubVariants: { name: string; root?: string; env?: Record<string, string> }[];
 }
 
 function parseArgs(argv: string[]): Args {
@@ -61,6 +61,13 @@ function parseArgs(argv: string[]): Args {
         throw new Error(`--hub-dist wants NAME=DIR, DIR a built checkout (DIR/dist/src/main/api.js), got "${kv}"`);
       }
       args.hubVariants.push({ name: kv.slice(0, eq), root: path.resolve(kv.slice(eq + 1)) });
+    } else if (a === '--hub-env') {
+      // NAME=KEY=VALUE: one more hub of this checkout with KEY=VALUE (repeat NAME for more variables)
+      const m = /^([^=]+)=([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(argv[++i] ?? '');
+      if (!m) throw new Error('--hub-env wants NAME=KEY=VALUE');
+      let v = args.hubVariants.find((x) => x.name === m[1]);
+      if (!v) args.hubVariants.push((v = { name: m[1] }));
+      v.env = { ...v.env, [m[2]]: m[3] };
     }
     else if (a === '--out') args.out = path.resolve(argv[++i]);
     else if (a === '--tmpdir') args.tmpdir = path.resolve(argv[++i]);
@@ -79,7 +86,7 @@ function parseArgs(argv: string[]): Args {
       args.extraEnv[kv.slice(0, eq)] = kv.slice(eq + 1);
     } else if (a === '--help' || a === '-h') {
       process.stdout.write(
-        `usage: node dist/bench/run.js [${SCENARIOS.map((s) => s.name).join('|')}|memory ...] [--quick] [--cluster] [--out FILE] [--env KEY=VALUE ...] [--tmpdir DIR] [--rates 50,100,...] [--latency-rates 50,20] [--long] [--rounds N] [--hub-dist NAME=DIR]\n`,
+        `usage: node dist/bench/run.js [${SCENARIOS.map((s) => s.name).join('|')}|memory ...] [--quick] [--cluster] [--out FILE] [--env KEY=VALUE ...] [--tmpdir DIR] [--rates 50,100,...] [--latency-rates 50,20] [--long] [--rounds N] [--hub-dist NAME=DIR] [--hub-env NAME=KEY=VALUE]\n`,
       );
       process.exit(0);
     } else if (a.startsWith('-')) throw new Error(`unknown option ${a}`);

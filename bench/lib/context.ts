@@ -29,8 +29,11 @@ export interface BenchOptions {
   long?: boolean;
   /** Rounds of the compare scenario (each runs every system once, alternating), from `--rounds`. */
   rounds?: number;
-  /** More hubs for the compare scenario: another built checkout's dist (before/after in one run), from `--hub-dist NAME=DIR`. */
-  hubVariants?: { name: string; root: string }[];
+  /**
+   * More hubs for the compare scenario (before/after in one run): another built checkout's dist (`--hub-dist NAME=DIR`)
+   * or this one with more service environment (`--hub-env NAME=KEY=VALUE`).
+   */
+  hubVariants?: { name: string; root?: string; env?: Record<string, string> }[];
   /** Offered rates of the ingest scenario (events/s), from `--rates`; default 50,100,200,400. */
   ingestRates?: number[];
 }

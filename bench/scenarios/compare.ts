@@ -95,8 +95,8 @@ export const compareScenario: Scenario = {
     try {
       for (const [i, name] of order.entries()) {
         opts.log(`compare: ${name} (${i + 1}/${order.length})`);
-        const root = variants.find((v) => v.name === name && 'root' in v) as { root?: string } | undefined;
-        const sys = name === 'floor' ? await startFloor(opts, receiver) : await startHubSystem(opts, receiver, name, root?.root);
+        const v = variants.find((x) => x.name === name) as { root?: string; env?: Record<string, string> } | undefined;
+        const sys = name === 'floor' ? await startFloor(opts, receiver) : await startHubSystem(opts, receiver, name, v?.root, v?.env);
         const out: PhaseResult[] = [];
         try {
           // warm-up, not measured: JIT, connection pools, the bundle's first workflows
@@ -122,8 +122,8 @@ export const compareScenario: Scenario = {
   },
 };
 
-async function startHubSystem(opts: BenchOptions, receiver: BenchReceiver, name: string, root?: string): Promise<System> {
-  const hub = await startHub(opts, {}, { root });
+async function startHubSystem(opts: BenchOptions, receiver: BenchReceiver, name: string, root?: string, env: Record<string, string> = {}): Promise<System> {
+  const hub = await startHub(opts, env, { root });
   await createSubscription(hub, { name: 'bench compare', url: `${receiver.url}/hook`, systemIds: ['bench-ok'] });
   await createSubscription(hub, { name: 'bench compare failing', url: `${receiver.url}/fail`, systemIds: ['bench-flaky'], retryPolicy: { scheduleMs: SCHEDULE_MS } });
   // every "workflow start failed" line of the APIs (pino JSON on stdout, LOG_LEVEL=warn)

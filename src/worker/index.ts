@@ -120,8 +120,13 @@ function hubIngest(opts: { config: Config; dataSource: DataSource; logger: Logge
   const { config } = opts;
   const workflows = opts.client ? deliveryWorkflows(opts.client, config) : undefined;
   const providers = opts.providers;
-  return new IngestService(opts.dataSource, new EventCatalogue(opts.dataSource), workflows ?? NO_STARTS, opts.logger, () =>
-    (providers?.list() ?? []).filter((p) => p.definition.followUps).map((p) => p.definition.id),
+  return new IngestService(
+    opts.dataSource,
+    new EventCatalogue(opts.dataSource),
+    workflows ?? NO_STARTS,
+    opts.logger,
+    () => (providers?.list() ?? []).filter((p) => p.definition.followUps).map((p) => p.definition.id),
+    config.workflowStarts,
   );
 }
 

@@ -24,6 +24,7 @@ import { createSecretBox } from '../secrets/crypto';
 import { outboundClient } from '../outbound';
 import type { DeliveryMetrics } from '../metrics/deliveries';
 import { WORKFLOW_BUNDLES, workerTracing } from '../temporal/tracing';
+import { QuietCircuits, quietLimits, type QuietTargets } from '../targets/quiet';
 
 /**
  * The prebuilt bundle from `npm run build`, with the OpenTelemetry workflow interceptors only when `traced`
@@ -63,6 +64,8 @@ export async function buildWorker(opts: {
   metrics?: DeliveryMetrics;
   /** Starts the deliveries of the hub's own events (without it the reconciler starts them). */
   client?: Client;
+  /** Targets known to have no limit and a closed circuit (absent: every attempt runs the gate statements). */
+  quietTargets?: QuietTargets;
 }): Promise<Worker> {
   const { config } = opts;
   return Worker.create(workerOptions(opts, config));
@@ -136,8 +139,10 @@ const NO_STARTS = { start: async () => { throw new Error('no Temporal client in 
 function workerOptions(opts: Parameters<typeof buildWorker>[0], config: Config) {
   const ingest = hubIngest(opts);
   const laneSignals = opts.client ? deliveryWorkflows(opts.client, config) : undefined;
+  const quiet = opts.quietTargets;
+  const stores = activityStores(opts.dataSource, opts.metrics);
   const targets = new TargetHealth(
-    new Circuits(opts.dataSource, config.targetHealth),
+    quiet ? new QuietCircuits(opts.dataSource, config.targetHealth, quiet) : new Circuits(opts.dataSource, config.targetHealth),
     new HubEvents((req) => ingest.ingest(req, HUB_AUTH), opts.logger),
     opts.logger,
   );
@@ -153,7 +158,8 @@ function workerOptions(opts: Parameters<typeof buildWorker>[0], config: Config) 
     ...workerTracing('workflowBundle' in source, traced),
     activities: {
       ...createActivities({
-        ...activityStores(opts.dataSource, opts.metrics),
+        ...stores,
+        ...(quiet ? { targetLimits: quietLimits(stores.targetLimits!, quiet) } : {}),
         // off: deliveries of one record go as soon as they can, as before ordered lanes (the benchmark's baseline)
         ...(config.orderedFollowUps ? {} : { lanes: undefined }),
         signalLane: laneSignals ? (ids) => laneSignals.signalLaneTurn(ids) : undefined,

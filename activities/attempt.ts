@@ -8,12 +8,12 @@ import { safeErrorMessage, sanitise, sanitiseCode } from '../providers/shared/sa
 import type { SecretBox } from '../src/secrets/crypto';
 import { decryptFields, secretValues } from '../src/secrets/fields';
 import type { AttemptResult } from '../workflows/types';
-import type { Loaded } from './delivery-log';
-import type { FollowUpClaims, FollowUpRole } from './follow-ups';
+import type { Loaded } from '../src/deliveries/log';
+import type { FollowUpClaims, FollowUpRole } from '../src/deliveries/follow-ups';
 import { learnFrom, passGate, type Throttled } from './target-gate';
-import { rateLimitKey, type TargetLimits } from './target-limits';
-import { healthTargetOf } from '../providers/health-target';
-import type { TargetHealth } from './target-health';
+import type { TargetLimits } from '../src/targets/rate-limits';
+import { targetKeyOf } from '../src/targets/key';
+import type { TargetHealth } from '../src/targets/health';
 import { coalesces, laneKeyOf, recordSubject, subjectValueOf, type Lanes } from '../src/deliveries/lanes';
 
 /** Nothing sent (deliveryWorkflowV2 only): the lane holds the attempt, or a later delivery carries its state. */
@@ -130,7 +130,8 @@ export function createAttempt(deps: AttemptDeps) {
       }
       if (waiting.length) await signalLane?.(waiting).catch(() => undefined);
     }
-    const target = healthTargetOf(def, parsed.config as Record<string, unknown>, parsed.connection as Record<string, unknown> | undefined);
+    // one key for the target's circuit and its rate limit (the row GET /targets lists)
+    const target = targetKeyOf(def, parsed.config as Record<string, unknown>, parsed.connection as Record<string, unknown> | undefined);
     if (target && targets && input.trigger) {
       let gate;
       try {
@@ -155,7 +156,7 @@ export function createAttempt(deps: AttemptDeps) {
     }
 
     const limits = opts.gated && !delivery.test ? targetLimits : undefined;
-    const limitKey = limits ? rateLimitKey(def, parsed.config as Record<string, unknown>, parsed.connection as Record<string, unknown> | undefined) : undefined;
+    const limitKey = limits ? target : undefined;
     if (limits && limitKey) {
       const throttled = await passGate(limits, limitKey);
       if (throttled) return throttled;

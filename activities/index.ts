@@ -9,10 +9,10 @@ import type { SecretBox } from '../src/secrets/crypto';
 import { decideAfterAttempt, scheduleFromPolicy } from '../workflows/retry';
 import type { AttemptInput, AttemptRecord, AttemptReport, AttemptResult, DeliveryPlan, StoredAttempt } from '../workflows/types';
 import { createAttempt, type AttemptMetrics } from './attempt';
-import { DeliveryLog, notFound, type DeliveryLogObserver, type Loaded } from './delivery-log';
-import { followUpClaims, type FollowUpClaims } from './follow-ups';
-import { targetLimits, type TargetLimits } from './target-limits';
-import type { AttemptSubject, TargetHealth } from './target-health';
+import { DeliveryLog, notFound, type DeliveryLogObserver, type Loaded } from '../src/deliveries/log';
+import { followUpClaims, type FollowUpClaims } from '../src/deliveries/follow-ups';
+import { targetLimits, type TargetLimits } from '../src/targets/rate-limits';
+import type { AttemptSubject, TargetHealth } from '../src/targets/health';
 import { Lanes } from '../src/deliveries/lanes';
 
 /** What the activities need, handed in by the worker (or a test): narrow stores, not the DataSource. */

@@ -4,7 +4,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { safeErrorMessage } from '../providers/shared/sanitise';
 import type { Logger } from '../src/logger';
 import type { AttemptResult } from '../workflows/types';
-import { learnedWindowMs, type TargetLimits } from './target-limits';
+import { learnedWindowMs, type TargetLimits } from '../src/targets/rate-limits';
 
 /** Nothing sent: the target's limit holds the attempt for `waitMs` (only deliveryWorkflowV2 handles it). */
 export interface Throttled {

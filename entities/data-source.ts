@@ -22,6 +22,7 @@ import { TargetHealth1764900000000 } from './migrations/1764900000000-TargetHeal
 import { Retention1765100000000 } from './migrations/1765100000000-Retention';
 import { OrderedLanes1765300000000 } from './migrations/1765300000000-OrderedLanes';
 import { EventTypeRegisteredBy1765310000000 } from './migrations/1765310000000-EventTypeRegisteredBy';
+import { OneTargetKey1765431870000 } from './migrations/1765431870000-OneTargetKey';
 import { TargetChangeNotify1765437210000 } from './migrations/1765437210000-TargetChangeNotify';
 
 export const ENTITIES = [
@@ -51,6 +52,7 @@ export const MIGRATIONS = [
   Replays1765200000000,
   OrderedLanes1765300000000,
   EventTypeRegisteredBy1765310000000,
+  OneTargetKey1765431870000,
   TargetChangeNotify1765437210000,
 ];
 

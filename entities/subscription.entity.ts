@@ -47,7 +47,7 @@ export class SubscriptionEntity {
   @Column({ name: 'paused_reason', type: 'text', nullable: true })
   pausedReason!: string | null;
 
-  /** The target (see providers/health-target.ts) this subscription last delivered to; set by the attempts. */
+  /** The target (see src/targets/key.ts) this subscription last delivered to; set by the attempts. */
   @Column({ name: 'target_key', type: 'varchar', length: 512, nullable: true, select: false, insert: false, update: false })
   targetKey!: string | null;
 

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { outcomeFromError, outcomeFromResponse, parseRetryAfter } from './http/outcome';
-import { severityColor, summarise, truncate } from './format';
+import { severityColor, summarise, truncate } from './shared/format';
 import { OptionsQueryError } from './options';
 import { SECRET_META, secretMeta } from './shared/secret-field';
 import type { ProviderRegistry } from './registry';

@@ -191,9 +191,9 @@ export interface ProviderDefinition<Config = any, Connection = any> {
    */
   coalesceFollowUps?: boolean | ((config: Config) => boolean);
   /**
-   * Names the destination whose health attempts are counted against (its circuit opens for every
-   * subscription pointing there). Defaults to followUpTarget, else the URL origin of the destination field
-   * (providers/health-target.ts). Must not contain a secret (it is shown in `GET /targets`).
+   * Names the destination (the target key): attempts are counted against its circuit (which opens for every
+   * subscription pointing there) and held by its rate limit. Defaults to followUpTarget, else the URL origin
+   * of the destination field (src/targets/key.ts). Must not contain a secret (it is shown in `GET /targets`).
    */
   healthTarget?(config: Config, connection?: Connection): string | undefined;
   /** Extra checks at save time beyond the schema, e.g. template fields that can never exist. */

@@ -1,5 +1,5 @@
 #!/bin/sh
-# The production-like topology on one machine (Temporal server on PostgreSQL, 2 APIs, 2 workers): see README.md.
+# The production-like topology on one machine (Temporal server on PostgreSQL, 2 APIs, 2 workers): see docs/operations.md.
 set -e
 cd "$(dirname "$0")/.."
 sh scripts/setup.sh

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Fuzzes the API from its own OpenAPI document with schemathesis (README "Fuzzing the API").
+# Fuzzes the API from its own OpenAPI document with schemathesis (docs/testing.md "Fuzzing the API").
 # Starts the embedded stack (npm start's launcher) on free ports in a throw-away data folder, runs
 # schemathesis against GET /api/v1/openapi.json with an admin token, then stops the stack.
 # Checks: no 5xx, every status and content type as documented (4xx: application/problem+json),

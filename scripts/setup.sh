@@ -7,7 +7,11 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund --loglevel=error
 fi
 echo "[setup] building"
+started=$(mktemp)
 rm -rf dist
 npx tsc -p tsconfig.json
 node dist/src/temporal/bundle.js
 sh scripts/build-ui.sh
+# what scripts/build-if-stale.sh compares the sources with (the time the build started)
+touch -r "$started" dist/.build-stamp
+rm -f "$started"

@@ -188,7 +188,7 @@ export interface Config {
    * `batchPauseMs` between batches; `schedule` is the daily purge's cron (UTC) or null for none.
    */
   retention: { rowsMaxAgeMs: number; payloadsMaxAgeMs: number; batchSize: number; batchPauseMs: number; schedule: string | null };
-  /** Target circuits (README "Target health and hub events"). */
+  /** Target circuits (docs/delivery.md "Target health and hub events"). */
   targetHealth: TargetHealthConfig;
 }
 

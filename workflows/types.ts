@@ -94,7 +94,7 @@ export interface AttemptResult {
    * `held`: nothing was sent, the target's circuit is open (`retryAfterMs` is the wait).
    */
   outcome: 'success' | 'retryable' | 'permanent' | 'deferred' | 'held';
-  /** The target the attempt went to (providers/health-target.ts; never a secret). */
+  /** The target the attempt went to (src/targets/key.ts; never a secret). */
   target?: string;
   startedAtMs: number;
   durationMs: number;

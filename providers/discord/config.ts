@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { apiBaseUrlField, trimBase } from '../api-base';
+import { apiBaseUrlField, trimBase } from '../shared/api-base';
 import { secretMeta } from '../shared/secret-field';
 
 /** A channel webhook URL: `https://discord.com/api[/v10]/webhooks/<id>/<token>`. */

@@ -1,4 +1,4 @@
-import { severityColor, summarise, truncate } from '../format';
+import { severityColor, summarise, truncate } from '../shared/format';
 import type { DeliveryContext } from '../types';
 import type { DiscordConfig } from './config';
 

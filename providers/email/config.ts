@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { secretMeta } from '../shared/secret-field';
-import { templateField } from '../webhook/template';
+import { templateField } from '../shared/template';
 
 const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;

@@ -1,5 +1,5 @@
 import type { DeliveryContext, DeliveryOutcome } from '../types';
-import { TemplateError } from '../webhook/template';
+import { TemplateError } from '../shared/template';
 import { classifySmtpError } from './classify';
 import type { EmailConfig, EmailConnection } from './config';
 import { composeMail } from './message';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ConnectionContext, EventTypeInfo, FieldProblem, ProviderDefinition } from '../types';
-import { checkTemplatePaths } from '../webhook/template';
+import { checkTemplatePaths } from '../shared/template';
 import { classifySmtpError } from './classify';
 import { emailConfigSchema, emailConnectionSchema, type EmailConfig, type EmailConnection } from './config';
 import { deliverEmail, smtpSecrets } from './deliver';

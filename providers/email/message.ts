@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import * as Mustache from 'mustache';
-import { severityColor, summarise, truncate } from '../format';
+import { severityColor, summarise, truncate } from '../shared/format';
 import type { DeliveryContext } from '../types';
-import { TemplateError, buildTemplateView } from '../webhook/template';
+import { TemplateError, buildTemplateView } from '../shared/template';
 import type { EmailConfig, EmailConnection } from './config';
 
 type MessageContext = Pick<DeliveryContext, 'deliveryId' | 'event' | 'subscription' | 'test' | 'followUp'>;

@@ -1,7 +1,7 @@
 import * as Mustache from 'mustache';
-import { severityColor, summarise, truncate } from '../format';
+import { severityColor, summarise, truncate } from '../shared/format';
 import type { DeliveryContext } from '../types';
-import { TemplateError, buildTemplateView } from '../webhook/template';
+import { TemplateError, buildTemplateView } from '../shared/template';
 
 /** Escapes text for a Chat card's formatted text (a small HTML subset): `&`, `<`, `>` and quotes. */
 export function escapeCardText(text: string): string {

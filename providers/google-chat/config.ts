@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { SECRET_META } from '../shared/secret-field';
-import { templateField } from '../webhook/template';
+import { templateField } from '../shared/template';
 
 /** Google Chat's limit for one message, in UTF-8 bytes (text and cards together). */
 export const GOOGLE_CHAT_MAX_MESSAGE_BYTES = 32_000;

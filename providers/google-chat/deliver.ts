@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { outcomeFromError } from '../http/outcome';
 import type { DeliveryContext, DeliveryOutcome } from '../types';
-import { TemplateError } from '../webhook/template';
+import { TemplateError } from '../shared/template';
 import { buildChatMessage } from './card';
 import { classifyChatResponse } from './classify';
 import { parseWebhookUrl, webhookSecrets, type GoogleChatConfig } from './config';

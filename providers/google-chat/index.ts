@@ -1,5 +1,5 @@
 import type { EventTypeInfo, FieldProblem, ProviderDefinition } from '../types';
-import { checkTemplatePaths } from '../webhook/template';
+import { checkTemplatePaths } from '../shared/template';
 import { googleChatConfigSchema, googleChatTarget, type GoogleChatConfig } from './config';
 import { deliverGoogleChat } from './deliver';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { templateField } from '../webhook/template';
+import { templateField } from '../shared/template';
 import { SECRET_META, secretMeta } from '../shared/secret-field';
 
 const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;

@@ -1,6 +1,6 @@
-import { summarise, truncate, TRUNCATION_MARKER, type EventSummary } from '../format';
+import { summarise, truncate, TRUNCATION_MARKER, type EventSummary } from '../shared/format';
 import type { DeliveryContext } from '../types';
-import { buildTemplateView, TemplateError, type TemplateView } from '../webhook/template';
+import { buildTemplateView, TemplateError, type TemplateView } from '../shared/template';
 import type { RichText } from './client';
 import { SUMMARY_MAX, TEXT_FIELD_MAX, type JiraConfig } from './config';
 import { renderBlocks, richTextSize, textBlocks, type AdfNode, type Block } from './document';

@@ -1,6 +1,6 @@
 import { outcomeFromError } from '../http/outcome';
 import type { DeliveryContext, DeliveryOutcome } from '../types';
-import { TemplateError } from '../webhook/template';
+import { TemplateError } from '../shared/template';
 import { issuePath, JiraClient, jsonBody } from './client';
 import type { JiraConfig, JiraConnection } from './config';
 import { commentBody, issueFields } from './content';

@@ -1,5 +1,5 @@
 import type { EventTypeInfo, FieldProblem, ProviderDefinition } from '../types';
-import { checkTemplatePaths } from '../webhook/template';
+import { checkTemplatePaths } from '../shared/template';
 import { jiraConfigSchema, jiraConnectionSchema, siteKey, type JiraConfig, type JiraConnection } from './config';
 import { testJiraConnection, jiraOptions } from './connection';
 import { deliverJira } from './deliver';

@@ -1,5 +1,5 @@
 import * as Mustache from 'mustache';
-import { TemplateError, type TemplateView } from '../webhook/template';
+import { TemplateError, type TemplateView } from '../shared/template';
 import { cleanText, escapeWiki } from './document';
 
 /**
@@ -35,7 +35,7 @@ class JiraWriter extends Mustache.Writer {
 }
 
 /**
- * Renders a subscription template over the view from webhook/template.ts (event, payload, deliveryId,
+ * Renders a subscription template over the view from providers/shared/template.ts (event, payload, deliveryId,
  * subscription; never the config). Throws TemplateError, whose message holds no values.
  */
 export function renderJiraTemplate(template: string, view: TemplateView, target: JiraTemplateTarget): string {

@@ -1,4 +1,4 @@
-import { summarise, truncate } from '../format';
+import { summarise, truncate } from '../shared/format';
 import type { DeliveryContext } from '../types';
 import { DESCRIPTION_MAX, MESSAGE_MAX, NOTE_MAX, type OpsgenieConfig } from './config';
 

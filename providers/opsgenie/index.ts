@@ -1,6 +1,6 @@
 import { sanitise } from '../shared/sanitise';
 import { outcomeFromError } from '../http/outcome';
-import { fingerprint, subjectDedupKey } from '../subject-key';
+import { fingerprint, subjectDedupKey } from '../shared/subject-key';
 import type { DeliveryContext, DeliveryOutcome, ProviderDefinition } from '../types';
 import { buildAlert, buildNote } from './alert';
 import { classifyOpsgenieResponse, parseOpsgenieAnswer } from './classify';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { apiBaseUrlField } from '../api-base';
+import { apiBaseUrlField } from '../shared/api-base';
 import { secretMeta } from '../shared/secret-field';
 
 /** The Events API v2 host; EU accounts use https://events.eu.pagerduty.com. */

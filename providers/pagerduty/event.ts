@@ -1,5 +1,5 @@
-import { summarise, truncate } from '../format';
-import { subjectDedupKey } from '../subject-key';
+import { summarise, truncate } from '../shared/format';
+import { subjectDedupKey } from '../shared/subject-key';
 import type { DeliveryContext } from '../types';
 import { DEDUP_KEY_MAX, SUMMARY_MAX, type PagerdutyConfig } from './config';
 

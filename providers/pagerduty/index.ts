@@ -1,6 +1,6 @@
 import { outcomeFromError } from '../http/outcome';
-import { fingerprint } from '../subject-key';
-import { trimBase } from '../api-base';
+import { fingerprint } from '../shared/subject-key';
+import { trimBase } from '../shared/api-base';
 import type { DeliveryContext, DeliveryOutcome, ProviderDefinition } from '../types';
 import { classifyPagerdutyResponse } from './classify';
 import { pagerdutyConfigSchema, type PagerdutyConfig } from './config';

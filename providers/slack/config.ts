@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { templateField } from '../webhook/template';
+import { templateField } from '../shared/template';
 import { SECRET_META, secretMeta } from '../shared/secret-field';
 
 /** The public Slack Web API; GovSlack uses https://slack-gov.com/api. */

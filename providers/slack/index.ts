@@ -1,5 +1,5 @@
 import type { ConfigContext, DeliveryContext, DeliveryOutcome, EventTypeInfo, FieldProblem, ProviderDefinition } from '../types';
-import { TemplateError, checkTemplatePaths } from '../webhook/template';
+import { TemplateError, checkTemplatePaths } from '../shared/template';
 import { deliverViaBot } from './bot';
 import { DEFAULT_API_BASE_URL, slackConfigSchema, slackConnectionSchema, type SlackConfig, type SlackConnection } from './config';
 import { listChannels, testSlackConnection } from './connection';

@@ -1,4 +1,4 @@
-import { TRUNCATION_MARKER } from '../format';
+import { TRUNCATION_MARKER } from '../shared/format';
 
 /** Slack's three control characters in mrkdwn; everything else is left as written. */
 const MRKDWN_ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;' };

@@ -1,6 +1,6 @@
-import { severityColor, summarise, truncate, type EventSummary } from '../format';
+import { severityColor, summarise, truncate, type EventSummary } from '../shared/format';
 import type { DeliveryContext } from '../types';
-import { buildTemplateView, renderTemplate } from '../webhook/template';
+import { buildTemplateView, renderTemplate } from '../shared/template';
 import type { TeamsConfig } from './config';
 
 /** Teams refuses messages over about 28 KB ("Request Entity too large"); we stay a little below, in UTF-8 bytes. */

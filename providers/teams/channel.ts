@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { summarise } from '../format';
+import { summarise } from '../shared/format';
 import type { DeliveryContext, DeliveryOutcome } from '../types';
 import { ADAPTIVE_CARD_CONTENT_TYPE, cardKind, fitCard, type AdaptiveCard, type CardKind, type CardText } from './card';
 import type { GraphConfig, TeamsConnection } from './config';

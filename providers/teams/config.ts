@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { templateField } from '../webhook/template';
+import { templateField } from '../shared/template';
 import { SECRET_META, secretMeta } from '../shared/secret-field';
 
 export const DEFAULT_AUTHORITY_BASE_URL = 'https://login.microsoftonline.com';

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { ConfigContext, ConnectionContext, DeliveryContext, DeliveryOutcome, EventTypeInfo, FieldProblem, OptionItem, ProviderDefinition } from '../types';
-import { TemplateError, checkTemplatePaths } from '../webhook/template';
+import { TemplateError, checkTemplatePaths } from '../shared/template';
 import { OptionsQueryError } from '../options';
 import { cardText, type CardText } from './card';
 import { deliverToChannel } from './channel';

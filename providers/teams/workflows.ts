@@ -1,7 +1,7 @@
 import { sanitise } from '../shared/sanitise';
 import { outcomeFromError, outcomeFromResponse } from '../http/outcome';
 import type { DeliveryContext, DeliveryOutcome, OutboundResponse } from '../types';
-import { summarise } from '../format';
+import { summarise } from '../shared/format';
 import { ADAPTIVE_CARD_CONTENT_TYPE, cardKind, fitCard, type AdaptiveCard, type CardText } from './card';
 import type { WorkflowConfig } from './config';
 

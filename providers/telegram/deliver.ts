@@ -1,6 +1,6 @@
 import { outcomeFromError } from '../http/outcome';
 import type { DeliveryContext, DeliveryOutcome, GuardedHttpClient } from '../types';
-import { TemplateError } from '../webhook/template';
+import { TemplateError } from '../shared/template';
 import { callBotApi, type BotApiReply, type TelegramMessage } from './api';
 import { classifyFailure } from './classify';
 import {

@@ -1,4 +1,4 @@
-import { TemplateError, checkTemplatePaths, exampleView } from '../webhook/template';
+import { TemplateError, checkTemplatePaths, exampleView } from '../shared/template';
 import type { ConnectionContext, EventTypeInfo, FieldProblem, OptionItem, ProviderDefinition } from '../types';
 import { callBotApi, type TelegramChat, type TelegramUser } from './api';
 import {

@@ -1,4 +1,4 @@
-import { TRUNCATION_MARKER } from '../format';
+import { TRUNCATION_MARKER } from '../shared/format';
 import type { ParseMode } from './config';
 
 /** Telegram's limit on a message text, in UTF-16 code units after entity parsing. */

@@ -1,7 +1,7 @@
 import * as Mustache from 'mustache';
-import { summarise, truncate, type EventSummary } from '../format';
+import { summarise, truncate, type EventSummary } from '../shared/format';
 import type { DeliveryContext } from '../types';
-import { TemplateError, buildTemplateView } from '../webhook/template';
+import { TemplateError, buildTemplateView } from '../shared/template';
 import type { ParseMode, TelegramConfig } from './config';
 import { TELEGRAM_TEXT_LIMIT, escapeHtml, escapeMarkdownV2, escapeMarkdownV2Url, escapeText, fitMarkup } from './markup';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { templateField } from '../webhook/template';
+import { templateField } from '../shared/template';
 import { SECRET_META, secretMeta } from '../shared/secret-field';
 
 /** The public Webex API. GovCloud (`https://api-usgov.webex.com/v1`) and tests point elsewhere. */

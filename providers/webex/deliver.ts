@@ -1,6 +1,6 @@
 import { outcomeFromError } from '../http/outcome';
 import type { DeliveryContext, DeliveryOutcome, OutboundResponse } from '../types';
-import { TemplateError } from '../webhook/template';
+import { TemplateError } from '../shared/template';
 import { WebexApi } from './api';
 import { classifyWebexResponse } from './classify';
 import type { WebexConfig, WebexConnection } from './config';

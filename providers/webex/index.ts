@@ -1,7 +1,7 @@
 import type { ConnectionContext, EventTypeInfo, FieldProblem, ProviderDefinition } from '../types';
 import { sanitise } from '../shared/sanitise';
 import { outcomeFromError } from '../http/outcome';
-import { checkTemplatePaths } from '../webhook/template';
+import { checkTemplatePaths } from '../shared/template';
 import { WebexApi, WebexRefusal } from './api';
 import { apiBase, webexConfigSchema, webexConnectionSchema, type WebexConfig, type WebexConnection } from './config';
 import { deliverWebex } from './deliver';

@@ -1,7 +1,7 @@
 import * as Mustache from 'mustache';
-import { summarise, TRUNCATION_MARKER } from '../format';
+import { summarise, TRUNCATION_MARKER } from '../shared/format';
 import type { DeliveryContext } from '../types';
-import { TemplateError, buildTemplateView } from '../webhook/template';
+import { TemplateError, buildTemplateView } from '../shared/template';
 import { WEBEX_MARKDOWN_MAX_BYTES } from './config';
 
 // CommonMark punctuation that changes meaning inline, plus `<`, which would open a mention (<@all>) or a tag.

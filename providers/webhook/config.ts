@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isValidWebhookSecret } from './signing';
-import { templateField } from './template';
+import { templateField } from '../shared/template';
 import { SECRET_META, secretMeta } from '../shared/secret-field';
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;

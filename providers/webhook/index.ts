@@ -2,7 +2,7 @@ import { outcomeFromError, outcomeFromResponse } from '../http/outcome';
 import type { DeliveryContext, DeliveryOutcome, EventTypeInfo, FieldProblem, ProviderDefinition } from '../types';
 import { webhookConfigSchema, type WebhookConfig } from './config';
 import { buildWebhookRequest, readExternalId } from './request';
-import { TemplateError, checkTemplatePaths, exampleView, renderJsonTemplate } from './template';
+import { TemplateError, checkTemplatePaths, exampleView, renderJsonTemplate } from '../shared/template';
 
 export { webhookConfigSchema, type WebhookConfig } from './config';
 export { WebhookSigner, WebhookVerificationError, generateWebhookSecret, WEBHOOK_TOLERANCE_SECONDS } from './signing';

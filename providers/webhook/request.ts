@@ -1,7 +1,7 @@
 import type { DeliveryContext, OutboundRequest } from '../types';
 import { authHeaderName, type WebhookAuth, type WebhookConfig } from './config';
 import { WebhookSigner } from './signing';
-import { TemplateError, buildTemplateView, renderJsonTemplate, renderTemplate, type TemplateView } from './template';
+import { TemplateError, buildTemplateView, renderJsonTemplate, renderTemplate, type TemplateView } from '../shared/template';
 
 const CONTENT_TYPES = { json: 'application/json', form: 'application/x-www-form-urlencoded' } as const;
 

@@ -30,7 +30,7 @@ import { eventRoutes } from './events';
 import { ingestRoutes } from './ingest';
 import { targetRoutes } from './targets';
 import { TargetService } from '../targets/service';
-import { HubEvents } from '../../activities/hub-events';
+import { HubEvents } from '../catalogue/hub-events';
 import { providerRoutes } from './providers';
 import { subscriptionRoutes } from './subscriptions';
 import { tokenRoutes } from './tokens';

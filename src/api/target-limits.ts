@@ -16,7 +16,7 @@ const target = z
 /** The target key in the path, URL-encoded (`http%3A%2F%2Fhooks.example.com`, `slack:...`). */
 const keyParams = z.object({ key: z.string().min(1).max(500) });
 
-/** `/targets/limits` and `/targets/{key}/limit`: rate limits per destination, configured and learned (README "Rate limits per destination"). */
+/** `/targets/limits` and `/targets/{key}/limit`: rate limits per destination, configured and learned (docs/delivery.md "Rate limits per destination"). */
 export function targetLimitRoutes(routes: ApiRoutes, store: TargetLimitStore): void {
   routes.add({
     method: 'get', path: '/targets/limits', summary: 'List destinations with a configured or learned rate limit', tag: 'targets',

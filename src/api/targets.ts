@@ -25,7 +25,7 @@ export const targetSchema = z
 
 const listQuery = z.object({ state: z.enum(STATES).optional(), ...pageQuery }).strict();
 
-/** `/targets`: the health of every destination the hub has sent to (README "Target health and hub events"). */
+/** `/targets`: the health of every destination the hub has sent to (docs/delivery.md "Target health and hub events"). */
 export function targetRoutes(routes: ApiRoutes, targets: TargetService): void {
   routes.add({
     method: 'get', path: '/targets', summary: 'List targets with their circuit state and failure rate', tag: 'targets',

@@ -3,7 +3,7 @@ import type { DataSource } from 'typeorm';
 import { isActiveSql, matchesEmissionSql } from '../ingest/matching';
 import type { DeliveryRef } from '../temporal/deliveries';
 
-/** A replay as the API shows it (README "Replaying missed events"). */
+/** A replay as the API shows it (docs/delivery.md "Replaying missed events"). */
 export interface ReplayView {
   id: string;
   subscriptionId: string;

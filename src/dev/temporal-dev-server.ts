@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 /**
- * What the dev server is started with beyond its defaults (measured in bench/, see the README):
+ * What the dev server is started with beyond its defaults (measured in bench/, see docs/benchmarks.md):
  * - SQLite in WAL mode with synchronous=NORMAL: a commit no longer waits for its own fsync. A crash of the
  *   process loses nothing; a power cut can lose the last commits (the dev server is not the production
  *   set-up: docker-compose runs Temporal on PostgreSQL).
@@ -20,7 +20,7 @@ export const DEV_SERVER_TUNING = {
 /**
  * How long an idle poll waits on the server before it is answered empty and polled again (Temporal's default is
  * 60 s): short, so the pollers' last-access times that `/readyz` reads are never older than this when a worker
- * polls (README "Readiness and a worker that cannot work"). docker-compose sets the same in its dynamic config.
+ * polls (docs/operations.md "Readiness and a worker that cannot work"). docker-compose sets the same in its dynamic config.
  */
 export const LONG_POLL_EXPIRATION = '15s';
 

@@ -4,7 +4,7 @@ import { freshPollers, type PollerSource } from '../temporal/pollers';
 import { databaseCheck, pendingAgeCheck, temporalCheck, workersCheck, type ReadinessCheck } from './health';
 
 /**
- * The API's readiness checks (`/readyz`, README "Readiness and a worker that cannot work"): PostgreSQL and Temporal
+ * The API's readiness checks (`/readyz`, docs/operations.md "Readiness and a worker that cannot work"): PostgreSQL and Temporal
  * answer, a worker polls the delivery task queue, and no pending delivery is older than READINESS_MAX_PENDING_AGE_S.
  * `pollers` counts the workers per task queue, for the `integrations_hub_workers_polling` gauge.
  */

@@ -2,7 +2,7 @@ import type { FieldProblem } from '../../providers/types';
 import { keptSecrets } from './fields';
 
 /*
- * A stored secret follows its destination only while the destination stays where it was (README
+ * A stored secret follows its destination only while the destination stays where it was (docs/security.md
  * "Security", docs/API.md "PATCH and secrets"). A provider binds each secret to the config fields that
  * say where it is sent (`"x-bound-to"` in its schema, see secretBindingsFromJsonSchema). When a PATCH
  * moves one of those fields to another origin, every secret bound to it must be given again in the same

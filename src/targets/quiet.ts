@@ -1,6 +1,6 @@
 import { Client } from 'pg';
-import { Circuits, type CircuitSettings, type Gate } from '../../activities/circuit';
-import type { GateDecision, TargetLimits } from '../../activities/target-limits';
+import { Circuits, type CircuitSettings, type Gate } from './circuits';
+import type { GateDecision, TargetLimits } from './rate-limits';
 import type { DataSource } from 'typeorm';
 import type { Logger } from '../logger';
 

@@ -33,7 +33,7 @@ interface Row {
   subscriptions: TargetView['subscriptions'] | null;
 }
 
-/** Reads target health (written by the attempts, activities/circuit.ts) for `GET /targets` and the subscription view. */
+/** Reads target health (written by the attempts, src/targets/circuits.ts) for `GET /targets` and the subscription view. */
 export class TargetService {
   constructor(
     private readonly dataSource: DataSource,

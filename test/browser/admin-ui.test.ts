@@ -9,7 +9,7 @@ import { ADMIN_TOKEN, Hub, INGEST_TOKEN, waitFor } from '../support/hub';
 import { launchChromium } from '../support/browser';
 import { PROJECT_ROOT } from '../support/stack';
 
-// UI_SCREENSHOTS=docs/screenshots keeps a screenshot of each page (the README shows them)
+// UI_SCREENSHOTS=docs/screenshots keeps a screenshot of each page (docs/ui.md shows them)
 const SHOTS = process.env.UI_SCREENSHOTS ? path.resolve(PROJECT_ROOT, process.env.UI_SCREENSHOTS) : undefined;
 
 describe('admin UI in a real Chromium against the real stack', function () {

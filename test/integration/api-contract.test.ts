@@ -304,7 +304,7 @@ describe('API contract: bad inputs get precise problem+json answers', function (
       assert.equal(renamed.status, 200);
       assert.equal(await authorizationSeenAt('/secret-4'), `Bearer ${OLD}`);
 
-      // another origin: the stored token does not follow the url there (README "Security")
+      // another origin: the stored token does not follow the url there (docs/security.md)
       const elsewhere = await new Receiver().start();
       try {
         const moved = await hub.call('PATCH', `/subscriptions/${sub.id}`, { config: { url: `${elsewhere.url}/moved`, auth: { type: 'bearer' } } });

@@ -4,6 +4,8 @@ import { createDataSource, MIGRATIONS } from '../../entities/data-source';
 import { openDatabase } from '../../src/db';
 import { createLogger } from '../../src/logger';
 import { getStack } from '../support/stack';
+import { OneTargetKey1765431870000 } from '../../entities/migrations/1765431870000-OneTargetKey';
+import { boundedTargetKey } from '../../src/targets/key';
 
 const TABLES = ['api_tokens', 'connections', 'deliveries', 'delivery_attempts', 'emissions', 'event_types', 'external_records', 'plugins', 'provider_settings', 'recoveries', 'replays', 'subscriptions', 'target_health', 'target_limits', 'target_outcomes', 'ui_sessions'];
 
@@ -54,6 +56,46 @@ describe('migrations', function () {
       await ds.query(insert, ['d1']);
       await assert.rejects(ds.query(insert, ['d2']), /deliveries_emission_subscription/);
     } finally {
+      await ds.destroy();
+    }
+  });
+
+  it('rewrites stored target keys longer than 500 characters to the bounded key the attempts now use', async () => {
+    const ds = createDataSource(url);
+    await ds.initialize();
+    const long = `slack:https://slack.com/api:${'C'.repeat(480)}`;
+    const wide = `teams:${'😀'.repeat(505)}`; // 511 characters, more UTF-16 units
+    const taken = `jira:${'P'.repeat(505)}`;
+    const short = 'https://hooks.example.com';
+    try {
+      await ds.query(`DELETE FROM target_health`);
+      await ds.query(`DELETE FROM target_outcomes`);
+      for (const key of [long, wide, taken, short, boundedTargetKey(taken)]) {
+        await ds.query(`INSERT INTO target_health (target_key, provider) VALUES ($1, 'x')`, [key]);
+        await ds.query(`INSERT INTO target_outcomes (target_key, ok) VALUES ($1, true)`, [key]);
+      }
+      await ds.query(
+        `INSERT INTO subscriptions (id, name, provider, event, config, target_key) VALUES ('s-long', 'n', 'slack', 'incident.created', '{}', $1)`,
+        [long],
+      );
+      const runner = ds.createQueryRunner();
+      try {
+        await new OneTargetKey1765431870000().up(runner);
+      } finally {
+        await runner.release();
+      }
+      const health: { target_key: string }[] = await ds.query(`SELECT target_key FROM target_health ORDER BY target_key`);
+      assert.deepEqual(health.map((r) => r.target_key).sort(), [boundedTargetKey(long), boundedTargetKey(taken), short, boundedTargetKey(wide)].sort());
+      const outcomes: { target_key: string; n: string }[] = await ds.query(`SELECT target_key, count(*) AS n FROM target_outcomes GROUP BY 1 ORDER BY 1`);
+      assert.deepEqual(
+        Object.fromEntries(outcomes.map((r) => [r.target_key, Number(r.n)])),
+        { [boundedTargetKey(long)]: 1, [boundedTargetKey(taken)]: 2, [short]: 1, [boundedTargetKey(wide)]: 1 },
+      );
+      const [sub] = await ds.query(`SELECT target_key FROM subscriptions WHERE id = 's-long'`);
+      assert.equal(sub.target_key, boundedTargetKey(long));
+      assert.notEqual(boundedTargetKey(long), long.slice(0, 500), 'not a plain cut');
+    } finally {
+      await ds.query(`DELETE FROM subscriptions WHERE id = 's-long'`);
       await ds.destroy();
     }
   });

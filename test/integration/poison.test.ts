@@ -5,7 +5,7 @@ import { scriptProvider } from '../../providers/script';
 import { shellProvider } from '../../providers/shell';
 import { teamsProvider } from '../../providers/teams';
 import { createActivities, activityStores } from '../../activities';
-import type { TargetHealth } from '../../activities/target-health';
+import type { TargetHealth } from '../../src/targets/health';
 import { outboundClient } from '../../src/outbound';
 import { createSecretBox } from '../../src/secrets/crypto';
 import { Receiver } from '../fakes/receiver';

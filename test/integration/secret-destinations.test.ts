@@ -5,7 +5,7 @@ import { TelegramFake } from '../fakes/telegram';
 import { Hub, waitFor, type JsonResponse } from '../support/hub';
 
 /*
- * A stored secret follows a changed destination only when it is given again (README "Security",
+ * A stored secret follows a changed destination only when it is given again (docs/security.md,
  * docs/API.md "PATCH and secrets"). The attack this closes: a manager, who may edit configs but never read
  * a secret, points an admin's bot token or bearer token at a host of their own and triggers it with /test.
  */

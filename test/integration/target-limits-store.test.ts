@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { DataSource } from 'typeorm';
-import { SLOT_SPACING, targetLimits, type GateDecision } from '../../activities/target-limits';
+import { SLOT_SPACING, targetLimits, type GateDecision } from '../../src/targets/rate-limits';
 import { openDatabase } from '../../src/db';
 import { createLogger } from '../../src/logger';
 import { TargetLimitStore } from '../../src/targets/limits';

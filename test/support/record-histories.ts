@@ -1,5 +1,5 @@
-// Records the histories the replay test (test/integration/replay.test.ts) replays: real runs of each delivery
-// workflow version through the real pipeline (API, worker, PostgreSQL, Temporal dev server, local fakes).
+// Records the histories the replay test (test/unit/replay.test.ts) replays: real runs of each delivery workflow
+// version, and of the recovery, replay and retention workflows, through the real pipeline (API, worker, PostgreSQL, Temporal dev server, local fakes).
 // Run it after a change that adds a workflow path worth pinning, and commit the files it writes:
 //   npx tsc -p tsconfig.json && node dist/src/temporal/bundle.js && node dist/test/support/record-histories.js [pattern] [suffix]
 // `pattern` (a regular expression) picks scenarios by name; `suffix` is added to each file name, e.g. "@<commit>"
@@ -10,7 +10,7 @@ import { temporal } from '@temporalio/proto';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { targetLimits } from '../../activities/target-limits';
+import { targetLimits } from '../../src/targets/rate-limits';
 import { jiraProvider } from '../../providers/jira';
 import { cancelUpdate, redeliverUpdate } from '../../workflows/types';
 import { JiraFake } from '../fakes/jira';
@@ -307,6 +307,50 @@ const scenarios: Record<string, Scenario> = {
     assert.equal(res.status, 202, JSON.stringify(res.body));
     await waitFor(async () => (await ctx.hub.call('GET', `/deliveries/recover/${res.body.id}`)).body.status === 'done', 'the recovery');
     return [`recovery:${res.body.id}`];
+  },
+  async replay(ctx) {
+    // a subscription created after two events reaches them through a replay of the range
+    const since = new Date(Date.now() - 1000).toISOString();
+    for (let i = 0; i < 2; i++) {
+      const subject = `inc-${++seq}`;
+      const payload = { incidentId: subject, title: `Outage ${subject}`, severity: 'major' };
+      const res = await ctx.hub.call('POST', '/ingest', { event: 'incident.created', id: `record-missed-${subject}-${Date.now()}`, payload }, INGEST_TOKEN);
+      assert.equal(res.status, 202, JSON.stringify(res.body));
+      assert.deepEqual(res.body.deliveries, [], 'no subscription takes it yet');
+    }
+    const sub = await ctx.hub.call('POST', '/subscriptions', {
+      name: 'record replay',
+      provider: 'webhook',
+      event: 'incident.created',
+      config: { url: `${ctx.receiver.url}/hook`, auth: { type: 'bearer', token: BEARER } },
+    });
+    assert.equal(sub.status, 201, JSON.stringify(sub.body));
+    const res = await ctx.hub.call('POST', `/subscriptions/${sub.body.id}/replay`, { since });
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    await waitFor(async () => (await ctx.hub.call('GET', `/subscriptions/${sub.body.id}/replay/${res.body.id}`)).body.status === 'done', 'the replay');
+    const done = await ctx.hub.call('GET', `/subscriptions/${sub.body.id}/replay/${res.body.id}`);
+    assert.equal(done.body.delivered, 2, JSON.stringify(done.body));
+    return [`replay:${res.body.id}`];
+  },
+  async retention(ctx) {
+    // two delivered events aged past RETENTION_DAYS (30 by default): one run purges their rows and emissions
+    await webhook(ctx, 'incident.created', []);
+    const a = await ingest(ctx, 'incident.created');
+    const b = await ingest(ctx, 'incident.created');
+    await status(ctx, a.id, 'success');
+    await status(ctx, b.id, 'success');
+    for (const d of [a, b]) {
+      await ctx.hub.dataSource.query(
+        `UPDATE emissions SET received_at = now() - interval '40 days' WHERE id = (SELECT emission_id FROM deliveries WHERE id = $1)`,
+        [d.id],
+      );
+      await ctx.hub.dataSource.query(`UPDATE deliveries SET created_at = now() - interval '40 days', updated_at = now() - interval '40 days' WHERE id = $1`, [d.id]);
+    }
+    const { client } = await getStack();
+    const workflowId = `retention-record-${Date.now()}`;
+    const totals = await client.workflow.execute('retentionWorkflow', { workflowId, taskQueue: ctx.hub.config.temporal.taskQueue, args: [{}] });
+    assert.ok((totals as Record<string, number>).deliveries >= 2, JSON.stringify(totals));
+    return [workflowId];
   },
 };
 

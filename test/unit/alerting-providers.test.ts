@@ -12,7 +12,7 @@ import { pagerdutyConfigSchema, pagerdutyProvider } from '../../providers/pagerd
 import { classifyPagerdutyResponse } from '../../providers/pagerduty/classify';
 import { buildPagerdutyEvent, pagerdutySeverity } from '../../providers/pagerduty/event';
 import { createBuiltinRegistry } from '../../providers';
-import { subjectDedupKey } from '../../providers/subject-key';
+import { subjectDedupKey } from '../../providers/shared/subject-key';
 import type { DeliveryEvent, OutboundResponse } from '../../providers/types';
 
 const PD_KEY = 'R0UT1NGKEYa1b2c3d4e5f6g7h8i9j0kL';

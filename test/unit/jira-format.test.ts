@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { z } from 'zod';
-import { TRUNCATION_MARKER } from '../../providers/format';
+import { TRUNCATION_MARKER } from '../../providers/shared/format';
 import { jiraConfigSchema, jiraConnectionSchema, jiraProvider, validateJiraConfig, type JiraConfig } from '../../providers/jira';
 import { commentBody, customFields, issueDescription, issueFields, issueSummary } from '../../providers/jira/content';
 import { escapeWiki, textBlocks, toAdf, toWiki } from '../../providers/jira/document';
 import type { DeliveryContext, DeliveryEvent, GuardedHttpClient } from '../../providers/types';
-import { TemplateError } from '../../providers/webhook/template';
+import { TemplateError } from '../../providers/shared/template';
 import { secretPathsFromJsonSchema } from '../../providers/shared/secret-field';
 import { isAdfDoc, plainText } from '../fakes/jira';
 

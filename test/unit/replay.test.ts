@@ -15,9 +15,9 @@ describe('recorded delivery histories replay on the current workflow code', func
   this.timeout(120_000);
   const files = fs.existsSync(HISTORIES_DIR) ? fs.readdirSync(HISTORIES_DIR).filter((f) => f.endsWith('.json')).sort() : [];
 
-  it('has histories of both delivery workflow versions and the recovery workflow to replay', () => {
+  it('has histories of both delivery workflow versions and of the recovery, replay and retention workflows to replay', () => {
     const types = new Set(files.map((f) => workflowType(JSON.parse(fs.readFileSync(path.join(HISTORIES_DIR, f), 'utf8')))));
-    assert.deepEqual([...types].sort(), ['deliveryWorkflow', 'deliveryWorkflowV2', 'recoverDeliveriesWorkflow']);
+    assert.deepEqual([...types].sort(), ['deliveryWorkflow', 'deliveryWorkflowV2', 'recoverDeliveriesWorkflow', 'replayMissedWorkflow', 'retentionWorkflow']);
   });
 
   // both bundles: the plain one (trace header handed on) and the one with the OpenTelemetry workflow interceptors
@@ -39,6 +39,35 @@ describe('recorded delivery histories replay on the current workflow code', func
       assert.deepEqual(failures, []);
     });
   }
+});
+
+describe('a recorded history altered the way a careless change would alter the code', function () {
+  this.timeout(120_000);
+  // v2-success as recorded, but its attempt scheduled under another activity type: what an open run would meet
+  // if the workflow code swapped its activity without patched(). Replay must refuse it, or the replay test
+  // above could pass whatever the code does.
+  const ORIGINAL = 'v2-success.json';
+
+  function history(alter: boolean): temporal.api.history.v1.History {
+    const json = JSON.parse(fs.readFileSync(path.join(HISTORIES_DIR, ORIGINAL), 'utf8'));
+    if (alter) {
+      const scheduled = json.events.filter((e: any) => e.activityTaskScheduledEventAttributes);
+      assert.equal(scheduled.length, 1, 'the recorded history schedules one activity');
+      assert.equal(scheduled[0].activityTaskScheduledEventAttributes.activityType.name, 'deliverAttempt');
+      scheduled[0].activityTaskScheduledEventAttributes.activityType.name = 'attemptDelivery';
+    }
+    return temporal.api.history.v1.History.fromObject(json);
+  }
+
+  it('replays as recorded, and fails with a determinism error once its activity type is changed', async () => {
+    const options = { ...workflowSource(), sinks: workerTracing(true, false).sinks, replayName: 'altered-history' };
+    await Worker.runReplayHistory(options, history(false), 'v2-success-as-recorded');
+    await assert.rejects(Worker.runReplayHistory(options, history(true), 'v2-success-altered'), (err: Error) => {
+      assert.equal(err.name, 'DeterminismViolationError', `${err.name}: ${err.message}`);
+      assert.match(err.message, /deliverAttempt|attemptDelivery/);
+      return true;
+    });
+  });
 });
 
 function workflowType(json: { events?: { workflowExecutionStartedEventAttributes?: { workflowType?: { name?: string } } }[] }): string | undefined {

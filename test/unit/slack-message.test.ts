@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { TRUNCATION_MARKER } from '../../providers/format';
+import { TRUNCATION_MARKER } from '../../providers/shared/format';
 import { slackConfigSchema } from '../../providers/slack';
 import { buildMessage, capBlocks, renderMrkdwnTemplate, type Block } from '../../providers/slack/message';
 import { escapeMrkdwn, fitMrkdwn, mentionMrkdwn, mrkdwnDate, mrkdwnLink } from '../../providers/slack/mrkdwn';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { storableRecord } from '../../activities/delivery-log';
+import { storableRecord } from '../../src/deliveries/log';
 import { storableJson, storableText, unstorableReason } from '../../providers/shared/storable';
 import { MAX_JSON_DEPTH, unstorableProblems } from '../../src/http/validation';
 

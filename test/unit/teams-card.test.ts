@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { summarise, TRUNCATION_MARKER } from '../../providers/format';
+import { summarise, TRUNCATION_MARKER } from '../../providers/shared/format';
 import { teamsProvider } from '../../providers/teams';
 import { buildCard, cardText, DESCRIPTION_MAX_CHARS, escapeCardText, fitCard, MESSAGE_BUDGET_BYTES, TITLE_MAX_CHARS } from '../../providers/teams/card';
 import { attachmentIdFor, decodeExternalId, encodeExternalId, graphMessageBody } from '../../providers/teams/channel';

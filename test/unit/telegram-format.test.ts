@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { z } from 'zod';
-import { summarise, TRUNCATION_MARKER } from '../../providers/format';
+import { summarise, TRUNCATION_MARKER } from '../../providers/shared/format';
 import { telegramProvider } from '../../providers/telegram';
 import { telegramConfigSchema, telegramConnectionSchema, telegramTarget, type ParseMode } from '../../providers/telegram/config';
 import {

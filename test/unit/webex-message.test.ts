@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { TRUNCATION_MARKER } from '../../providers/format';
+import { TRUNCATION_MARKER } from '../../providers/shared/format';
 import type { DeliveryContext, DeliveryEvent, EventTypeInfo } from '../../providers/types';
 import { validateWebexConfig, webexConfigSchema } from '../../providers/webex';
 import { byteLength, escapeMarkdown, formatMessage, renderMessageTemplate, truncateBytes } from '../../providers/webex/message';
-import { TemplateError } from '../../providers/webhook/template';
+import { TemplateError } from '../../providers/shared/template';
 
 const EVENT: DeliveryEvent = {
   id: 'evt_1',

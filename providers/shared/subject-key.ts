@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import type { DeliveryContext } from './types';
+import type { DeliveryContext } from '../types';
 
 /**
  * A stable key for "the thing this event is about" that an alerting API dedupes on (PagerDuty

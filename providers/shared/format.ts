@@ -1,4 +1,4 @@
-import type { DeliveryContext } from './types';
+import type { DeliveryContext } from '../types';
 
 /** What a chat or ticket message says about an event, read from the payload's common fields. */
 export interface EventSummary {

@@ -1,6 +1,6 @@
-import type { Logger } from '../src/logger';
-import { safeErrorMessage } from '../providers/shared/sanitise';
-import { storableJson } from '../providers/shared/storable';
+import type { Logger } from '../logger';
+import { safeErrorMessage } from '../../providers/shared/sanitise';
+import { storableJson } from '../../providers/shared/storable';
 
 /** The hub's own catalogue events (src/catalogue/builtin.ts, owner `hub`). */
 export type HubEventType =

@@ -1,9 +1,9 @@
-// Rate limits per destination, shared by every worker through PostgreSQL (table target_limits): a
-// configured limit spaces send slots 1/N s apart, and a learned block (a 429 or a provider's rate-limit
+// Rate limits per destination (keyed by the target key, src/targets/key.ts), shared by every worker
+// through PostgreSQL (table target_limits): a configured limit spaces send slots 1/N s apart, and a learned block (a 429 or a provider's rate-limit
 // answer) holds every delivery to that target until the window passes. See the README, "Rate limits per
 // destination".
 import type { DataSource } from 'typeorm';
-import { RETRY_AFTER_CAP_MS } from '../workflows/retry';
+import { RETRY_AFTER_CAP_MS } from '../../workflows/retry';
 
 /** What the gate decided for one attempt. */
 export type GateDecision =
@@ -78,27 +78,6 @@ export function targetLimits(ds: DataSource): TargetLimits {
       );
     },
   };
-}
-
-/**
- * The key rate limits are kept under: the provider's follow-up target where it has one (a Slack channel, a
- * Jira project, ...), else the origin of the config's `url` (a webhook), else undefined (no limit applies).
- */
-export function rateLimitKey(
-  def: { id: string; followUpTarget?(config: never, connection?: never): string | undefined },
-  config: Record<string, unknown>,
-  connection?: Record<string, unknown>,
-): string | undefined {
-  const target = def.followUpTarget?.(config as never, connection as never);
-  if (target) return target.slice(0, 500);
-  const url = typeof config.url === 'string' ? config.url : undefined;
-  if (!url) return undefined;
-  try {
-    const origin = new URL(url).origin;
-    return origin === 'null' || /[{}]/.test(origin) ? undefined : origin;
-  } catch {
-    return undefined; // a templated host: no stable target
-  }
 }
 
 /** True when an attempt's answer asks the target's senders to slow down; with the window to hold them. */

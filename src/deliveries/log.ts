@@ -1,11 +1,11 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { DataSource } from 'typeorm';
-import type { EventCatalogue } from '../src/catalogue/store';
-import { safeErrorMessage, sanitise } from '../providers/shared/sanitise';
-import { storableJson, storableOptional, storableText } from '../providers/shared/storable';
-import type { DeliveryStatus } from '../entities/delivery.entity';
-import type { RetryPolicyInput } from '../workflows/retry';
-import { NOT_FOUND_FAILURE, type AttemptRecord, type StoredAttempt } from '../workflows/types';
+import type { EventCatalogue } from '../catalogue/store';
+import { safeErrorMessage, sanitise } from '../../providers/shared/sanitise';
+import { storableJson, storableOptional, storableText } from '../../providers/shared/storable';
+import type { DeliveryStatus } from '../../entities/delivery.entity';
+import type { RetryPolicyInput } from '../../workflows/retry';
+import { NOT_FOUND_FAILURE, type AttemptRecord, type StoredAttempt } from '../../workflows/types';
 
 /**
  * The delivery log as the activities use it: one delivery loaded with everything an attempt needs, an

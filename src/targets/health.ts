@@ -1,9 +1,9 @@
 import crypto from 'node:crypto';
-import type { Logger } from '../src/logger';
-import { safeErrorMessage } from '../providers/shared/sanitise';
-import type { AttemptResult, AttemptTrigger, StoredAttempt } from '../workflows/types';
-import { healthOutcomeOf, type Circuits, type Gate } from './circuit';
-import { isHubEvent, type HubEvents, type HubEventType } from './hub-events';
+import type { Logger } from '../logger';
+import { safeErrorMessage } from '../../providers/shared/sanitise';
+import type { AttemptResult, AttemptTrigger, StoredAttempt } from '../../workflows/types';
+import { healthOutcomeOf, type Circuits, type Gate } from './circuits';
+import { isHubEvent, type HubEvents, type HubEventType } from '../catalogue/hub-events';
 
 /** The delivery an attempt belongs to, as target health needs it. */
 export interface AttemptSubject {

@@ -33,39 +33,35 @@ const MIN_WAIT_MS = 50;
 /** The PostgreSQL-backed limits. */
 export function targetLimits(ds: DataSource): TargetLimits {
   return {
-    acquire: async (key, maxHoldMs) => {
-      // one statement, one round trip (issue 22; was BEGIN, SELECT ... FOR UPDATE, UPDATE, COMMIT): the row lock
-      // taken in `cur` serialises reservations as before, and the slot is moved in the same statement; database
-      // time throughout, so the workers' clocks do not matter. No row (most targets): nothing locked, go.
-      const rows: { per_second: number | null; blocked_ms: number | null; slot_ms: number | null; reserved: boolean }[] = await ds.query(
-        `WITH cur AS (
-           SELECT per_second,
+    acquire: (key, maxHoldMs) =>
+      ds.transaction(async (m) => {
+        // database time throughout, so the workers' clocks do not matter; the row lock serialises reservations
+        const rows: { per_second: number | null; blocked_ms: number | null; slot_ms: number | null }[] = await m.query(
+          `SELECT per_second,
                   (extract(epoch FROM blocked_until - clock_timestamp()) * 1000)::float8 AS blocked_ms,
-                  greatest(0, (extract(epoch FROM next_slot_at - clock_timestamp()) * 1000)::float8) AS slot_ms
-             FROM target_limits WHERE target_key = $1 FOR UPDATE),
-         up AS (
-           UPDATE target_limits t
-              SET next_slot_at = clock_timestamp() + make_interval(secs => (coalesce(cur.slot_ms, 0) + 1000 * $3::float8 / cur.per_second) / 1000)
-             FROM cur
-            WHERE t.target_key = $1 AND cur.per_second IS NOT NULL AND coalesce(cur.blocked_ms, 0) <= 0 AND coalesce(cur.slot_ms, 0) <= $2::float8
-           RETURNING 1)
-         SELECT cur.per_second, cur.blocked_ms, cur.slot_ms, EXISTS (SELECT 1 FROM up) AS reserved FROM cur`,
-        [key, maxHoldMs, SLOT_SPACING],
-      );
-      const row = rows[0];
-      // free: nothing gates this target now (no row, or no limit and no learned block)
-      if (!row) return { kind: 'go', waitMs: 0, free: true };
-      if (row.blocked_ms !== null && row.blocked_ms > 0) {
-        return { kind: 'throttled', waitMs: Math.max(MIN_WAIT_MS, Math.ceil(row.blocked_ms)), reason: 'learned' };
-      }
-      if (row.per_second === null) return { kind: 'go', waitMs: 0, free: true };
-      const slotMs = Math.max(0, row.slot_ms ?? 0);
-      if (!row.reserved) {
-        // come back when the queue ahead is within the hold (others may have taken slots by then)
-        return { kind: 'throttled', waitMs: Math.max(MIN_WAIT_MS, Math.ceil(slotMs - maxHoldMs / 2)), reason: 'limit' };
-      }
-      return { kind: 'go', waitMs: Math.ceil(slotMs) };
-    },
+                  (extract(epoch FROM next_slot_at - clock_timestamp()) * 1000)::float8 AS slot_ms
+           FROM target_limits WHERE target_key = $1 FOR UPDATE`,
+          [key],
+        );
+        const row = rows[0];
+        // free: nothing gates this target now (no row, or no limit and no learned block): the quiet-target cache may skip it
+        if (!row) return { kind: 'go', waitMs: 0, free: true };
+        if (row.blocked_ms !== null && row.blocked_ms > 0) {
+          return { kind: 'throttled', waitMs: Math.max(MIN_WAIT_MS, Math.ceil(row.blocked_ms)), reason: 'learned' };
+        }
+        if (row.per_second === null) return { kind: 'go', waitMs: 0, free: true };
+        const slotMs = Math.max(0, row.slot_ms ?? 0);
+        if (slotMs > maxHoldMs) {
+          // come back when the queue ahead is within the hold (others may have taken slots by then)
+          return { kind: 'throttled', waitMs: Math.max(MIN_WAIT_MS, Math.ceil(slotMs - maxHoldMs / 2)), reason: 'limit' };
+        }
+        const spacingMs = (1000 * SLOT_SPACING) / row.per_second;
+        await m.query(
+          `UPDATE target_limits SET next_slot_at = clock_timestamp() + make_interval(secs => $2) WHERE target_key = $1`,
+          [key, (slotMs + spacingMs) / 1000],
+        );
+        return { kind: 'go', waitMs: Math.ceil(slotMs) };
+      }),
     learn: async (key, retryAfterMs, status) => {
       const ms = Math.min(Math.max(retryAfterMs, 0), RETRY_AFTER_CAP_MS);
       await ds.query(

@@ -3,6 +3,7 @@
 // (WORKER_MAX_CONCURRENT_ACTIVITIES, sticky queue timeout). Run as its own process by bench/run; it
 // reports over IPC how many workflows reached their last activity and when each reached its first.
 import { bundleWorkflowCode, NativeConnection, Runtime, DefaultLogger, Worker } from '@temporalio/worker';
+import http from 'node:http';
 import { loadConfig } from '../src/config';
 
 async function main(): Promise<void> {
@@ -21,6 +22,20 @@ async function main(): Promise<void> {
     if (last && !completedAt.has(id)) completedAt.set(id, Date.now());
     return Promise.resolve();
   }
+  // the floor's webhook POST (compare scenario): keep-alive, like the hub's outbound client
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  function deliver(input: { id: string; url: string }): Promise<void> {
+    const body = JSON.stringify({ id: input.id, event: 'incident.created' });
+    return new Promise((resolve, reject) => {
+      const req = http.request(input.url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'webhook-id': input.id } }, (res) => {
+        res.resume();
+        res.on('end', () => ((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300 ? resolve() : reject(new Error(`HTTP ${res.statusCode}`))));
+      });
+      req.setTimeout(30_000, () => req.destroy(new Error('timeout')));
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const worker = await Worker.create({
     connection,
@@ -29,7 +44,7 @@ async function main(): Promise<void> {
     workflowBundle: { code },
     stickyQueueScheduleToStartTimeout: '3s',
     maxConcurrentActivityTaskExecutions: config.workerMaxConcurrentActivities,
-    activities: { loadPlan: noop, attempt: noop, record: noop },
+    activities: { loadPlan: noop, attempt: noop, record: noop, deliver },
   });
   // {type:'stats', prefix, times?}: workflows (ids starting with prefix) that finished their last activity
   process.on('message', (msg: { type?: string; seq?: number; prefix?: string; times?: boolean }) => {

@@ -29,3 +29,23 @@ export async function baselineWorkflow(input: { id: string; activities?: 1 | 3 }
   }
   return 'success';
 }
+
+/** The floor's activity: one webhook POST to the receiver (the comparison benchmark, bench/scenarios/compare.ts). */
+export interface FloorActivities {
+  deliver(input: { id: string; url: string }): Promise<void>;
+}
+
+// retried by the server on a non-2xx answer, about the hub's schedule in the benchmark (100 ms doubling, at most 5 s)
+const { deliver } = proxyActivities<FloorActivities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '100 milliseconds', backoffCoefficient: 2, maximumInterval: '5 seconds', maximumAttempts: 10 },
+});
+
+/**
+ * The bare floor of a delivery: a workflow whose one activity POSTs the event to the receiver. What the hub's
+ * delivery costs on the same engine when nothing is logged, matched, signed or checked.
+ */
+export async function floorWorkflow(input: { id: string; url: string }): Promise<'success'> {
+  await deliver(input);
+  return 'success';
+}

@@ -7,7 +7,8 @@
 // --tmpdir puts the stacks' PostgreSQL data and Temporal SQLite file there (e.g. /dev/shm, to take the
 // disk's fsync out of the numbers); default: the system temp folder, as the dev stack runs.
 //
-// Scenarios: ingest latency e2e (alias memory) fanout flaky log retention lanes plugins. Default: all of them.
+// Scenarios: ingest latency e2e (alias memory) fanout flaky log retention lanes plugins compare. Default: all but compare
+// (issue 22's comparison with the bare floor, about 6 minutes on its own: `node dist/bench/run.js compare`).
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -25,8 +26,9 @@ import { logScenario } from './scenarios/log';
 import { retentionScenario } from './scenarios/retention';
 import { lanesScenario } from './scenarios/lanes';
 import { pluginsScenario } from './scenarios/plugins';
+import { compareScenario } from './scenarios/compare';
 
-const SCENARIOS: Scenario[] = [ingestScenario, latencyScenario, e2eScenario, fanoutScenario, flakyScenario, logScenario, retentionScenario, lanesScenario, pluginsScenario];
+const SCENARIOS: Scenario[] = [ingestScenario, latencyScenario, e2eScenario, fanoutScenario, flakyScenario, logScenario, retentionScenario, lanesScenario, pluginsScenario, compareScenario];
 const ALIASES: Record<string, string> = { memory: 'e2e', throughput: 'e2e', 'first-attempt': 'latency', deliveries: 'log' };
 
 interface Args {
@@ -38,14 +40,36 @@ interface Args {
   rates?: number[];
   latencyRates?: number[];
   cluster: boolean;
+  long: boolean;
+  rounds?: number;
+  hubVariants: { name: string; root?: string; env?: Record<string, string> }[];
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { names: [], quick: false, out: path.join(PROJECT_ROOT, 'bench', 'results', 'latest.json'), extraEnv: {}, cluster: false };
+  const args: Args = { names: [], quick: false, out: path.join(PROJECT_ROOT, 'bench', 'results', 'latest.json'), extraEnv: {}, cluster: false, long: false, hubVariants: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') args.quick = true;
     else if (a === '--cluster') args.cluster = true;
+    else if (a === '--long') args.long = true;
+    else if (a === '--rounds') {
+      args.rounds = Number(argv[++i]);
+      if (!Number.isInteger(args.rounds) || args.rounds < 1) throw new Error('--rounds wants a positive integer');
+    } else if (a === '--hub-dist') {
+      const kv = argv[++i] ?? '';
+      const eq = kv.indexOf('=');
+      if (eq < 1 || !fs.existsSync(path.join(path.resolve(kv.slice(eq + 1)), 'dist', 'src', 'main', 'api.js'))) {
+        throw new Error(`--hub-dist wants NAME=DIR, DIR a built checkout (DIR/dist/src/main/api.js), got "${kv}"`);
+      }
+      args.hubVariants.push({ name: kv.slice(0, eq), root: path.resolve(kv.slice(eq + 1)) });
+    } else if (a === '--hub-env') {
+      // NAME=KEY=VALUE: one more hub of this checkout with KEY=VALUE (repeat NAME for more variables)
+      const m = /^([^=]+)=([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(argv[++i] ?? '');
+      if (!m) throw new Error('--hub-env wants NAME=KEY=VALUE');
+      let v = args.hubVariants.find((x) => x.name === m[1]);
+      if (!v) args.hubVariants.push((v = { name: m[1] }));
+      v.env = { ...v.env, [m[2]]: m[3] };
+    }
     else if (a === '--out') args.out = path.resolve(argv[++i]);
     else if (a === '--tmpdir') args.tmpdir = path.resolve(argv[++i]);
     else if (a === '--rates') {
@@ -63,7 +87,7 @@ function parseArgs(argv: string[]): Args {
       args.extraEnv[kv.slice(0, eq)] = kv.slice(eq + 1);
     } else if (a === '--help' || a === '-h') {
       process.stdout.write(
-        `usage: node dist/bench/run.js [${SCENARIOS.map((s) => s.name).join('|')}|memory ...] [--quick] [--cluster] [--out FILE] [--env KEY=VALUE ...] [--tmpdir DIR] [--rates 50,100,...] [--latency-rates 50,20]\n`,
+        `usage: node dist/bench/run.js [${SCENARIOS.map((s) => s.name).join('|')}|memory ...] [--quick] [--cluster] [--out FILE] [--env KEY=VALUE ...] [--tmpdir DIR] [--rates 50,100,...] [--latency-rates 50,20] [--long] [--rounds N] [--hub-dist NAME=DIR] [--hub-env NAME=KEY=VALUE]\n`,
       );
       process.exit(0);
     } else if (a.startsWith('-')) throw new Error(`unknown option ${a}`);
@@ -142,10 +166,10 @@ async function main(): Promise<void> {
     fs.mkdirSync(args.tmpdir, { recursive: true });
     process.env.TMPDIR = args.tmpdir;
   }
-  const selected = args.names.length ? SCENARIOS.filter((s) => args.names.includes(s.name)) : SCENARIOS;
+  const selected = args.names.length ? SCENARIOS.filter((s) => args.names.includes(s.name)) : SCENARIOS.filter((s) => s !== compareScenario);
   const t0 = performance.now();
   const log = (msg: string) => process.stderr.write(`[bench ${((performance.now() - t0) / 1000).toFixed(1)}s] ${msg}\n`);
-  const opts: BenchOptions = { quick: args.quick, extraEnv: args.extraEnv, log, ingestRates: args.rates, latencyRates: args.latencyRates, cluster: args.cluster };
+  const opts: BenchOptions = { quick: args.quick, extraEnv: args.extraEnv, log, ingestRates: args.rates, latencyRates: args.latencyRates, cluster: args.cluster, long: args.long, rounds: args.rounds, hubVariants: args.hubVariants };
   const report = {
     startedAt: new Date().toISOString(),
     finishedAt: '',

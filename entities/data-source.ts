@@ -24,6 +24,7 @@ import { OrderedLanes1765300000000 } from './migrations/1765300000000-OrderedLan
 import { EventTypeRegisteredBy1765310000000 } from './migrations/1765310000000-EventTypeRegisteredBy';
 import { OneTargetKey1765431870000 } from './migrations/1765431870000-OneTargetKey';
 import { PluginDisabled1765437210000 } from './migrations/1765437210000-PluginDisabled';
+import { TargetChangeNotify1765437220000 } from './migrations/1765437220000-TargetChangeNotify';
 
 export const ENTITIES = [
   EventTypeEntity,
@@ -54,6 +55,7 @@ export const MIGRATIONS = [
   EventTypeRegisteredBy1765310000000,
   OneTargetKey1765431870000,
   PluginDisabled1765437210000,
+  TargetChangeNotify1765437220000,
 ];
 
 /** A data source for the given PostgreSQL URL; call initialize() and runMigrations() yourself. */

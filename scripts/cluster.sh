@@ -3,4 +3,5 @@
 set -e
 cd "$(dirname "$0")/.."
 sh scripts/setup.sh
-exec node --enable-source-maps dist/src/main/cluster.js
+# no --enable-source-maps in production (see start.sh)
+exec node dist/src/main/cluster.js

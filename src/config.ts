@@ -88,6 +88,10 @@ export const envSchema = z.object({
   SHELL_MAX_PROCESSES: z.coerce.number().int().min(1).max(100_000).default(64),
   SHELL_MAX_MEMORY_MB: z.coerce.number().int().min(16).max(1024 * 1024).default(1024),
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).default(100),
+  WORKFLOW_START_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(16),
+  WORKFLOW_START_QUEUE: z.coerce.number().int().min(0).max(1_000_000).default(5_000),
+  RECONCILE_BATCH: z.coerce.number().int().min(1).max(1_000).default(50),
+  TARGET_CACHE_TTL_MS: z.coerce.number().int().min(0).max(60_000).default(2_000),
   BACKGROUND_MAX_JOBS: z.coerce.number().int().min(1).max(1_000).default(4),
   BACKGROUND_WORKER_MAX_ACTIVITIES: z.coerce.number().int().min(1).max(100).default(2),
   READINESS_MAX_PENDING_AGE_S: z.coerce.number().int().min(1).default(600),
@@ -150,6 +154,13 @@ export interface Config {
   /** Per-token ingest limit (0 = off) and the burst allowed above it. */
   ingestRateLimit: { perSecond: number; burst: number };
   workerMaxConcurrentActivities: number;
+  /**
+   * Workflow starts (src/ingest/start-pacer.ts): at most `concurrency` in flight per process (adaptive below it),
+   * at most `queue` waiting (beyond: left to the reconciler); the reconciler takes `reconcileBatch` rows a pass.
+   */
+  workflowStarts: { concurrency: number; queue: number; reconcileBatch: number };
+  /** Worker: how long a target found with no limit and a closed circuit skips those statements (0 = off; src/targets/quiet.ts). */
+  targetCacheTtlMs: number;
   /**
    * Bulk recoveries and replays: their workflows run on `taskQueue` (`<TEMPORAL_TASK_QUEUE>-background`), served by
    * a second Worker of `workerMaxActivities` activity slots; at most `maxJobs` run at once (409 beyond).
@@ -285,6 +296,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     ingestMaxBodyBytes: e.INGEST_MAX_BODY_BYTES,
     ingestRateLimit: Object.freeze({ perSecond: e.INGEST_RATE_LIMIT_PER_SECOND, burst: e.INGEST_RATE_LIMIT_BURST }),
     workerMaxConcurrentActivities: e.WORKER_MAX_CONCURRENT_ACTIVITIES,
+    targetCacheTtlMs: e.TARGET_CACHE_TTL_MS,
+    workflowStarts: Object.freeze({ concurrency: e.WORKFLOW_START_CONCURRENCY, queue: e.WORKFLOW_START_QUEUE, reconcileBatch: e.RECONCILE_BATCH }),
     background: Object.freeze({
       taskQueue: `${e.TEMPORAL_TASK_QUEUE}-background`,
       maxJobs: e.BACKGROUND_MAX_JOBS,

@@ -66,6 +66,9 @@ async function run(input: DeliveryWorkflowInput): Promise<FinalStatus> {
   let woken = false;
   let cancelReason: string | undefined;
   let finished = false;
+  // HubDeliveryStatus as started (pending) until a status is upserted; only a fresh run may leave a success unwritten
+  const quiet = input.quietSuccess === true && input.fresh === true && !input.resume;
+  let statusShown = false;
   // the delivery ahead in the lane has ended (a signal that may come at any time, even during an attempt)
   let laneTurn = false;
   setHandler(laneTurnSignal, () => {
@@ -127,7 +130,10 @@ async function run(input: DeliveryWorkflowInput): Promise<FinalStatus> {
       infraFailures = 0;
       if (report.kind === 'closed') {
         finished = true;
-        if (report.status === 'superseded') upsertSearchAttributes([{ key: SA_DELIVERY_STATUS, value: 'superseded' }]);
+        if (report.status === 'superseded') {
+          upsertSearchAttributes([{ key: SA_DELIVERY_STATUS, value: 'superseded' }]);
+          statusShown = true;
+        }
         return report.status;
       }
       if (report.kind === 'waiting') {
@@ -175,7 +181,12 @@ async function run(input: DeliveryWorkflowInput): Promise<FinalStatus> {
       // activity wrote its attempt before it was lost, that record stands and tells where the delivery is.
       stored = await recordLostAttempt({ deliveryId: input.deliveryId, attempt, trigger, redelivery, budgetBase });
     }
-    upsertSearchAttributes([{ key: SA_DELIVERY_STATUS, value: stored.status }]);
+    // the happy path of a new delivery shows no status change in Temporal (input.quietSuccess: new starts only,
+    // so recorded histories replay with their upsert); any other outcome, or a success after one, is written
+    if (!(quiet && stored.status === 'success' && !statusShown)) {
+      upsertSearchAttributes([{ key: SA_DELIVERY_STATUS, value: stored.status }]);
+      statusShown = true;
+    }
     if (stored.status !== 'retrying') {
       if (woken && !cancelReason) {
         // an operator asked for another attempt while this one was finishing: honour it

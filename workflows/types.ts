@@ -18,6 +18,12 @@ export interface DeliveryWorkflowInput {
    */
   fresh?: boolean;
   /**
+   * Set by starts since issue 22 (with `fresh`): a delivery whose first shown status is `success` writes no
+   * HubDeliveryStatus upsert (no history event, no visibility write on the happy path); its run closes
+   * Completed with `pending` still shown. Runs started without it (recorded histories) upsert as before.
+   */
+  quietSuccess?: boolean;
+  /**
    * Set when a long-running delivery continued as new (its history grew long): where the previous run left
    * off. The run loads no plan and goes on with the next attempt; every other field keeps its meaning.
    */

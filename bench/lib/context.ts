@@ -25,6 +25,15 @@ export interface BenchOptions {
   cluster?: boolean;
   /** Steady rates of the latency scenario (events/s), from `--latency-rates`; default 50,20. */
   latencyRates?: number[];
+  /** Longer phases (compare: 60 s per rate, 3,000 at saturation, two rounds), from `--long`. */
+  long?: boolean;
+  /** Rounds of the compare scenario (each runs every system once, alternating), from `--rounds`. */
+  rounds?: number;
+  /**
+   * More hubs for the compare scenario (before/after in one run): another built checkout's dist (`--hub-dist NAME=DIR`)
+   * or this one with more service environment (`--hub-env NAME=KEY=VALUE`).
+   */
+  hubVariants?: { name: string; root?: string; env?: Record<string, string> }[];
   /** Offered rates of the ingest scenario (events/s), from `--rates`; default 50,100,200,400. */
   ingestRates?: number[];
 }

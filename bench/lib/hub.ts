@@ -3,7 +3,7 @@
 import { Client as PgClient } from 'pg';
 import { performance } from 'node:perf_hooks';
 import { ClusterStack } from '../../test/support/cluster';
-import { ProcessStack } from '../../test/support/processes';
+import { ProcessStack, type ServiceProcess } from '../../test/support/processes';
 import { freePort } from '../../test/support/ports';
 import type { BenchOptions } from './context';
 import { HttpClient } from './http';
@@ -39,18 +39,23 @@ export interface Hub {
   http: Pick<HttpClient, 'request' | 'close'>;
   /** A PostgreSQL connection on the service database (for counts and seeding). */
   db: PgClient;
+  /** The service's own processes (APIs, workers), named for CPU accounting: api, worker (api0, api1, worker0, ... on the cluster). */
+  services: Record<string, ServiceProcess>;
   stop(): Promise<void>;
 }
 
 /** Starts the whole service with the ingest rate limit off and the run's extra environment. */
-export async function startHub(opts: BenchOptions, env: Record<string, string> = {}): Promise<Hub> {
+export async function startHub(opts: BenchOptions, env: Record<string, string> = {}, run: { root?: string } = {}): Promise<Hub> {
   const t0 = performance.now();
   const serviceEnv = { INGEST_RATE_LIMIT_PER_SECOND: '0', ...env, ...opts.extraEnv };
   let stack: BenchStack;
   let http: Hub['http'];
   let workerCount = 1;
+  let services: Record<string, ServiceProcess>;
   if (opts.cluster) {
+    if (run.root) throw new Error('another checkout (--hub-dist) runs on the dev topology only');
     const cluster = await ClusterStack.start({ extraEnv: serviceEnv });
+    services = Object.fromEntries([...cluster.apis.map((p, i) => [`api${i}`, p]), ...cluster.workers.map((p, i) => [`worker${i}`, p])]);
     stack = benchStackOf(cluster);
     const clients = cluster.apiPorts.map((_, i) => new HttpClient(cluster.baseUrl(i), { maxSockets: 512 }));
     let next = 0;
@@ -60,7 +65,9 @@ export async function startHub(opts: BenchOptions, env: Record<string, string> =
     };
     workerCount = cluster.workers.length;
   } else {
-    stack = await ProcessStack.start(serviceEnv);
+    const ps = await ProcessStack.start(serviceEnv, { root: run.root });
+    stack = ps;
+    services = { api: ps.api, worker: ps.worker };
     http = new HttpClient(stack.baseUrl, { maxSockets: 512 });
   }
   const db = new PgClient({ connectionString: stack.databaseUrl, application_name: 'bench' });
@@ -70,6 +77,7 @@ export async function startHub(opts: BenchOptions, env: Record<string, string> =
     workerCount,
     http,
     db,
+    services,
     async stop() {
       live.delete(hub);
       http.close();

@@ -18,6 +18,10 @@ export class BenchReceiver {
   readonly firstSeen = new Map<string, number>();
   /** Requests seen per `webhook-id`. */
   readonly attempts = new Map<string, number>();
+  /** performance.now() of the first 200 answered per `webhook-id` (the delivery succeeded then). */
+  readonly okAt = new Map<string, number>();
+  /** 200s answered per `webhook-id`: more than one is a duplicate delivery. */
+  readonly okCount = new Map<string, number>();
   /** Consecutive 503s answered per `webhook-id`. */
   private readonly failsInARow = new Map<string, number>();
   /** Behaviour per path prefix (longest match wins); default: always 200. */
@@ -47,7 +51,13 @@ export class BenchReceiver {
         }
       }
       if (status === 503) this.answered503++;
-      else this.answered200++;
+      else {
+        this.answered200++;
+        if (id) {
+          if (!this.okAt.has(id)) this.okAt.set(id, at);
+          this.okCount.set(id, (this.okCount.get(id) ?? 0) + 1);
+        }
+      }
       req.resume();
       req.on('end', () => {
         res.writeHead(status, { 'content-type': 'application/json', 'content-length': status === 200 ? 11 : 2 });
@@ -66,6 +76,8 @@ export class BenchReceiver {
     this.firstSeen.clear();
     this.attempts.clear();
     this.failsInARow.clear();
+    this.okAt.clear();
+    this.okCount.clear();
     this.total = this.answered200 = this.answered503 = 0;
   }
 

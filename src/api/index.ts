@@ -73,7 +73,7 @@ export function buildApi(deps: ApiDeps) {
   const { config, dataSource, client, logger, providers, secrets, http } = deps;
   const catalogue = new EventCatalogue(dataSource);
   const workflows = new DeliveryWorkflows(client, config.temporal.taskQueue, config.temporal.uiUrl, config.temporal.namespace, config.temporal.requestTimeoutMs, config.background.taskQueue);
-  const ingest = new IngestService(dataSource, catalogue, workflows, logger, () => lanedProviders(providers));
+  const ingest = new IngestService(dataSource, catalogue, workflows, logger, () => lanedProviders(providers), config.workflowStarts);
   const addressPolicy = outboundPolicy(config);
   const subscriptions = new SubscriptionService(dataSource, providers, catalogue, secrets, addressPolicy);
   const jobs = new BackgroundJobs(dataSource, config.background.maxJobs);
@@ -110,7 +110,7 @@ export function buildApi(deps: ApiDeps) {
     router: routes.router(),
     catalogue,
     ingest,
-    reconciler: new Reconciler(dataSource, ingest, logger),
+    reconciler: new Reconciler(dataSource, ingest, logger, undefined, config.workflowStarts.reconcileBatch),
     workflows,
     /** Live updates of the log: stop() at shutdown ends every open stream. */
     live,

@@ -11,6 +11,7 @@ import { badRequest, conflict, HttpProblem, notFound } from '../http/problem';
 import type { Logger } from '../logger';
 import type { DeliveryRef, DeliveryWorkflows } from '../temporal/deliveries';
 import { isActiveSql, matchesEmissionSql } from './matching';
+import { StartPacer } from './start-pacer';
 import { MAX_SUBJECT_CHARS, NO_LANE, subjectKeyOf, subjectLockId, subjectValueOf } from '../deliveries/lanes';
 
 /** How long `workflow_started` marks of background starts are gathered before one UPDATE writes them (ms). */
@@ -40,6 +41,8 @@ export class IngestService {
   private readonly inFlight = new Set<Promise<unknown>>();
   private pendingMarks: string[] = [];
   private markTimer?: NodeJS.Timeout;
+  /** Every workflow start goes through it: bounded in flight, adaptive, left to the reconciler while Temporal refuses. */
+  readonly pacer: StartPacer;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -48,7 +51,11 @@ export class IngestService {
     private readonly logger: Logger,
     /** Providers whose deliveries may be laned (they keep follow-up records); others are never queued at ingest. */
     private readonly lanedProviders: () => string[] = () => [],
-  ) {}
+    /** WORKFLOW_START_CONCURRENCY and WORKFLOW_START_QUEUE (defaults in start-pacer.ts). */
+    pacing: { concurrency?: number; queue?: number } = {},
+  ) {
+    this.pacer = new StartPacer((d) => this.workflows.start(d), logger, pacing.concurrency, pacing.queue);
+  }
 
   async ingest(req: IngestRequest, auth: AuthContext): Promise<{ created: boolean; result: IngestResult }> {
     const eventType = await this.catalogue.get(req.event);
@@ -164,19 +171,16 @@ export class IngestService {
   }
 
   /**
-   * Starts the workflows of deliveries and marks them started. A failure (Temporal unreachable) is
-   * logged, not thrown: the deliveries are stored, and the reconciler starts them later.
+   * Starts the workflows of deliveries (paced: see StartPacer) and marks them started; returns how many started.
+   * A failure (Temporal unreachable or saturated) is logged, not thrown: the deliveries are stored, and the
+   * reconciler starts them later.
    */
   async startWorkflows(rows: DeliveryRef[], options: { batchMarks?: boolean } = {}): Promise<number> {
     const started: string[] = [];
     await Promise.all(
       rows.map(async (d) => {
-        try {
-          await this.workflows.start(d);
-          started.push(d.id);
-        } catch (err) {
-          this.logger.warn({ deliveryId: d.id, err: (err as Error).message }, 'workflow start failed; the reconciler will retry');
-        }
+        // a failure is logged by the pacer; the row stays unstarted for the reconciler
+        if ((await this.pacer.submit(d)) === 'started') started.push(d.id);
       }),
     );
     if (started.length === 0) return 0;

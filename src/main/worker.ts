@@ -13,6 +13,7 @@ import { serveMetrics } from '../metrics/server';
 import { installTracing } from '../telemetry/tracing';
 import { exitOnStartupError, whenParentGone } from './shutdown';
 import { watchWorkers } from '../worker/watchdog';
+import { QuietTargets } from '../targets/quiet';
 
 /** The worker process: runs delivery workflows and their activities until SIGINT/SIGTERM. */
 async function main(): Promise<void> {
@@ -43,7 +44,10 @@ async function main(): Promise<void> {
   const metricsServer = config.workerMetricsPort === undefined ? undefined : await serveMetrics(registry, config.workerMetricsPort);
   if (metricsServer) logger.info({ port: metricsServer.port }, 'worker metrics at /metrics');
   plugins.useHubEvents(workerHubEvents({ config, dataSource, logger, client, providers }));
-  const worker = await buildWorker({ config, connection, dataSource, logger, providers, metrics, client });
+  // targets with no limit and a closed circuit skip those statements, told of changes by LISTEN/NOTIFY
+  const quietTargets = config.targetCacheTtlMs > 0 ? new QuietTargets(config.databaseUrl, logger, config.targetCacheTtlMs) : undefined;
+  await quietTargets?.start();
+  const worker = await buildWorker({ config, connection, dataSource, logger, providers, metrics, client, quietTargets });
   // recoveries and replays: their own queue and few slots, never the delivery slots
   const background = await buildBackgroundWorker({ config, connection, dataSource, logger });
   const workers = [worker, background];
@@ -77,6 +81,7 @@ async function main(): Promise<void> {
   }
   if (watchdog.fatal) process.exit(1);
   await metricsServer?.close();
+  await quietTargets?.stop();
   await connection.close();
   await clientConnection.close();
   await plugins.stop();

@@ -8,7 +8,7 @@ import { RETRY_AFTER_CAP_MS } from '../../workflows/retry';
 /** What the gate decided for one attempt. */
 export type GateDecision =
   /** Send after `waitMs` (a reserved slot, at most `maxHoldMs` away): the activity waits in process. */
-  | { kind: 'go'; waitMs: number }
+  | { kind: 'go'; waitMs: number; free?: boolean }
   /** Do not send: the workflow sleeps `waitMs` and tries again, without counting an attempt. */
   | { kind: 'throttled'; waitMs: number; reason: 'learned' | 'limit' };
 
@@ -44,11 +44,12 @@ export function targetLimits(ds: DataSource): TargetLimits {
           [key],
         );
         const row = rows[0];
-        if (!row) return { kind: 'go', waitMs: 0 };
+        // free: nothing gates this target now (no row, or no limit and no learned block): the quiet-target cache may skip it
+        if (!row) return { kind: 'go', waitMs: 0, free: true };
         if (row.blocked_ms !== null && row.blocked_ms > 0) {
           return { kind: 'throttled', waitMs: Math.max(MIN_WAIT_MS, Math.ceil(row.blocked_ms)), reason: 'learned' };
         }
-        if (row.per_second === null) return { kind: 'go', waitMs: 0 };
+        if (row.per_second === null) return { kind: 'go', waitMs: 0, free: true };
         const slotMs = Math.max(0, row.slot_ms ?? 0);
         if (slotMs > maxHoldMs) {
           // come back when the queue ahead is within the hold (others may have taken slots by then)

@@ -52,7 +52,7 @@ export class DeliveryWorkflows {
         this.client.workflow.start('deliveryWorkflowV2', {
           workflowId: d.workflowId,
           taskQueue: this.taskQueue,
-          args: [{ deliveryId: d.id, fresh: true } satisfies DeliveryWorkflowInput],
+          args: [{ deliveryId: d.id, fresh: true, quietSuccess: true } satisfies DeliveryWorkflowInput],
           workflowIdReusePolicy: 'REJECT_DUPLICATE',
           typedSearchAttributes: searchAttributes(d),
         }),

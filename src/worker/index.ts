@@ -23,11 +23,15 @@ import type { Logger } from '../logger';
 import { createSecretBox } from '../secrets/crypto';
 import { outboundClient } from '../outbound';
 import type { DeliveryMetrics } from '../metrics/deliveries';
-import { workerTracing } from '../temporal/tracing';
+import { WORKFLOW_BUNDLES, workerTracing } from '../temporal/tracing';
+import { QuietCircuits, quietLimits, type QuietTargets } from '../targets/quiet';
 
-/** The prebuilt bundle from `npm run build`; bundling at start-up is the slow fallback. */
-export function workflowSource(): { workflowBundle: { codePath: string } } | { workflowsPath: string } {
-  const bundle = path.resolve(__dirname, '../../workflow-bundle.js');
+/**
+ * The prebuilt bundle from `npm run build`, with the OpenTelemetry workflow interceptors only when `traced`
+ * (an OTLP endpoint is configured); bundling at start-up is the slow fallback.
+ */
+export function workflowSource(traced = false): { workflowBundle: { codePath: string } } | { workflowsPath: string } {
+  const bundle = path.resolve(__dirname, '../..', traced ? WORKFLOW_BUNDLES.traced : WORKFLOW_BUNDLES.plain);
   if (fs.existsSync(bundle)) return { workflowBundle: { codePath: bundle } };
   return { workflowsPath: require.resolve('../../workflows') };
 }
@@ -60,6 +64,8 @@ export async function buildWorker(opts: {
   metrics?: DeliveryMetrics;
   /** Starts the deliveries of the hub's own events (without it the reconciler starts them). */
   client?: Client;
+  /** Targets known to have no limit and a closed circuit (absent: every attempt runs the gate statements). */
+  quietTargets?: QuietTargets;
 }): Promise<Worker> {
   const { config } = opts;
   return Worker.create(workerOptions(opts, config));
@@ -72,13 +78,14 @@ export async function buildWorker(opts: {
  */
 export async function buildBackgroundWorker(opts: { config: Config; connection: NativeConnection; dataSource: DataSource; logger: Logger }): Promise<Worker> {
   const { config } = opts;
-  const source = workflowSource();
+  const traced = config.otlpEndpoint !== undefined;
+  const source = workflowSource(traced);
   return Worker.create({
     connection: opts.connection,
     namespace: config.temporal.namespace,
     taskQueue: config.background.taskQueue,
     ...source,
-    ...workerTracing('workflowBundle' in source),
+    ...workerTracing('workflowBundle' in source, traced),
     activities: backgroundActivities(opts),
     maxConcurrentActivityTaskExecutions: config.background.workerMaxActivities,
     maxConcurrentWorkflowTaskExecutions: Math.max(2, config.background.workerMaxActivities),
@@ -116,8 +123,13 @@ function hubIngest(opts: { config: Config; dataSource: DataSource; logger: Logge
   const { config } = opts;
   const workflows = opts.client ? deliveryWorkflows(opts.client, config) : undefined;
   const providers = opts.providers;
-  return new IngestService(opts.dataSource, new EventCatalogue(opts.dataSource), workflows ?? NO_STARTS, opts.logger, () =>
-    (providers?.list() ?? []).filter((p) => p.definition.followUps).map((p) => p.definition.id),
+  return new IngestService(
+    opts.dataSource,
+    new EventCatalogue(opts.dataSource),
+    workflows ?? NO_STARTS,
+    opts.logger,
+    () => (providers?.list() ?? []).filter((p) => p.definition.followUps).map((p) => p.definition.id),
+    config.workflowStarts,
   );
 }
 
@@ -133,12 +145,15 @@ const NO_STARTS = { start: async () => { throw new Error('no Temporal client in 
 function workerOptions(opts: Parameters<typeof buildWorker>[0], config: Config) {
   const ingest = hubIngest(opts);
   const laneSignals = opts.client ? deliveryWorkflows(opts.client, config) : undefined;
+  const quiet = opts.quietTargets;
+  const stores = activityStores(opts.dataSource, opts.metrics);
   const targets = new TargetHealth(
-    new Circuits(opts.dataSource, config.targetHealth),
+    quiet ? new QuietCircuits(opts.dataSource, config.targetHealth, quiet) : new Circuits(opts.dataSource, config.targetHealth),
     new HubEvents((req) => ingest.ingest(req, HUB_AUTH), opts.logger),
     opts.logger,
   );
-  const source = workflowSource();
+  const traced = config.otlpEndpoint !== undefined;
+  const source = workflowSource(traced);
   return {
     // a worker that died holds its sticky queue for this long before another takes its workflows
     stickyQueueScheduleToStartTimeout: '3s',
@@ -146,10 +161,11 @@ function workerOptions(opts: Parameters<typeof buildWorker>[0], config: Config) 
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     ...source,
-    ...workerTracing('workflowBundle' in source),
+    ...workerTracing('workflowBundle' in source, traced),
     activities: {
       ...createActivities({
-        ...activityStores(opts.dataSource, opts.metrics),
+        ...stores,
+        ...(quiet ? { targetLimits: quietLimits(stores.targetLimits!, quiet) } : {}),
         // off: deliveries of one record go as soon as they can, as before ordered lanes (the benchmark's baseline)
         ...(config.orderedFollowUps ? {} : { lanes: undefined }),
         signalLane: laneSignals ? (ids) => laneSignals.signalLaneTurn(ids) : undefined,

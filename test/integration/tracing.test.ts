@@ -20,7 +20,8 @@ describe('OpenTelemetry: a traceparent given at ingest reaches the provider requ
   before(async () => {
     collector = await new Receiver().start();
     tracing = installTracing({ serviceName: 'integrations-hub-test', otlpEndpoint: collector.url });
-    hub = await Hub.start('tracing');
+    // an endpoint configured: the worker runs the bundle with the OpenTelemetry workflow interceptors
+    hub = await Hub.start('tracing', { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url });
     receiver = await new Receiver().start();
   });
   after(async () => {
@@ -65,5 +66,43 @@ describe('OpenTelemetry: a traceparent given at ingest reaches the provider requ
     assert.equal(ingest.parentSpanId, callerSpanId, 'the request span is the child of the caller');
     const activity = spans.find((s) => s.name === 'RunActivity:deliverAttempt')!;
     assert.equal(activity.spanId, m[2], 'the provider request is sent from the activity span');
+  });
+});
+
+describe('OpenTelemetry off: the plain workflow bundle still hands the trace context on', function () {
+  this.timeout(120_000);
+  let hub: Hub;
+  let receiver: Receiver;
+  let tracing: Tracing;
+
+  before(async () => {
+    // no endpoint: nothing is recorded or exported, the worker runs the bundle without the OpenTelemetry interceptors
+    tracing = installTracing({ serviceName: 'integrations-hub-test' });
+    hub = await Hub.start('tracing-off');
+    receiver = await new Receiver().start();
+  });
+  after(async () => {
+    await hub?.close();
+    await tracing?.shutdown();
+    await receiver?.stop();
+  });
+
+  it("sends the caller's traceparent on the provider request", async () => {
+    const sub = await hub.call('POST', '/subscriptions', {
+      name: 'untraced', provider: 'webhook', event: 'incident.created', config: { url: `${receiver.url}/untraced` },
+    });
+    assert.equal(sub.status, 201, JSON.stringify(sub.body));
+    const traceId = crypto.randomBytes(16).toString('hex');
+    const callerSpanId = crypto.randomBytes(8).toString('hex');
+    const res = await hub.call(
+      'POST', '/ingest',
+      { event: 'incident.created', id: 'evt-untraced', payload: { incidentId: 'i-2', title: 'untraced', severity: 'major' } },
+      INGEST_TOKEN,
+      { traceparent: `00-${traceId}-${callerSpanId}-01` },
+    );
+    assert.equal(res.status, 202);
+    const [req] = await waitFor(async () => (receiver.at('/untraced').length ? receiver.at('/untraced') : undefined), 'the provider request');
+    // no span is recorded anywhere, so the caller's own context goes on unchanged
+    assert.equal(req.headers.traceparent, `00-${traceId}-${callerSpanId}-01`);
   });
 });

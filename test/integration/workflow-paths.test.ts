@@ -43,6 +43,25 @@ describe('delivery workflow paths with stub activities', function () {
     assert.deepEqual(stubs.attempts.map((a) => [a.attempt, a.trigger]), [[1, 'scheduled'], [2, 'scheduled'], [3, 'scheduled']]);
   });
 
+  it('writes no status upsert when a new delivery succeeds at its first attempt (quietSuccess), and every status after a retry', async () => {
+    const upserts = async (workflowId: string) =>
+      (await historyEvents(workflowId))
+        .filter((e) => e.upsertWorkflowSearchAttributesEventAttributes)
+        .map((e) => Buffer.from(e.upsertWorkflowSearchAttributesEventAttributes!.searchAttributes!.indexedFields!.HubDeliveryStatus!.data!).toString());
+    let ids: string[] = [];
+    const stubs = new StubActivities([recorded('success'), recorded('success'), recorded('retrying', 50), recorded('success')]);
+    await run(stubs, async (tq) => {
+      ids = ['quiet', 'loud', 'quiet-retry'].map((n) => `${n}-${tq}`);
+      // one after the other, so each takes the next scripted report
+      assert.equal(await (await start(tq, 'quiet', { deliveryId: 'd-quiet', fresh: true, quietSuccess: true })).result(), 'success');
+      assert.equal(await (await start(tq, 'loud', { deliveryId: 'd-loud', fresh: true })).result(), 'success');
+      assert.equal(await (await start(tq, 'quiet-retry', { deliveryId: 'd-quiet-retry', fresh: true, quietSuccess: true })).result(), 'success');
+    });
+    assert.deepEqual(await upserts(ids[0]), [], 'the happy path: no upsert');
+    assert.deepEqual(await upserts(ids[1]), ['"success"'], 'a run started without quietSuccess (as recorded histories were) upserts as before');
+    assert.deepEqual(await upserts(ids[2]), ['"retrying"', '"success"'], 'off the happy path every status is shown');
+  });
+
   it('ends failed when the attempt activity logged the last attempt as failed', async () => {
     const stubs = new StubActivities([recorded('retrying', 50), recorded('failed')]);
     const result = await run(stubs, async (tq) => (await start(tq, 'fail', { deliveryId: 'd-fail', fresh: true })).result());

@@ -23,10 +23,13 @@ export class ServiceProcess {
   constructor(
     readonly name: 'api' | 'worker',
     private readonly env: () => NodeJS.ProcessEnv,
+    /** Another checkout whose `dist/` to run (the benchmark's before/after in one run); default: this one. */
+    private readonly root?: string,
   ) {}
 
   start(): void {
-    this.child = fork(path.join(MAIN, `${this.name}.js`), [], { env: this.env(), stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    const main = this.root ? path.join(this.root, 'dist', 'src', 'main') : MAIN;
+    this.child = fork(path.join(main, `${this.name}.js`), [], { env: this.env(), stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     const keep = (d: Buffer) => {
       this.output.push(d.toString());
       if (this.output.length > 2000) this.output.splice(0, 1000);
@@ -94,16 +97,20 @@ export class ProcessStack {
     readonly dir: string,
     readonly ports: { pg: number; temporal: number; ui: number },
     readonly extraEnv: Record<string, string>,
+    root?: string,
   ) {
-    this.api = new ServiceProcess('api', () => this.env());
-    this.worker = new ServiceProcess('worker', () => this.env());
+    this.api = new ServiceProcess('api', () => this.env(), root);
+    this.worker = new ServiceProcess('worker', () => this.env(), root);
   }
 
-  /** Starts PostgreSQL, Temporal, the worker and the API; resolves when the API is ready. */
-  static async start(extraEnv: Record<string, string> = {}): Promise<ProcessStack> {
+  /**
+   * Starts PostgreSQL, Temporal, the worker and the API; resolves when the API is ready. `root`: run the API
+   * and worker from another built checkout (its migrations run on this stack's fresh database).
+   */
+  static async start(extraEnv: Record<string, string> = {}, opts: { root?: string } = {}): Promise<ProcessStack> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ihub-proc-'));
     fs.chmodSync(dir, 0o755); // postgres runs as its own user when we are root
-    const s = new ProcessStack(dir, { pg: await freePort(), temporal: await freePort(), ui: await freePort() }, extraEnv);
+    const s = new ProcessStack(dir, { pg: await freePort(), temporal: await freePort(), ui: await freePort() }, extraEnv, opts.root);
     await Promise.all([s.startPostgres(), s.startTemporal()]);
     s.apiPort = await freePort();
     s.worker.start();

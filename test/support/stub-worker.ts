@@ -78,7 +78,7 @@ export async function stubWorker(address: string, stubs: StubActivities): Promis
     taskQueue,
     ...workflowSource(),
     // the bundle's tracing interceptors report their spans to this sink
-    sinks: workerTracing(true).sinks,
+    sinks: workerTracing(true, false).sinks,
     activities: stubs.activities(),
   });
   return {

@@ -20,20 +20,25 @@ describe('recorded delivery histories replay on the current workflow code', func
     assert.deepEqual([...types].sort(), ['deliveryWorkflow', 'deliveryWorkflowV2', 'recoverDeliveriesWorkflow', 'replayMissedWorkflow', 'retentionWorkflow']);
   });
 
-  it('replays every history without a determinism error', async () => {
-    const histories = files.map((f) => ({
-      workflowId: f.replace(/\.json$/, ''),
-      history: temporal.api.history.v1.History.fromObject(JSON.parse(fs.readFileSync(path.join(HISTORIES_DIR, f), 'utf8'))),
-    }));
-    const failures: string[] = [];
-    let replayed = 0;
-    for await (const r of Worker.runReplayHistories({ ...workflowSource(), sinks: workerTracing(true).sinks, replayName: 'delivery-histories' }, histories)) {
-      replayed += 1;
-      if (r.error) failures.push(`${r.workflowId}: ${r.error.message.split('\n')[0]}`);
-    }
-    assert.equal(replayed, files.length);
-    assert.deepEqual(failures, []);
-  });
+  // both bundles: the plain one (trace header handed on) and the one with the OpenTelemetry workflow interceptors
+  for (const traced of [false, true]) {
+    it(`replays every history without a determinism error (${traced ? 'traced' : 'plain'} bundle)`, async () => {
+      const histories = files.map((f) => ({
+        workflowId: f.replace(/\.json$/, ''),
+        history: temporal.api.history.v1.History.fromObject(JSON.parse(fs.readFileSync(path.join(HISTORIES_DIR, f), 'utf8'))),
+      }));
+      const failures: string[] = [];
+      let replayed = 0;
+      const source = workflowSource(traced);
+      assert.ok('workflowBundle' in source, 'the prebuilt bundle (npm run build)');
+      for await (const r of Worker.runReplayHistories({ ...source, sinks: workerTracing(true, traced).sinks, replayName: `delivery-histories-${traced}` }, histories)) {
+        replayed += 1;
+        if (r.error) failures.push(`${r.workflowId}: ${r.error.message.split('\n')[0]}`);
+      }
+      assert.equal(replayed, files.length);
+      assert.deepEqual(failures, []);
+    });
+  }
 });
 
 describe('a recorded history altered the way a careless change would alter the code', function () {
@@ -55,7 +60,7 @@ describe('a recorded history altered the way a careless change would alter the c
   }
 
   it('replays as recorded, and fails with a determinism error once its activity type is changed', async () => {
-    const options = { ...workflowSource(), sinks: workerTracing(true).sinks, replayName: 'altered-history' };
+    const options = { ...workflowSource(), sinks: workerTracing(true, false).sinks, replayName: 'altered-history' };
     await Worker.runReplayHistory(options, history(false), 'v2-success-as-recorded');
     await assert.rejects(Worker.runReplayHistory(options, history(true), 'v2-success-altered'), (err: Error) => {
       assert.equal(err.name, 'DeterminismViolationError', `${err.name}: ${err.message}`);

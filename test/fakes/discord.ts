@@ -1,5 +1,4 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { HttpFake, takeScripted, type FakeAnswer, type FakeRequest } from './http-fake';
 
 /**
  * A local Discord webhook API (provider-apis.md section 6): `POST /webhooks/{id}/{token}[?wait=true]` and
@@ -9,15 +8,7 @@ import type { AddressInfo } from 'node:net';
  * without wait=true the answer is 204. Scripted answers (429 with retry_after, 5xx) come first.
  */
 
-export interface DiscordRequest {
-  method: string;
-  path: string;
-  query: URLSearchParams;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-  json?: any;
-  at: number;
-}
+export type DiscordRequest = FakeRequest;
 
 export interface DiscordMessage {
   id: string;
@@ -41,14 +32,10 @@ interface Hook {
   channelId: string;
 }
 
-export class FakeDiscord {
-  readonly requests: DiscordRequest[] = [];
+export class FakeDiscord extends HttpFake<DiscordRequest> {
   readonly messages = new Map<string, DiscordMessage>();
   readonly script: DiscordScript[] = [];
   readonly hooks = new Map<string, Hook>();
-  /** The base to configure as apiBaseUrl (ends in /api). */
-  url = '';
-  private server?: http.Server;
   private next = 1190000000000000000n;
 
   addWebhook(id: string, token: string, channelId = '42'): void {
@@ -59,47 +46,29 @@ export class FakeDiscord {
     return this.requests.filter((r) => r.method === method);
   }
 
-  async start(): Promise<this> {
-    this.server = http.createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const body = Buffer.concat(chunks).toString('utf8');
-        const url = new URL(req.url ?? '/', 'http://fake');
-        let json: unknown;
-        try {
-          json = body ? JSON.parse(body) : undefined;
-        } catch {
-          json = undefined;
-        }
-        const r: DiscordRequest = { method: req.method ?? '', path: url.pathname, query: url.searchParams, headers: req.headers, body, json, at: Date.now() };
-        this.requests.push(r);
-        const [status, payload, headers] = this.answer(r);
-        res.writeHead(status, { ...(status === 204 ? {} : { 'content-type': 'application/json' }), ...headers });
-        res.end(status === 204 ? '' : JSON.stringify(payload));
-      });
-    });
-    this.server.keepAliveTimeout = 1000;
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/api`;
-    return this;
+  /** The base to configure as apiBaseUrl (ends in /api). */
+  get url(): string {
+    return `${this.origin}/api`;
   }
 
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise((r) => this.server?.close(r));
+  protected override defaultHeaders(a: FakeAnswer): Record<string, string> {
+    return a.status === 204 ? {} : { 'content-type': 'application/json' };
   }
 
-  private answer(r: DiscordRequest): [number, unknown, Record<string, string>] {
+  protected override answer(r: DiscordRequest): FakeAnswer {
+    const [status, payload, headers] = this.reply(r);
+    return { status, body: status === 204 ? undefined : payload, headers };
+  }
+
+  private reply(r: DiscordRequest): [number, unknown, Record<string, string>] {
     const m = /^\/api\/webhooks\/(\d+)\/([\w-]+)(?:\/messages\/([^/]+))?$/.exec(r.path);
     if (!m) return [404, { message: '404: Not Found', code: 0 }, {}];
     const [, id, token, messageId] = m;
     const hook = this.hooks.get(id);
     if (!hook) return [404, { message: 'Unknown Webhook', code: 10015 }, {}];
     if (hook.token !== token) return [401, { message: 'Invalid Webhook Token', code: 50027 }, {}];
-    const scripted = this.script.findIndex((s) => !s.method || s.method === r.method);
-    if (scripted >= 0) {
-      const [s] = this.script.splice(scripted, 1);
+    const s = takeScripted(this.script, (x) => !x.method || x.method === r.method);
+    if (s) {
       return [s.status, s.body ?? { message: `HTTP ${s.status}`, code: 0 }, s.headers ?? {}];
     }
     if (!String(r.headers['content-type'] ?? '').startsWith('application/json')) return [400, { message: 'Cannot send an empty message', code: 50006 }, {}];

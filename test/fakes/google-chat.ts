@@ -1,6 +1,5 @@
 import crypto from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { HttpFake, type FakeAnswer, type FakeRequest } from './http-fake';
 
 /**
  * A local Google Chat incoming-webhook endpoint (provider-apis.md section 6): `POST /v1/spaces/<S>/messages`
@@ -10,15 +9,7 @@ import type { AddressInfo } from 'node:net';
  * `messageReplyOption`. Errors use Google's `{"error": {code, message, status}}`; any answer can be scripted.
  */
 
-export interface ChatRequest {
-  method: string;
-  path: string;
-  query: URLSearchParams;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-  json?: any;
-  at: number;
-}
+export type ChatRequest = FakeRequest;
 
 export interface ChatMessage {
   name: string;
@@ -44,16 +35,13 @@ function googleError(code: number, message: string) {
   return { error: { code, message, status: STATUS[code] ?? 'UNKNOWN' } };
 }
 
-export class FakeGoogleChat {
-  readonly requests: ChatRequest[] = [];
+export class FakeGoogleChat extends HttpFake<ChatRequest> {
   readonly messages: ChatMessage[] = [];
   readonly script: ChatScript[] = [];
   /** space -> its webhook's `token`; the `key` is the same for every webhook. */
   readonly spaces = new Map<string, string>();
   readonly key = 'AIzaSyDdI0hCZtE6vySjMm-WEfRq3CPzqKqqsHI';
   private readonly threads = new Map<string, string>(); // `${space}|${threadKey}` -> thread name
-  private server?: http.Server;
-  origin = '';
 
   /** Adds a space with one incoming webhook; returns the webhook URL. */
   addSpace(): { space: string; webhookUrl: string } {
@@ -76,38 +64,16 @@ export class FakeGoogleChat {
     return this.requests.filter((r) => r.path === `/v1/spaces/${space}/messages`);
   }
 
-  async start(): Promise<this> {
-    this.server = http.createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const body = Buffer.concat(chunks).toString('utf8');
-        const url = new URL(req.url ?? '/', 'http://fake');
-        let json: unknown;
-        try {
-          json = body ? JSON.parse(body) : undefined;
-        } catch {
-          json = undefined;
-        }
-        const r: ChatRequest = { method: req.method ?? '', path: url.pathname, query: url.searchParams, headers: req.headers, body, json, at: Date.now() };
-        this.requests.push(r);
-        const [status, payload, headers] = this.answer(r);
-        res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8', ...headers });
-        res.end(JSON.stringify(payload));
-      });
-    });
-    this.server.keepAliveTimeout = 1000;
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.origin = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-    return this;
+  protected override defaultHeaders(): Record<string, string> {
+    return { 'content-type': 'application/json; charset=UTF-8' };
   }
 
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise((r) => this.server?.close(r));
+  protected override answer(r: ChatRequest): FakeAnswer {
+    const [status, body, headers] = this.reply(r);
+    return { status, body: JSON.stringify(body), headers };
   }
 
-  private answer(r: ChatRequest): [number, unknown, Record<string, string>] {
+  private reply(r: ChatRequest): [number, unknown, Record<string, string>] {
     const match = /^\/v1\/spaces\/([^/]+)\/messages$/.exec(r.path);
     if (!match) return [404, googleError(404, 'Requested entity was not found.'), {}];
     if (r.method !== 'POST') return [405, googleError(400, `Method ${r.method} not allowed for webhooks.`), {}];

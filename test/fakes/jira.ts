@@ -1,28 +1,16 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
+import { HttpFake, readRequest, takeScripted, type FakeAnswer, type FakeRequest } from './http-fake';
 
 /** One request as the fake saw it. */
-export interface JiraRequest {
-  method: string;
-  /** Path and query as sent, e.g. `/rest/api/3/issue/OPS-1/transitions`. */
-  url: string;
+export interface JiraRequest extends FakeRequest {
   /** The API version of the path (`3`, `2`), or undefined outside /rest/api. */
   version?: string;
   /** The path below `/rest/api/<v>/`, e.g. `issue/OPS-1/comment`. */
   apiPath: string;
-  query: URLSearchParams;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-  json?: any;
-  at: number;
 }
 
 /** A scripted answer: an object body is sent as JSON. */
-export interface FakeReply {
-  status: number;
-  headers?: Record<string, string>;
-  body?: unknown;
-}
+export type FakeReply = FakeAnswer;
 
 export interface FakeProject {
   id: string;
@@ -66,11 +54,10 @@ const TEXT_LIMIT = 32_767;
  * issues with per-project keys, comments, statuses and a workflow. Records every request; `script` answers
  * matching requests first (rate limits, outages, field errors).
  */
-export class JiraFake {
+export class JiraFake extends HttpFake<JiraRequest> {
   readonly email = 'ada@example.com';
   apiToken = 'cloud-api-token-8d1f5e0c7a93b2';
   pat = 'dc-personal-access-token-5b7e91c2d4a6';
-  readonly requests: JiraRequest[] = [];
   readonly issues = new Map<string, FakeIssue>();
   readonly script: Array<{ when: (r: JiraRequest) => boolean; reply: FakeReply }> = [];
   projects: FakeProject[] = [
@@ -105,31 +92,18 @@ export class JiraFake {
   pageSize = 50;
   private nextId = 10100;
   private readonly counters = new Map<string, number>();
-  private server?: http.Server;
-  url = '';
 
-  async start(): Promise<this> {
-    this.server = http.createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const r = this.record(req, Buffer.concat(chunks).toString('utf8'));
-        const i = this.script.findIndex((s) => s.when(r));
-        const reply = i >= 0 ? this.script.splice(i, 1)[0].reply : this.answer(r);
-        const json = reply.body !== undefined && typeof reply.body !== 'string';
-        res.writeHead(reply.status, { ...(json ? { 'content-type': 'application/json;charset=UTF-8' } : {}), ...reply.headers });
-        res.end(reply.body === undefined ? '' : json ? JSON.stringify(reply.body) : String(reply.body));
-      });
-    });
-    this.server.keepAliveTimeout = 1000;
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-    return this;
+  /** The site's base URL. */
+  get url(): string {
+    return this.origin;
   }
 
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise((r) => this.server?.close(r));
+  protected override defaultHeaders(a: FakeAnswer): Record<string, string> {
+    return a.body !== undefined && typeof a.body !== 'string' ? { 'content-type': 'application/json;charset=UTF-8' } : {};
+  }
+
+  protected override answer(r: JiraRequest): FakeAnswer {
+    return takeScripted(this.script, (s) => s.when(r))?.reply ?? this.reply(r);
   }
 
   /** Answers the next `times` requests matching `method` and the API path pattern with `reply`. */
@@ -151,21 +125,10 @@ export class JiraFake {
     this.issues.delete(key);
   }
 
-  private record(req: http.IncomingMessage, body: string): JiraRequest {
-    const url = new URL(req.url ?? '/', 'http://fake');
-    const m = /^\/rest\/api\/(\d)\/(.*)$/.exec(url.pathname);
-    let json: unknown;
-    try {
-      json = body ? JSON.parse(body) : undefined;
-    } catch {
-      json = undefined;
-    }
-    const r: JiraRequest = {
-      method: req.method ?? '', url: req.url ?? '', version: m?.[1], apiPath: m ? decodeURIComponent(m[2]) : url.pathname,
-      query: url.searchParams, headers: req.headers, body, json, at: Date.now(),
-    };
-    this.requests.push(r);
-    return r;
+  protected override record(req: http.IncomingMessage, body: string): JiraRequest {
+    const r = readRequest(req, body);
+    const m = /^\/rest\/api\/(\d)\/(.*)$/.exec(r.path);
+    return { ...r, version: m?.[1], apiPath: m ? decodeURIComponent(m[2]) : r.path };
   }
 
   private authorised(r: JiraRequest): FakeReply | undefined {
@@ -178,7 +141,7 @@ export class JiraFake {
     return { status: 401, headers: { 'www-authenticate': 'OAuth realm="http%3A%2F%2Ffake"' }, body: { errorMessages: ['You are not authenticated. Authentication required to perform this operation.'], errors: {} } };
   }
 
-  private answer(r: JiraRequest): FakeReply {
+  private reply(r: JiraRequest): FakeReply {
     if (!r.version) return { status: 404, body: '<html>Not found</html>' };
     const denied = this.authorised(r);
     if (denied) return denied;

@@ -1,6 +1,5 @@
 import crypto from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { HttpFake, takeScripted, type FakeAnswer, type FakeRequest } from './http-fake';
 
 /**
  * A local Opsgenie Alert API (provider-apis.md section 6): `POST /v2/alerts`, `POST /v2/alerts/{id}/close`
@@ -10,15 +9,7 @@ import type { AddressInfo } from 'node:net';
  * processes alerts asynchronously; it can be scripted to answer 429/5xx.
  */
 
-export interface OpsgenieRequest {
-  method: string;
-  path: string;
-  query: URLSearchParams;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-  json?: any;
-  at: number;
-}
+export type OpsgenieRequest = FakeRequest;
 
 export interface OpsgenieAlert {
   id: string;
@@ -49,16 +40,14 @@ interface RequestStatus {
   alias?: string;
 }
 
-export class FakeOpsgenie {
-  readonly requests: OpsgenieRequest[] = [];
+export class FakeOpsgenie extends HttpFake<OpsgenieRequest> {
   readonly alerts: OpsgenieAlert[] = [];
   readonly script: OpsgenieScript[] = [];
   readonly keys = new Set<string>();
   readonly processed = new Map<string, RequestStatus>();
-  url = '';
-  private server?: http.Server;
 
   constructor(...keys: string[]) {
+    super();
     for (const k of keys) this.keys.add(k);
   }
 
@@ -66,50 +55,32 @@ export class FakeOpsgenie {
     return this.alerts.find((a) => a.alias === alias && a.status === 'open') ?? this.alerts.filter((a) => a.alias === alias).pop();
   }
 
-  async start(): Promise<this> {
-    this.server = http.createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const body = Buffer.concat(chunks).toString('utf8');
-        const url = new URL(req.url ?? '/', 'http://fake');
-        let json: unknown;
-        try {
-          json = body ? JSON.parse(body) : undefined;
-        } catch {
-          json = undefined;
-        }
-        const r: OpsgenieRequest = { method: req.method ?? '', path: url.pathname, query: url.searchParams, headers: req.headers, body, json, at: Date.now() };
-        this.requests.push(r);
-        const requestId = crypto.randomUUID();
-        const [status, payload, headers, apply] = this.answer(r);
-        res.writeHead(status, { 'content-type': 'application/json', ...headers });
-        res.end(JSON.stringify({ ...(payload as object), took: 0.01, requestId }));
-        // asynchronous processing, after the answer
-        if (apply) {
-          setImmediate(() => {
-            const done = apply();
-            this.processed.set(requestId, { ...done, isSuccess: done.success });
-          });
-        }
+  /** The base to configure as the API base URL. */
+  get url(): string {
+    return this.origin;
+  }
+
+  protected override defaultHeaders(): Record<string, string> {
+    return { 'content-type': 'application/json' };
+  }
+
+  protected override answer(r: OpsgenieRequest): FakeAnswer {
+    const requestId = crypto.randomUUID();
+    const [status, payload, headers, apply] = this.reply(r);
+    // asynchronous processing, after the answer
+    if (apply) {
+      setImmediate(() => {
+        const done = apply();
+        this.processed.set(requestId, { ...done, isSuccess: done.success });
       });
-    });
-    this.server.keepAliveTimeout = 1000;
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-    return this;
+    }
+    return { status, body: JSON.stringify({ ...(payload as object), took: 0.01, requestId }), headers };
   }
 
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise((r) => this.server?.close(r));
-  }
-
-  private answer(r: OpsgenieRequest): [number, unknown, Record<string, string>, (() => RequestStatus)?] {
+  private reply(r: OpsgenieRequest): [number, unknown, Record<string, string>, (() => RequestStatus)?] {
     const key = /^GenieKey (.+)$/.exec(String(r.headers.authorization ?? ''))?.[1];
     if (!key || !this.keys.has(key)) return [401, { message: 'Could not authenticate' }, {}];
-    const index = this.script.findIndex((s) => !s.method || s.method === r.method);
-    const scripted = index >= 0 ? this.script.splice(index, 1)[0] : undefined;
+    const scripted = takeScripted(this.script, (s) => !s.method || s.method === r.method);
     if (scripted) return [scripted.status, scripted.body ?? { message: `HTTP ${scripted.status}` }, scripted.headers ?? {}];
     const request = /^\/v2\/alerts\/requests\/([^/]+)$/.exec(r.path);
     if (r.method === 'GET' && request) {

@@ -1,5 +1,5 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
+import { HttpFake, readRequest, type FakeAnswer, type FakeRequest } from './http-fake';
 
 /**
  * A local PagerDuty Events API v2 (provider-apis.md section 6): `POST /v2/enqueue`. It validates the body
@@ -8,14 +8,7 @@ import type { AddressInfo } from 'node:net';
  * it keeps alerts by (routing key, dedup_key) with their status, and can be scripted to answer 429/5xx.
  */
 
-export interface PagerdutyRequest {
-  method: string;
-  path: string;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-  json?: any;
-  at: number;
-}
+export type PagerdutyRequest = FakeRequest;
 
 export interface PagerdutyAlert {
   routingKey: string;
@@ -36,17 +29,15 @@ export interface PagerdutyScript {
 const SEVERITIES = ['critical', 'error', 'warning', 'info'];
 const ACTIONS = ['trigger', 'acknowledge', 'resolve'];
 
-export class FakePagerduty {
-  readonly requests: PagerdutyRequest[] = [];
+export class FakePagerduty extends HttpFake<PagerdutyRequest> {
   readonly alerts = new Map<string, PagerdutyAlert>();
   readonly script: PagerdutyScript[] = [];
   /** Integration keys that exist; others answer 400 like a deleted integration. */
   readonly routingKeys = new Set<string>();
-  url = '';
-  private server?: http.Server;
   private generated = 0;
 
   constructor(...routingKeys: string[]) {
+    super();
     for (const k of routingKeys) this.routingKeys.add(k);
   }
 
@@ -54,37 +45,27 @@ export class FakePagerduty {
     return this.alerts.get(`${routingKey} ${dedupKey}`);
   }
 
-  async start(): Promise<this> {
-    this.server = http.createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const body = Buffer.concat(chunks).toString('utf8');
-        let json: unknown;
-        try {
-          json = body ? JSON.parse(body) : undefined;
-        } catch {
-          json = undefined;
-        }
-        const r: PagerdutyRequest = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body, json, at: Date.now() };
-        this.requests.push(r);
-        const [status, payload, headers] = this.answer(r);
-        res.writeHead(status, { 'content-type': 'application/json', ...headers });
-        res.end(JSON.stringify(payload));
-      });
-    });
-    this.server.keepAliveTimeout = 1000;
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-    return this;
+  /** The base to configure as the API base URL. */
+  get url(): string {
+    return this.origin;
   }
 
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise((r) => this.server?.close(r));
+  protected override defaultHeaders(): Record<string, string> {
+    return { 'content-type': 'application/json' };
   }
 
-  private answer(r: PagerdutyRequest): [number, unknown, Record<string, string>] {
+  /** Recorded with the query in `path`, as the API matches it (`/v2/enqueue` exactly). */
+  protected override record(req: http.IncomingMessage, body: string): PagerdutyRequest {
+    const r = readRequest(req, body);
+    return { ...r, path: r.url };
+  }
+
+  protected override answer(r: PagerdutyRequest): FakeAnswer {
+    const [status, body, headers] = this.reply(r);
+    return { status, body: JSON.stringify(body), headers };
+  }
+
+  private reply(r: PagerdutyRequest): [number, unknown, Record<string, string>] {
     if (r.path !== '/v2/enqueue') return [404, { status: 'Not Found', message: 'Not Found' }, {}];
     if (r.method !== 'POST') return [405, { status: 'Method Not Allowed', message: 'Method Not Allowed' }, {}];
     const scripted = this.script.shift();

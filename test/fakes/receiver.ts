@@ -1,7 +1,7 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
+import { HttpFake, type FakeAnswer } from './http-fake';
 
-/** One request as the receiver saw it. */
+/** One request as the receiver saw it (what `received` holds has more: `path`, `query`, `json`). */
 export interface Received {
   method: string;
   url: string;
@@ -18,39 +18,27 @@ export interface Reply {
 }
 
 /** A local HTTP receiver that records every request and answers as scripted. */
-export class Receiver {
-  readonly received: Received[] = [];
+export class Receiver extends HttpFake {
+  /** Every request, in arrival order (the same array as `requests`). */
+  get received(): Received[] {
+    return this.requests;
+  }
   /** Answers for the next requests, in order; when empty, `fallback` answers. */
   readonly script: Reply[] = [];
   fallback: (req: Received) => Reply = () => ({ status: 200, headers: { 'content-type': 'application/json' }, body: '{"ok":true}' });
-  private server?: http.Server;
-  url = '';
 
-  async start(): Promise<this> {
-    this.server = http.createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const r: Received = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() };
-        this.received.push(r);
-        const reply = this.script.shift() ?? this.fallback(r);
-        res.writeHead(reply.status, reply.headers ?? {});
-        res.end(reply.body ?? '');
-      });
-    });
-    this.server.keepAliveTimeout = 1000;
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-    return this;
+  /** The receiver's base URL. */
+  get url(): string {
+    return this.origin;
+  }
+
+  protected override answer(r: Received): FakeAnswer {
+    const reply = this.script.shift() ?? this.fallback(r);
+    return { status: reply.status, headers: reply.headers ?? {}, body: reply.body ?? '' };
   }
 
   /** Requests whose path starts with `prefix`. */
   at(prefix: string): Received[] {
     return this.received.filter((r) => r.url.startsWith(prefix));
-  }
-
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise((r) => this.server?.close(r));
   }
 }

@@ -1,5 +1,5 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
+import { HttpFake, readRequest, type FakeRequest } from './http-fake';
 
 /*
  * A local Slack: incoming webhooks (`/services/T…/B…/…`, plain-text `ok` or error codes with their statuses)
@@ -8,16 +8,11 @@ import type { AddressInfo } from 'node:net';
  */
 
 /** One request as the fake saw it. */
-export interface SlackRequest {
+export interface SlackRequest extends FakeRequest {
+  /** The HTTP method (the same as `method`). */
   verb: string;
-  path: string;
   /** Web API method name (`chat.postMessage`), or `hook` for an incoming webhook. */
   apiMethod: string;
-  query: URLSearchParams;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-  json?: any;
-  at: number;
 }
 
 export interface FakeChannel {
@@ -70,8 +65,7 @@ export const HOOK_ERROR_STATUS: Record<string, number> = {
   channel_not_found: 404, no_service: 404, no_active_hooks: 404, channel_is_archived: 410, rollup_error: 500,
 };
 
-export class FakeSlack {
-  readonly requests: SlackRequest[] = [];
+export class FakeSlack extends HttpFake<SlackRequest> {
   readonly channels = new Map<string, FakeChannel>();
   readonly messages: FakeMessage[] = [];
   readonly tokens = new Map<string, FakeToken>();
@@ -79,31 +73,18 @@ export class FakeSlack {
   readonly hooks = new Map<string, { channel: string; error?: string }>();
   /** conversations.list pages are never longer than this, whatever `limit` asks. */
   maxPageSize = 200;
-  url = '';
   private readonly scripts = new Map<string, ScriptedReply[]>();
-  private server?: http.Server;
   private seq = 0;
+
+  /** The server's base URL (webhooks are under it). */
+  get url(): string {
+    return this.origin;
+  }
 
   get apiBaseUrl(): string {
     return `${this.url}/api`;
   }
 
-  async start(): Promise<this> {
-    this.server = http.createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => this.handle(req, Buffer.concat(chunks).toString('utf8'), res));
-    });
-    this.server.keepAliveTimeout = 1000;
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-    return this;
-  }
-
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise((r) => this.server?.close(r));
-  }
 
   addToken(token: string, info: Partial<FakeToken> = {}): this {
     this.tokens.set(token, { team: 'Acme Ops', user: 'hubbot', botId: 'B0HUBBOT', ...info });
@@ -151,20 +132,14 @@ export class FakeSlack {
     this.scripts.clear();
   }
 
-  private handle(req: http.IncomingMessage, body: string, res: http.ServerResponse): void {
-    const url = new URL(req.url ?? '/', 'http://fake');
-    const hook = url.pathname.startsWith('/services/');
-    const apiMethod = hook ? 'hook' : url.pathname.replace(/^\/api\//, '');
-    let json: any;
-    try {
-      json = body ? JSON.parse(body) : undefined;
-    } catch {
-      json = undefined;
-    }
-    const r: SlackRequest = { verb: req.method ?? '', path: url.pathname, apiMethod, query: url.searchParams, headers: req.headers, body, json, at: Date.now() };
+  protected override handle(req: http.IncomingMessage, body: string, res: http.ServerResponse): void {
+    const base = readRequest(req, body);
+    const hook = base.path.startsWith('/services/');
+    const apiMethod = hook ? 'hook' : base.path.replace(/^\/api\//, '');
+    const r: SlackRequest = { ...base, verb: base.method, apiMethod };
     this.requests.push(r);
     if (hook) return this.handleHook(r, res);
-    if (!url.pathname.startsWith('/api/')) return void res.writeHead(404, { 'content-type': 'text/plain' }).end('Not Found');
+    if (!base.path.startsWith('/api/')) return void res.writeHead(404, { 'content-type': 'text/plain' }).end('Not Found');
     this.handleApi(r, res);
   }
 

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
+import { HttpFake, readRequest, type FakeRequest } from './http-fake';
 
 /**
  * A local stand-in for the three Microsoft endpoints the Teams provider talks to, with their real
@@ -18,17 +18,8 @@ import type { AddressInfo } from 'node:net';
 export type TeamsRoute = 'workflow' | 'token' | 'teams' | 'channels' | 'message' | 'reply' | 'unknown';
 
 /** One request as the fake saw it. */
-export interface TeamsRequest {
+export interface TeamsRequest extends FakeRequest {
   route: TeamsRoute;
-  method: string;
-  /** Path and query as sent. */
-  url: string;
-  path: string;
-  query: URLSearchParams;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-  /** Arrival time, epoch ms. */
-  at: number;
 }
 
 /** A scripted answer. */
@@ -94,8 +85,7 @@ export const teamsErrors = {
 const MESSAGE_LIMIT_BYTES = 28 * 1024;
 
 /** The fake Microsoft endpoints; start() it, then point connections and webhook URLs at `url`. */
-export class TeamsFake {
-  readonly requests: TeamsRequest[] = [];
+export class TeamsFake extends HttpFake<TeamsRequest> {
   readonly teams = new Map<string, FakeTeam>();
   /** Workflows by id: their signature and whether they are turned on. */
   readonly workflows = new Map<string, { sig: string; enabled: boolean }>();
@@ -103,51 +93,33 @@ export class TeamsFake {
   readonly issuedTokens: string[] = [];
   /** Items per page of GET /teams (nextLink beyond). */
   pageSize = 100;
-  url = '';
   private readonly validTokens = new Set<string>();
   private readonly scripts = new Map<TeamsRoute, FakeReply[]>();
-  private server?: http.Server;
   private nextMessageId = 1_700_000_000_000;
 
   constructor(
     readonly tenantId = randomUUID(),
     readonly clientId = randomUUID(),
     readonly clientSecret = `fake~secret~${randomBytes(12).toString('base64url')}`,
-  ) {}
-
-  async start(): Promise<this> {
-    this.server = http.createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const parsed = new URL(req.url ?? '/', 'http://fake');
-        const request: TeamsRequest = {
-          route: 'unknown',
-          method: req.method ?? '',
-          url: req.url ?? '',
-          path: parsed.pathname,
-          query: parsed.searchParams,
-          headers: req.headers,
-          body: Buffer.concat(chunks).toString('utf8'),
-          at: Date.now(),
-        };
-        request.route = routeOf(request);
-        this.requests.push(request);
-        const reply = this.scripts.get(request.route)?.shift() ?? this.handle(request);
-        res.writeHead(reply.status, reply.headers ?? {});
-        res.end(reply.body ?? '');
-      });
-    });
-    this.server.keepAliveTimeout = 1000;
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-    return this;
+  ) {
+    super();
   }
 
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise((r) => this.server?.close(r));
+  /** The base URL of every fake endpoint. */
+  get url(): string {
+    return this.origin;
   }
+
+  protected override record(req: http.IncomingMessage, body: string): TeamsRequest {
+    const request: TeamsRequest = { ...readRequest(req, body), route: 'unknown' };
+    request.route = routeOf(request);
+    return request;
+  }
+
+  protected override answer(request: TeamsRequest) {
+    return this.scripts.get(request.route)?.shift() ?? this.reply(request);
+  }
+
 
   /** Connection config for the provider (app credentials pointing at this fake). */
   connection(overrides: Record<string, string> = {}): Record<string, string> {
@@ -209,7 +181,7 @@ export class TeamsFake {
     this.scripts.clear();
   }
 
-  private handle(req: TeamsRequest): FakeReply {
+  private reply(req: TeamsRequest): FakeReply {
     switch (req.route) {
       case 'workflow':
         return this.invokeWorkflow(req);

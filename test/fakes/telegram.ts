@@ -1,5 +1,5 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
+import { HttpFake, takeScripted } from './http-fake';
 
 /** One Bot API call as the fake saw it. */
 export interface BotCall {
@@ -81,7 +81,7 @@ export const botErrors = {
  * messages per chat, parses HTML/MarkdownV2 like the API (400 "can't parse entities"), enforces the
  * 4096-character limit, and answers scripted errors first.
  */
-export class TelegramFake {
+export class TelegramFake extends HttpFake {
   readonly calls: BotCall[] = [];
   /** Scripted answers: the first one whose method matches (or has none) answers the next call. */
   readonly script: Array<{ method?: string; reply: FakeReply }> = [];
@@ -91,34 +91,28 @@ export class TelegramFake {
   updates: unknown[] = [];
   /** While set, getUpdates answers 409 as the real API does. */
   webhookUrl: string | undefined;
-  url = '';
-  private server?: http.Server;
   private readonly bots = new Map<string, { id: number; username: string; first_name: string }>();
 
   constructor(token: string, bot: { username: string; first_name: string } = { username: 'hub_alerts_bot', first_name: 'Hub Alerts' }) {
+    super();
     this.bots.set(token, { id: Number(token.split(':')[0]), ...bot });
   }
 
-  async start(): Promise<this> {
-    this.server = http.createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const reply = this.handle(req, Buffer.concat(chunks).toString('utf8'));
-        res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
-        res.end(typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body));
-      });
-    });
-    this.server.keepAliveTimeout = 1000;
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-    return this;
+  /** The base to configure as `apiBaseUrl`. */
+  get url(): string {
+    return this.origin;
   }
 
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise((r) => this.server?.close(r));
+  protected override defaultHeaders(): Record<string, string> {
+    return { 'content-type': 'application/json' };
   }
+
+  /** Every request is in `requests`; the well-formed Bot API calls also in `calls`. */
+  protected override handle(req: http.IncomingMessage, body: string, res: http.ServerResponse): void {
+    this.requests.push(this.record(req, body));
+    this.write(res, this.call(req, body));
+  }
+
 
   addChat(chat: FakeChat): FakeChat {
     this.chats.set(chat.id, chat);
@@ -144,7 +138,7 @@ export class TelegramFake {
     this.webhookUrl = undefined;
   }
 
-  private handle(req: http.IncomingMessage, text: string): FakeReply {
+  private call(req: http.IncomingMessage, text: string): FakeReply {
     const path = /^\/bot([^/]*)\/([A-Za-z]+)(?:\?.*)?$/.exec(req.url ?? '');
     if (!path) return error(404, 'Not Found');
     const [, token, method] = path;
@@ -157,8 +151,8 @@ export class TelegramFake {
     this.calls.push({ method, token, url: req.url ?? '', headers: req.headers, body, at: Date.now() });
     const bot = this.bots.get(token);
     if (!bot) return /^\d+:[A-Za-z0-9_-]{35}$/.test(token) ? botErrors.unauthorized() : error(404, 'Not Found');
-    const scripted = this.script.findIndex((s) => !s.method || s.method === method);
-    if (scripted >= 0) return this.script.splice(scripted, 1)[0].reply;
+    const scripted = takeScripted(this.script, (s) => !s.method || s.method === method);
+    if (scripted) return scripted.reply;
     switch (method) {
       case 'getMe':
         return ok({ id: bot.id, is_bot: true, first_name: bot.first_name, username: bot.username, can_join_groups: true });

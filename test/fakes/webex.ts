@@ -1,6 +1,5 @@
 import crypto from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { HttpFake, takeScripted, type FakeAnswer, type FakeRequest } from './http-fake';
 
 /**
  * A local Webex REST API (provider-apis.md section 3): `/v1/people/me`, `/v1/rooms` (Link-header pages),
@@ -10,15 +9,7 @@ import type { AddressInfo } from 'node:net';
  */
 
 /** One request as the fake saw it; `json` is the parsed body when it was JSON. */
-export interface WebexRequest {
-  method: string;
-  path: string;
-  url: string;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-  json?: any;
-  at: number;
-}
+export type WebexRequest = FakeRequest;
 
 /** A stored message, as Webex returns it, plus the number of edits it has had. */
 export interface WebexMessage {
@@ -63,19 +54,16 @@ export function webexId(kind: 'MESSAGE' | 'ROOM' | 'PEOPLE'): string {
   return Buffer.from(`ciscospark://us/${kind}/${crypto.randomUUID()}`).toString('base64').replace(/=+$/, '');
 }
 
-export class FakeWebex {
-  readonly requests: WebexRequest[] = [];
+export class FakeWebex extends HttpFake<WebexRequest> {
   readonly messages = new Map<string, WebexMessage>();
   readonly rooms: WebexRoom[] = [];
   readonly script: WebexScript[] = [];
   readonly bot = { id: webexId('PEOPLE'), displayName: 'Status Bot', email: 'status-bot@webex.bot' };
   /** Tokens that are accepted; revoking one makes every call with it answer 401. */
   readonly tokens = new Set<string>();
-  /** Base URL to configure as `apiBaseUrl` (ends in /v1). */
-  url = '';
-  private server?: http.Server;
 
   constructor(token: string) {
+    super();
     this.tokens.add(token);
   }
 
@@ -96,46 +84,28 @@ export class FakeWebex {
     return [...this.messages.values()].filter((m) => m.roomId === roomId && (parentId === undefined || m.parentId === parentId));
   }
 
-  async start(): Promise<this> {
-    this.server = http.createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const body = Buffer.concat(chunks).toString('utf8');
-        const url = new URL(req.url ?? '/', 'http://fake');
-        let json: unknown;
-        try {
-          json = body ? JSON.parse(body) : undefined;
-        } catch {
-          json = undefined;
-        }
-        const r: WebexRequest = { method: req.method ?? '', path: url.pathname, url: req.url ?? '', headers: req.headers, body, json, at: Date.now() };
-        this.requests.push(r);
-        const [status, payload, headers] = this.answer(r, url);
-        const trackingId = `FAKE_${crypto.randomUUID()}`;
-        const out = status === 204 ? '' : JSON.stringify(payload && typeof payload === 'object' && status >= 400 && !('trackingId' in payload) ? { ...payload, trackingId } : payload);
-        res.writeHead(status, { 'content-type': 'application/json;charset=UTF-8', trackingid: trackingId, ...headers });
-        res.end(out);
-      });
-    });
-    this.server.keepAliveTimeout = 1000;
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/v1`;
-    return this;
+  /** Base URL to configure as `apiBaseUrl` (ends in /v1). */
+  get url(): string {
+    return `${this.origin}/v1`;
   }
 
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise((r) => this.server?.close(r));
+  protected override defaultHeaders(): Record<string, string> {
+    return { 'content-type': 'application/json;charset=UTF-8' };
   }
 
-  private answer(r: WebexRequest, url: URL): [number, unknown, Record<string, string>] {
+  protected override answer(r: WebexRequest): FakeAnswer {
+    const [status, payload, headers] = this.reply(r, new URL(r.url, 'http://fake'));
+    const trackingId = `FAKE_${crypto.randomUUID()}`;
+    const out = status === 204 ? '' : JSON.stringify(payload && typeof payload === 'object' && status >= 400 && !('trackingId' in payload) ? { ...payload, trackingId } : payload);
+    return { status, body: out, headers: { trackingid: trackingId, ...headers } };
+  }
+
+  private reply(r: WebexRequest, url: URL): [number, unknown, Record<string, string>] {
     const auth = r.headers.authorization ?? '';
     const token = /^Bearer (.+)$/.exec(auth)?.[1];
     if (!token || !this.tokens.has(token)) return [401, error(UNAUTHORIZED), {}];
-    const scripted = this.script.findIndex((s) => (!s.method || s.method === r.method) && (!s.path || r.path.startsWith(s.path)));
-    if (scripted >= 0) {
-      const [s] = this.script.splice(scripted, 1);
+    const s = takeScripted(this.script, (x) => (!x.method || x.method === r.method) && (!x.path || r.path.startsWith(x.path)));
+    if (s) {
       return [s.status, s.body ?? error(defaultMessage(s.status)), s.headers ?? {}];
     }
     if (r.method === 'GET' && r.path === '/v1/people/me') {

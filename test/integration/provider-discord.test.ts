@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { FakeDiscord } from '../fakes/discord';
-import { Hub, INGEST_TOKEN, waitFor } from '../support/hub';
+import type { Hub } from '../support/hub';
+import { pipelineSuite } from '../support/provider-suite';
 import { getStack } from '../support/stack';
 
 const HOOK_ID = '1234567890123';
@@ -9,50 +10,31 @@ const GONE_ID = '999000999000';
 
 describe('discord provider through the pipeline (real Temporal, PostgreSQL, fake webhook API)', function () {
   this.timeout(120_000);
+  // the example plugin keeps loading beside the built-in, under its own id
+  const suite = pipelineSuite({
+    database: 'provider_discord',
+    fake: async () => {
+      const fake = await new FakeDiscord().start();
+      fake.addWebhook(HOOK_ID, TOKEN);
+      return fake;
+    },
+    env: { PROVIDER_PLUGINS: './examples/provider-plugin-discord' },
+  });
   let hub: Hub;
   let fake: FakeDiscord;
-
-  before(async () => {
-    fake = await new FakeDiscord().start();
-    fake.addWebhook(HOOK_ID, TOKEN);
-    // the example plugin keeps loading beside the built-in, under its own id
-    hub = await Hub.start('provider_discord', { PROVIDER_PLUGINS: './examples/provider-plugin-discord' });
+  before(() => {
+    ({ hub, fake } = suite);
   });
-  after(async () => {
-    await hub?.close();
-    await fake?.stop();
+
+  const subscribe = (event: string, config: Record<string, unknown> = {}) => suite.subscribe({
+    name: `discord ${event}`,
+    provider: 'discord',
+    event,
+    config: { webhookUrl: `https://discord.com/api/webhooks/${HOOK_ID}/${TOKEN}`, apiBaseUrl: fake.url, ...config },
+    retryPolicy: { scheduleMs: [200, 200, 200] },
   });
-  beforeEach(() => {
-    fake.script.length = 0;
-    fake.requests.length = 0;
-  });
-  afterEach(() => hub.dataSource.query('DELETE FROM subscriptions'));
-
-  async function subscribe(event: string, config: Record<string, unknown> = {}): Promise<{ id: string; config: Record<string, unknown> }> {
-    const res = await hub.call('POST', '/subscriptions', {
-      name: `discord ${event}`,
-      provider: 'discord',
-      event,
-      config: { webhookUrl: `https://discord.com/api/webhooks/${HOOK_ID}/${TOKEN}`, apiBaseUrl: fake.url, ...config },
-      retryPolicy: { scheduleMs: [200, 200, 200] },
-    });
-    assert.equal(res.status, 201, JSON.stringify(res.body));
-    return res.body;
-  }
-
-  async function ingest(event: string, id: string, payload: Record<string, unknown>): Promise<string> {
-    const res = await hub.call('POST', '/ingest', { event, id, payload: { systemIds: ['sys-web'], ...payload } }, INGEST_TOKEN);
-    assert.equal(res.status, 202, JSON.stringify(res.body));
-    assert.equal(res.body.deliveries.length, 1, 'one subscription matched');
-    return res.body.deliveries[0].id;
-  }
-
-  async function settled(id: string, status = 'success') {
-    return waitFor(async () => {
-      const d = await hub.call('GET', `/deliveries/${id}`);
-      return d.body.status === status ? d.body : undefined;
-    }, `delivery ${id} to be ${status}`, 30_000);
-  }
+  const ingest = (event: string, id: string, payload: Record<string, unknown>) => suite.ingest(event, id, { systemIds: ['sys-web'], ...payload });
+  const settled = (id: string, status = 'success') => suite.settled(id, status);
 
   const incident = (incidentId: string, extra: Record<string, unknown> = {}) => ({
     incidentId, title: `Website down ${incidentId}`, severity: 'critical', status: 'investigating', ...extra,

@@ -1,54 +1,29 @@
 import assert from 'node:assert/strict';
 import { FakeOpsgenie } from '../fakes/opsgenie';
-import { Hub, INGEST_TOKEN, waitFor } from '../support/hub';
+import type { Hub } from '../support/hub';
+import { pipelineSuite } from '../support/provider-suite';
 import { getStack } from '../support/stack';
 
 const KEY = 'c0ffee00-1234-4abc-9def-0123456789ab';
 
 describe('opsgenie provider through the pipeline (real Temporal, PostgreSQL, fake Alert API)', function () {
   this.timeout(120_000);
+  const suite = pipelineSuite({ database: 'provider_opsgenie', fake: () => new FakeOpsgenie(KEY).start() });
   let hub: Hub;
   let fake: FakeOpsgenie;
-
-  before(async () => {
-    fake = await new FakeOpsgenie(KEY).start();
-    hub = await Hub.start('provider_opsgenie');
+  before(() => {
+    ({ hub, fake } = suite);
   });
-  after(async () => {
-    await hub?.close();
-    await fake?.stop();
+
+  const subscribe = (event: string, config: Record<string, unknown> = {}) => suite.subscribe({
+    name: `opsgenie ${event}`,
+    provider: 'opsgenie',
+    event,
+    config: { apiKey: KEY, region: 'eu', apiBaseUrl: fake.url, ...config },
+    retryPolicy: { scheduleMs: [200, 200, 200] },
   });
-  beforeEach(() => {
-    fake.script.length = 0;
-    fake.requests.length = 0;
-  });
-  afterEach(() => hub.dataSource.query('DELETE FROM subscriptions'));
-
-  async function subscribe(event: string, config: Record<string, unknown> = {}): Promise<{ id: string; config: Record<string, unknown> }> {
-    const res = await hub.call('POST', '/subscriptions', {
-      name: `opsgenie ${event}`,
-      provider: 'opsgenie',
-      event,
-      config: { apiKey: KEY, region: 'eu', apiBaseUrl: fake.url, ...config },
-      retryPolicy: { scheduleMs: [200, 200, 200] },
-    });
-    assert.equal(res.status, 201, JSON.stringify(res.body));
-    return res.body;
-  }
-
-  async function ingest(event: string, id: string, payload: Record<string, unknown>): Promise<string> {
-    const res = await hub.call('POST', '/ingest', { event, id, payload: { systemIds: ['sys-pay'], ...payload } }, INGEST_TOKEN);
-    assert.equal(res.status, 202, JSON.stringify(res.body));
-    assert.equal(res.body.deliveries.length, 1, 'one subscription matched');
-    return res.body.deliveries[0].id;
-  }
-
-  async function settled(id: string, status = 'success') {
-    return waitFor(async () => {
-      const d = await hub.call('GET', `/deliveries/${id}`);
-      return d.body.status === status ? d.body : undefined;
-    }, `delivery ${id} to be ${status}`, 30_000);
-  }
+  const ingest = (event: string, id: string, payload: Record<string, unknown>) => suite.ingest(event, id, { systemIds: ['sys-pay'], ...payload });
+  const settled = (id: string, status = 'success') => suite.settled(id, status);
 
   const incident = (incidentId: string, extra: Record<string, unknown> = {}) => ({
     incidentId, title: `Payments failing ${incidentId}`, severity: 'critical', status: 'investigating', ...extra,

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { FakePagerduty } from '../fakes/pagerduty';
-import { Hub, INGEST_TOKEN, waitFor } from '../support/hub';
+import type { Hub } from '../support/hub';
+import { pipelineSuite } from '../support/provider-suite';
 import { getStack } from '../support/stack';
 
 const KEY = 'R0UT1NGKEYa1b2c3d4e5f6g7h8i9j0kL';
@@ -8,48 +9,22 @@ const DELETED_KEY = 'DELETEDKEYa1b2c3d4e5f6g7h8i9j0kL';
 
 describe('pagerduty provider through the pipeline (real Temporal, PostgreSQL, fake Events API v2)', function () {
   this.timeout(120_000);
+  const suite = pipelineSuite({ database: 'provider_pagerduty', fake: () => new FakePagerduty(KEY).start() });
   let hub: Hub;
   let fake: FakePagerduty;
-
-  before(async () => {
-    fake = await new FakePagerduty(KEY).start();
-    hub = await Hub.start('provider_pagerduty');
+  before(() => {
+    ({ hub, fake } = suite);
   });
-  after(async () => {
-    await hub?.close();
-    await fake?.stop();
+
+  const subscribe = (event: string, config: Record<string, unknown> = {}) => suite.subscribe({
+    name: `pagerduty ${event}`,
+    provider: 'pagerduty',
+    event,
+    config: { routingKey: KEY, apiBaseUrl: fake.url, ...config },
+    retryPolicy: { scheduleMs: [200, 200, 200] },
   });
-  beforeEach(() => {
-    fake.script.length = 0;
-    fake.requests.length = 0;
-  });
-  afterEach(() => hub.dataSource.query('DELETE FROM subscriptions'));
-
-  async function subscribe(event: string, config: Record<string, unknown> = {}): Promise<{ id: string; config: Record<string, unknown> }> {
-    const res = await hub.call('POST', '/subscriptions', {
-      name: `pagerduty ${event}`,
-      provider: 'pagerduty',
-      event,
-      config: { routingKey: KEY, apiBaseUrl: fake.url, ...config },
-      retryPolicy: { scheduleMs: [200, 200, 200] },
-    });
-    assert.equal(res.status, 201, JSON.stringify(res.body));
-    return res.body;
-  }
-
-  async function ingest(event: string, id: string, payload: Record<string, unknown>): Promise<string> {
-    const res = await hub.call('POST', '/ingest', { event, id, payload: { systemIds: ['sys-db'], ...payload } }, INGEST_TOKEN);
-    assert.equal(res.status, 202, JSON.stringify(res.body));
-    assert.equal(res.body.deliveries.length, 1, 'one subscription matched');
-    return res.body.deliveries[0].id;
-  }
-
-  async function settled(id: string, status = 'success') {
-    return waitFor(async () => {
-      const d = await hub.call('GET', `/deliveries/${id}`);
-      return d.body.status === status ? d.body : undefined;
-    }, `delivery ${id} to be ${status}`, 30_000);
-  }
+  const ingest = (event: string, id: string, payload: Record<string, unknown>) => suite.ingest(event, id, { systemIds: ['sys-db'], ...payload });
+  const settled = (id: string, status = 'success') => suite.settled(id, status);
 
   const incident = (incidentId: string, extra: Record<string, unknown> = {}) => ({
     incidentId, title: `DB down ${incidentId}`, severity: 'major', status: 'investigating', url: `https://status.example.com/i/${incidentId}`, ...extra,

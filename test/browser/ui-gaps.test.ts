@@ -1,0 +1,182 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Browser, BrowserContext, ConsoleMessage, Page } from 'playwright-core';
+import { RetentionPurger } from '../../src/deliveries/retention';
+import { Receiver } from '../fakes/receiver';
+import { TelegramFake } from '../fakes/telegram';
+import { ADMIN_TOKEN, Hub, INGEST_TOKEN, waitFor } from '../support/hub';
+import { launchChromium } from '../support/browser';
+import { PROJECT_ROOT } from '../support/stack';
+
+// UI_SCREENSHOTS=docs/screenshots keeps a screenshot of each new view (the README shows them)
+const SHOTS = process.env.UI_SCREENSHOTS ? path.resolve(PROJECT_ROOT, process.env.UI_SCREENSHOTS) : undefined;
+
+const BEARER = 'bearer-secret-Zq81xK3vP0aa77';
+const SLACK_SECRET_PATH = '/services/T0HUB/B0HUB/slackSecretPart0123456789';
+const TELEGRAM_TOKEN = `6123456789:AAF${'s'.repeat(12)}_uI-${'q'.repeat(16)}`;
+const TELEGRAM_CHAT = -1001000000042;
+
+/** Issue 23, gaps 9-14 of the admin UI, in a real Chromium against the real stack (Temporal, PostgreSQL, fakes). */
+describe('admin UI: attempts, stats, pickers, signing, bulk retry, plugins (issue 23 gaps 9-14)', function () {
+  this.timeout(180_000);
+  let hub: Hub;
+  let receiver: Receiver;
+  let telegram: TelegramFake;
+  let browser: Browser;
+  let admin: BrowserContext;
+  let page: Page;
+  const consoleErrors: { text: string; url: string }[] = [];
+
+  const ui = (p: string) => `${hub.baseUrl}/ui${p}`;
+  const shot = async (p: Page, name: string) => {
+    if (!SHOTS) return;
+    fs.mkdirSync(SHOTS, { recursive: true });
+    await p.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+  };
+  const signIn = async (p: Page, token: string) => {
+    await p.goto(ui('/'));
+    await p.locator('#token').fill(token);
+    await p.keyboard.press('Enter');
+    await p.getByRole('navigation', { name: 'Main' }).waitFor();
+  };
+  const ingest = async (event: string, id: string, payload: Record<string, unknown> = {}) => {
+    const res = await hub.call('POST', '/ingest', { event, id, payload: { incidentId: id, title: `Outage ${id}`, severity: 'major', systemIds: ['sys-a'], ...payload } }, INGEST_TOKEN);
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    return res.body.deliveries as { id: string; subscriptionId: string }[];
+  };
+  const settled = (id: string, status = 'success') =>
+    waitFor(async () => (await hub.call('GET', `/deliveries/${id}`)).body.status === status, `delivery ${id} to be ${status}`, 30_000);
+  const subscribe = async (body: Record<string, unknown>) => {
+    const res = await hub.call('POST', '/subscriptions', { event: 'incident.created', retryPolicy: { scheduleMs: [200] }, ...body });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    return res.body as { id: string; name: string };
+  };
+  /** Every exchange the log holds, as stored (the text searched for secrets). */
+  const storedExchanges = async () =>
+    ((await hub.dataSource.query(`SELECT exchanges::text AS x FROM delivery_attempts WHERE exchanges IS NOT NULL`)) as { x: string }[]).map((r) => r.x).join('\n');
+
+  before(async () => {
+    receiver = await new Receiver().start();
+    telegram = await new TelegramFake(TELEGRAM_TOKEN).start();
+    telegram.addChat({ id: TELEGRAM_CHAT, type: 'supergroup', title: 'Ops room' });
+    hub = await Hub.start('browser_ui_gaps');
+    browser = await launchChromium();
+    admin = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    page = await admin.newPage();
+    page.on('console', (m: ConsoleMessage) => m.type() === 'error' && consoleErrors.push({ text: m.text(), url: m.location().url }));
+    page.on('pageerror', (e) => consoleErrors.push({ text: `page error: ${e.message}`, url: page.url() }));
+    await signIn(page, ADMIN_TOKEN);
+  });
+  after(async () => {
+    await browser?.close();
+    await hub?.close();
+    await receiver?.stop();
+    await telegram?.stop();
+  });
+  // subscriptions of one test must not take the next test's events
+  afterEach(() => hub.dataSource.query(`UPDATE subscriptions SET enabled = false`));
+
+  describe('gap 9: the request and response of every attempt', () => {
+    it('keeps and shows the request sent and the response got, for a success, with the bearer token and an echoed secret masked', async () => {
+      receiver.script.push({ status: 200, headers: { 'content-type': 'application/json', 'set-cookie': 'sid=cookie-secret-value', 'x-trace': 'trace-77' }, body: `{"ok":true,"echo":"${BEARER}"}` });
+      const sub = await subscribe({
+        name: 'bearer hook', provider: 'webhook',
+        config: { url: `${receiver.url}/hook9`, auth: { type: 'bearer', token: BEARER }, headers: { 'X-Team': 'ops' } },
+      });
+      const [d] = (await ingest('incident.created', 'evt-g9-ok')).filter((x) => x.subscriptionId === sub.id);
+      await settled(d.id);
+      assert.equal(receiver.at('/hook9')[0].headers.authorization, `Bearer ${BEARER}`, 'the receiver got the real token');
+
+      await page.goto(ui(`/deliveries/${d.id}`));
+      const attempt = page.getByTestId('attempt').first();
+      await attempt.getByRole('button', { name: 'Show request and response' }).click();
+      const shown = page.getByTestId('exchanges-1');
+      await shown.waitFor();
+      assert.equal(await shown.getByTestId('request-line').textContent(), `POST ${receiver.url}/hook9`);
+      const headers = (await shown.getByTestId('headers').first().textContent()) ?? '';
+      assert.match(headers, /authorization: Bearer \*\*\*/i);
+      assert.match(headers, /x-team: ops/i);
+      assert.match(headers, /webhook-signature|content-type/i);
+      assert.match((await shown.getByTestId('request-body').textContent()) ?? '', /"incidentId": "evt-g9-ok"/);
+      assert.equal(await shown.getByTestId('response-status').textContent(), 'HTTP 200');
+      const responseHeaders = (await shown.getByTestId('headers').nth(1).textContent()) ?? '';
+      assert.match(responseHeaders, /x-trace: trace-77/);
+      assert.match(responseHeaders, /set-cookie: \*\*\*/);
+      assert.match((await shown.getByTestId('response-body').textContent()) ?? '', /"echo": "\*\*\*"/);
+      const html = await page.content();
+      for (const secret of [BEARER, 'cookie-secret-value']) assert.ok(!html.includes(secret), `${secret} is not on the page`);
+      const stored = await storedExchanges();
+      assert.ok(stored.includes('/hook9'), 'the exchange is stored');
+      for (const secret of [BEARER, 'cookie-secret-value']) assert.ok(!stored.includes(secret), `${secret} is not stored`);
+      await shot(page, 'delivery-request-response');
+    });
+
+    it('stores no Slack webhook path and no Telegram bot token (in the URL) of the requests it keeps', async () => {
+      const slack = await subscribe({ name: 'slack hook', provider: 'slack', config: { webhookUrl: `${receiver.url}${SLACK_SECRET_PATH}` } });
+      const conn = await hub.call('POST', '/connections', { provider: 'telegram', name: 'Ops bot', config: { botToken: TELEGRAM_TOKEN, apiBaseUrl: telegram.url } });
+      assert.equal(conn.status, 201, JSON.stringify(conn.body));
+      const tg = await subscribe({ name: 'telegram ops', provider: 'telegram', connectionId: conn.body.id, config: { chatId: TELEGRAM_CHAT } });
+      const ds = await ingest('incident.created', 'evt-g9-urls');
+      const slackDelivery = ds.find((x) => x.subscriptionId === slack.id)!;
+      const tgDelivery = ds.find((x) => x.subscriptionId === tg.id)!;
+      await settled(slackDelivery.id);
+      await settled(tgDelivery.id);
+      assert.equal(receiver.at(SLACK_SECRET_PATH).length, 1, 'Slack got it at the secret URL');
+      assert.equal(telegram.calls.filter((c) => c.token === TELEGRAM_TOKEN).length >= 1, true, 'Telegram got the real token');
+
+      const stored = await storedExchanges();
+      for (const secret of ['slackSecretPart0123456789', TELEGRAM_TOKEN, TELEGRAM_TOKEN.split(':')[1]]) {
+        assert.ok(!stored.includes(secret), `${secret} is not stored`);
+      }
+      const slackDetail = (await hub.call('GET', `/deliveries/${slackDelivery.id}/attempts/1`)).body;
+      assert.equal(slackDetail.exchanges[0].request.url, `${receiver.url}/***`, 'a secret URL keeps its origin only');
+      const tgDetail = (await hub.call('GET', `/deliveries/${tgDelivery.id}/attempts/1`)).body;
+      assert.equal(tgDetail.exchanges.at(-1).request.url, `${telegram.url}/bot***/sendMessage`);
+      assert.equal(tgDetail.exchanges.at(-1).response.status, 200);
+
+      await page.goto(ui(`/deliveries/${tgDelivery.id}`));
+      await page.getByRole('button', { name: /Show request and response/ }).click();
+      await page.getByTestId('exchanges-1').getByTestId('request-line').last().filter({ hasText: '/bot***/sendMessage' }).waitFor();
+      assert.ok(!(await page.content()).includes(TELEGRAM_TOKEN.split(':')[1]));
+    });
+
+    it('cuts a 3 MB answer full of NUL bytes to ATTEMPT_BODY_MAX_BYTES and says so; a retryable attempt is kept too', async () => {
+      const huge = `{"junk":"${'\u0000x'.repeat(1_500_000)}"}`;
+      receiver.script.push({ status: 503, headers: { 'content-type': 'application/json' }, body: huge });
+      const sub = await subscribe({ name: 'huge answer', provider: 'webhook', config: { url: `${receiver.url}/huge` } });
+      const [d] = (await ingest('incident.created', 'evt-g9-huge')).filter((x) => x.subscriptionId === sub.id);
+      await settled(d.id);
+      const first = (await hub.call('GET', `/deliveries/${d.id}/attempts/1`)).body;
+      const res = first.exchanges[0].response;
+      assert.equal(res.status, 503);
+      assert.equal(res.bodyTruncated, true);
+      assert.equal(res.bodyBytes, hub.config.outbound.maxResponseBytes, 'read up to the client cap');
+      assert.ok(Buffer.byteLength(res.body) <= 64 * 1024 && Buffer.byteLength(res.body) > 60 * 1024, `kept ${Buffer.byteLength(res.body)} bytes`);
+      assert.ok(res.body.startsWith('{"junk":"\\u0000x'), 'NUL shown escaped');
+      await page.goto(ui(`/deliveries/${d.id}`));
+      await page.getByTestId('attempt').first().getByRole('button', { name: 'Show request and response' }).click();
+      await page.getByTestId('exchanges-1').getByText(/Cut to the first .* of 1,048,576 bytes/).waitFor();
+      assert.equal(await page.getByTestId('exchanges-1').getByTestId('response-status').textContent(), 'HTTP 503');
+    });
+
+    it('drops the requests and responses with the payload when retention purges it', async () => {
+      const sub = await subscribe({ name: 'to purge', provider: 'webhook', config: { url: `${receiver.url}/purge` } });
+      const [d] = (await ingest('incident.created', 'evt-g9-purge')).filter((x) => x.subscriptionId === sub.id);
+      await settled(d.id);
+      assert.equal((await hub.call('GET', `/deliveries/${d.id}`)).body.attemptLog[0].exchanges, 1);
+      const purger = new RetentionPurger(hub.dataSource, { batchSize: 1000, batchPauseMs: 0 });
+      assert.ok((await purger.batch('deliveryPayloads', Date.now() + 60_000)).n >= 1);
+      assert.equal((await hub.dataSource.query(`SELECT 1 FROM deliveries WHERE id = $1 AND payload_purged_at IS NOT NULL`, [d.id])).length, 1, 'the payload purged');
+      const rows = await hub.dataSource.query(`SELECT exchanges FROM delivery_attempts WHERE delivery_id = $1`, [d.id]);
+      assert.deepEqual(rows.map((r: { exchanges: unknown }) => r.exchanges), [null]);
+      const detail = (await hub.call('GET', `/deliveries/${d.id}`)).body;
+      assert.equal(detail.attemptLog[0].exchanges, 0);
+      assert.ok((await hub.call('GET', `/deliveries/${d.id}/attempts/1`)).body.purgedAt);
+      await page.goto(ui(`/deliveries/${d.id}`));
+      await page.getByTestId('attempt').first().getByText('Request and response dropped by retention with the payload.').waitFor();
+    });
+  });
+
+  after(() => assert.deepEqual(consoleErrors, [], 'no JS errors in the browser console'));
+});

@@ -19,6 +19,8 @@ import { SubscriptionService } from '../subscriptions/service';
 import { DeliveryWorkflows } from '../temporal/deliveries';
 import { RecoveryStore } from '../deliveries/recoveries';
 import { deliveryRoutes } from './deliveries';
+import { statsRoutes } from './stats';
+import { DeliveryStats } from '../deliveries/stats';
 import { connectionRoutes } from './connections';
 import { ConnectionService } from '../connections/service';
 import type { GuardedHttpClient } from '../../providers/types';
@@ -94,6 +96,7 @@ export function buildApi(deps: ApiDeps) {
   targetLimitRoutes(routes, new TargetLimitStore(dataSource));
   replayRoutes(routes, new ReplayService(dataSource, new ReplayStore(dataSource), workflows, jobs));
   deliveryRoutes(routes, deliveries, live);
+  statsRoutes(routes, new DeliveryStats(dataSource));
   sessionRoutes(routes, sessions, config.uiSessionTtlMs);
   tokenRoutes(routes, dataSource);
   connectionRoutes(routes, new ConnectionService(dataSource, providers, secrets, http, addressPolicy));

@@ -178,5 +178,78 @@ describe('admin UI: attempts, stats, pickers, signing, bulk retry, plugins (issu
     });
   });
 
+  describe('gap 10: destinations, success rates and charts over time', () => {
+    let sub: { id: string; name: string };
+    const ids: string[] = [];
+    before(async () => {
+      sub = await subscribe({ name: 'stats hook', provider: 'webhook', config: { url: `${receiver.url}/stats` } });
+      // three successes, one permanent failure; two of them moved three hours back
+      for (const [i, reply] of [{ status: 200 }, { status: 200 }, { status: 400, body: 'no' }, { status: 200 }].entries()) {
+        receiver.script.push(reply);
+        const [d] = (await ingest('incident.created', `evt-g10-${i}`)).filter((x) => x.subscriptionId === sub.id);
+        await settled(d.id, reply.status === 200 ? 'success' : 'failed');
+        ids.push(d.id);
+      }
+      await hub.dataSource.query(`UPDATE deliveries SET created_at = created_at - interval '3 hours' WHERE id = ANY($1)`, [ids.slice(0, 2)]);
+    });
+
+    it('aggregates deliveries by status per hour in SQL (GET /stats/deliveries), every bucket of the range present', async () => {
+      const res = await hub.call('GET', `/stats/deliveries?bucket=hour&hours=24&subscriptionId=${sub.id}`);
+      assert.equal(res.status, 200);
+      assert.equal(res.body.series.length, 24);
+      const threeBack = Math.floor((Date.now() - 3 * 3_600_000) / 3_600_000) * 3_600_000;
+      const old = res.body.series.find((b: { at: string }) => Date.parse(b.at) === threeBack);
+      assert.deepEqual([old.total, old.success], [2, 2]);
+      assert.equal(res.body.series.at(-1).total, 2, 'the current hour holds the other two');
+      assert.equal(res.body.series.at(-1).failed, 1);
+      assert.equal(res.body.series.reduce((a: number, b: { total: number }) => a + b.total, 0), 4);
+      const bad = await hub.call('GET', '/stats/deliveries?bucket=minute');
+      assert.equal(bad.status, 400);
+      assert.match(JSON.stringify(bad.body.errors), /bucket/);
+    });
+
+    it('lists each subscription with its destination and success rate', async () => {
+      await page.goto(ui('/subscriptions'));
+      const row = page.locator(`[data-testid="subscription-row"][data-id="${sub.id}"]`);
+      await row.waitFor();
+      assert.equal(await row.getByTestId('destination').textContent(), receiver.url);
+      await row.getByTestId('success-rate').filter({ hasText: '75 % of 4' }).waitFor();
+      const slack = page.getByTestId('subscription-row').filter({ hasText: 'slack hook' });
+      assert.equal(await slack.getByTestId('destination').textContent(), 'slack webhook (secret URL)');
+      const tg = page.getByTestId('subscription-row').filter({ hasText: 'telegram ops' });
+      assert.equal(await tg.getByTestId('destination').textContent(), `chat ${TELEGRAM_CHAT}`);
+      await shot(page, 'subscriptions-destination-rate');
+    });
+
+    it("draws the subscription's volume and failures over time as SVG bars matching the log", async () => {
+      await page.goto(ui(`/subscriptions/${sub.id}`));
+      const chart = page.getByRole('region', { name: 'Volume and failures over time' });
+      await chart.getByTestId('chart-summary').filter({ hasText: '4 deliveries, 1 failed or retrying.' }).waitFor();
+      const bars = await chart.getByTestId('chart-bar').evaluateAll((els) => els.map((e) => [e.parentElement!.getAttribute('data-at'), e.getAttribute('data-status'), Number(e.getAttribute('data-count'))]));
+      const threeBack = new Date(Math.floor((Date.now() - 3 * 3_600_000) / 3_600_000) * 3_600_000).toISOString();
+      const now = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000).toISOString();
+      assert.deepEqual(bars.sort(), [[now, 'failed', 1], [now, 'success', 1], [threeBack, 'success', 2]].sort());
+      await chart.scrollIntoViewIfNeeded();
+      await shot(page, 'subscription-activity-chart');
+    });
+
+    it('shows deliveries by status over time on the overview, equal to the totals in the database', async () => {
+      await page.goto(ui('/'));
+      const chart = page.getByRole('region', { name: 'Deliveries by status over time' });
+      await chart.getByTestId('chart').waitFor();
+      const rows: { status: string; n: number }[] = await hub.dataSource.query(
+        `SELECT status, count(*)::int AS n FROM deliveries WHERE created_at >= date_trunc('hour', now()) - interval '23 hours' GROUP BY status`,
+      );
+      const shown = await chart.getByTestId('chart-bar').evaluateAll((els) => els.map((e) => [e.getAttribute('data-status'), Number(e.getAttribute('data-count'))] as const));
+      const sum: Record<string, number> = {};
+      for (const [st, n] of shown) sum[st!] = (sum[st!] ?? 0) + n;
+      assert.deepEqual(sum, Object.fromEntries(rows.map((r) => [r.status, r.n])));
+      // the range switch: daily buckets over 7 days
+      await chart.getByLabel('Range').selectOption('7d');
+      await waitFor(async () => (await chart.getByTestId('chart-bucket').count()) === 7, 'seven daily buckets');
+      await shot(page, 'overview-chart');
+    });
+  });
+
   after(() => assert.deepEqual(consoleErrors, [], 'no JS errors in the browser console'));
 });

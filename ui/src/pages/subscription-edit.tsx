@@ -12,6 +12,7 @@ import { useFocusFirstInvalid } from '../lib/focus';
 import { useNotify } from '../lib/notice';
 import { RetryPolicyField, type RetryPolicy } from './retry-policy';
 import { PreviewPanel } from './subscription-preview';
+import { DeliveriesOverTime } from '../components/chart';
 
 type Draft = {
   name: string;
@@ -48,7 +49,13 @@ export function SubscriptionEditPage() {
   const q = useQuery({ queryKey: ['subscription', id], queryFn: async () => unwrap(await api.GET('/subscriptions/{id}', { params: { path: { id } } })) });
   if (q.isPending) return <Loading what="the subscription" />;
   if (q.error) return <ErrorState error={q.error} retry={() => q.refetch()} />;
-  return <SubscriptionForm key={q.data.updatedAt} id={id} initial={fromSubscription(q.data)} />;
+  return (
+    <>
+      <SubscriptionForm key={q.data.updatedAt} id={id} initial={fromSubscription(q.data)} />
+      <DeliveriesOverTime subscriptionId={id} title="Volume and failures over time" />
+      <p><Link to="/deliveries" search={{ subscriptionId: id }}>Its deliveries in the log</Link></p>
+    </>
+  );
 }
 
 /** Create or edit a subscription; the provider's part of the form comes from its configSchema. */

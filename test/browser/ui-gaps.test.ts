@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, BrowserContext, ConsoleMessage, Page } from 'playwright-core';
 import { RetentionPurger } from '../../src/deliveries/retention';
+import { JiraFake } from '../fakes/jira';
 import { Receiver } from '../fakes/receiver';
 import { TelegramFake } from '../fakes/telegram';
 import { ADMIN_TOKEN, Hub, INGEST_TOKEN, waitFor } from '../support/hub';
@@ -51,6 +52,14 @@ describe('admin UI: attempts, stats, pickers, signing, bulk retry, plugins (issu
     const res = await hub.call('POST', '/subscriptions', { event: 'incident.created', retryPolicy: { scheduleMs: [200] }, ...body });
     assert.equal(res.status, 201, JSON.stringify(res.body));
     return res.body as { id: string; name: string };
+  };
+  /** The Telegram connection to the fake Bot API (made once). */
+  const telegramConnection = async (): Promise<{ id: string }> => {
+    const found = (await hub.call('GET', '/connections')).body.items.find((c: { name: string }) => c.name === 'Ops bot');
+    if (found) return found;
+    const res = await hub.call('POST', '/connections', { provider: 'telegram', name: 'Ops bot', config: { botToken: TELEGRAM_TOKEN, apiBaseUrl: telegram.url } });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    return res.body;
   };
   /** Every exchange the log holds, as stored (the text searched for secrets). */
   const storedExchanges = async () =>
@@ -114,9 +123,8 @@ describe('admin UI: attempts, stats, pickers, signing, bulk retry, plugins (issu
 
     it('stores no Slack webhook path and no Telegram bot token (in the URL) of the requests it keeps', async () => {
       const slack = await subscribe({ name: 'slack hook', provider: 'slack', config: { webhookUrl: `${receiver.url}${SLACK_SECRET_PATH}` } });
-      const conn = await hub.call('POST', '/connections', { provider: 'telegram', name: 'Ops bot', config: { botToken: TELEGRAM_TOKEN, apiBaseUrl: telegram.url } });
-      assert.equal(conn.status, 201, JSON.stringify(conn.body));
-      const tg = await subscribe({ name: 'telegram ops', provider: 'telegram', connectionId: conn.body.id, config: { chatId: TELEGRAM_CHAT } });
+      const conn = await telegramConnection();
+      const tg = await subscribe({ name: 'telegram ops', provider: 'telegram', connectionId: conn.id, config: { chatId: TELEGRAM_CHAT } });
       const ds = await ingest('incident.created', 'evt-g9-urls');
       const slackDelivery = ds.find((x) => x.subscriptionId === slack.id)!;
       const tgDelivery = ds.find((x) => x.subscriptionId === tg.id)!;
@@ -248,6 +256,63 @@ describe('admin UI: attempts, stats, pickers, signing, bulk retry, plugins (issu
       await chart.getByLabel('Range').selectOption('7d');
       await waitFor(async () => (await chart.getByTestId('chart-bucket').count()) === 7, 'seven daily buckets');
       await shot(page, 'overview-chart');
+    });
+  });
+
+  describe('gap 11: connection-backed fields are pickers fed by /options, typing still possible', () => {
+    let jira: JiraFake;
+    before(async () => {
+      jira = await new JiraFake().start();
+    });
+    after(() => jira?.stop());
+
+    it('picks the Jira project, then its issue type (asked for that project) and a priority; a typed value still goes', async () => {
+      const conn = await hub.call('POST', '/connections', { provider: 'jira', name: 'Ops Jira', config: { flavor: 'cloud', baseUrl: jira.url, email: jira.email, apiToken: jira.apiToken } });
+      assert.equal(conn.status, 201, JSON.stringify(conn.body));
+      await page.goto(ui('/subscriptions/new'));
+      await page.getByLabel('Name *').fill('jira picked');
+      await page.getByLabel('Event *').selectOption('incident.created');
+      await page.getByLabel('Provider *').selectOption('jira');
+      // before a connection is chosen, the field says how to get choices
+      await page.getByTestId('picker-hint-config.projectKey').filter({ hasText: 'Choose a connection above' }).waitFor();
+      await page.locator('#f-connectionId').selectOption(conn.body.id);
+      const project = page.getByLabel('Pick Project key');
+      await project.locator('option', { hasText: /Operations/ }).waitFor({ state: 'attached' });
+      await page.getByTestId('picker-hint-config.issueTypeId').filter({ hasText: 'Pick Project key first' }).waitFor();
+      await project.selectOption('OPS');
+      assert.equal(await page.locator('#f-config-projectKey').inputValue(), 'OPS');
+      const issueType = page.getByLabel('Pick Issue type ID');
+      await issueType.locator('option', { hasText: 'Bug' }).waitFor({ state: 'attached' });
+      assert.ok(jira.requests.some((r) => /OPS/.test(r.url)), `the issue types were asked for the chosen project: ${jira.requests.map((r) => r.url).join(" ")}`);
+      await issueType.selectOption('10002');
+      assert.equal(await page.locator('#f-config-issueTypeId').inputValue(), '10002');
+      const priority = page.getByLabel('Pick Priority ID');
+      await priority.locator('option', { hasText: 'High' }).first().waitFor({ state: 'attached' });
+      await priority.selectOption('2');
+      assert.equal(await page.locator('#f-config-priorityId').inputValue(), '2');
+      // typing still works: a priority id the list does not offer
+      await page.locator('#f-config-priorityId').fill('3');
+      await shot(page, 'subscription-jira-pickers');
+      await page.getByRole('button', { name: 'Create subscription' }).click();
+      const row = page.getByTestId('subscription-row').filter({ hasText: 'jira picked' });
+      await row.waitFor();
+      const stored = await hub.call('GET', `/subscriptions/${await row.getAttribute('data-id')}`);
+      assert.deepEqual([stored.body.config.projectKey, stored.body.config.issueTypeId, stored.body.config.priorityId], ['OPS', '10002', '3']);
+    });
+
+    it("picks a Telegram chat from the bot's recent chats", async () => {
+      telegram.updates = [{ update_id: 7, message: { message_id: 1, date: 1, chat: { id: TELEGRAM_CHAT, type: 'supergroup', title: 'Ops room' }, text: 'hi' } }];
+      const conn = await telegramConnection();
+      await page.goto(ui('/subscriptions/new'));
+      await page.getByLabel('Provider *').selectOption('telegram');
+      await page.locator('#f-connectionId').selectOption(conn.id);
+      const chat = page.getByLabel('Pick Chat ID');
+      await chat.locator('option', { hasText: 'Ops room' }).waitFor({ state: 'attached' });
+      await chat.selectOption(String(TELEGRAM_CHAT));
+      assert.equal(await page.locator('#f-config-chatId').inputValue(), String(TELEGRAM_CHAT));
+      // what the bot cannot list can still be typed
+      await page.locator('#f-config-chatId').fill('@opsnews');
+      assert.equal(await page.locator('#f-config-chatId').inputValue(), '@opsnews');
     });
   });
 

@@ -1,4 +1,14 @@
-import { useState } from 'react';
+import { useQuery } from '@tanstack/react-query';
+import { createContext, useContext, useState } from 'react';
+import { api } from '../api/client';
+import { messageOf, unwrap } from '../api/problem';
+
+/**
+ * What fields backed by a connection (`x-options-resolver` in the schema) need to offer a picker: the chosen
+ * connection, the whole config (for `x-depends-on`: Jira issue types of the chosen project) and whether this
+ * user may read connection options at all (managers and admins).
+ */
+export const PickerContext = createContext<{ connectionId?: string; root?: Record<string, unknown>; enabled: boolean; connectionsPage?: boolean }>({ enabled: false });
 
 /** A JSON Schema node as providers publish them (draft 2020-12 from zod). */
 export type Schema = {
@@ -191,6 +201,9 @@ function Field(raw: FieldProps) {
         ))}
       </select>
     );
+  } else if (typeof s['x-options-resolver'] === 'string' && (typeOf(s) === 'string' || branches?.some((b) => typeOf(b) === 'string'))) {
+    // backed by the connection: a picker fed by GET /connections/{id}/options/{resolver}, typing still possible
+    control = <PickerInput {...p} id={id} resolver={s['x-options-resolver'] as string} />;
   } else if (branches?.length && branches.every((b) => SCALAR.has(typeOf(b) ?? '') && !b.properties) && branches.some((b) => typeOf(b) === 'string')) {
     // e.g. Telegram chatId: an integer or "@channel"; the API accepts the text and tells which shape is wrong
     control = <TextInput {...p} id={id} />;
@@ -258,6 +271,51 @@ function TextInput(p: FieldProps & { id: string }) {
   ) : (
     <input id={p.id} type="text" inputMode={s.format === 'uri' || /url$/i.test(p.name) ? 'url' : undefined} value={text} readOnly={p.readOnly} aria-invalid={invalid}
       placeholder={s.default !== undefined ? String(s.default) : undefined} onChange={(e) => change(e.target.value)} />
+  );
+}
+
+/**
+ * A text field with the connection's choices beside it (Jira projects, issue types, priorities; Webex rooms; Teams
+ * teams and channels; Telegram recent chats): picking one fills the field, which stays editable (an id the list
+ * does not hold can still be typed). Fields named in `x-depends-on` are sent as the query (`projectKey`).
+ */
+function PickerInput(p: FieldProps & { id: string; resolver: string }) {
+  const ctx = useContext(PickerContext);
+  const dependsOn = Array.isArray(p.schema['x-depends-on']) ? (p.schema['x-depends-on'] as string[]) : [];
+  const query = Object.fromEntries(dependsOn.map((k) => [k, ctx.root?.[k] === undefined || ctx.root?.[k] === null ? '' : String(ctx.root[k])]));
+  const missing = dependsOn.filter((k) => !query[k]);
+  const ready = ctx.enabled && !p.readOnly && Boolean(ctx.connectionId) && missing.length === 0;
+  const q = useQuery({
+    queryKey: ['options', ctx.connectionId, p.resolver, query],
+    enabled: ready,
+    retry: false,
+    staleTime: 60_000,
+    queryFn: async () =>
+      unwrap(await api.GET('/connections/{id}/options/{resolver}', { params: { path: { id: ctx.connectionId!, resolver: p.resolver }, query: query as never } })),
+  });
+  const name = label(p.name, p.schema);
+  const text = p.value === undefined || p.value === null ? '' : String(p.value);
+  const options = q.data ?? [];
+  let hint: string | undefined;
+  if (p.readOnly || !ctx.enabled) hint = undefined;
+  else if (!ctx.connectionId) hint = `Choose a connection above to pick the ${name.toLowerCase()} from its list, or type it.`;
+  else if (missing.length) hint = `Pick ${missing.map((k) => humanLabel(k)).join(' and ')} first to see the choices, or type it.`;
+  else if (q.error) hint = `Could not load the choices (${messageOf(q.error)}): type the value.`;
+  else if (q.isSuccess && options.length === 0) hint = 'The connection offers no choices here: type the value.';
+  return (
+    <>
+      <div className="picker">
+        <TextInput {...p} />
+        {ready && (
+          <select aria-label={`Pick ${name}`} value={options.some((o) => o.value === text) ? text : ''} disabled={q.isPending || options.length === 0}
+            data-testid={`picker-${p.path}`} onChange={(e) => e.target.value && p.onChange(e.target.value)}>
+            <option value="">{q.isPending ? 'loading…' : `pick from ${options.length}…`}</option>
+            {options.map((o) => <option key={o.value} value={o.value}>{o.label}</option>)}
+          </select>
+        )}
+      </div>
+      {hint && <p className="hint" data-testid={`picker-hint-${p.path}`}>{hint}</p>}
+    </>
   );
 }
 

@@ -4,7 +4,7 @@ import { useState, type FormEvent } from 'react';
 import { api } from '../api/client';
 import { ApiError, messageOf, unwrap } from '../api/problem';
 import type { Subscription } from '../api/types';
-import { invalidFields, SchemaForm, withVariantDefaults, type Schema } from '../components/schema-form';
+import { invalidFields, PickerContext, SchemaForm, withVariantDefaults, type Schema } from '../components/schema-form';
 import { ErrorState, Loading } from '../components/states';
 import { useConnections, useEvents, useProviders } from '../lib/queries';
 import { useCan } from '../lib/session';
@@ -183,7 +183,9 @@ function SubscriptionForm({ id, initial }: { id?: string; initial: Draft }) {
       {provider && (
         <fieldset className="nested">
           <legend>{provider.displayName} settings</legend>
-          <SchemaForm schema={provider.configSchema as Schema} value={d.config} onChange={(config) => set({ config })} path="config" errors={errors} readOnly={readOnly} />
+          <PickerContext.Provider value={{ connectionId: d.connectionId || undefined, root: d.config, enabled: can.connections }}>
+            <SchemaForm schema={provider.configSchema as Schema} value={d.config} onChange={(config) => set({ config })} path="config" errors={errors} readOnly={readOnly} />
+          </PickerContext.Provider>
           {err('config')}
         </fieldset>
       )}

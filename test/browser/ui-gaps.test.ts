@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, BrowserContext, ConsoleMessage, Page } from 'playwright-core';
 import { RetentionPurger } from '../../src/deliveries/retention';
+import { WebhookSigner } from '../../providers/webhook/signing';
 import { JiraFake } from '../fakes/jira';
 import { Receiver } from '../fakes/receiver';
 import { TelegramFake } from '../fakes/telegram';
@@ -313,6 +314,67 @@ describe('admin UI: attempts, stats, pickers, signing, bulk retry, plugins (issu
       // what the bot cannot list can still be typed
       await page.locator('#f-config-chatId').fill('@opsnews');
       assert.equal(await page.locator('#f-config-chatId').inputValue(), '@opsnews');
+    });
+  });
+
+  describe('gap 12: signing secrets generated, copied once and rotated from the form', () => {
+    it('generates a secret shown once with Copy; the receiver verifies with it; rotation signs with old and new until the overlap ends', async () => {
+      await admin.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: hub.baseUrl });
+      await page.goto(ui('/subscriptions/new'));
+      await page.getByLabel('Name *').fill('signed hook');
+      await page.getByLabel('Event *').selectOption('incident.created');
+      await page.locator('#f-config-url').fill(`${receiver.url}/signed`);
+      const signing = page.getByTestId('signing');
+      await signing.getByTestId('signing-state').filter({ hasText: 'not signed' }).waitFor();
+      await signing.getByRole('button', { name: 'Generate a signing secret' }).click();
+      const first = (await signing.getByTestId('new-signing-secret').textContent())!;
+      assert.match(first, /^whsec_[A-Za-z0-9+/]{32}$/);
+      await signing.getByRole('button', { name: 'Copy' }).click();
+      await signing.getByTestId('copied').waitFor();
+      assert.equal(await page.evaluate('navigator.clipboard.readText()'), first);
+      await shot(page, 'subscription-signing-generated');
+      await page.getByRole('button', { name: 'Create subscription' }).click();
+      const row = page.getByTestId('subscription-row').filter({ hasText: 'signed hook' });
+      await row.waitFor();
+      const id = (await row.getAttribute('data-id'))!;
+
+      const [d1] = (await ingest('incident.created', 'evt-g12-1')).filter((x) => x.subscriptionId === id);
+      await settled(d1.id);
+      const got1 = receiver.at('/signed').at(-1)!;
+      new WebhookSigner(first).verify(got1.body, got1.headers as Record<string, string>);
+
+      // the edit page never shows it again; Rotate adds a new one, shown once, with a 24 h overlap
+      await page.goto(ui(`/subscriptions/${id}`));
+      await signing.getByTestId('signing-state').filter({ hasText: 'One signing secret stored' }).waitFor();
+      assert.ok(!(await page.content()).includes(first), 'the stored secret is never on the page');
+      await signing.getByLabel('Rotation overlap').selectOption('24');
+      await signing.getByRole('button', { name: 'Rotate' }).click();
+      const second = (await signing.getByTestId('new-signing-secret').textContent())!;
+      assert.notEqual(second, first);
+      await shot(page, 'subscription-signing-rotated');
+      await page.getByRole('button', { name: 'Save' }).click();
+      await page.getByRole('heading', { name: 'Subscriptions' }).waitFor();
+      const stored = (await hub.call('GET', `/subscriptions/${id}`)).body.config.signing;
+      assert.deepEqual(stored.secrets, [{ set: true }, { set: true }]);
+      assert.ok(Date.parse(stored.overlapUntil) > Date.now() + 23 * 3_600_000);
+
+      const [d2] = (await ingest('incident.created', 'evt-g12-2')).filter((x) => x.subscriptionId === id);
+      await settled(d2.id);
+      const got2 = receiver.at('/signed').at(-1)!;
+      assert.equal(String(got2.headers['webhook-signature']).split(' ').length, 2, 'old and new both sign during the overlap');
+      new WebhookSigner(first).verify(got2.body, got2.headers as Record<string, string>);
+      new WebhookSigner(second).verify(got2.body, got2.headers as Record<string, string>);
+
+      // the overlap ends (moved into the past here): only the new one signs
+      await hub.dataSource.query(`UPDATE subscriptions SET config = jsonb_set(config, '{signing,overlapUntil}', to_jsonb($2::text)) WHERE id = $1`, [id, new Date(Date.now() - 1000).toISOString()]);
+      const [d3] = (await ingest('incident.created', 'evt-g12-3')).filter((x) => x.subscriptionId === id);
+      await settled(d3.id);
+      const got3 = receiver.at('/signed').at(-1)!;
+      new WebhookSigner(second).verify(got3.body, got3.headers as Record<string, string>);
+      assert.throws(() => new WebhookSigner(first).verify(got3.body, got3.headers as Record<string, string>), /signature/i);
+      // neither secret is kept with the attempts
+      const kept = await storedExchanges();
+      for (const secret of [first, second]) assert.ok(!kept.includes(secret.slice(6)), 'no signing secret in the kept requests');
     });
   });
 

@@ -36,6 +36,17 @@ const bySubscription = z
 export function statsRoutes(routes: ApiRoutes, stats: DeliveryStats): void {
   const read = ['admin', 'manager', 'viewer'] as const;
   routes.add({
+    method: 'get', path: '/systems', summary: 'The systems named by events received lately (for the subscription form)', tag: 'events', roles: [...read],
+    query: z.object({ days: z.coerce.number().int().min(1).max(365).default(30) }).strict(),
+    responses: {
+      200: {
+        description: 'Systems seen, most recently seen first (at most 500)',
+        schema: z.object({ items: z.array(z.object({ id: z.string(), lastSeenAt: z.string(), events: z.number().int() })) }).meta({ id: 'SystemsSeen' }),
+      },
+    },
+    handler: async ({ query }) => ({ status: 200, body: { items: await stats.systems(query.days) } }),
+  });
+  routes.add({
     method: 'get', path: '/stats/deliveries', summary: 'Deliveries by status over time (hourly or daily buckets)', tag: 'deliveries', roles: [...read],
     query: z
       .object({

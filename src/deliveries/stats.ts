@@ -47,6 +47,18 @@ export class DeliveryStats {
     };
   }
 
+  /** The system ids events named in the last `days`, most recently seen first, with how many events named each. */
+  async systems(days: number) {
+    const rows: { id: string; last_seen: Date; n: string }[] = await this.dataSource.query(
+      `SELECT s AS id, max(e.received_at) AS last_seen, count(*) AS n
+         FROM emissions e CROSS JOIN LATERAL unnest(e.system_ids) AS s
+        WHERE e.received_at >= $1
+        GROUP BY s ORDER BY max(e.received_at) DESC, s LIMIT 500`,
+      [new Date(Date.now() - days * 86_400_000)],
+    );
+    return rows.map((r) => ({ id: r.id, lastSeenAt: r.last_seen.toISOString(), events: Number(r.n) }));
+  }
+
   /**
    * Per subscription over the last `hours`: deliveries by status, the success rate of the finished ones
    * (success / (success + failed); null while none finished) and when the newest was created.

@@ -378,5 +378,79 @@ describe('admin UI: attempts, stats, pickers, signing, bulk retry, plugins (issu
     });
   });
 
+  describe('gap 13: bulk retry, empty connection picker, systems picker, several events at once', () => {
+    it('retries the rows selected in the log, and only those', async () => {
+      let failing = true;
+      const before = receiver.fallback;
+      receiver.fallback = (r) => (r.url.startsWith('/bulk') && failing ? { status: 400, body: 'not yet' } : before(r));
+      try {
+        const sub = await subscribe({ name: 'bulk hook', provider: 'webhook', config: { url: `${receiver.url}/bulk` } });
+        const ids: string[] = [];
+        for (const n of [1, 2, 3]) {
+          const [d] = (await ingest('incident.created', `evt-g13-${n}`)).filter((x) => x.subscriptionId === sub.id);
+          await settled(d.id, 'failed');
+          ids.push(d.id);
+        }
+        failing = false;
+        await page.goto(ui(`/deliveries?subscriptionId=${sub.id}`));
+        for (const id of ids) await page.locator(`[data-testid="delivery-row"][data-id="${id}"]`).waitFor();
+        await page.getByLabel(`Select delivery ${ids[0]}`).check();
+        await page.getByLabel(`Select delivery ${ids[2]}`).check();
+        await shot(page, 'delivery-log-bulk-retry');
+        await page.getByRole('button', { name: 'Retry selected (2)' }).click();
+        await page.getByTestId('bulk-result').filter({ hasText: '2 deliveries sent again.' }).waitFor({ timeout: 30_000 });
+        await settled(ids[0]);
+        await settled(ids[2]);
+        assert.equal((await hub.call('GET', `/deliveries/${ids[1]}`)).body.status, 'failed', 'the unselected one is left alone');
+        await page.locator(`[data-testid="delivery-row"][data-id="${ids[0]}"][data-status="success"]`).waitFor({ timeout: 30_000 });
+        assert.equal(await page.getByRole('button', { name: 'Retry selected (0)' }).isDisabled(), true);
+      } finally {
+        receiver.fallback = before;
+      }
+    });
+
+    it('says how to make a connection when there is none for the provider', async () => {
+      await page.goto(ui('/subscriptions/new'));
+      await page.getByLabel('Provider *').selectOption('webex');
+      const hint = page.getByTestId('no-connection');
+      await hint.filter({ hasText: 'No Webex connection yet' }).waitFor();
+      await hint.getByRole('link', { name: 'create one on the Connections page' }).click();
+      await page.getByRole('heading', { name: 'Connections', exact: true }).waitFor();
+    });
+
+    it('offers the systems seen in events as a picker, and creates one subscription per chosen event from one form', async () => {
+      await ingest('incident.created', 'evt-g13-sys', { systemIds: ['sys-billing'] });
+      await page.goto(ui('/subscriptions/new'));
+      const systems = page.getByRole('group', { name: 'Systems seen in events' });
+      await systems.getByLabel('sys-billing').waitFor();
+      assert.ok(await systems.getByLabel('sys-a').count(), 'sys-a, named by earlier events, is offered');
+      await systems.getByLabel('sys-billing').check();
+      assert.equal(await page.locator('#f-systemIds').inputValue(), 'sys-billing');
+      await page.getByLabel('Name *').fill('multi');
+      await page.getByLabel('Event *').selectOption('incident.created');
+      await page.locator('#f-config-url').fill(`${receiver.url}/multi`);
+      await page.getByText('Also for other events (one subscription each)').click();
+      const more = page.getByRole('group', { name: 'More events' });
+      await more.getByLabel('incident.updated').check();
+      await more.getByLabel('incident.resolved').check();
+      await page.getByText('Creates 3 subscriptions').waitFor();
+      await shot(page, 'subscription-several-events');
+      await page.getByRole('button', { name: 'Create subscription' }).click();
+      await page.getByRole('heading', { name: 'Subscriptions' }).waitFor();
+      await page.getByText('Created 3 subscriptions.').waitFor();
+      const made = ((await hub.call('GET', '/subscriptions')).body.items as { name: string; event: string; systemIds: string[]; config: { url: string } }[])
+        .filter((x) => x.name.startsWith('multi ('))
+        .map((x) => [x.name, x.event, x.systemIds.join(), x.config.url])
+        .sort();
+      assert.deepEqual(made, [
+        ['multi (incident.created)', 'incident.created', 'sys-billing', `${receiver.url}/multi`],
+        ['multi (incident.resolved)', 'incident.resolved', 'sys-billing', `${receiver.url}/multi`],
+        ['multi (incident.updated)', 'incident.updated', 'sys-billing', `${receiver.url}/multi`],
+      ]);
+      const seen = await hub.call('GET', '/systems');
+      assert.equal(seen.body.items[0].id, 'sys-billing', 'most recently seen first');
+    });
+  });
+
   after(() => assert.deepEqual(consoleErrors, [], 'no JS errors in the browser console'));
 });

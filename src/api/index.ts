@@ -88,7 +88,7 @@ export function buildApi(deps: ApiDeps) {
   ingestRoutes(routes, ingest, config.ingestMaxBodyBytes, new RateLimiter(config.ingestRateLimit.perSecond, config.ingestRateLimit.burst));
   eventRoutes(routes, catalogue);
   providerRoutes(routes, providers, new ProviderSettings(dataSource), () => deps.plugins.loadErrors());
-  pluginRoutes(routes, new PluginService(dataSource, deps.plugins, config.pluginInstall, createAddressPolicy(config.outbound.allowedNetworks)), config.pluginInstall.maxTarballBytes);
+  pluginRoutes(routes, new PluginService(dataSource, deps.plugins, config.pluginInstall, createAddressPolicy(config.outbound.allowedNetworks)), config.pluginInstall.maxTarballBytes, config.pluginInstall.enabled);
   const targets = new TargetService(dataSource, config.targetHealth);
   const hubEvents = new HubEvents((req) => ingest.ingest(req, HUB_AUTH), logger);
   subscriptionRoutes(routes, subscriptions, ingest, targets, hubEvents, deliveries, logger);

@@ -44,7 +44,9 @@ describe('admin UI: attempts, stats, pickers, signing, bulk retry, plugins (issu
     await p.goto(ui('/'));
     await p.locator('#token').fill(token);
     await p.keyboard.press('Enter');
-    await p.getByRole('navigation', { name: 'Main' }).waitFor();
+    // attached, not visible: at 390 px the navigation hides behind its menu button
+    await p.getByRole('navigation', { name: 'Main', includeHidden: true }).waitFor({ state: 'attached' });
+    await p.getByRole('heading', { name: 'Overview' }).waitFor();
   };
   const ingest = async (event: string, id: string, payload: Record<string, unknown> = {}) => {
     const res = await hub.call('POST', '/ingest', { event, id, payload: { incidentId: id, title: `Outage ${id}`, severity: 'major', systemIds: ['sys-a'], ...payload } }, INGEST_TOKEN);
@@ -513,6 +515,55 @@ describe('admin UI: attempts, stats, pickers, signing, bulk retry, plugins (issu
       await shot(page, 'provider-disable-warning');
       await dialog.getByRole('button', { name: 'Cancel' }).click();
       assert.equal(((await hub.call('GET', '/providers')).body.items as { id: string; enabled: boolean }[]).find((p) => p.id === 'webhook')!.enabled, true);
+    });
+  });
+
+  describe('every page at 390 px', () => {
+    it('no page (the new views included, with their charts, pickers and request/response open) is wider than the viewport', async () => {
+      const narrow = await browser.newContext({ viewport: { width: 390, height: 844 } });
+      const p = await narrow.newPage();
+      p.on('pageerror', (e) => consoleErrors.push({ text: `page error: ${e.message}`, url: p.url() }));
+      try {
+        await signIn(p, ADMIN_TOKEN);
+        const sub = ((await hub.call('GET', '/subscriptions')).body.items as { id: string; name: string }[]).find((x) => x.name === 'stats hook') ??
+          (await subscribe({ name: 'narrow hook', provider: 'webhook', config: { url: `${receiver.url}/narrow` } }));
+        const [d] = (await ingest('incident.created', 'evt-390')).filter((x) => x.subscriptionId === sub.id);
+        if (d) await settled(d.id);
+        const delivery = d?.id ?? (await hub.call('GET', '/deliveries?limit=1')).body.items[0].id;
+        const pages: [string, string, (() => Promise<void>)?][] = [
+          ['/', 'Overview'],
+          ['/subscriptions', 'Subscriptions'],
+          ['/subscriptions/new', 'New subscription', async () => {
+            await p.getByLabel('Provider *').selectOption('jira');
+            await p.getByTestId('picker-hint-config.projectKey').waitFor();
+          }],
+          [`/subscriptions/${sub.id}`, `Edit ${sub.name}`, async () => { await p.getByTestId('chart').waitFor(); }],
+          ['/deliveries', 'Delivery log'],
+          [`/deliveries/${delivery}`, 'Delivery', async () => {
+            await p.getByTestId('attempt').first().getByRole('button', { name: /Show request and response/ }).click();
+            await p.getByTestId('exchanges-1').waitFor();
+          }],
+          ['/targets', 'Targets'],
+          ['/connections', 'Connections'],
+          ['/events', 'Events'],
+          ['/plugins', 'Plugins', async () => { await p.getByRole('region', { name: 'Plugin Manager' }).getByRole('table').waitFor(); }],
+          ['/tokens', 'Tokens'],
+        ];
+        const wide: string[] = [];
+        for (const [path, heading, open] of pages) {
+          await p.goto(ui(path));
+          await p.getByRole('heading', { name: heading, exact: heading !== 'Delivery' }).first().waitFor();
+          await p.locator('.state[role="status"]').first().waitFor({ state: 'detached' }).catch(() => undefined);
+          await open?.();
+          const width = Number(await p.evaluate('document.documentElement.scrollWidth'));
+          if (width > 390) wide.push(`${path}: ${width} px`);
+          if (path === `/deliveries/${delivery}`) await shot(p, 'delivery-request-response-390px');
+          if (path === '/') await shot(p, 'overview-chart-390px');
+        }
+        assert.deepEqual(wide, [], 'pages wider than 390 px');
+      } finally {
+        await narrow.close();
+      }
     });
   });
 

@@ -32,6 +32,11 @@ const bySubscription = z
   })
   .meta({ id: 'SubscriptionStats' });
 
+// module level: a schema with a meta id is registered once per process (a second buildApi would clash)
+const systemsSeen = z
+  .object({ items: z.array(z.object({ id: z.string(), lastSeenAt: z.string(), events: z.number().int() })) })
+  .meta({ id: 'SystemsSeen' });
+
 /** `/stats`: the delivery log aggregated over time and per subscription (the admin UI's charts). */
 export function statsRoutes(routes: ApiRoutes, stats: DeliveryStats): void {
   const read = ['admin', 'manager', 'viewer'] as const;
@@ -41,7 +46,7 @@ export function statsRoutes(routes: ApiRoutes, stats: DeliveryStats): void {
     responses: {
       200: {
         description: 'Systems seen, most recently seen first (at most 500)',
-        schema: z.object({ items: z.array(z.object({ id: z.string(), lastSeenAt: z.string(), events: z.number().int() })) }).meta({ id: 'SystemsSeen' }),
+        schema: systemsSeen,
       },
     },
     handler: async ({ query }) => ({ status: 200, body: { items: await stats.systems(query.days) } }),

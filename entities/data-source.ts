@@ -22,7 +22,7 @@ import { TargetHealth1764900000000 } from './migrations/1764900000000-TargetHeal
 import { Retention1765100000000 } from './migrations/1765100000000-Retention';
 import { OrderedLanes1765300000000 } from './migrations/1765300000000-OrderedLanes';
 import { EventTypeRegisteredBy1765310000000 } from './migrations/1765310000000-EventTypeRegisteredBy';
-import { AttemptExchanges1765437100000 } from './migrations/1765437100000-AttemptExchanges';
+import { AttemptExchanges1765468300000 } from './migrations/1765468300000-AttemptExchanges';
 
 export const ENTITIES = [
   EventTypeEntity,
@@ -51,7 +51,7 @@ export const MIGRATIONS = [
   Replays1765200000000,
   OrderedLanes1765300000000,
   EventTypeRegisteredBy1765310000000,
-  AttemptExchanges1765437100000,
+  AttemptExchanges1765468300000,
 ];
 
 /** A data source for the given PostgreSQL URL; call initialize() and runMigrations() yourself. */

@@ -5,8 +5,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * each HTTP exchange, secrets masked, bodies cut to ATTEMPT_BODY_MAX_BYTES. Retention drops them with the
  * delivery's payload. Rows from before stay null (nothing was kept then).
  */
-export class AttemptExchanges1765437100000 implements MigrationInterface {
-  name = 'AttemptExchanges1765437100000';
+export class AttemptExchanges1765468300000 implements MigrationInterface {
+  name = 'AttemptExchanges1765468300000';
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(`ALTER TABLE delivery_attempts ADD COLUMN exchanges jsonb`);

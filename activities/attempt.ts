@@ -16,6 +16,7 @@ import { targetKeyOf } from '../src/targets/key';
 import type { TargetHealth } from '../src/targets/health';
 import { isPluginHostFailure, remoteOf } from '../providers/remote';
 import { coalesces, laneKeyOf, recordSubject, subjectValueOf, type Lanes } from '../src/deliveries/lanes';
+import { DEFAULT_ATTEMPT_BODY_MAX_BYTES, recordingClient, storableExchanges, type RawExchange } from './exchanges';
 
 /** Nothing sent (deliveryWorkflowV2 only): the lane holds the attempt, or a later delivery carries its state. */
 export type LaneHold = { outcome: 'waiting'; waitingFor: string } | { outcome: 'superseded'; supersededBy: string };
@@ -36,6 +37,8 @@ export interface AttemptDeps {
   /** Target circuits: an attempt to a target whose circuit is open is held instead of sent. */
   targets?: Pick<TargetHealth, 'gate'>;
   metrics?: AttemptMetrics;
+  /** How much of each request and response body an attempt keeps (ATTEMPT_BODY_MAX_BYTES; default 64 KiB). */
+  attemptBodyMaxBytes?: number;
 }
 
 /** Measures provider calls (the worker's Prometheus metrics): provider id, outcome kind, duration in milliseconds. */
@@ -49,6 +52,7 @@ export interface AttemptMetrics {
  */
 export function createAttempt(deps: AttemptDeps) {
   const { logger, providers, secrets, http, followUps, lanes, signalLane, targetLimits, metrics, targets } = deps;
+  const bodyMaxBytes = deps.attemptBodyMaxBytes ?? DEFAULT_ATTEMPT_BODY_MAX_BYTES;
   /** `trigger` set (deliveryWorkflowV2): the attempt passes its target's circuit first; V1 runs never wait on one. */
   type Input = { deliveryId: string; attempt: number; redelivery: boolean; trigger?: 'scheduled' | 'manual' };
   /** `gated`: the caller handles a `throttled` result (deliveryWorkflowV2), so the target's rate limits apply. */
@@ -177,6 +181,8 @@ export function createAttempt(deps: AttemptDeps) {
     }
 
     let outcome: DeliveryOutcome;
+    // the requests the provider sends and their answers, kept with the attempt once masked (issue 23, gap 9)
+    const exchanges: RawExchange[] = [];
     // tells Temporal this attempt is alive; if the worker dies, the workflow learns it within the heartbeat timeout
     const heartbeat = setInterval(() => Context.current().heartbeat(), HEARTBEAT_EVERY_MS);
     try {
@@ -199,7 +205,7 @@ export function createAttempt(deps: AttemptDeps) {
         followUp: role?.role === 'follower' ? { externalId: role.externalId } : undefined,
         test: delivery.test,
         redelivery: input.redelivery,
-        http,
+        http: recordingClient(http, exchanges),
       });
     } catch (err) {
       // a plugin host that crashed or hung: not an attempt (the workflow tries again); the plugin may have sent
@@ -209,6 +215,7 @@ export function createAttempt(deps: AttemptDeps) {
       clearInterval(heartbeat);
     }
     const result = finish(outcome, known);
+    if (exchanges.length) result.exchanges = storableExchanges(exchanges, known, bodyMaxBytes);
     if (limits && limitKey) await learnFrom(limits, limitKey, result, logger);
     if (target) result.target = target;
     if (role && role.role !== 'wait') result.followUp = { recordId: role.recordId, role: role.role };

@@ -36,6 +36,8 @@ export interface ActivityDeps {
   metrics?: AttemptMetrics;
   /** Target circuits and the hub's own events (optional: without it attempts are never held). */
   targets?: TargetHealth;
+  /** How much of each request and response body an attempt keeps (ATTEMPT_BODY_MAX_BYTES; default 64 KiB). */
+  attemptBodyMaxBytes?: number;
 }
 
 /** The PostgreSQL-backed stores of ActivityDeps; `metrics` hears of every attempt written. */
@@ -69,7 +71,8 @@ export function createActivities(deps: ActivityDeps) {
    * failure to load the delivery (nothing sent) throws, as an `Infrastructure` failure the workflow waits out.
    */
   async function attemptDelivery(input: { deliveryId: string; attempt: number; redelivery: boolean }): Promise<AttemptResult> {
-    return callProvider(input, await loadForAttempt(input.deliveryId));
+    // V1 writes the attempt from the workflow: its request and response are not kept (no bodies in the history)
+    return withoutExchanges(await callProvider(input, await loadForAttempt(input.deliveryId)));
   }
 
   /**
@@ -94,7 +97,7 @@ export function createActivities(deps: ActivityDeps) {
       await handOn(input.deliveryId, loaded);
       return { kind: 'closed', status: 'superseded' };
     }
-    if (result.outcome === 'deferred') return { kind: 'deferred', result };
+    if (result.outcome === 'deferred') return { kind: 'deferred', result: withoutExchanges(result) };
     if (result.outcome === 'throttled') return { kind: 'throttled', waitMs: result.waitMs };
     if (result.outcome === 'held') return { kind: 'held', waitMs: result.retryAfterMs ?? 1_000 };
     const scheduleMs = scheduleFromPolicy(loaded.subscription?.retryPolicy);
@@ -109,12 +112,13 @@ export function createActivities(deps: ActivityDeps) {
       ...(decided.status === 'retrying' ? { nextRetryAtMs: Date.now() + decided.delayMs } : {}),
     };
     const written = await writeWithin(record, RECORD_WITHIN_MS);
-    if (!written) return { kind: 'unrecorded', result, record };
+    // the exchanges stay out of the workflow's history: a record the workflow writes keeps none
+    if (!written) return { kind: 'unrecorded', result: withoutExchanges(result), record: withoutExchanges(record) };
     const { refused, ...stored } = written;
     await targets?.after(subjectOf(loaded), result, stored, input.attempt);
     if (refused) await refusedByLog(loaded, input.attempt, refused, result.target);
     if (stored.status !== 'retrying') await handOn(input.deliveryId, loaded);
-    return { kind: 'recorded', result, stored };
+    return { kind: 'recorded', result: withoutExchanges(result), stored };
   }
 
   /**
@@ -215,6 +219,13 @@ export function createActivities(deps: ActivityDeps) {
   }
 
   return { loadDeliveryPlan, attemptDelivery, deliverAttempt, recordAttempt, recordLostAttempt, recordCancelled };
+}
+
+/** An attempt's result or record without its HTTP exchanges: what may go into a workflow's history. */
+function withoutExchanges<T extends { exchanges?: unknown }>(r: T): T {
+  if (r.exchanges === undefined) return r;
+  const { exchanges: _dropped, ...rest } = r;
+  return rest as T;
 }
 
 /** The delivery of a loaded attempt, as target health and the hub's events name it. */

@@ -25,6 +25,7 @@ import { EventTypeRegisteredBy1765310000000 } from './migrations/1765310000000-E
 import { OneTargetKey1765431870000 } from './migrations/1765431870000-OneTargetKey';
 import { PluginDisabled1765437210000 } from './migrations/1765437210000-PluginDisabled';
 import { TargetChangeNotify1765437220000 } from './migrations/1765437220000-TargetChangeNotify';
+import { AttemptExchanges1765468300000 } from './migrations/1765468300000-AttemptExchanges';
 
 export const ENTITIES = [
   EventTypeEntity,
@@ -56,6 +57,7 @@ export const MIGRATIONS = [
   OneTargetKey1765431870000,
   PluginDisabled1765437210000,
   TargetChangeNotify1765437220000,
+  AttemptExchanges1765468300000,
 ];
 
 /** A data source for the given PostgreSQL URL; call initialize() and runMigrations() yourself. */

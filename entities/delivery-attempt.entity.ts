@@ -39,4 +39,11 @@ export class DeliveryAttemptEntity {
 
   @Column({ type: 'varchar', length: 16 })
   trigger!: AttemptTrigger;
+
+  /**
+   * The attempt's HTTP requests and responses, secrets masked, bodies cut to ATTEMPT_BODY_MAX_BYTES
+   * (StoredExchange[] of workflows/types.ts); null when it made none or retention purged them.
+   */
+  @Column({ type: 'jsonb', nullable: true, select: false })
+  exchanges!: unknown[] | null;
 }

@@ -53,6 +53,7 @@ export const envSchema = z.object({
   OUTBOUND_ALLOWED_NETWORKS: csv,
   OUTBOUND_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   OUTBOUND_MAX_RESPONSE_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
+  ATTEMPT_BODY_MAX_BYTES: z.coerce.number().int().min(0).max(1024 * 1024).default(64 * 1024),
   INGEST_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(256 * 1024),
   INGEST_RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).default(500),
   INGEST_RATE_LIMIT_BURST: z.coerce.number().int().min(1).default(1000),
@@ -150,6 +151,8 @@ export interface Config {
   ingestToken?: string;
   logLevel: (typeof LOG_LEVELS)[number];
   outbound: { allowedNetworks: string[]; timeoutMs: number; maxResponseBytes: number };
+  /** How much of each request and response body the delivery log keeps per attempt (0: headers only). */
+  attemptBodyMaxBytes: number;
   ingestMaxBodyBytes: number;
   /** Per-token ingest limit (0 = off) and the burst allowed above it. */
   ingestRateLimit: { perSecond: number; burst: number };
@@ -293,6 +296,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       timeoutMs: e.OUTBOUND_TIMEOUT_MS,
       maxResponseBytes: e.OUTBOUND_MAX_RESPONSE_BYTES,
     }),
+    attemptBodyMaxBytes: e.ATTEMPT_BODY_MAX_BYTES,
     ingestMaxBodyBytes: e.INGEST_MAX_BODY_BYTES,
     ingestRateLimit: Object.freeze({ perSecond: e.INGEST_RATE_LIMIT_PER_SECOND, burst: e.INGEST_RATE_LIMIT_BURST }),
     workerMaxConcurrentActivities: e.WORKER_MAX_CONCURRENT_ACTIVITIES,

@@ -113,6 +113,21 @@ export interface AttemptResult {
    * attempt only while the subscription still holds the values this attempt used (`was`).
    */
   configUpdate?: { set: Record<string, string | number | boolean>; was: Record<string, unknown> };
+  /**
+   * The HTTP exchanges of the attempt (request sent, response received), masked and cut to size
+   * (activities/exchanges.ts). Written to the delivery log by the activity; never returned to a workflow
+   * (the activities strip it), so Temporal's history holds no bodies.
+   */
+  exchanges?: StoredExchange[];
+}
+
+/** One HTTP request of an attempt and its answer, as the delivery log keeps them (secrets masked). */
+export interface StoredExchange {
+  request: { method: string; url: string; headers: Record<string, string>; body?: string; bodyBytes?: number; bodyTruncated?: boolean };
+  response?: { status: number; headers: Record<string, string>; body: string; bodyBytes: number; bodyTruncated: boolean };
+  /** The transport failure when no answer came (timeout, refused address, reset). */
+  error?: string;
+  durationMs: number;
 }
 
 /** One attempt as written to the delivery log, with the status the delivery moves to. */

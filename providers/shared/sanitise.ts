@@ -105,6 +105,18 @@ function safeDecode(part: string): string {
  * token-shaped strings; collapses whitespace; truncates to `maxLength` characters ending in `…`.
  */
 export function sanitise(text: string, secrets: Iterable<string> = [], maxLength = 1000): string {
+  let out = maskSecrets(text, secrets);
+  out = out.replace(/\s+/g, ' ').trim();
+  if (out.length > maxLength) out = `${out.slice(0, Math.max(0, maxLength - 1))}…`;
+  return out;
+}
+
+/**
+ * What `sanitise` masks (known secret values and their forms, URL credentials, secret parameters, token-bearing
+ * paths, Authorization values, token shapes), without collapsing whitespace or cutting: for texts whose layout
+ * is worth keeping, such as the request and response bodies kept with an attempt.
+ */
+export function maskSecrets(text: string, secrets: Iterable<string> = []): string {
   let out = String(text);
   const forms = new Set<string>();
   for (const secret of secrets) {
@@ -116,8 +128,6 @@ export function sanitise(text: string, secrets: Iterable<string> = [], maxLength
   for (const [pattern, replacement] of RULES) {
     out = typeof replacement === 'string' ? out.replace(pattern, replacement) : out.replace(pattern, replacement);
   }
-  out = out.replace(/\s+/g, ' ').trim();
-  if (out.length > maxLength) out = `${out.slice(0, Math.max(0, maxLength - 1))}…`;
   return out;
 }
 

@@ -32,6 +32,7 @@ const chatId = z
     z.string().regex(/^-?\d{1,16}$/, 'must be a numeric chat id or @channelusername'),
     z.string().regex(/^@[A-Za-z][A-Za-z0-9_]{3,31}$/, 'must be a numeric chat id or @channelusername'),
   ])
+  .meta({ 'x-options-resolver': 'recentChats' })
   .describe('Numeric chat id (e.g. -1001234567890) or @channelusername of a public channel');
 
 /** Config of one Telegram subscription. */

@@ -48,6 +48,7 @@ export const webexConfigSchema = z.strictObject({
     .min(1)
     .max(512)
     .regex(/^[A-Za-z0-9_=+/-]+$/, 'must be a Webex room id (pick one from the rooms resolver)')
+    .meta({ 'x-options-resolver': 'rooms' })
     .describe('The space to post in; the bot must be a member. Choices: GET /connections/{id}/options/rooms'),
   messageTemplate: templateField(16384)
     .optional()

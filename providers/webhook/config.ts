@@ -88,9 +88,15 @@ export const webhookConfigSchema = z
               .meta(SECRET_META),
           )
           .min(1)
-          .max(5),
+          .max(5)
+          .describe('whsec_ secrets; the last is the newest'),
+        overlapUntil: z.iso
+          .datetime({ offset: true })
+          .optional()
+          .describe('During a rotation: until this time every secret signs (old and new); after it only the last one does'),
       })
       .optional()
+      .meta({ 'x-widget': 'signing' })
       .describe('Standard Webhooks signing; several secrets during a rotation'),
   })
   .superRefine((config, ctx) => {

@@ -80,10 +80,19 @@ export function buildWebhookRequest(
   headers['webhook-id'] = ctx.deliveryId;
   headers['webhook-timestamp'] = String(timestampSeconds);
   if (config.signing) {
-    headers['webhook-signature'] = new WebhookSigner(config.signing.secrets).sign(ctx.deliveryId, timestampSeconds, body);
+    headers['webhook-signature'] = new WebhookSigner(signingSecrets(config.signing, timestampSeconds)).sign(ctx.deliveryId, timestampSeconds, body);
   }
 
   return { method: config.method, url, headers, body, timeoutMs: config.timeoutMs };
+}
+
+/**
+ * The secrets that sign at `atSeconds`: all of them while a rotation's overlap lasts (or when none is set), the
+ * last one (the newest) once `overlapUntil` has passed.
+ */
+export function signingSecrets(signing: NonNullable<WebhookConfig['signing']>, atSeconds: number): string[] {
+  const until = signing.overlapUntil ? Date.parse(signing.overlapUntil) : Number.NaN;
+  return Number.isFinite(until) && until <= atSeconds * 1000 ? signing.secrets.slice(-1) : [...signing.secrets];
 }
 
 function isHttpUrl(url: string): boolean {

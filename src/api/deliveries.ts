@@ -49,7 +49,47 @@ const attempt = z.object({
   error: z.string().optional(),
   log: z.string().optional().meta({ description: "Output kept with the attempt, e.g. a script's console (sanitised)." }),
   trigger: z.enum(['scheduled', 'manual']),
+  exchanges: z.number().int().meta({
+    description: 'How many HTTP requests of this attempt are kept (GET /deliveries/{id}/attempts/{attempt}); 0 when it made none, '
+      + 'when they were purged with the payload, or for attempts from before they were kept.',
+  }),
 });
+
+const headers = z.record(z.string(), z.string());
+const exchange = z
+  .object({
+    request: z.object({
+      method: z.string(),
+      url: z.string().meta({ description: 'Token-bearing parts masked (`***`); a URL that is itself a secret keeps only its origin.' }),
+      headers: headers.meta({ description: 'As the provider sent them; credentials (Authorization, tokens, keys, cookies) masked.' }),
+      body: z.string().optional().meta({ description: 'Masked, cut to ATTEMPT_BODY_MAX_BYTES (UTF-8 bytes).' }),
+      bodyBytes: z.number().int().optional().meta({ description: 'The size of the body as sent.' }),
+      bodyTruncated: z.boolean().optional(),
+    }),
+    response: z
+      .object({
+        status: z.number().int(),
+        headers,
+        body: z.string().meta({ description: 'Masked, cut to ATTEMPT_BODY_MAX_BYTES.' }),
+        bodyBytes: z.number().int().meta({ description: 'The size read (at most OUTBOUND_MAX_RESPONSE_BYTES).' }),
+        bodyTruncated: z.boolean(),
+      })
+      .optional()
+      .meta({ description: 'Absent when no answer came (see error).' }),
+    error: z.string().optional().meta({ description: 'Why no answer came (timeout, refused address, connection reset).' }),
+    durationMs: z.number().int(),
+  })
+  .meta({ id: 'AttemptExchange' });
+
+const attemptDetail = z
+  .object({
+    deliveryId: z.string(),
+    attempt: z.number().int(),
+    startedAt: z.string(),
+    exchanges: z.array(exchange).meta({ description: 'The HTTP requests of the attempt in the order sent, each with its response.' }),
+    purgedAt: z.string().nullable().meta({ description: 'When retention dropped them with the payload (then `exchanges` is empty).' }),
+  })
+  .meta({ id: 'AttemptDetail' });
 
 // ?status=failed,retrying or ?status=failed&status=retrying
 const statusList = z
@@ -166,6 +206,13 @@ export function deliveryRoutes(routes: ApiRoutes, deliveries: DeliveryService, l
     params: idParams,
     responses: { 200: { description: 'The delivery', schema: delivery.extend({ attemptLog: z.array(attempt) }) } },
     handler: async ({ params }) => ({ status: 200, body: await deliveries.get(params.id) }),
+  });
+  routes.add({
+    method: 'get', path: '/deliveries/:id/attempts/:attempt', summary: 'The requests one attempt sent and the responses it got', tag: 'deliveries',
+    roles: [...read],
+    params: z.object({ id: idParams.shape.id, attempt: z.coerce.number().int().min(1).max(1_000_000) }),
+    responses: { 200: { description: 'The attempt with its HTTP exchanges (secrets masked)', schema: attemptDetail } },
+    handler: async ({ params }) => ({ status: 200, body: await deliveries.attempt(params.id, params.attempt) }),
   });
   routes.add({
     method: 'post', path: '/deliveries/:id/retry', summary: 'Attempt a delivery again now', tag: 'deliveries', roles: [...write],

@@ -19,6 +19,8 @@ import { SubscriptionService } from '../subscriptions/service';
 import { DeliveryWorkflows } from '../temporal/deliveries';
 import { RecoveryStore } from '../deliveries/recoveries';
 import { deliveryRoutes } from './deliveries';
+import { statsRoutes } from './stats';
+import { DeliveryStats } from '../deliveries/stats';
 import { connectionRoutes } from './connections';
 import { ConnectionService } from '../connections/service';
 import type { GuardedHttpClient } from '../../providers/types';
@@ -86,7 +88,7 @@ export function buildApi(deps: ApiDeps) {
   ingestRoutes(routes, ingest, config.ingestMaxBodyBytes, new RateLimiter(config.ingestRateLimit.perSecond, config.ingestRateLimit.burst));
   eventRoutes(routes, catalogue);
   providerRoutes(routes, providers, new ProviderSettings(dataSource), () => deps.plugins.loadErrors());
-  pluginRoutes(routes, new PluginService(dataSource, deps.plugins, config.pluginInstall, createAddressPolicy(config.outbound.allowedNetworks), config.pluginHost), config.pluginInstall.maxTarballBytes);
+  pluginRoutes(routes, new PluginService(dataSource, deps.plugins, config.pluginInstall, createAddressPolicy(config.outbound.allowedNetworks), config.pluginHost), config.pluginInstall.maxTarballBytes, config.pluginInstall.enabled);
   const targets = new TargetService(dataSource, config.targetHealth);
   const hubEvents = new HubEvents((req) => ingest.ingest(req, HUB_AUTH), logger);
   deps.plugins.useHubEvents(hubEvents);
@@ -95,6 +97,7 @@ export function buildApi(deps: ApiDeps) {
   targetLimitRoutes(routes, new TargetLimitStore(dataSource));
   replayRoutes(routes, new ReplayService(dataSource, new ReplayStore(dataSource), workflows, jobs));
   deliveryRoutes(routes, deliveries, live);
+  statsRoutes(routes, new DeliveryStats(dataSource));
   sessionRoutes(routes, sessions, config.uiSessionTtlMs);
   tokenRoutes(routes, dataSource);
   connectionRoutes(routes, new ConnectionService(dataSource, providers, secrets, http, addressPolicy));

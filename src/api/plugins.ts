@@ -45,11 +45,19 @@ const install = z.union([
 ]);
 
 /** `/plugins`: provider plugins installed at run time (admins change them, managers read them). */
-export function pluginRoutes(routes: ApiRoutes, plugins: PluginService, maxTarballBytes: number): void {
+export function pluginRoutes(routes: ApiRoutes, plugins: PluginService, maxTarballBytes: number, installEnabled = false): void {
   routes.add({
     method: 'get', path: '/plugins', summary: 'List installed (and formerly installed) provider plugins', tag: 'plugins', roles: ['admin', 'manager'],
-    responses: { 200: { description: 'Plugins, newest first', schema: z.object({ items: z.array(plugin) }) } },
-    handler: async () => ({ status: 200, body: { items: await plugins.list() } }),
+    responses: {
+      200: {
+        description: 'Plugins, newest first',
+        schema: z.object({
+          items: z.array(plugin),
+          installEnabled: z.boolean().meta({ description: 'PLUGIN_INSTALL_ENABLED: whether POST /plugins installs (else 403)' }),
+        }),
+      },
+    },
+    handler: async () => ({ status: 200, body: { items: await plugins.list(), installEnabled } }),
   });
   routes.add({
     method: 'post', path: '/plugins', summary: 'Install a provider plugin from the registry or an uploaded tarball', tag: 'plugins', roles: ['admin'],

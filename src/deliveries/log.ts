@@ -5,7 +5,7 @@ import { safeErrorMessage, sanitise } from '../../providers/shared/sanitise';
 import { storableJson, storableOptional, storableText } from '../../providers/shared/storable';
 import type { DeliveryStatus } from '../../entities/delivery.entity';
 import type { RetryPolicyInput } from '../../workflows/retry';
-import { NOT_FOUND_FAILURE, type AttemptRecord, type StoredAttempt } from '../../workflows/types';
+import { NOT_FOUND_FAILURE, type AttemptRecord, type StoredAttempt, type StoredExchange } from '../../workflows/types';
 
 /**
  * The delivery log as the activities use it: one delivery loaded with everything an attempt needs, an
@@ -123,6 +123,8 @@ export class DeliveryLog {
       r.status === 'success' ? null : (r.error ?? null),
     ];
     const p = (v: unknown) => `$${params.push(v)}`;
+    // the attempt's HTTP exchanges (masked, cut to size), or null when it made none
+    const exchanges = p(r.exchanges?.length ? JSON.stringify(r.exchanges) : null);
     // every side effect below happens only when this call inserted the attempt
     const extra: string[] = [];
     if (r.followUp && r.outcome === 'success' && r.externalId) {
@@ -143,8 +145,8 @@ export class DeliveryLog {
     }
     const rows: WrittenRow[] = await this.dataSource.query(
       `WITH ins AS (
-         INSERT INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms, outcome, http_status, error_code, error, log, trigger)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         INSERT INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms, outcome, http_status, error_code, error, log, trigger, exchanges)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, ${exchanges}::jsonb)
          ON CONFLICT (delivery_id, attempt) DO NOTHING RETURNING id
        ), upd AS (
          UPDATE deliveries SET status = $11, attempts = GREATEST(attempts, $2), last_attempt_at = $3,
@@ -290,6 +292,7 @@ export function storableRecord(r: AttemptRecord): AttemptRecord {
     log: storableOptional(r.log, MAX_LOG_CHARS),
     externalId: storableOptional(r.externalId, MAX_EXTERNAL_ID_CHARS),
     pauseReason: storableOptional(r.pauseReason, MAX_ERROR_CHARS),
+    exchanges: r.exchanges ? (storableJson(r.exchanges) as StoredExchange[]) : undefined,
   };
 }
 

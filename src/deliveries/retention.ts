@@ -19,10 +19,12 @@ const batchOf = (picked: string, change: string) => `
 const STATEMENTS: Record<PurgePhase, string> = {
   // delivery_attempts go with their delivery (ON DELETE CASCADE)
   deliveries: batchOf(pick('deliveries', 'created_at', FINISHED), 'DELETE FROM deliveries'),
-  deliveryPayloads: batchOf(
-    pick('deliveries', 'created_at', `payload_purged_at IS NULL AND ${FINISHED}`),
-    `UPDATE deliveries SET payload = '{}'::jsonb, payload_purged_at = now()`,
-  ),
+  // the requests and responses kept with the attempts go with the payload (they hold it, as sent)
+  deliveryPayloads: `
+  WITH picked AS (${pick('deliveries', 'created_at', `payload_purged_at IS NULL AND ${FINISHED}`)}),
+       changed AS (UPDATE deliveries SET payload = '{}'::jsonb, payload_purged_at = now() WHERE id IN (SELECT id FROM picked) RETURNING 1),
+       exchanges AS (UPDATE delivery_attempts SET exchanges = NULL WHERE delivery_id IN (SELECT id FROM picked) AND exchanges IS NOT NULL)
+  SELECT (SELECT count(*) FROM changed)::int AS n, (SELECT extract(epoch FROM max(at)) * 1000 FROM picked)::float8 AS at`,
   // an emission goes once no delivery refers to it any more (its in-flight deliveries keep it)
   emissions: batchOf(
     pick('emissions', 'received_at', `received_at < $1 AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.emission_id = r.id)`),

@@ -9,6 +9,7 @@ import { applyRecoverable, type RecoveryFilter, type RecoveryStore, type Recover
 import { applyFilter, type DeliveryFilter } from './filter';
 import { Lanes } from './lanes';
 import type { BackgroundJobs } from './background-jobs';
+import type { StoredExchange } from '../../workflows/types';
 
 export type { DeliveryFilter } from './filter';
 
@@ -50,12 +51,17 @@ export class DeliveryService {
   /** One delivery with its attempt log. */
   async get(id: string) {
     const row = await this.row(id);
-    const attempts = await this.dataSource
+    const { entities: attempts, raw } = await this.dataSource
       .getRepository(DeliveryAttemptEntity)
-      .find({ where: { deliveryId: id }, order: { attempt: 'ASC', id: 'ASC' } });
+      .createQueryBuilder('a')
+      .addSelect('COALESCE(jsonb_array_length(a.exchanges), 0)', 'exchange_count')
+      .where('a.delivery_id = :id', { id })
+      .orderBy('a.attempt', 'ASC')
+      .addOrderBy('a.id', 'ASC')
+      .getRawAndEntities<{ exchange_count: number }>();
     return {
       ...this.view(row),
-      attemptLog: attempts.map((a) => ({
+      attemptLog: attempts.map((a, i) => ({
         attempt: a.attempt,
         startedAt: a.startedAt.toISOString(),
         durationMs: a.durationMs,
@@ -65,7 +71,29 @@ export class DeliveryService {
         ...(a.error !== null ? { error: a.error } : {}),
         ...(a.log !== null ? { log: a.log } : {}),
         trigger: a.trigger,
+        exchanges: Number(raw[i]?.exchange_count ?? 0),
       })),
+    };
+  }
+
+  /**
+   * The requests one attempt sent and the responses it got (secrets masked, bodies cut to size); `purgedAt`
+   * says when retention dropped them with the payload.
+   */
+  async attempt(id: string, attempt: number) {
+    const row = await this.row(id);
+    const rows: { attempt: number; started_at: Date; outcome: string; exchanges: unknown[] | null }[] = await this.dataSource.query(
+      `SELECT attempt, started_at, outcome, exchanges FROM delivery_attempts WHERE delivery_id = $1 AND attempt = $2 ORDER BY id LIMIT 1`,
+      [id, attempt],
+    );
+    const a = rows[0];
+    if (!a) throw notFound(`Delivery ${id} has no attempt ${attempt}`);
+    return {
+      deliveryId: id,
+      attempt: a.attempt,
+      startedAt: a.started_at.toISOString(),
+      exchanges: (a.exchanges ?? []) as StoredExchange[],
+      purgedAt: row.payloadPurgedAt?.toISOString() ?? null,
     };
   }
 

@@ -175,6 +175,7 @@ function workerOptions(opts: Parameters<typeof buildWorker>[0], config: Config) 
         secrets: createSecretBox([config.encryption.masterKey, ...config.encryption.previousKeys]),
         http: outboundClient(config),
         targets,
+        attemptBodyMaxBytes: config.attemptBodyMaxBytes,
       }),
       ...backgroundActivities(opts),
       ...createRetentionActivities({

@@ -493,14 +493,14 @@ describe('admin UI in a real Chromium against the real stack', function () {
     assert.ok(!JSON.stringify(slackRow.config).includes('slack-secret-123'), 'and encrypted');
     await hub.call('DELETE', `/subscriptions/${slackId}`);
 
-    // an array of secrets (webhook signing): each one "set" with Replace, never [{"set": true}]
+    // webhook signing secrets (the signing widget, test/browser/ui-gaps.test.ts): said to be stored, never [{"set": true}]
     const whsec = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
     const signed = await hub.call('POST', '/subscriptions', {
       name: 'signed hook', provider: 'webhook', event: 'incident.created', config: { url: `${receiver.url}/signed`, signing: { secrets: [whsec] } },
     });
     assert.equal(signed.status, 201, JSON.stringify(signed.body));
     await page.goto(ui(`/subscriptions/${signed.body.id}`));
-    await page.locator('#f-config-signing-secrets-0').filter({ hasText: 'Replace' }).waitFor({ timeout: 5000 });
+    await page.getByTestId('signing-state').filter({ hasText: 'One signing secret stored' }).waitFor({ timeout: 5000 });
     assert.deepEqual((await textValues(page)).filter((v) => /"set"|\[object Object\]/.test(v)), []);
     assert.ok(!(await page.content()).includes(whsec));
     await hub.call('DELETE', `/subscriptions/${signed.body.id}`);
@@ -776,7 +776,9 @@ describe('admin UI in a real Chromium against the real stack', function () {
       || /status of 409/.test(e.text) && /\/api\/v1\/connections\/[^/]+$/.test(e.url) // deleting a connection in use
       || /status of 403/.test(e.text) && /\/api\/v1\/subscriptions\/sub_/.test(e.url) // the forged write
       || /status of 400/.test(e.text) && /\/api\/v1\/(connections|subscriptions\/preview)$/.test(e.url) // a wrong connection field, a refused address
-      || /status of 404/.test(e.text) && /\/api\/v1\/deliveries\/dlv_doesnotexist$/.test(e.url); // the 404 page
+      || /status of 404/.test(e.text) && /\/api\/v1\/deliveries\/dlv_doesnotexist$/.test(e.url) // the 404 page
+      // the Telegram connection points at the receiver, not a Bot API: its chat picker says it could not load the choices
+      || /status of 502/.test(e.text) && /\/api\/v1\/connections\/[^/]+\/options\/recentChats$/.test(e.url);
     assert.deepEqual(consoleErrors.filter((e) => !provoked(e)), []);
   });
 });

@@ -158,6 +158,22 @@ describe('webhook provider', () => {
       new WebhookSigner(newSecret).verify(req.body, req.headers as Record<string, string>);
     });
 
+    it('signs with old and new while the overlap lasts, with the newest alone once overlapUntil has passed', async () => {
+      const [oldSecret, newSecret] = [generateWebhookSecret(), generateWebhookSecret()];
+      const future = new Date(Date.now() + 3_600_000).toISOString();
+      await webhookProvider.deliver(context({ url: receiver.origin, signing: { secrets: [oldSecret, newSecret], overlapUntil: future } }));
+      const during = only(receiver);
+      assert.equal(String(during.headers['webhook-signature']).split(' ').length, 2);
+      new WebhookSigner(oldSecret).verify(during.body, during.headers as Record<string, string>);
+      receiver.requests.length = 0;
+      const past = new Date(Date.now() - 1_000).toISOString();
+      await webhookProvider.deliver(context({ url: receiver.origin, signing: { secrets: [oldSecret, newSecret], overlapUntil: past } }));
+      const after = only(receiver);
+      const timestamp = String(after.headers['webhook-timestamp']);
+      assert.equal(after.headers['webhook-signature'], referenceSignature(newSecret, 'dlv_01HZX', timestamp, after.body));
+      assert.throws(() => new WebhookSigner(oldSecret).verify(after.body, after.headers as Record<string, string>));
+    });
+
     it('sends a bearer token as Authorization: Bearer', async () => {
       await webhookProvider.deliver(context({ url: receiver.origin, auth: { type: 'bearer', token: 'tok-123' } }));
       assert.equal(only(receiver).headers.authorization, 'Bearer tok-123');

@@ -1,4 +1,14 @@
-import { useState } from 'react';
+import { useQuery } from '@tanstack/react-query';
+import { createContext, useContext, useState } from 'react';
+import { api } from '../api/client';
+import { messageOf, unwrap } from '../api/problem';
+
+/**
+ * What fields backed by a connection (`x-options-resolver` in the schema) need to offer a picker: the chosen
+ * connection, the whole config (for `x-depends-on`: Jira issue types of the chosen project) and whether this
+ * user may read connection options at all (managers and admins).
+ */
+export const PickerContext = createContext<{ connectionId?: string; root?: Record<string, unknown>; enabled: boolean; connectionsPage?: boolean }>({ enabled: false });
 
 /** A JSON Schema node as providers publish them (draft 2020-12 from zod). */
 export type Schema = {
@@ -177,6 +187,7 @@ function Field(raw: FieldProps) {
   const itemSchema = s.items ? simplify(s.items) : undefined;
   const mapValues = isObj(s.additionalProperties) ? simplify(s.additionalProperties) : undefined;
   let control;
+  if (s['x-widget'] === 'signing') return <SigningField {...p} id={id} />;
   if (isSecret(s)) control = <SecretInput {...p} id={id} />;
   else if (branches && variantKey(branches)) return <Variants {...p} branches={branches} />;
   else if (s.enum || (branches?.length && branches.every((b) => b.const !== undefined))) {
@@ -191,6 +202,9 @@ function Field(raw: FieldProps) {
         ))}
       </select>
     );
+  } else if (typeof s['x-options-resolver'] === 'string' && (typeOf(s) === 'string' || branches?.some((b) => typeOf(b) === 'string'))) {
+    // backed by the connection: a picker fed by GET /connections/{id}/options/{resolver}, typing still possible
+    control = <PickerInput {...p} id={id} resolver={s['x-options-resolver'] as string} />;
   } else if (branches?.length && branches.every((b) => SCALAR.has(typeOf(b) ?? '') && !b.properties) && branches.some((b) => typeOf(b) === 'string')) {
     // e.g. Telegram chatId: an integer or "@channel"; the API accepts the text and tells which shape is wrong
     control = <TextInput {...p} id={id} />;
@@ -258,6 +272,133 @@ function TextInput(p: FieldProps & { id: string }) {
   ) : (
     <input id={p.id} type="text" inputMode={s.format === 'uri' || /url$/i.test(p.name) ? 'url' : undefined} value={text} readOnly={p.readOnly} aria-invalid={invalid}
       placeholder={s.default !== undefined ? String(s.default) : undefined} onChange={(e) => change(e.target.value)} />
+  );
+}
+
+/**
+ * A text field with the connection's choices beside it (Jira projects, issue types, priorities; Webex rooms; Teams
+ * teams and channels; Telegram recent chats): picking one fills the field, which stays editable (an id the list
+ * does not hold can still be typed). Fields named in `x-depends-on` are sent as the query (`projectKey`).
+ */
+function PickerInput(p: FieldProps & { id: string; resolver: string }) {
+  const ctx = useContext(PickerContext);
+  const dependsOn = Array.isArray(p.schema['x-depends-on']) ? (p.schema['x-depends-on'] as string[]) : [];
+  const query = Object.fromEntries(dependsOn.map((k) => [k, ctx.root?.[k] === undefined || ctx.root?.[k] === null ? '' : String(ctx.root[k])]));
+  const missing = dependsOn.filter((k) => !query[k]);
+  const ready = ctx.enabled && !p.readOnly && Boolean(ctx.connectionId) && missing.length === 0;
+  const q = useQuery({
+    queryKey: ['options', ctx.connectionId, p.resolver, query],
+    enabled: ready,
+    retry: false,
+    staleTime: 60_000,
+    queryFn: async () =>
+      unwrap(await api.GET('/connections/{id}/options/{resolver}', { params: { path: { id: ctx.connectionId!, resolver: p.resolver }, query: query as never } })),
+  });
+  const name = label(p.name, p.schema);
+  const text = p.value === undefined || p.value === null ? '' : String(p.value);
+  const options = q.data ?? [];
+  let hint: string | undefined;
+  if (p.readOnly || !ctx.enabled) hint = undefined;
+  else if (!ctx.connectionId) hint = `Choose a connection above to pick the ${name.toLowerCase()} from its list, or type it.`;
+  else if (missing.length) hint = `Pick ${missing.map((k) => humanLabel(k)).join(' and ')} first to see the choices, or type it.`;
+  else if (q.error) hint = `Could not load the choices (${messageOf(q.error)}): type the value.`;
+  else if (q.isSuccess && options.length === 0) hint = 'The connection offers no choices here: type the value.';
+  return (
+    <>
+      <div className="picker">
+        <TextInput {...p} />
+        {ready && (
+          <select aria-label={`Pick ${name}`} value={options.some((o) => o.value === text) ? text : ''} disabled={q.isPending || options.length === 0}
+            data-testid={`picker-${p.path}`} onChange={(e) => e.target.value && p.onChange(e.target.value)}>
+            <option value="">{q.isPending ? 'loading…' : `pick from ${options.length}…`}</option>
+            {options.map((o) => <option key={o.value} value={o.value}>{o.label}</option>)}
+          </select>
+        )}
+      </div>
+      {hint && <p className="hint" data-testid={`picker-hint-${p.path}`}>{hint}</p>}
+    </>
+  );
+}
+
+/** A fresh Standard Webhooks secret, made in the browser: `whsec_` and the base64 of 24 random bytes. */
+function newSigningSecret(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(24));
+  return `whsec_${btoa(String.fromCharCode(...bytes))}`;
+}
+
+const OVERLAPS = [['1', '1 hour'], ['24', '24 hours'], ['72', '3 days'], ['168', '7 days']] as const;
+
+/**
+ * Webhook signing (`x-widget: signing`): generate a secret (shown once, with Copy), rotate (the new one is added
+ * and old and new both sign until `overlapUntil`, after which only the newest does), or stop signing. Stored
+ * secrets are never shown: they come back as {"set": true} and are sent back as such, so they are kept.
+ */
+function SigningField(p: FieldProps & { id: string }) {
+  const value = isObj(p.value) ? p.value : undefined;
+  const secrets = Array.isArray(value?.secrets) ? (value!.secrets as unknown[]) : [];
+  const [fresh, setFresh] = useState<string>();
+  const [overlap, setOverlap] = useState('24');
+  const [copy, setCopy] = useState<'copied' | 'failed'>();
+  const until = typeof value?.overlapUntil === 'string' ? value.overlapUntil : undefined;
+  const overlapping = until !== undefined && Date.parse(until) > Date.now();
+  const add = (next: unknown[], overlapUntil?: string) => {
+    const secret = newSigningSecret();
+    setFresh(secret);
+    setCopy(undefined);
+    p.onChange({ secrets: [...next, secret], ...(overlapUntil ? { overlapUntil } : {}) });
+  };
+  const error = Object.entries(p.errors).find(([k]) => k === p.path || k.startsWith(`${p.path}.`));
+  return (
+    <fieldset className="nested" id={p.id} data-testid="signing">
+      <legend>Signing</legend>
+      <p className="hint">Standard Webhooks signatures (<code>webhook-signature</code>, HMAC-SHA256) let the receiver check that a request comes from the hub.</p>
+      {secrets.length === 0 ? (
+        <p data-testid="signing-state">Requests are not signed.</p>
+      ) : (
+        <p data-testid="signing-state">
+          {secrets.length === 1 ? 'One signing secret' : `${secrets.length} signing secrets`}
+          {secrets.some(isMask) ? ' stored' : ''}.{' '}
+          {secrets.length > 1 && until
+            ? overlapping
+              ? `During the rotation every one of them signs, until ${new Date(until).toLocaleString()}; then only the newest.`
+              : `Since ${new Date(until).toLocaleString()} only the newest signs.`
+            : secrets.length > 1 ? 'Every one of them signs.' : ''}
+        </p>
+      )}
+      {fresh && secrets.includes(fresh) && (
+        <div className="once" role="status">
+          <p><strong>New signing secret: copy it now.</strong> It is shown only this once; once saved it is stored encrypted and never shown again.</p>
+          <p><code data-testid="new-signing-secret">{fresh}</code></p>
+          <button type="button" onClick={() => navigator.clipboard.writeText(fresh).then(() => setCopy('copied'), () => setCopy('failed'))}>Copy</button>{' '}
+          {copy === 'copied' && <span className="ok" data-testid="copied">Copied.</span>}
+          {copy === 'failed' && <span className="field-error">The browser refused the clipboard: select the secret and copy it by hand.</span>}
+          <p className="hint">Save the subscription for it to take effect.</p>
+        </div>
+      )}
+      {!p.readOnly && (
+        <div className="actions">
+          {secrets.length === 0 ? (
+            <button type="button" onClick={() => add([])}>Generate a signing secret</button>
+          ) : (
+            <>
+              <label className="switch">
+                Old and new both sign for
+                <select aria-label="Rotation overlap" value={overlap} onChange={(e) => setOverlap(e.target.value)}>
+                  {OVERLAPS.map(([v, l]) => <option key={v} value={v}>{l}</option>)}
+                </select>
+              </label>
+              <button type="button" disabled={secrets.length >= 5 || Boolean(fresh && secrets.includes(fresh))}
+                onClick={() => add(secrets, new Date(Date.now() + Number(overlap) * 3_600_000).toISOString())}>
+                Rotate
+              </button>
+              <button type="button" className="danger" onClick={() => { setFresh(undefined); p.onChange(undefined); }}>Stop signing</button>
+            </>
+          )}
+        </div>
+      )}
+      {secrets.length >= 5 && <p className="hint">Five secrets at most: stop signing and generate a new one to start over.</p>}
+      {error && <p className="field-error" role="alert" id={`${p.id}-error`}>{error[1]}</p>}
+    </fieldset>
   );
 }
 

@@ -2,6 +2,7 @@ import { useQuery } from '@tanstack/react-query';
 import { api } from '../api/client';
 import { unwrap } from '../api/problem';
 import type { Subscription, Target, TargetState } from '../api/types';
+import type { components } from '../api/schema.gen';
 import { useCan } from './session';
 
 /** Providers with their schemas, and plugins that failed to load. */
@@ -39,6 +40,14 @@ export const useConnections = () => {
 /** Totals of the last `hours` by status, event and provider. */
 export const useStats = (hours = 24) =>
   useQuery({ queryKey: ['stats', hours], queryFn: async () => unwrap(await api.GET('/deliveries/stats', { params: { query: { hours } } })) as unknown as Stats });
+
+/** Per subscription over the last `hours`: counts by status and success rate, by subscription id. */
+export const useSubscriptionStats = (hours = 24) =>
+  useQuery({
+    queryKey: ['stats-subscriptions', hours],
+    queryFn: async () => new Map(unwrap(await api.GET('/stats/subscriptions', { params: { query: { hours } } })).items.map((i) => [i.subscriptionId, i])),
+  });
+export type SubscriptionStats = components['schemas']['SubscriptionStats']['items'][number];
 
 /** GET /deliveries/stats as the overview reads it. */
 export interface Stats {

@@ -1,4 +1,7 @@
-import { useInfiniteQuery } from '@tanstack/react-query';
+import { useInfiniteQuery, useMutation, useQueryClient } from '@tanstack/react-query';
+import { useState } from 'react';
+import { messageOf } from '../api/problem';
+import { useCan } from '../lib/session';
 import { Link, useNavigate, useSearch } from '@tanstack/react-router';
 import { api } from '../api/client';
 import { unwrap } from '../api/problem';
@@ -49,6 +52,33 @@ export function DeliveriesPage() {
   const names = new Map((subs.data ?? []).map((s) => [s.id, s.name]));
   const items = list.data?.pages.flatMap((p) => p.items) ?? [];
   const setSearch = (next: LogSearch) => navigate({ to: '/deliveries', search: parseLogSearch(next as Record<string, unknown>) });
+  const can = useCan();
+  const qc = useQueryClient();
+  const [selected, setSelected] = useState<Set<string>>(new Set());
+  const toggle = (id: string) => setSelected((s) => { const n = new Set(s); if (n.has(id)) n.delete(id); else n.add(id); return n; });
+  const shownIds = items.map((d) => d.id);
+  const allShown = shownIds.length > 0 && shownIds.every((id) => selected.has(id));
+  // one POST /deliveries/{id}/retry per selected delivery, four at a time; each answer is counted, none is lost
+  const retry = useMutation({
+    mutationFn: async (ids: string[]) => {
+      const queue = [...ids];
+      const refused: { id: string; message: string }[] = [];
+      let done = 0;
+      const next = async (): Promise<void> => {
+        for (let id = queue.shift(); id; id = queue.shift()) {
+          try {
+            unwrap(await api.POST('/deliveries/{id}/retry', { params: { path: { id } } }));
+            done += 1;
+          } catch (err) {
+            refused.push({ id, message: messageOf(err) });
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(4, ids.length) }, next));
+      return { done, refused };
+    },
+    onSuccess: () => { setSelected(new Set()); qc.invalidateQueries({ queryKey: ['deliveries'] }); },
+  });
   return (
     <>
       <div className="page-head">
@@ -72,10 +102,32 @@ export function DeliveriesPage() {
           )}
         </Empty>
       ) : (
+        <>
+        {can.write && (
+          <div className="actions bulk" data-testid="bulk">
+            <button type="button" className="primary" disabled={selected.size === 0 || retry.isPending} onClick={() => retry.mutate([...selected])}>
+              {retry.isPending ? 'Retrying…' : `Retry selected (${selected.size})`}
+            </button>
+            {selected.size > 0 && <button type="button" onClick={() => setSelected(new Set())}>Clear selection</button>}
+            {retry.data && (
+              <span role="status" data-testid="bulk-result" className={retry.data.refused.length ? 'field-error' : 'ok'}>
+                {retry.data.done} {retry.data.done === 1 ? 'delivery' : 'deliveries'} sent again
+                {retry.data.refused.length ? `; ${retry.data.refused.length} refused: ${retry.data.refused.map((r) => `${r.id} (${r.message})`).join('; ')}` : '.'}
+              </span>
+            )}
+            {retry.error && <span role="alert" className="field-error">{messageOf(retry.error)}</span>}
+          </div>
+        )}
         <div className="table-wrap">
           <table className="log">
             <thead>
               <tr>
+                {can.write && (
+                  <th scope="col">
+                    <input type="checkbox" aria-label="Select every delivery shown" checked={allShown}
+                      onChange={() => setSelected(allShown ? new Set() : new Set(shownIds))} />
+                  </th>
+                )}
                 <th scope="col">Created</th>
                 <th scope="col">Status</th>
                 <th scope="col">Event</th>
@@ -89,6 +141,9 @@ export function DeliveriesPage() {
             <tbody>
               {items.map((d) => (
                 <tr key={d.id} data-testid="delivery-row" data-id={d.id} data-status={d.status}>
+                  {can.write && (
+                    <td><input type="checkbox" aria-label={`Select delivery ${d.id}`} checked={selected.has(d.id)} onChange={() => toggle(d.id)} /></td>
+                  )}
                   <td>
                     <Link to="/deliveries/$id" params={{ id: d.id }} title={when(d.createdAt)}>
                       {ago(d.createdAt)}
@@ -107,6 +162,7 @@ export function DeliveriesPage() {
             </tbody>
           </table>
         </div>
+        </>
       )}
       {list.hasNextPage && (
         <button type="button" onClick={() => list.fetchNextPage()} disabled={list.isFetchingNextPage}>

@@ -6,6 +6,7 @@ import { messageOf, unwrap } from '../api/problem';
 import type { Attempt } from '../api/types';
 import { Countdown } from '../components/countdown';
 import { Confirm } from '../components/dialog';
+import { AttemptExchanges } from '../components/exchanges';
 import { QueryView } from '../components/states';
 import { StatusBadge } from '../components/status';
 import { when } from '../lib/format';
@@ -91,7 +92,7 @@ export function DeliveryPage() {
           )}
           <section aria-labelledby="timeline">
             <h2 id="timeline">Attempts</h2>
-            {d.attemptLog.length === 0 ? <p className="muted">No attempt yet: the first one is on its way.</p> : <Timeline attempts={d.attemptLog} />}
+            {d.attemptLog.length === 0 ? <p className="muted">No attempt yet: the first one is on its way.</p> : <Timeline deliveryId={d.id} attempts={d.attemptLog} purged={!!d.payloadPurgedAt} />}
           </section>
           <section aria-labelledby="payload">
             <h2 id="payload">Payload</h2>
@@ -113,11 +114,12 @@ export function DeliveryPage() {
 /** Failed for good: the last attempt's outcome was permanent (a 4xx, a refused address, a config the provider rejects). */
 const permanent = (d: { status: string; attemptLog: Attempt[] }) => d.status === 'failed' && d.attemptLog.at(-1)?.outcome === 'permanent';
 
-function Timeline({ attempts }: { attempts: Attempt[] }) {
+function Timeline({ deliveryId, attempts, purged }: { deliveryId: string; attempts: Attempt[]; purged: boolean }) {
+  const [open, setOpen] = useState<Record<number, boolean>>({});
   return (
     <ol className="timeline" data-testid="timeline">
       {attempts.map((a) => (
-        <li key={`${a.attempt}-${a.startedAt}`} className={`attempt attempt-${a.outcome}`}>
+        <li key={`${a.attempt}-${a.startedAt}`} className={`attempt attempt-${a.outcome}`} data-testid="attempt">
           <div className="attempt-head">
             <strong>#{a.attempt}</strong> <span className={`badge badge-${a.outcome === 'success' ? 'success' : a.outcome === 'retryable' ? 'retrying' : 'failed'}`}>{a.outcome}</span>
             <span>{when(a.startedAt)}</span>
@@ -128,6 +130,16 @@ function Timeline({ attempts }: { attempts: Attempt[] }) {
           </div>
           {a.error && <p className="attempt-error">{a.error}</p>}
           {a.log && <pre className="mono box small">{a.log}</pre>}
+          {a.exchanges > 0 ? (
+            <>
+              <button type="button" className="link-button" aria-expanded={!!open[a.attempt]} onClick={() => setOpen((o) => ({ ...o, [a.attempt]: !o[a.attempt] }))}>
+                {open[a.attempt] ? 'Hide' : 'Show'} request and response{a.exchanges > 1 ? ` (${a.exchanges} requests)` : ''}
+              </button>
+              {open[a.attempt] && <AttemptExchanges deliveryId={deliveryId} attempt={a.attempt} />}
+            </>
+          ) : (
+            purged && <p className="hint">Request and response dropped by retention with the payload.</p>
+          )}
         </li>
       ))}
     </ol>

@@ -2,6 +2,7 @@ import { Link } from '@tanstack/react-router';
 import { DELIVERY_STATUSES } from '../api/types';
 import { Empty, QueryView } from '../components/states';
 import { StatusBadge } from '../components/status';
+import { DeliveriesOverTime } from '../components/chart';
 import { useStats, useSubscriptions, type Stats } from '../lib/queries';
 
 const since24h = () => new Date(Date.now() - 24 * 3_600_000).toISOString();
@@ -35,6 +36,7 @@ export function OverviewPage() {
                 <em> Test send</em> or post an event to <code>/api/v1/ingest</code>.
               </Empty>
             )}
+            <DeliveriesOverTime title="Deliveries by status over time" />
             <div className="two-col">
               <Breakdown title="By provider" rows={s.byProvider} filter="provider" />
               <Breakdown title="By event" rows={s.byEvent} filter="event" />

@@ -4,7 +4,7 @@ import { useState, type FormEvent } from 'react';
 import { api } from '../api/client';
 import { ApiError, messageOf, unwrap } from '../api/problem';
 import type { Subscription } from '../api/types';
-import { invalidFields, SchemaForm, withVariantDefaults, type Schema } from '../components/schema-form';
+import { invalidFields, PickerContext, SchemaForm, withVariantDefaults, type Schema } from '../components/schema-form';
 import { ErrorState, Loading } from '../components/states';
 import { useConnections, useEvents, useProviders } from '../lib/queries';
 import { useCan } from '../lib/session';
@@ -12,6 +12,24 @@ import { useFocusFirstInvalid } from '../lib/focus';
 import { useNotify } from '../lib/notice';
 import { RetryPolicyField, type RetryPolicy } from './retry-policy';
 import { PreviewPanel } from './subscription-preview';
+import { DeliveriesOverTime } from '../components/chart';
+
+/** The systems events named lately (GET /systems): each a toggle that adds or removes it from the comma-separated list. */
+function SystemsPicker({ value, onChange }: { value: string; onChange: (v: string) => void }) {
+  const q = useQuery({ queryKey: ['systems'], queryFn: async () => unwrap(await api.GET('/systems', { params: { query: {} } })).items, staleTime: 60_000 });
+  const chosen = value.split(/[\s,]+/).filter(Boolean);
+  if (!q.data?.length) return q.isSuccess ? <p className="hint">No event has named a system in the last 30 days; type the ids.</p> : null;
+  const flip = (sys: string) => onChange((chosen.includes(sys) ? chosen.filter((x) => x !== sys) : [...chosen, sys]).join(', '));
+  return (
+    <div className="checks" role="group" aria-label="Systems seen in events">
+      {q.data.map((sys) => (
+        <label key={sys.id} className="switch" title={`${sys.events} events in 30 days`}>
+          <input type="checkbox" checked={chosen.includes(sys.id)} onChange={() => flip(sys.id)} /> {sys.id}
+        </label>
+      ))}
+    </div>
+  );
+}
 
 type Draft = {
   name: string;
@@ -48,7 +66,13 @@ export function SubscriptionEditPage() {
   const q = useQuery({ queryKey: ['subscription', id], queryFn: async () => unwrap(await api.GET('/subscriptions/{id}', { params: { path: { id } } })) });
   if (q.isPending) return <Loading what="the subscription" />;
   if (q.error) return <ErrorState error={q.error} retry={() => q.refetch()} />;
-  return <SubscriptionForm key={q.data.updatedAt} id={id} initial={fromSubscription(q.data)} />;
+  return (
+    <>
+      <SubscriptionForm key={q.data.updatedAt} id={id} initial={fromSubscription(q.data)} />
+      <DeliveriesOverTime subscriptionId={id} title="Volume and failures over time" />
+      <p><Link to="/deliveries" search={{ subscriptionId: id }}>Its deliveries in the log</Link></p>
+    </>
+  );
 }
 
 /** Create or edit a subscription; the provider's part of the form comes from its configSchema. */
@@ -89,17 +113,28 @@ function SubscriptionForm({ id, initial }: { id?: string; initial: Draft }) {
   const preview = useMutation({
     mutationFn: async (_for: string) => unwrap(await api.POST('/subscriptions/preview', { body: { ...body(), ...(id ? { subscriptionId: id } : {}) } })).requests,
   });
+  const [extra, setExtra] = useState<string[]>([]);
+  const [made, setMade] = useState<string[]>([]);
   const save = useMutation({
     mutationFn: async () => {
       const b = body();
-      return id
-        ? unwrap(await api.PATCH('/subscriptions/{id}', { params: { path: { id } }, body: b }))
-        : unwrap(await api.POST('/subscriptions', { body: b }));
+      if (id) return unwrap(await api.PATCH('/subscriptions/{id}', { params: { path: { id } }, body: b }));
+      const events = [b.event, ...extra.filter((e) => e !== b.event)];
+      if (events.length === 1) return unwrap(await api.POST('/subscriptions', { body: b }));
+      // one per event, in order; the first refused one stops (its fields are shown), those made are said
+      let first;
+      for (const event of events) {
+        if (made.includes(event)) continue;
+        const s = unwrap(await api.POST('/subscriptions', { body: { ...b, event, name: `${b.name} (${event})` } }));
+        setMade((m) => [...m, event]);
+        first ??= s;
+      }
+      return { ...(first ?? { name: b.name, id: '', enabled: b.enabled }), name: `${events.length} subscriptions` } as Subscription;
     },
     onMutate: () => preview.reset(),
     onSuccess: (s) => {
       qc.invalidateQueries({ queryKey: ['subscriptions'] });
-      qc.invalidateQueries({ queryKey: ['subscription', s.id] });
+      if (s.id) qc.invalidateQueries({ queryKey: ['subscription', s.id] });
       notify(id ? `Saved ${s.name}.` : `Created ${s.name}.${s.enabled ? '' : ' It is off until you switch it on.'}`);
       navigate({ to: '/subscriptions' });
     },
@@ -144,6 +179,19 @@ function SubscriptionForm({ id, initial }: { id?: string; initial: Draft }) {
           {(events.data ?? []).map((e) => <option key={e.id} value={e.id}>{e.id} — {e.displayName}</option>)}
         </select>
         {err('event')}
+        {!id && !readOnly && d.event && (
+          <details className="more-events" open={extra.length > 0}>
+            <summary>Also for other events (one subscription each)</summary>
+            <div className="checks" role="group" aria-label="More events">
+              {(events.data ?? []).filter((e) => e.id !== d.event).map((e) => (
+                <label key={e.id} className="switch">
+                  <input type="checkbox" checked={extra.includes(e.id)} onChange={() => setExtra((x) => (x.includes(e.id) ? x.filter((y) => y !== e.id) : [...x, e.id]))} /> {e.id}
+                </label>
+              ))}
+            </div>
+            {extra.length > 0 && <p className="hint">Creates {extra.length + 1} subscriptions with the same settings, named “{d.name || 'name'} ({d.event})” and so on.</p>}
+          </details>
+        )}
       </div>
       <div className="field">
         <label htmlFor="f-provider">Provider *</label>
@@ -160,13 +208,21 @@ function SubscriptionForm({ id, initial }: { id?: string; initial: Draft }) {
             <option value="">{provider.connection === 'required' ? 'choose a connection…' : 'none'}</option>
             {(connections.data ?? []).filter((c) => c.provider === provider.id).map((c) => <option key={c.id} value={c.id}>{c.name}</option>)}
           </select>
-          {can.connections && <p className="hint"><Link to="/connections">Manage connections</Link></p>}
+          {can.connections && connections.isSuccess && !(connections.data ?? []).some((c) => c.provider === provider.id) ? (
+            <p className="hint" data-testid="no-connection">
+              No {provider.displayName} connection yet: <Link to="/connections">create one on the Connections page</Link> (New connection,
+              provider {provider.displayName}), then pick it here.
+            </p>
+          ) : (
+            can.connections && <p className="hint"><Link to="/connections">Manage connections</Link></p>
+          )}
           {err('connectionId')}
         </div>
       )}
       <div className="field">
         <label htmlFor="f-systemIds">Systems</label>
         <input id="f-systemIds" value={d.systemIds} readOnly={readOnly} placeholder="empty = every system; else comma-separated ids" onChange={(e) => set({ systemIds: e.target.value })} />
+        {!readOnly && <SystemsPicker value={d.systemIds} onChange={(systemIds) => set({ systemIds })} />}
         {err('systemIds')}
       </div>
       <div className="field checkbox">
@@ -176,7 +232,9 @@ function SubscriptionForm({ id, initial }: { id?: string; initial: Draft }) {
       {provider && (
         <fieldset className="nested">
           <legend>{provider.displayName} settings</legend>
-          <SchemaForm schema={provider.configSchema as Schema} value={d.config} onChange={(config) => set({ config })} path="config" errors={errors} readOnly={readOnly} />
+          <PickerContext.Provider value={{ connectionId: d.connectionId || undefined, root: d.config, enabled: can.connections }}>
+            <SchemaForm schema={provider.configSchema as Schema} value={d.config} onChange={(config) => set({ config })} path="config" errors={errors} readOnly={readOnly} />
+          </PickerContext.Provider>
           {err('config')}
         </fieldset>
       )}
@@ -188,6 +246,7 @@ function SubscriptionForm({ id, initial }: { id?: string; initial: Draft }) {
       )}
       {failed && (
         <div className="form-error" role="alert" tabIndex={-1}>
+          {made.length > 0 && <p data-testid="made">Created already: {made.join(', ')}. Fix the settings and create again for the rest.</p>}
           <p>{messageOf(failed)}</p>
           {unplaced.length > 0 && <ul>{unplaced.map((e) => <li key={e.path}><code>{e.path}</code>: {e.message}</li>)}</ul>}
         </div>

@@ -7,7 +7,8 @@ import type { Subscription } from '../api/types';
 import { Confirm } from '../components/dialog';
 import { Empty, QueryView } from '../components/states';
 import { StatusBadge } from '../components/status';
-import { useSubscriptions } from '../lib/queries';
+import { useSubscriptions, useSubscriptionStats, type SubscriptionStats } from '../lib/queries';
+import { destinationOf } from '../lib/destination';
 import { useCan } from '../lib/session';
 import { ReplayButton } from './subscription-replay';
 import { useNotify } from '../lib/notice';
@@ -29,6 +30,7 @@ function LastStatus({ id }: { id: string }) {
 /** Subscriptions: what is wired to what, switch on/off, test send, replay missed events, delete. */
 export function SubscriptionsPage() {
   const subs = useSubscriptions();
+  const stats = useSubscriptionStats(24);
   const can = useCan();
   return (
     <>
@@ -51,14 +53,16 @@ export function SubscriptionsPage() {
                     <th scope="col">Name</th>
                     <th scope="col">Provider</th>
                     <th scope="col">Event</th>
+                    <th scope="col">Destination</th>
                     <th scope="col" className="wide-only">Systems</th>
+                    <th scope="col"><abbr title="Successful of the deliveries that finished in the last 24 hours">Success 24 h</abbr></th>
                     <th scope="col">Enabled</th>
                     <th scope="col">Last</th>
                     {can.write && <th scope="col"><span className="sr-only">Actions</span></th>}
                   </tr>
                 </thead>
                 <tbody>
-                  {items.map((s) => <Row key={s.id} s={s} write={can.write} />)}
+                  {items.map((s) => <Row key={s.id} s={s} write={can.write} stats={stats.data?.get(s.id)} />)}
                 </tbody>
               </table>
             </div>
@@ -69,7 +73,7 @@ export function SubscriptionsPage() {
   );
 }
 
-function Row({ s, write }: { s: Subscription; write: boolean }) {
+function Row({ s, write, stats }: { s: Subscription; write: boolean; stats?: SubscriptionStats }) {
   const qc = useQueryClient();
   const notify = useNotify();
   const navigate = useNavigate();
@@ -97,7 +101,9 @@ function Row({ s, write }: { s: Subscription; write: boolean }) {
       </th>
       <td>{s.provider}</td>
       <td>{s.event}</td>
+      <td className="destination" data-testid="destination">{destinationOf(s.provider, s.config as Record<string, unknown>)}</td>
       <td className="wide-only">{s.systemIds.length ? s.systemIds.join(', ') : 'all'}</td>
+      <td data-testid="success-rate"><SuccessRate stats={stats} /></td>
       <td>
         {write ? (
           <label className="switch">
@@ -118,5 +124,16 @@ function Row({ s, write }: { s: Subscription; write: boolean }) {
         </td>
       )}
     </tr>
+  );
+}
+
+/** "92 % of 25" over the last 24 hours (finished deliveries); "—" when none finished. */
+function SuccessRate({ stats }: { stats?: SubscriptionStats }) {
+  if (!stats || stats.successRate === null) return <span className="muted" title="No finished delivery in the last 24 hours">—</span>;
+  const pct = Math.round(stats.successRate * 100);
+  return (
+    <span className={`rate${pct < 90 ? ' rate-bad' : ''}`} title={`${stats.success} succeeded, ${stats.failed} failed, ${stats.retrying} retrying in the last 24 hours`}>
+      {pct} % <span className="muted">of {stats.success + stats.failed}</span>
+    </span>
   );
 }

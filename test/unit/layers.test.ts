@@ -70,7 +70,8 @@ function violation(from: string, target: string, edge: Pick<ImportEdge, 'typeOnl
     case 'workflows':
       if (to === 'workflows') return undefined;
       if (to === 'activities' && edge.typeOnly) return undefined; // the activity interfaces it proxies
-      return 'workflows/ imports only workflows/ (and `import type` from activities/)';
+      if (to === 'entities' && edge.typeOnly) return undefined; // the data model's types (one list of delivery statuses)
+      return 'workflows/ imports only workflows/ (and `import type` from activities/ and entities/)';
     case 'activities':
       if (['activities', 'providers', 'providers/shared', 'workflows', 'entities'].includes(to)) return undefined;
       if (ACTIVITY_SERVICES.some((s) => under(target, s))) return undefined;
@@ -290,6 +291,8 @@ describe('layers (docs/DESIGN.md "Layers")', function () {
     assert.match(violation('ui/src/pages/targets.tsx', 'src/targets/key.ts', type) ?? '', /ui\/ imports only ui\//);
     // and lets the allowed ones through
     assert.equal(violation('workflows/delivery.ts', 'activities', type), undefined);
+    assert.equal(violation('workflows/types.ts', 'entities/delivery.entity.ts', type), undefined);
+    assert.match(violation('workflows/types.ts', 'entities/delivery.entity.ts', value) ?? '', /workflows\/ imports only/);
     assert.equal(violation('activities/attempt.ts', 'src/secrets/fields', value), undefined);
     assert.equal(violation('activities/attempt.ts', 'src/targets/key.ts', value), undefined);
     assert.equal(violation('activities/attempt.ts', 'src/logger', type), undefined);

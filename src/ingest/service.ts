@@ -114,7 +114,8 @@ export class IngestService {
       );
       const inserted: { id: string; subscription_id: string; provider: string; workflow_id: string; event: string }[] = await tx.query(
         insertDeliveriesSql({
-          emission: { id: '$1', event: '$2', systemIds: '$3', payload: '$4' },
+          // typed: the parameters appear only in the SELECT list, where PostgreSQL cannot infer them
+          emission: { id: '$1::varchar', event: '$2::varchar', systemIds: '$3::text[]', payload: '$4::jsonb' },
           from: 'FROM subscriptions s WHERE s.id = $5',
           test: true,
           returning: 'id, subscription_id, provider, workflow_id, event',

@@ -7,7 +7,7 @@ import type { Logger } from '../src/logger';
 import { safeErrorMessage, sanitise, sanitiseCode } from '../providers/shared/sanitise';
 import type { SecretBox } from '../src/secrets/crypto';
 import { decryptFields, secretValues } from '../src/secrets/fields';
-import type { AttemptResult } from '../workflows/types';
+import { INFRASTRUCTURE_FAILURE, type AttemptResult } from '../workflows/types';
 import type { Loaded } from '../src/deliveries/log';
 import type { FollowUpClaims, FollowUpRole } from '../src/deliveries/follow-ups';
 import { learnFrom, passGate, type Throttled } from './target-gate';
@@ -124,7 +124,7 @@ export function createAttempt(deps: AttemptDeps) {
           laneKeyOf(def.id, targetKey, delivery.subjectKey),
         );
       } catch (err) {
-        throw ApplicationFailure.nonRetryable(`could not look at the delivery's lane: ${safeErrorMessage(err)}`, 'Infrastructure');
+        throw ApplicationFailure.nonRetryable(`could not look at the delivery's lane: ${safeErrorMessage(err)}`, INFRASTRUCTURE_FAILURE);
       }
       if (turn.kind === 'wait') {
         // V1 runs know no lane wait: theirs is the follow-up deferral (same effect: nothing sent, wait, look again)
@@ -143,7 +143,7 @@ export function createAttempt(deps: AttemptDeps) {
       try {
         waiting = await lanes.exclude(delivery.id);
       } catch (err) {
-        throw ApplicationFailure.nonRetryable(`could not look at the delivery's lane: ${safeErrorMessage(err)}`, 'Infrastructure');
+        throw ApplicationFailure.nonRetryable(`could not look at the delivery's lane: ${safeErrorMessage(err)}`, INFRASTRUCTURE_FAILURE);
       }
       if (waiting.length) await signalLane?.(waiting).catch(() => undefined);
     }
@@ -154,7 +154,7 @@ export function createAttempt(deps: AttemptDeps) {
       try {
         gate = await targets.gate(target, input.trigger, delivery.test);
       } catch (err) {
-        throw ApplicationFailure.nonRetryable(`could not check the target's circuit: ${safeErrorMessage(err)}`, 'Infrastructure');
+        throw ApplicationFailure.nonRetryable(`could not check the target's circuit: ${safeErrorMessage(err)}`, INFRASTRUCTURE_FAILURE);
       }
       if (!gate.pass) return { outcome: 'held', startedAtMs, durationMs: 0, retryAfterMs: gate.waitMs, target };
     }
@@ -165,7 +165,7 @@ export function createAttempt(deps: AttemptDeps) {
       try {
         role = await followUps.claim({ provider: def.id, targetKey, subject: recordSubject(delivery.event, subject) }, delivery.id);
       } catch (err) {
-        throw ApplicationFailure.nonRetryable(`could not look up the external record: ${safeErrorMessage(err)}`, 'Infrastructure');
+        throw ApplicationFailure.nonRetryable(`could not look up the external record: ${safeErrorMessage(err)}`, INFRASTRUCTURE_FAILURE);
       }
       if (role.role === 'wait') {
         return { outcome: 'deferred', startedAtMs, durationMs: 0, error: `Waiting for delivery ${role.creatingDeliveryId} to create the external record` };

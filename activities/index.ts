@@ -7,7 +7,7 @@ import type { Logger } from '../src/logger';
 import { safeErrorMessage } from '../providers/shared/sanitise';
 import type { SecretBox } from '../src/secrets/crypto';
 import { decideAfterAttempt, scheduleFromPolicy } from '../workflows/retry';
-import type { AttemptInput, AttemptRecord, AttemptReport, AttemptResult, DeliveryPlan, StoredAttempt } from '../workflows/types';
+import { INFRASTRUCTURE_FAILURE, type AttemptInput, type AttemptRecord, type AttemptReport, type AttemptResult, type DeliveryPlan, type StoredAttempt } from '../workflows/types';
 import { createAttempt, type AttemptMetrics } from './attempt';
 import { DeliveryLog, notFound, type DeliveryLogObserver, type Loaded } from '../src/deliveries/log';
 import { followUpClaims, type FollowUpClaims } from '../src/deliveries/follow-ups';
@@ -154,7 +154,7 @@ export function createActivities(deps: ActivityDeps) {
     try {
       loaded = await log.load(deliveryId);
     } catch (err) {
-      throw ApplicationFailure.nonRetryable(`could not load the delivery: ${safeErrorMessage(err)}`, 'Infrastructure');
+      throw ApplicationFailure.nonRetryable(`could not load the delivery: ${safeErrorMessage(err)}`, INFRASTRUCTURE_FAILURE);
     }
     if (!loaded) throw notFound(deliveryId);
     return loaded;

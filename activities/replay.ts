@@ -3,7 +3,7 @@ import type { Logger } from '../src/logger';
 import type { ReplayStore } from '../src/deliveries/replays';
 import { DeliveryWorkflows } from '../src/temporal/deliveries';
 import { safeErrorMessage } from '../providers/shared/sanitise';
-import type { ReplayBatch } from '../workflows/types';
+import { SUBSCRIPTION_INACTIVE_FAILURE, type ReplayBatch } from '../workflows/types';
 
 /** What the replay activities need: the replays table and where delivery workflows run. */
 export interface ReplayActivityDeps {
@@ -31,7 +31,7 @@ export function createReplayActivities(deps: ReplayActivityDeps) {
     const at = await replays.position(input.replayId);
     if (!at) return { finished: true };
     if (!(await replays.isActive(at.subscriptionId))) {
-      throw ApplicationFailure.nonRetryable('the subscription was disabled, paused or deleted', 'SubscriptionInactive');
+      throw ApplicationFailure.nonRetryable('the subscription was disabled, paused or deleted', SUBSCRIPTION_INACTIVE_FAILURE);
     }
     const emissions = await replays.nextEmissions(at, input.size);
     if (emissions.length === 0) return { finished: true };

@@ -3,7 +3,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { safeErrorMessage } from '../providers/shared/sanitise';
 import type { Logger } from '../src/logger';
-import type { AttemptResult } from '../workflows/types';
+import { INFRASTRUCTURE_FAILURE, type AttemptResult } from '../workflows/types';
 import { learnedWindowMs, type TargetLimits } from '../src/targets/rate-limits';
 
 /** Nothing sent: the target's limit holds the attempt for `waitMs` (only deliveryWorkflowV2 handles it). */
@@ -24,7 +24,7 @@ export async function passGate(limits: TargetLimits, key: string): Promise<Throt
   try {
     decision = await limits.acquire(key, MAX_HOLD_MS);
   } catch (err) {
-    throw ApplicationFailure.nonRetryable(`could not check the target's rate limit: ${safeErrorMessage(err)}`, 'Infrastructure');
+    throw ApplicationFailure.nonRetryable(`could not check the target's rate limit: ${safeErrorMessage(err)}`, INFRASTRUCTURE_FAILURE);
   }
   if (decision.kind === 'throttled') return { outcome: 'throttled', waitMs: decision.waitMs };
   if (decision.waitMs > 0) {

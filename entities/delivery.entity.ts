@@ -3,6 +3,10 @@ import { Column, Entity, PrimaryColumn } from 'typeorm';
 /** Every status a delivery can have; `superseded`: a newer delivery in its lane carried its state (never sent). */
 export const DELIVERY_STATUSES = ['pending', 'retrying', 'success', 'failed', 'superseded'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+/** The statuses of a delivery that has not ended (its workflow runs, or is about to start). */
+export const OPEN_DELIVERY_STATUSES = ['pending', 'retrying'] as const satisfies readonly DeliveryStatus[];
+/** The statuses a delivery ends with. */
+export const FINAL_DELIVERY_STATUSES = ['success', 'failed', 'superseded'] as const satisfies readonly DeliveryStatus[];
 
 /** One (emission, subscription) pair: the unit the delivery workflow drives to an end. */
 @Entity({ name: 'deliveries' })

@@ -3,6 +3,10 @@ import path from 'node:path';
 import { z } from 'zod';
 import { outcomeFromError, outcomeFromResponse, parseRetryAfter } from './http/outcome';
 import { severityColor, summarise, truncate } from './shared/format';
+import { safeErrorMessage, sanitise, sanitiseCode } from './shared/sanitise';
+import {
+  buildTemplateView, checkTemplatePaths, exampleView, renderJsonTemplate, renderTemplate, TemplateError, templateField,
+} from './shared/template';
 import { OptionsQueryError } from './options';
 import { SECRET_META, secretMeta } from './shared/secret-field';
 import type { ProviderRegistry } from './registry';
@@ -23,6 +27,18 @@ export const PLUGIN_SDK = Object.freeze({
   OptionsQueryError,
   SECRET_META,
   secretMeta,
+  // templates, as the built-in providers use them (providers/shared/template.ts)
+  buildTemplateView,
+  exampleView,
+  renderTemplate,
+  renderJsonTemplate,
+  checkTemplatePaths,
+  templateField,
+  TemplateError,
+  // sanitising (providers/shared/sanitise.ts); a provider's own secret shapes go in its `redact` hook
+  sanitise,
+  sanitiseCode,
+  safeErrorMessage,
 });
 export type PluginSdk = typeof PLUGIN_SDK;
 

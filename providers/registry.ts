@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { registerRedactions } from './shared/sanitise';
 import { secretBindingsFromJsonSchema } from './shared/secret-field';
 import type { ProviderDefinition } from './types';
 
@@ -43,6 +44,8 @@ export class ProviderRegistry {
       : definition.connectionSchema
         ? (z.toJSONSchema(definition.connectionSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>)
         : undefined;
+    // the provider's own secret shapes, masked in every text from now on (kept when it is unregistered: masking more is safe)
+    if (definition.redact !== undefined) registerRedactions(definition.id, definition.redact);
     const secrets = secretBindingsFromJsonSchema(configJsonSchema);
     const connectionSecrets = secretBindingsFromJsonSchema(connectionJsonSchema);
     const entry: RegisteredProvider = {

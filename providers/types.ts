@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { Redaction } from './shared/sanitise';
 
 /**
  * What one delivery attempt came to, as decided by the provider.
@@ -196,6 +197,13 @@ export interface ProviderDefinition<Config = any, Connection = any> {
    * of the destination field (src/targets/key.ts). Must not contain a secret (it is shown in `GET /targets`).
    */
   healthTarget?(config: Config, connection?: Connection): string | undefined;
+  /**
+   * The secret shapes this provider's texts can carry beyond its secret fields' values (a token-bearing URL
+   * path, a token format). Registering the provider makes the shared sanitiser mask them in every message,
+   * log line and stored attempt (providers/shared/sanitise.ts, `registerRedactions`): a provider adds its
+   * shapes here, never by editing the shared sanitiser.
+   */
+  redact?: readonly Redaction[];
   /** Extra checks at save time beyond the schema, e.g. template fields that can never exist. */
   validateConfig?(config: Config, event: EventTypeInfo, context: ConfigContext): FieldProblem[];
   deliver(ctx: DeliveryContext<Config, Connection>): Promise<DeliveryOutcome>;

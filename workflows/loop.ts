@@ -2,7 +2,7 @@
 // their loop, and how they tell an attempt that could not start. Imports only @temporalio/workflow and the
 // pure ./types, so the bench's bare baseline uses the same options.
 import { ActivityFailure, ApplicationFailure, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
-import { CLOSING_FAILURE, NOT_FOUND_FAILURE } from './types';
+import { CLOSING_FAILURE, INFRASTRUCTURE_FAILURE, NOT_FOUND_FAILURE } from './types';
 
 /**
  * The provider call runs once per activity: the workflow owns the retry loop (docs/DESIGN.md decision 1). It
@@ -32,7 +32,7 @@ export const LANE_RECHECK_MS = [5_000, 15_000, 60_000, 300_000];
 
 /** Activities throw `Infrastructure` when they could not even load the delivery (nothing was sent). */
 export function isInfrastructureFailure(err: unknown): boolean {
-  return err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === 'Infrastructure';
+  return err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === INFRASTRUCTURE_FAILURE;
 }
 
 

@@ -1,7 +1,7 @@
 import { ApplicationFailure, continueAsNew, proxyActivities } from '@temporalio/workflow';
 import type { RecoveryActivities } from '../activities/recovery';
 import { historyIsLong } from './loop';
-import type { RecoveryWorkflowInput } from './types';
+import { RECOVERY_FAILED_FAILURE, type RecoveryWorkflowInput } from './types';
 
 // Redeliveries are requests to other workflows (quick, repeatable): a batch is retried until it goes through.
 const { recoverBatch } = proxyActivities<RecoveryActivities>({
@@ -31,7 +31,7 @@ export async function recoverDeliveriesWorkflow(input: RecoveryWorkflowInput): P
   } catch (err) {
     const reason = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
     await finishRecovery({ recoveryId: input.recoveryId, status: 'failed', error: `The recovery stopped: ${reason}` });
-    throw ApplicationFailure.nonRetryable(`recovery ${input.recoveryId} stopped: ${reason}`, 'RecoveryFailed');
+    throw ApplicationFailure.nonRetryable(`recovery ${input.recoveryId} stopped: ${reason}`, RECOVERY_FAILED_FAILURE);
   }
   await finishRecovery({ recoveryId: input.recoveryId, status: 'done' });
 }

@@ -1,7 +1,7 @@
 import { ApplicationFailure, continueAsNew, proxyActivities } from '@temporalio/workflow';
 import type { ReplayActivities } from '../activities/replay';
 import { historyIsLong } from './loop';
-import type { ReplayWorkflowInput } from './types';
+import { REPLAY_FAILED_FAILURE, type ReplayWorkflowInput } from './types';
 
 // Inserts and workflow starts (quick, repeatable): a batch is retried until it goes through, unless the
 // subscription stopped taking deliveries (a non-retryable failure).
@@ -32,7 +32,7 @@ export async function replayMissedWorkflow(input: ReplayWorkflowInput): Promise<
   } catch (err) {
     const reason = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
     await finishReplay({ replayId: input.replayId, status: 'failed', error: `The replay stopped: ${reason}` });
-    throw ApplicationFailure.nonRetryable(`replay ${input.replayId} stopped: ${reason}`, 'ReplayFailed');
+    throw ApplicationFailure.nonRetryable(`replay ${input.replayId} stopped: ${reason}`, REPLAY_FAILED_FAILURE);
   }
   await finishReplay({ replayId: input.replayId, status: 'done' });
 }

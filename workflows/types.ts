@@ -1,5 +1,6 @@
 // Types and messages shared by the delivery workflow, its activities and the API. Pure: no I/O.
 import { defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { DeliveryStatus } from '../entities/delivery.entity';
 
 export type AttemptTrigger = 'scheduled' | 'manual';
 /** How a delivery workflow ends; `superseded`: a later delivery of its lane carried its newer state. */
@@ -81,7 +82,7 @@ export type AttemptReport =
 
 /** What the workflow needs to run the loop; loaded once per run. */
 export interface DeliveryPlan {
-  status: 'pending' | 'retrying' | 'success' | 'failed' | 'superseded';
+  status: DeliveryStatus;
   attemptsSoFar: number;
   /** Delays before retry 1, 2, ... in milliseconds (before jitter); its length + 1 is the attempt budget. */
   scheduleMs: number[];
@@ -144,6 +145,18 @@ export interface AttemptRecord extends Omit<AttemptResult, 'outcome'> {
 export const NOT_FOUND_FAILURE = 'DeliveryNotFound';
 /** The failure type with which the update validators refuse a message the delivery can no longer honour. */
 export const CLOSING_FAILURE = 'DeliveryClosing';
+/**
+ * The failure type of an activity that could not reach its own stores (the database, the lane, the circuit):
+ * nothing was sent; the delivery workflow waits and tries the same attempt again.
+ */
+export const INFRASTRUCTURE_FAILURE = 'Infrastructure';
+/** The failure type of a delivery log write refused twice (it ends the delivery failed). */
+export const LOG_REFUSED_FAILURE = 'DeliveryLogRefused';
+/** The failure type of a replay batch whose subscription is no longer active (the replay stops). */
+export const SUBSCRIPTION_INACTIVE_FAILURE = 'SubscriptionInactive';
+/** The failure types the background workflows end with when they stop early. */
+export const REPLAY_FAILED_FAILURE = 'ReplayFailed';
+export const RECOVERY_FAILED_FAILURE = 'RecoveryFailed';
 
 /** Wakes a retrying delivery at once (the next attempt is recorded as `manual`). */
 export const redeliverUpdate = defineUpdate<{ accepted: boolean }, []>('redeliver');

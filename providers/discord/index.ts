@@ -40,6 +40,8 @@ export async function deliverDiscord(ctx: DeliveryContext<DiscordConfig>): Promi
 /** The Discord provider: an embed in a channel through its webhook, edited as the subject changes. */
 export const discordProvider: ProviderDefinition<DiscordConfig> = {
   id: 'discord',
+  /** The token part of a webhook URL (`/api/webhooks/<id>/<token>`). */
+  redact: [{ pattern: /(\/api(?:\/v\d+)?\/webhooks\/\d+\/)[A-Za-z0-9_.-]+/gi, replacement: '$1***' }],
   displayName: 'Discord',
   description:
     'Posts an embed to a Discord channel through a channel webhook (title, severity colour, systems, link). ' +

@@ -13,6 +13,8 @@ function validateGoogleChatConfig(config: GoogleChatConfig, eventType: EventType
 /** Google Chat through a space's incoming webhook: a card per event, follow-ups in the subject's thread. */
 export const googleChatProvider: ProviderDefinition<GoogleChatConfig> = {
   id: 'google-chat',
+  /** An incoming webhook's query (key, token) authorises posting to the space. */
+  redact: [{ pattern: /(chat\.googleapis\.com\/v1\/spaces\/[A-Za-z0-9_-]+\/messages)\?[^\s#"'<>]+/gi, replacement: '$1?***' }],
   displayName: 'Google Chat',
   description:
     'Posts a card per event to a Google Chat space through its incoming webhook (title with severity, status, systems, ' +

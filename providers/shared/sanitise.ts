@@ -30,25 +30,45 @@ const RULES: Array<[RegExp, string | ((match: string, ...groups: string[]) => st
   [new RegExp(`(^|[?&;\\s,"'])(${SECRET_PARAMS})=[^&\\s#"'<>]+`, 'gi'), `$1$2=${MASK}`],
   // "access_token": "..." in echoed JSON
   [new RegExp(`("(?:${SECRET_JSON_KEYS})"\\s*:\\s*")(?:[^"\\\\]|\\\\.)*"`, 'gi'), `$1${MASK}"`],
-  // Token-bearing paths: Slack hooks, Telegram bots, Discord and Teams webhooks.
-  [/(hooks\.slack(?:-gov)?\.com\/(?:services|workflows|triggers)\/)[A-Za-z0-9_/-]+/gi, `$1${MASK}`],
-  [/\/bot\d+:[A-Za-z0-9_-]+/g, `/bot${MASK}`],
-  [/\b\d{6,12}:[A-Za-z0-9_-]{30,}/g, MASK], // a bare Telegram bot token
-  [/(\/api(?:\/v\d+)?\/webhooks\/\d+\/)[A-Za-z0-9_.-]+/gi, `$1${MASK}`],
-  [/(\/webhookb2\/)[A-Za-z0-9_@/.-]+/gi, `$1${MASK}`],
-  // Google Chat incoming webhooks: the query (key, token) authorises posting to the space.
-  [/(chat\.googleapis\.com\/v1\/spaces\/[A-Za-z0-9_-]+\/messages)\?[^\s#"'<>]+/gi, `$1?${MASK}`],
   // Authorization header values, whatever the scheme.
   [/(\bauthorization["']?\s*[:=]\s*["']?)(?:(bearer|basic|bot|token|digest|geniekey)\s+)?[^\s"',;]+/gi,
     (_m, prefix: string, scheme?: string) => `${prefix}${scheme ? `${scheme} ` : ''}${MASK}`],
   [/\b(bearer\s+)[A-Za-z0-9._~+/-]{8,}=*/gi, `$1${MASK}`],
   [/\b(basic\s+)([A-Za-z0-9+/]{4,}={0,2})(?![A-Za-z0-9+/=])/gi,
     (m, prefix: string, value: string) => (isBasicCredential(value) ? `${prefix}${MASK}` : m)],
-  // Well-known token shapes.
-  [/\b(xox[abposre]|xapp)-[A-Za-z0-9-]+/g, `$1-${MASK}`],
-  [/\bwhsec_[A-Za-z0-9+/=_-]+/g, `whsec_${MASK}`],
+  // Well-known token shapes (a JWT); a provider's own shapes come from its `redact` hook (below).
   [/\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, MASK],
 ];
+
+/**
+ * A secret shape one provider knows (a token-bearing URL path, a token format): `pattern` is applied to the
+ * whole text (globally), each match replaced by `replacement`, which may keep groups around the mask
+ * (`'$1***'`). Declared on the provider definition (`redact`), so a provider's shapes live with it.
+ */
+export interface Redaction {
+  pattern: RegExp;
+  replacement: string;
+}
+
+/** Shapes by owner (provider id), applied after the general rules, in registration order. */
+const redactions = new Map<string, Array<[RegExp, string]>>();
+
+/**
+ * Makes `sanitise` mask the shapes `owner` declares, in every text from now on (logs, stored attempts and
+ * answers of any provider, since one provider's secret can end up in another's text); a second call for the
+ * same owner replaces its shapes. The provider registry calls it for each provider it registers (built-in or
+ * plugin). A pattern that is not a RegExp, or a replacement that is not a string, is refused.
+ */
+export function registerRedactions(owner: string, rules: readonly Redaction[]): void {
+  if (!Array.isArray(rules)) throw new TypeError(`redact of ${owner} must be an array of { pattern, replacement }`);
+  const compiled = rules.map((r, i): [RegExp, string] => {
+    if (!(r?.pattern instanceof RegExp) || typeof r.replacement !== 'string') {
+      throw new TypeError(`redact[${i}] of ${owner} must be { pattern: RegExp, replacement: string }`);
+    }
+    return [r.pattern.global ? r.pattern : new RegExp(r.pattern.source, `${r.pattern.flags}g`), r.replacement];
+  });
+  redactions.set(owner, compiled);
+}
 
 /** True when `value` is base64 of "user:password" (so "Basic authentication failed" survives). */
 function isBasicCredential(value: string): boolean {
@@ -101,8 +121,9 @@ function safeDecode(part: string): string {
 /**
  * Removes known secret values (and their encoded forms; values under 4 characters are ignored; of a secret URL,
  * also its long path segments and query values),
- * URL credentials, secret query parameters, token-bearing URL paths, Authorization values and
- * token-shaped strings; collapses whitespace; truncates to `maxLength` characters ending in `…`.
+ * URL credentials, secret query parameters, Authorization values, JWTs and the secret shapes registered
+ * providers declare (`registerRedactions`: token-bearing URL paths, token formats); collapses whitespace;
+ * truncates to `maxLength` characters ending in `…`.
  */
 export function sanitise(text: string, secrets: Iterable<string> = [], maxLength = 1000): string {
   let out = maskSecrets(text, secrets);
@@ -128,6 +149,7 @@ export function maskSecrets(text: string, secrets: Iterable<string> = []): strin
   for (const [pattern, replacement] of RULES) {
     out = typeof replacement === 'string' ? out.replace(pattern, replacement) : out.replace(pattern, replacement);
   }
+  for (const rules of redactions.values()) for (const [pattern, replacement] of rules) out = out.replace(pattern, replacement);
   return out;
 }
 

@@ -42,6 +42,11 @@ async function deliverSlack(ctx: DeliveryContext<SlackConfig, SlackConnection>):
 /** Slack: Block Kit messages through an incoming webhook, or through a bot that edits or threads follow-ups. */
 export const slackProvider: ProviderDefinition<SlackConfig, SlackConnection> = {
   id: 'slack',
+  /** Incoming-webhook paths (the path is the credential) and Slack token formats. */
+  redact: [
+    { pattern: /(hooks\.slack(?:-gov)?\.com\/(?:services|workflows|triggers)\/)[A-Za-z0-9_/-]+/gi, replacement: '$1***' },
+    { pattern: /\b(xox[abposre]|xapp)-[A-Za-z0-9-]+/g, replacement: '$1-***' },
+  ],
   displayName: 'Slack',
   description:
     'Posts a Block Kit message per event to a Slack channel. With a bot connection (chat:write) later events about ' +

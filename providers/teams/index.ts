@@ -90,6 +90,8 @@ function toOptions(items: NamedItem[], label: (item: NamedItem & { id: string; d
 /** Microsoft Teams: Adaptive Cards through a Workflows webhook, or Graph channel messages threaded per subject. */
 export const teamsProvider: ProviderDefinition<TeamsConfig, TeamsConnection> = {
   id: 'teams',
+  /** Office 365 connector webhook paths (`/webhookb2/...`): the path is the credential. */
+  redact: [{ pattern: /(\/webhookb2\/)[A-Za-z0-9_@/.-]+/gi, replacement: '$1***' }],
   displayName: 'Microsoft Teams',
   description:
     'Posts an Adaptive Card (title, severity, systems, status, time, description, link) to a Teams channel. ' +

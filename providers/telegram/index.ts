@@ -91,6 +91,11 @@ function chatName(chat: TelegramChat): string {
 /** Telegram through a bot: one message per subject, edited (or replied to) as it changes. */
 export const telegramProvider: ProviderDefinition<TelegramConfig, TelegramConnection> = {
   id: 'telegram',
+  /** The bot token in Bot API paths (`/bot<token>/sendMessage`), and a bare bot token. */
+  redact: [
+    { pattern: /\/bot\d+:[A-Za-z0-9_-]+/g, replacement: '/bot***' },
+    { pattern: /\b\d{6,12}:[A-Za-z0-9_-]{30,}/g, replacement: '***' },
+  ],
   displayName: 'Telegram',
   description:
     'Posts each event as a message from a Telegram bot to a chat, group, channel or forum topic (HTML or MarkdownV2, ' +

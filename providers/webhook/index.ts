@@ -69,6 +69,8 @@ function secretValues(config: WebhookConfig): string[] {
 /** The generic webhook provider: any HTTP endpoint, templated, optionally signed per Standard Webhooks. */
 export const webhookProvider: ProviderDefinition<WebhookConfig> = {
   id: 'webhook',
+  /** Standard Webhooks signing secrets (`whsec_...`). */
+  redact: [{ pattern: /\bwhsec_[A-Za-z0-9+/=_-]+/g, replacement: 'whsec_***' }],
   displayName: 'Generic webhook',
   description:
     'Sends each event to an HTTP endpoint as JSON or a form, with templated URL, headers and body, ' +

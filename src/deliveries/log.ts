@@ -5,7 +5,7 @@ import { safeErrorMessage, sanitise } from '../../providers/shared/sanitise';
 import { storableJson, storableOptional, storableText } from '../../providers/shared/storable';
 import type { DeliveryStatus } from '../../entities/delivery.entity';
 import type { RetryPolicyInput } from '../../workflows/retry';
-import { NOT_FOUND_FAILURE, type AttemptRecord, type StoredAttempt, type StoredExchange } from '../../workflows/types';
+import { LOG_REFUSED_FAILURE, NOT_FOUND_FAILURE, type AttemptRecord, type StoredAttempt, type StoredExchange } from '../../workflows/types';
 
 /**
  * The delivery log as the activities use it: one delivery loaded with everything an attempt needs, an
@@ -264,7 +264,7 @@ export function notFound(deliveryId: string): ApplicationFailure {
 const FOREIGN_KEY_VIOLATION = '23503';
 
 /** The failure type when even the `log_write_refused` stand-in of an attempt was refused (never expected). */
-export const LOG_REFUSED_FAILURE = 'DeliveryLogRefused';
+export { LOG_REFUSED_FAILURE };
 
 // Bounds of the delivery log's columns, in characters: varchar columns as the schema declares them, text
 // columns where the hub draws the line (the sanitiser already cuts errors to 1000, script logs to 8000).

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { isActiveSql, matchesEmissionSql } from '../ingest/matching';
+import { insertDeliveriesSql } from './new-rows';
 import type { DeliveryRef } from '../temporal/deliveries';
 
 /** A replay as the API shows it (docs/delivery.md "Replaying missed events"). */
@@ -107,14 +108,13 @@ export class ReplayStore {
   async insertDeliveries(subscriptionId: string, emissionIds: string[]): Promise<{ inserted: number; unstarted: NewDelivery[] }> {
     return this.dataSource.transaction(async (tx) => {
       const inserted: unknown[] = await tx.query(
-        `INSERT INTO deliveries (id, subscription_id, provider, event, emission_id, system_ids, payload, status, attempts,
-                                 workflow_id, workflow_started, test, created_at, updated_at)
-         SELECT 'dlv_' || replace(gen_random_uuid()::text, '-', ''), s.id, s.provider, e.event, e.id, e.system_ids, e.payload, 'pending', 0,
-                'delivery:' || e.id || ':' || s.id, false, false, date_trunc('milliseconds', now()), date_trunc('milliseconds', now())
-           FROM emissions e JOIN subscriptions s ON s.id = $1 AND ${isActiveSql('s')} AND ${matchesEmissionSql('s', 'e.event', 'e.system_ids')}
-          WHERE e.id = ANY($2)
-         ON CONFLICT (emission_id, subscription_id) DO NOTHING
-         RETURNING id`,
+        insertDeliveriesSql({
+          emission: { id: 'e.id', event: 'e.event', systemIds: 'e.system_ids', payload: 'e.payload' },
+          from: `FROM emissions e JOIN subscriptions s ON s.id = $1 AND ${isActiveSql('s')} AND ${matchesEmissionSql('s', 'e.event', 'e.system_ids')}
+          WHERE e.id = ANY($2)`,
+          tail: 'ON CONFLICT (emission_id, subscription_id) DO NOTHING',
+          returning: 'id',
+        }),
         [subscriptionId, emissionIds],
       );
       const unstarted: { id: string; workflow_id: string; subscription_id: string; event: string; provider: string; status: string }[] = await tx.query(

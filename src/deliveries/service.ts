@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { DeliveryAttemptEntity } from '../../entities/delivery-attempt.entity';
-import { DELIVERY_STATUSES, DeliveryEntity, type DeliveryStatus } from '../../entities/delivery.entity';
+import { DELIVERY_STATUSES, DeliveryEntity, OPEN_DELIVERY_STATUSES, type DeliveryStatus } from '../../entities/delivery.entity';
 import { conflict, notFound } from '../http/problem';
 import type { Position } from '../api/cursor';
 import type { IngestService } from '../ingest/service';
@@ -126,7 +126,7 @@ export class DeliveryService {
         .createQueryBuilder()
         .update()
         .set({ status: 'failed', error: reason, nextRetryAt: null, waitingFor: null, updatedAt: new Date() })
-        .where('id = :id AND status IN (:...open)', { id, open: ['pending', 'retrying'] })
+        .where('id = :id AND status IN (:...open)', { id, open: OPEN_DELIVERY_STATUSES })
         .execute();
       // no workflow hands its lane on: the deliveries waiting behind it go now (best effort: they also look again)
       await this.workflows.signalLaneTurn(await this.lanes.toWake(id)).catch(() => undefined);

@@ -1,8 +1,7 @@
 import crypto from 'node:crypto';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { DeliveryEntity } from '../../entities/delivery.entity';
 import { SubscriptionEntity } from '../../entities/subscription.entity';
-import { deliveryWorkflowId } from '../../workflows/types';
 import type { AuthContext } from '../auth/tokens';
 import type { EventCatalogue } from '../catalogue/store';
 import { ownerOfEventId } from '../catalogue/types';
@@ -13,6 +12,7 @@ import type { DeliveryRef, DeliveryWorkflows } from '../temporal/deliveries';
 import { isActiveSql, matchesEmissionSql } from './matching';
 import { StartPacer } from './start-pacer';
 import { MAX_SUBJECT_CHARS, NO_LANE, subjectKeyOf, subjectLockId, subjectValueOf } from '../deliveries/lanes';
+import { insertDeliveriesSql } from '../deliveries/new-rows';
 
 /** How long `workflow_started` marks of background starts are gathered before one UPDATE writes them (ms). */
 const MARK_EVERY_MS = 100;
@@ -83,40 +83,14 @@ export class IngestService {
     const subjectKey = subject === undefined ? null : subjectKeyOf(req.event, subject);
 
     // one statement (atomic, one round trip): store the emission unless its id is known, match the
-    // subscriptions, insert one delivery per match. A 2xx after it means the deliveries are durable.
-    // Workflow ids as deliveryWorkflowId() builds them; created_at in milliseconds, as the list's cursor
-    // carries it.
-    const statement = `WITH em AS (
-         INSERT INTO emissions (id, event, occurred_at, system_ids, payload) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (id) DO NOTHING RETURNING id
-       ), ins AS (
-         INSERT INTO deliveries (id, subscription_id, provider, event, emission_id, system_ids, payload, status, attempts,
-                                 workflow_id, workflow_started, test, created_at, updated_at, subject_key, lane_seq, waiting_for)
-         SELECT 'dlv_' || replace(gen_random_uuid()::text, '-', ''), s.id, s.provider, $2, $1, $4, $5, 'pending', 0,
-                'delivery:' || $1 || ':' || s.id, false, false, date_trunc('milliseconds', now()), date_trunc('milliseconds', now()),
-                $6::varchar, CASE WHEN $6::varchar IS NULL THEN NULL ELSE nextval('delivery_lane_seq') END,
-                -- waiting_for, shown from the start: the latest earlier delivery of the subject to the same provider
-                -- (and target, where known) that is still open; the statement's snapshot holds only earlier ones
-                -- (the subject lock orders them). The first attempt looks at the lane itself and corrects it.
-                CASE WHEN $6::varchar IS NULL OR NOT (s.provider = ANY($7::text[])) THEN NULL ELSE (
-                  SELECT p.id FROM deliveries p JOIN subscriptions ps ON ps.id = p.subscription_id
-                   WHERE p.subject_key = $6::varchar AND p.provider = s.provider AND p.status IN ('pending', 'retrying')
-                     AND p.lane_key IS DISTINCT FROM '${NO_LANE}'
-                     AND (ps.target_key IS NULL OR s.target_key IS NULL OR ps.target_key = s.target_key)
-                   ORDER BY p.lane_seq DESC LIMIT 1) END
-           FROM subscriptions s
-          WHERE EXISTS (SELECT 1 FROM em) AND ${isActiveSql('s')} AND ${matchesEmissionSql('s', '$2', '$4')}
-          ORDER BY s.id
-         RETURNING id, subscription_id, provider, workflow_id
-       )
-       SELECT EXISTS (SELECT 1 FROM em) AS created, ins.id, ins.subscription_id, ins.provider, ins.workflow_id
-         FROM (SELECT 1) one LEFT JOIN ins ON true`;
+    // subscriptions, insert one delivery per match (src/deliveries/new-rows.ts). A 2xx after it means the
+    // deliveries are durable.
     const params = [emissionId, req.event, req.occurredAt ?? new Date().toISOString(), systemIds, req.payload, subjectKey, subjectKey === null ? [] : this.lanedProviders()];
     const inserted: IngestedRow[] = subjectKey === null
-      ? await this.dataSource.query(statement, params)
+      ? await this.dataSource.query(INGEST_STATEMENT, params)
       : await this.dataSource.transaction(async (tx) => {
           await tx.query('SELECT pg_advisory_xact_lock($1::bigint)', [subjectLockId(subjectKey)]);
-          return tx.query(statement, params);
+          return tx.query(INGEST_STATEMENT, params);
         });
     const outcome = inserted[0].created
       ? {
@@ -145,7 +119,18 @@ export class IngestService {
         `INSERT INTO emissions (id, event, occurred_at, system_ids, payload, test) VALUES ($1, $2, now(), $3, $4, true)`,
         [emissionId, sub.event, systemIds, payload],
       );
-      return insertDeliveries(tx, emissionId, sub.event, systemIds, payload, [sub], true);
+      const inserted: { id: string; subscription_id: string; provider: string; workflow_id: string; event: string }[] = await tx.query(
+        insertDeliveriesSql({
+          // typed: the parameters appear only in the SELECT list, where PostgreSQL cannot infer them
+          emission: { id: '$1::varchar', event: '$2::varchar', systemIds: '$3::text[]', payload: '$4::jsonb' },
+          from: 'FROM subscriptions s WHERE s.id = $5',
+          test: true,
+          returning: 'id, subscription_id, provider, workflow_id, event',
+        }),
+        [emissionId, sub.event, systemIds, payload, sub.id],
+      );
+      if (inserted.length !== 1) throw notFound(`Subscription ${sub.id} was deleted`); // rolls the emission back too
+      return inserted.map((r) => ({ id: r.id, subscriptionId: r.subscription_id, provider: r.provider, workflowId: r.workflow_id, event: r.event, status: 'pending' as const }));
     });
     await this.startWorkflows(rows);
     return rows[0].id;
@@ -222,39 +207,37 @@ export class IngestService {
   }
 }
 
-async function insertDeliveries(
-  tx: EntityManager,
-  emissionId: string,
-  event: string,
-  systemIds: string[],
-  payload: Record<string, unknown>,
-  subs: SubscriptionEntity[],
-  test: boolean,
-): Promise<DeliveryEntity[]> {
-  if (subs.length === 0) return [];
-  const now = new Date();
-  const rows = subs.map((s) =>
-    tx.getRepository(DeliveryEntity).create({
-      id: `dlv_${crypto.randomUUID().replace(/-/g, '')}`,
-      subscriptionId: s.id,
-      provider: s.provider,
-      event,
-      emissionId,
-      systemIds,
-      payload,
-      status: 'pending',
-      attempts: 0,
-      workflowId: deliveryWorkflowId(emissionId, s.id),
-      workflowStarted: false,
-      test,
-      createdAt: now,
-      updatedAt: now,
-    }),
-  );
-  // jsonb columns typed as Record<string, unknown> trip TypeORM's deep-partial type; the rows are complete entities
-  await tx.createQueryBuilder().insert().into(DeliveryEntity).values(rows as never[]).execute();
-  return rows;
-}
+/**
+ * The ingest statement: $1 emission id, $2 event type, $3 occurred at, $4 system ids, $5 payload, $6 subject
+ * key (or null), $7 the providers with lanes.
+ */
+const INGEST_STATEMENT = `WITH em AS (
+         INSERT INTO emissions (id, event, occurred_at, system_ids, payload) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (id) DO NOTHING RETURNING id
+       ), ins AS (
+         ${insertDeliveriesSql({
+           emission: { id: '$1', event: '$2', systemIds: '$4', payload: '$5' },
+           extra: {
+             subject_key: '$6::varchar',
+             lane_seq: `CASE WHEN $6::varchar IS NULL THEN NULL ELSE nextval('delivery_lane_seq') END`,
+             // waiting_for, shown from the start: the latest earlier delivery of the subject to the same provider
+             // (and target, where known) that is still open; the statement's snapshot holds only earlier ones
+             // (the subject lock orders them). The first attempt looks at the lane itself and corrects it.
+             waiting_for: `CASE WHEN $6::varchar IS NULL OR NOT (s.provider = ANY($7::text[])) THEN NULL ELSE (
+                  SELECT p.id FROM deliveries p JOIN subscriptions ps ON ps.id = p.subscription_id
+                   WHERE p.subject_key = $6::varchar AND p.provider = s.provider AND p.status IN ('pending', 'retrying')
+                     AND p.lane_key IS DISTINCT FROM '${NO_LANE}'
+                     AND (ps.target_key IS NULL OR s.target_key IS NULL OR ps.target_key = s.target_key)
+                   ORDER BY p.lane_seq DESC LIMIT 1) END`,
+           },
+           from: `FROM subscriptions s
+          WHERE EXISTS (SELECT 1 FROM em) AND ${isActiveSql('s')} AND ${matchesEmissionSql('s', '$2', '$4')}`,
+           tail: 'ORDER BY s.id',
+           returning: 'id, subscription_id, provider, workflow_id',
+         })}
+       )
+       SELECT EXISTS (SELECT 1 FROM em) AS created, ins.id, ins.subscription_id, ins.provider, ins.workflow_id
+         FROM (SELECT 1) one LEFT JOIN ins ON true`;
 
 /** A row of the ingest statement: `created` false when the emission id was known; delivery columns null when nothing matched. */
 interface IngestedRow {

@@ -1,4 +1,5 @@
 import { Gauge, type Registry } from 'prom-client';
+import { OPEN_DELIVERY_STATUSES } from '../../entities/delivery.entity';
 import { METRIC_NAMES } from './deliveries';
 
 /** What the backlog gauges query: PostgreSQL (a DataSource or anything with its `query`). */
@@ -6,7 +7,7 @@ export interface Queryable {
   query(sql: string, params?: unknown[]): Promise<unknown>;
 }
 
-const OPEN_STATUSES = ['pending', 'retrying'] as const;
+const OPEN_STATUSES = OPEN_DELIVERY_STATUSES;
 
 /**
  * Registers the gauges computed from PostgreSQL at scrape time: deliveries not yet ended by status,

@@ -3,6 +3,10 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUp
 import { SA_DELIVERY_ID, SA_DELIVERY_STATUS, SA_EVENT, SA_PROVIDER, SA_SUBSCRIPTION_ID } from '../../workflows/search-attributes';
 import { conflict } from '../http/problem';
 import { withTemporalDeadline } from './deadline';
+// the workflow functions, so starts name them by reference (a rename is a compile error, not a start that fails)
+import { deliveryWorkflowV2 } from '../../workflows/delivery';
+import { recoverDeliveriesWorkflow } from '../../workflows/recovery';
+import { replayMissedWorkflow } from '../../workflows/replay';
 import { CLOSING_FAILURE, cancelUpdate, laneTurnSignal, recoveryWorkflowId, redeliverUpdate, replayWorkflowId, type DeliveryWorkflowInput, type RecoveryWorkflowInput, type ReplayWorkflowInput } from '../../workflows/types';
 
 /** How long one workflow start may take before it is left to the reconciler (ms). */
@@ -49,7 +53,7 @@ export class DeliveryWorkflows {
       // bounded: while Temporal is unreachable the rows are already durable and the reconciler starts
       // them later, so an ingest request should not wait out the client's own retries (~20 s)
       await this.client.connection.withDeadline(Date.now() + START_DEADLINE_MS, () =>
-        this.client.workflow.start('deliveryWorkflowV2', {
+        this.client.workflow.start(deliveryWorkflowV2, {
           workflowId: d.workflowId,
           taskQueue: this.taskQueue,
           args: [{ deliveryId: d.id, fresh: true, quietSuccess: true } satisfies DeliveryWorkflowInput],
@@ -76,7 +80,7 @@ export class DeliveryWorkflows {
     for (let tries = 1; ; tries++) {
       if (await this.wake(d)) return 'woken';
       try {
-        await this.client.workflow.start('deliveryWorkflowV2', {
+        await this.client.workflow.start(deliveryWorkflowV2, {
           workflowId: d.workflowId,
           taskQueue: this.taskQueue,
           args: [{ deliveryId: d.id, trigger: 'manual', redelivery: d.status === 'success' } satisfies DeliveryWorkflowInput],
@@ -124,7 +128,7 @@ export class DeliveryWorkflows {
   /** Starts the background workflow of a bulk recovery (its row is already stored). */
   async startRecovery(recoveryId: string): Promise<void> {
     await this.bounded(`the start of recovery ${recoveryId}`, () =>
-      this.client.workflow.start('recoverDeliveriesWorkflow', {
+      this.client.workflow.start(recoverDeliveriesWorkflow, {
         workflowId: recoveryWorkflowId(recoveryId),
         taskQueue: this.backgroundTaskQueue,
         args: [{ recoveryId } satisfies RecoveryWorkflowInput],
@@ -135,7 +139,7 @@ export class DeliveryWorkflows {
   /** Starts the background workflow of a replay of missed events (its row is already stored). */
   async startReplay(replayId: string): Promise<void> {
     await this.bounded(`the start of replay ${replayId}`, () =>
-      this.client.workflow.start('replayMissedWorkflow', {
+      this.client.workflow.start(replayMissedWorkflow, {
         workflowId: replayWorkflowId(replayId),
         taskQueue: this.backgroundTaskQueue,
         args: [{ replayId } satisfies ReplayWorkflowInput],

@@ -1,5 +1,6 @@
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleOptionsAction } from '@temporalio/client';
 import type { Logger } from '../logger';
+import { retentionWorkflow } from '../../workflows/retention';
 
 /** The id of the daily retention schedule of a deployment (one per task queue). */
 export function retentionScheduleId(taskQueue: string): string {
@@ -29,7 +30,7 @@ export async function ensureRetentionSchedule(
   }
   const action: ScheduleOptionsAction = {
     type: 'startWorkflow',
-    workflowType: 'retentionWorkflow',
+    workflowType: retentionWorkflow, // by reference: the function's name
     workflowId: `retention:${opts.taskQueue}`,
     taskQueue: opts.taskQueue,
     args: [{}],

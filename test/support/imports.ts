@@ -27,7 +27,8 @@ function importIsTypeOnly(node: ts.ImportDeclaration): boolean {
 
 /** Every module reference of a TypeScript source text, found with the compiler's parser (comments and strings are not references). */
 export function importsOf(fileName: string, text: string): ImportEdge[] {
-  const source = ts.createSourceFile(fileName, text, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
+  const kind = fileName.endsWith('.tsx') ? ts.ScriptKind.TSX : ts.ScriptKind.TS;
+  const source = ts.createSourceFile(fileName, text, ts.ScriptTarget.Latest, true, kind);
   const edges: ImportEdge[] = [];
   const add = (literal: ts.Expression | undefined, typeOnly: boolean): void => {
     if (!literal || !ts.isStringLiteralLike(literal)) return;
@@ -53,7 +54,7 @@ export function importsOf(fileName: string, text: string): ImportEdge[] {
   return edges;
 }
 
-/** Every `.ts` file (not `.d.ts`) under `dir`, as absolute paths, sorted. */
+/** Every `.ts`, `.tsx` and `.mts` file (not `.d.ts`) under `dir`, as absolute paths, sorted. */
 export function typeScriptFiles(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
   const out: string[] = [];
@@ -61,7 +62,7 @@ export function typeScriptFiles(dir: string): string[] {
     const full = path.join(dir, entry.name);
     if (entry.isDirectory()) {
       if (entry.name !== 'node_modules') out.push(...typeScriptFiles(full));
-    } else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts')) out.push(full);
+    } else if (/\.(ts|tsx|mts)$/.test(entry.name) && !entry.name.endsWith('.d.ts')) out.push(full);
   }
   return out.sort();
 }

@@ -5,7 +5,8 @@ import { googleChatTarget, webhookSecrets } from '../../providers/google-chat/co
 import { postUrl, threadKeyFor } from '../../providers/google-chat/deliver';
 import { googleChatConfigSchema } from '../../providers/google-chat';
 import type { DeliveryEvent, OutboundResponse } from '../../providers/types';
-import { sanitise } from '../../providers/shared/sanitise';
+import { registerRedactions, sanitise } from '../../providers/shared/sanitise';
+import { googleChatProvider } from '../../providers/google-chat';
 
 const URL_ = 'https://chat.googleapis.com/v1/spaces/AAAAbc123/messages?key=AIzaSyKEY0123456789&token=Tok3n-abc%3D';
 const res = (status: number, body: unknown, headers: Record<string, string> = {}): OutboundResponse => ({
@@ -34,6 +35,8 @@ const ctx = (event: Partial<DeliveryEvent> = {}) => ({
 });
 
 describe('google-chat provider: config, cards, thread keys, classification', () => {
+  // the provider's secret shapes, as registering it does
+  before(() => registerRedactions('google-chat', googleChatProvider.redact ?? []));
   it('accepts only incoming webhook URLs with key and token', () => {
     assert.ok(googleChatConfigSchema.safeParse({ webhookUrl: URL_ }).success);
     for (const bad of [

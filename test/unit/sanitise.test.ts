@@ -4,7 +4,10 @@ import type { AddressInfo } from 'node:net';
 import axios from 'axios';
 import { createGuardedHttpClient } from '../../providers/http/guarded-client';
 import { outcomeFromResponse } from '../../providers/http/outcome';
-import { safeErrorMessage, sanitise } from '../../providers/shared/sanitise';
+import { BUILTIN_PROVIDERS } from '../../providers';
+import { ProviderRegistry } from '../../providers/registry';
+import type { ProviderDefinition } from '../../providers/types';
+import { registerRedactions, safeErrorMessage, sanitise } from '../../providers/shared/sanitise';
 
 function assertClean(text: string, leaks: string[]): void {
   for (const leak of leaks) assert.ok(!text.includes(leak), `"${text}" still contains "${leak}"`);
@@ -27,6 +30,39 @@ async function receiver(status: number, body: (req: http.IncomingMessage) => str
 }
 
 describe('sanitise', () => {
+  // the built-in providers' secret shapes (their `redact` hooks), as every process that builds a registry has them
+  before(() => {
+    const registry = new ProviderRegistry();
+    for (const p of BUILTIN_PROVIDERS as ProviderDefinition[]) registry.register(p);
+  });
+
+  describe('provider redact hooks', () => {
+    it('masks a shape only once a provider declaring it is registered, in every text', () => {
+      const text = 'upstream said: acme-tok-0123456789abcdef is not valid';
+      assert.equal(sanitise(text), text, 'no provider declares the shape yet');
+      const registry = new ProviderRegistry();
+      const def = { ...(BUILTIN_PROVIDERS[0] as ProviderDefinition), id: 'acme-redact', redact: [{ pattern: /\b(acme-tok-)[0-9a-f]{16}/, replacement: '$1***' }] };
+      registry.register(def);
+      // applied globally even though the pattern was not declared with the g flag
+      assert.equal(sanitise(`${text}; again acme-tok-fedcba9876543210`), 'upstream said: acme-tok-*** is not valid; again acme-tok-***');
+      registerRedactions('acme-redact', []);
+      assert.equal(sanitise(text), text, 'a second registration replaces the shapes');
+    });
+
+    it('refuses a redact hook that is not a list of { pattern: RegExp, replacement: string }', () => {
+      const registry = new ProviderRegistry();
+      const base = BUILTIN_PROVIDERS[0] as ProviderDefinition;
+      assert.throws(() => registry.register({ ...base, id: 'bad-redact-1', redact: [{ pattern: 'tok-.*' as never, replacement: '***' }] }), /redact\[0\] of bad-redact-1/);
+      assert.throws(() => registry.register({ ...base, id: 'bad-redact-2', redact: {} as never }), /redact of bad-redact-2 must be an array/);
+      assert.equal(registry.get('bad-redact-1'), undefined, 'a refused provider is not registered');
+    });
+
+    it('each built-in shape comes from the provider that owns it', () => {
+      const owners = Object.fromEntries((BUILTIN_PROVIDERS as ProviderDefinition[]).filter((p) => p.redact?.length).map((p) => [p.id, p.redact!.length]));
+      assert.deepEqual(Object.keys(owners).sort(), ['discord', 'google-chat', 'slack', 'teams', 'telegram', 'webhook']);
+    });
+  });
+
   describe('known secret values', () => {
     it('masks a secret as is, URL-encoded, JSON-escaped and base64-encoded', () => {
       const secret = 'p@ss w/"rd+42';

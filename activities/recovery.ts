@@ -55,8 +55,13 @@ export function createRecoveryActivities(deps: RecoveryActivityDeps) {
       }
     }
     // a delivery another recovery claimed is counted by that one (in neither `done` nor `failed` here)
-    await recoveries.advance(input.recoveryId, at.cursor, rows[rows.length - 1].id, done, failed);
-    const handled = at.handled + done + failed;
+    let handled = at.handled + done + failed;
+    if (!(await recoveries.advance(input.recoveryId, at.cursor, rows[rows.length - 1].id, done, failed))) {
+      // another try of this batch (one that timed out but ran on) moved the cursor first; it counted only what it
+      // claimed, so this try's own redeliveries are added, and the progress is read back
+      await recoveries.addCounts(input.recoveryId, done, failed);
+      handled = (await recoveries.position(input.recoveryId))?.handled ?? handled;
+    }
     return { handled, finished: rows.length < room || handled >= at.total };
   }
 

@@ -17,10 +17,12 @@ import { ProcessStack } from '../support/processes';
  *      asked for at once, and new events at the same rate until every job has ended: their p99 must stay within
  *      2x the quiet p99 of the same run; no webhook-id is answered 2xx twice by any receiver; every
  *      recovered, replayed and new delivery ends `success`; the worker's resident memory stays under the bound.
- * `npm run test:starvation` runs the issue's size (50 + 50 jobs during a 2,000-delivery backlog); the normal suite
- * runs a smaller one (10 + 10 jobs during 300).
+ * `npm run test:starvation` (STARVATION=full) runs the issue's size (50 + 50 jobs during a 2,000-delivery backlog),
+ * STARVATION=small a smaller one (10 + 10 jobs during 300: about 4 minutes on the shared 2-core machine, so it is
+ * not part of the normal suite, which skips this file unless STARVATION is set).
  */
-const FULL = process.env.STARVATION_FULL === '1';
+const MODE = process.env.STARVATION;
+const FULL = MODE === 'full';
 const SIZE = FULL
   ? { backlog: 2000, failed: 300, missed: 300, jobs: 50, newEvents: 120 }
   : { backlog: 300, failed: 60, missed: 60, jobs: 10, newEvents: 60 };
@@ -62,7 +64,7 @@ async function pool<T>(items: T[], n: number, fn: (item: T) => Promise<void>): P
   }));
 }
 
-describe(`starvation: ${SIZE.jobs} recoveries + ${SIZE.jobs} replays during a ${SIZE.backlog}-delivery backlog (issue 18)`, function () {
+(MODE === 'full' || MODE === 'small' ? describe : describe.skip)(`starvation: ${SIZE.jobs} recoveries + ${SIZE.jobs} replays during a ${SIZE.backlog}-delivery backlog (issue 18)`, function () {
   this.timeout(FULL ? 1_800_000 : 600_000);
   let stack: ProcessStack | undefined;
   const receivers = { backlog: new Receiver(), failed: new Receiver(), missed: new Receiver(), fresh: new Receiver() };
@@ -203,7 +205,6 @@ describe(`starvation: ${SIZE.jobs} recoveries + ${SIZE.jobs} replays during a ${
     receivers.failed.fallback = () => ({ status: 200 });
 
     // 2. quiet: new deliveries with the backlog in place and no job running
-    const quietRss = rss.filter((x) => x.at >= t.restarted && x.mb > 0);
     const quiet = await newEvents('quiet', freshSub, SIZE.newEvents);
     t.quietEnd = Date.now();
     const quietPeakMb = Math.max(...rss.filter((x) => x.at >= t.restarted && x.at <= t.quietEnd).map((x) => x.mb));
@@ -262,7 +263,7 @@ describe(`starvation: ${SIZE.jobs} recoveries + ${SIZE.jobs} replays during a ${
       'replayed (sum of delivered)': replayed.reduce((a, r) => a + r.delivered, 0),
       'worker RSS MB quiet peak': quietPeakMb.toFixed(0),
       'worker RSS MB loaded peak': loadedPeakMb.toFixed(0),
-      'worker RSS MB after restart': (quietRss[0]?.mb ?? 0).toFixed(0),
+      'worker RSS MB after restart': (rss.find((x) => x.at >= t.restarted && x.mb > 0)?.mb ?? 0).toFixed(0),
       'worker RSS MB seeding peak': Math.max(...rss.filter((x) => x.at < t.seeded).map((x) => x.mb)).toFixed(0),
     };
     console.log(`      [starvation] ${Object.entries(numbers).map(([k, v]) => `${k} ${v}`).join(' | ')}`);

@@ -176,8 +176,8 @@ function workerOptions(opts: Parameters<typeof buildWorker>[0], config: Config) 
       }),
     },
     maxConcurrentActivityTaskExecutions: config.workerMaxConcurrentActivities,
-    // bounds the worker's memory: each cached workflow holds its state (~0.5-1 MB measured); the SDK's default
-    // grows with the heap limit (thousands), so a backlog of open deliveries could fill the heap
+    // caps the workflows held in memory between their tasks; the SDK's default grows with the heap limit (~2,300
+    // here). Not a bound on the worker's memory by itself (the starvation test saw 2.9 GB RSS while seeding)
     maxCachedWorkflows: config.workerMaxCachedWorkflows,
   };
 }

@@ -4,6 +4,7 @@ import type { Logger } from '../src/logger';
 import { safeErrorMessage } from '../providers/shared/sanitise';
 import { DeliveryWorkflows } from '../src/temporal/deliveries';
 import type { RecoveryBatch } from '../workflows/types';
+import type { Pace } from './pace';
 
 /** What the recovery activities need: the recoveries table and where delivery workflows run. */
 export interface RecoveryActivityDeps {
@@ -12,6 +13,8 @@ export interface RecoveryActivityDeps {
   namespace: string;
   /** The task queue of the delivery workflows it redelivers. */
   taskQueue: string;
+  /** How fast redeliveries may be asked for (shared with the replays of the process); absent: as fast as they go. */
+  pace?: Pace;
 }
 
 /** Redeliveries requested at once within a batch. */
@@ -43,8 +46,10 @@ export function createRecoveryActivities(deps: RecoveryActivityDeps) {
     let failed = 0;
     for (let i = 0; i < mine.length; i += CONCURRENCY) {
       ctx.heartbeat(i);
-      // a cancelled or timed-out activity gives its slot back now, not after the requests in flight
-      const results = await Promise.race([Promise.allSettled(mine.slice(i, i + CONCURRENCY).map((r) => workflows.redeliver(r))), ctx.cancelled]);
+      const group = mine.slice(i, i + CONCURRENCY);
+      // a cancelled or timed-out activity gives its slot back now, not after its turn or the requests in flight
+      if (deps.pace) await Promise.race([deps.pace.take(group.length), ctx.cancelled]);
+      const results = await Promise.race([Promise.allSettled(group.map((r) => workflows.redeliver(r))), ctx.cancelled]);
       for (const [j, r] of results.entries()) {
         if (r.status === 'fulfilled') done += 1;
         else {
@@ -55,8 +60,13 @@ export function createRecoveryActivities(deps: RecoveryActivityDeps) {
       }
     }
     // a delivery another recovery claimed is counted by that one (in neither `done` nor `failed` here)
-    await recoveries.advance(input.recoveryId, at.cursor, rows[rows.length - 1].id, done, failed);
-    const handled = at.handled + done + failed;
+    let handled = at.handled + done + failed;
+    if (!(await recoveries.advance(input.recoveryId, at.cursor, rows[rows.length - 1].id, done, failed))) {
+      // another try of this batch (one that timed out but ran on) moved the cursor first; it counted only what it
+      // claimed, so this try's own redeliveries are added, and the progress is read back
+      await recoveries.addCounts(input.recoveryId, done, failed);
+      handled = (await recoveries.position(input.recoveryId))?.handled ?? handled;
+    }
     return { handled, finished: rows.length < room || handled >= at.total };
   }
 

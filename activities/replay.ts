@@ -4,6 +4,7 @@ import type { ReplayStore } from '../src/deliveries/replays';
 import { DeliveryWorkflows } from '../src/temporal/deliveries';
 import { safeErrorMessage } from '../providers/shared/sanitise';
 import { SUBSCRIPTION_INACTIVE_FAILURE, type ReplayBatch } from '../workflows/types';
+import type { Pace } from './pace';
 
 /** What the replay activities need: the replays table and where delivery workflows run. */
 export interface ReplayActivityDeps {
@@ -12,6 +13,8 @@ export interface ReplayActivityDeps {
   namespace: string;
   /** The task queue of the delivery workflows it starts. */
   taskQueue: string;
+  /** How fast delivery workflows may be started (shared with the recoveries of the process); absent: as fast as they go. */
+  pace?: Pace;
 }
 
 /** Workflow starts requested at once within a batch. */
@@ -42,7 +45,8 @@ export function createReplayActivities(deps: ReplayActivityDeps) {
     for (let i = 0; i < unstarted.length; i += CONCURRENCY) {
       ctx.heartbeat(i);
       const slice = unstarted.slice(i, i + CONCURRENCY);
-      // a cancelled or timed-out activity gives its slot back now, not after the starts in flight
+      // a cancelled or timed-out activity gives its slot back now, not after its turn or the starts in flight
+      if (deps.pace) await Promise.race([deps.pace.take(slice.length), ctx.cancelled]);
       const results = await Promise.race([Promise.allSettled(slice.map((d) => workflows.start(d))), ctx.cancelled]);
       for (const [j, r] of results.entries()) {
         if (r.status === 'fulfilled') started.push(slice[j].id);

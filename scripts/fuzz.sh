@@ -3,8 +3,9 @@
 # Starts the embedded stack (npm start's launcher) on free ports in a throw-away data folder, runs
 # schemathesis against GET /api/v1/openapi.json with an admin token, then stops the stack.
 # Checks: no 5xx, every status and content type as documented (4xx: application/problem+json),
-# bodies conform to their schemas. FUZZ_MAX_EXAMPLES (default 20) bounds the cases per operation;
-# extra arguments go to `schemathesis run`.
+# bodies conform to their schemas (server-sent events: each event). FUZZ_MAX_EXAMPLES (default 200) bounds the
+# cases per operation; every phase runs, stateful included (it follows the OpenAPI links from each create to the
+# operations on what it created); FUZZ_PHASES picks others; extra arguments go to `schemathesis run`.
 set -e
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -70,7 +71,8 @@ status=0
   --url "http://127.0.0.1:$PORT/api/v1" \
   --header "Authorization: Bearer $TOKEN" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
-  --max-examples "${FUZZ_MAX_EXAMPLES:-20}" \
+  --max-examples "${FUZZ_MAX_EXAMPLES:-200}" \
+  --phases "${FUZZ_PHASES:-examples,coverage,fuzzing,stateful}" \
   --seed "${FUZZ_SEED:-1}" \
   --generation-database none \
   --workers "${FUZZ_WORKERS:-2}" \

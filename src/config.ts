@@ -95,6 +95,8 @@ export const envSchema = z.object({
   TARGET_CACHE_TTL_MS: z.coerce.number().int().min(0).max(60_000).default(2_000),
   BACKGROUND_MAX_JOBS: z.coerce.number().int().min(1).max(1_000).default(4),
   BACKGROUND_WORKER_MAX_ACTIVITIES: z.coerce.number().int().min(1).max(100).default(2),
+  BACKGROUND_REQUESTS_PER_SECOND: z.coerce.number().min(0.1).max(10_000).default(10),
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(2).max(100_000).default(500),
   READINESS_MAX_PENDING_AGE_S: z.coerce.number().int().min(1).default(600),
   READINESS_POLLER_MAX_AGE_S: z.coerce.number().int().min(1).max(3_600).default(75),
   WORKER_TEMPORAL_LOST_AFTER_S: z.coerce.number().int().min(1).max(3_600).default(60),
@@ -168,7 +170,9 @@ export interface Config {
    * Bulk recoveries and replays: their workflows run on `taskQueue` (`<TEMPORAL_TASK_QUEUE>-background`), served by
    * a second Worker of `workerMaxActivities` activity slots; at most `maxJobs` run at once (409 beyond).
    */
-  background: { taskQueue: string; maxJobs: number; workerMaxActivities: number };
+  background: { taskQueue: string; maxJobs: number; workerMaxActivities: number; requestsPerSecond: number };
+  /** Workflows a worker keeps in memory between their tasks (the rest are replayed from history when they wake). */
+  workerMaxCachedWorkflows: number;
   /** `/readyz`: not ready with a pending delivery older than maxPendingAgeMs, or no poller seen within pollerMaxAgeMs. */
   readiness: { maxPendingAgeMs: number; pollerMaxAgeMs: number };
   /** When a worker process gives up: Temporal unanswered this long is fatal; a stop ends the process after forceExitMs. */
@@ -302,10 +306,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     workerMaxConcurrentActivities: e.WORKER_MAX_CONCURRENT_ACTIVITIES,
     targetCacheTtlMs: e.TARGET_CACHE_TTL_MS,
     workflowStarts: Object.freeze({ concurrency: e.WORKFLOW_START_CONCURRENCY, queue: e.WORKFLOW_START_QUEUE, reconcileBatch: e.RECONCILE_BATCH }),
+    workerMaxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS,
     background: Object.freeze({
       taskQueue: `${e.TEMPORAL_TASK_QUEUE}-background`,
       maxJobs: e.BACKGROUND_MAX_JOBS,
       workerMaxActivities: e.BACKGROUND_WORKER_MAX_ACTIVITIES,
+      requestsPerSecond: e.BACKGROUND_REQUESTS_PER_SECOND,
     }),
     readiness: Object.freeze({
       maxPendingAgeMs: e.READINESS_MAX_PENDING_AGE_S * 1000,

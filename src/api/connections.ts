@@ -29,7 +29,17 @@ export function connectionRoutes(routes: ApiRoutes, connections: ConnectionServi
   routes.add({
     method: 'post', path: '/connections', summary: 'Create a connection', tag: 'connections', roles: [...roles],
     body: z.object(fields).strict(),
-    responses: { 201: { description: 'Created', schema: connection } },
+    responses: {
+      201: {
+        description: 'Created', schema: connection,
+        links: {
+          GetConnection: { operation: 'get /connections/:id', parameters: { id: '$response.body#/id' } },
+          PatchConnection: { operation: 'patch /connections/:id', parameters: { id: '$response.body#/id' } },
+          TestConnection: { operation: 'post /connections/:id/test', parameters: { id: '$response.body#/id' } },
+          DeleteConnection: { operation: 'delete /connections/:id', parameters: { id: '$response.body#/id' } },
+        },
+      },
+    },
     handler: async ({ body }) => ({ status: 201, body: await connections.create(body) }),
   });
   routes.add({

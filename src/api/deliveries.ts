@@ -169,9 +169,11 @@ export function deliveryRoutes(routes: ApiRoutes, deliveries: DeliveryService, l
     query: z.object(filters).strict(),
     responses: {
       200: {
-        description: 'text/event-stream: `event: delivery` with a Delivery as data for each new or changed delivery that passes the filters; '
-          + '`event: resync` when the client should reload the list (many changed at once, or the feed reconnected)',
+        description: 'text/event-stream: `event: ready` (data `{}`) once the feed listens; `event: delivery` with a Delivery as data for each new or changed delivery that passes the filters; '
+          + '`event: resync` (data `{}`) when the client should reload the list (many changed at once, or the feed reconnected); '
+          + '`event: error` (data `{"detail": ...}`) when live updates are unavailable, before the stream ends',
         contentType: 'text/event-stream',
+        schema: streamEvent,
       },
     },
     handler: async ({ query }) => ({ status: 200, stream: (res) => void streamTo(res, live, query) }),
@@ -184,6 +186,7 @@ export function deliveryRoutes(routes: ApiRoutes, deliveries: DeliveryService, l
       202: {
         description: 'Recovery started; `Location` (GET /deliveries/recover/{id}) reports its progress',
         schema: recovery.extend({ count: z.number().int().meta({ description: 'The same as `total`' }) }),
+        links: { GetRecovery: { operation: 'get /deliveries/recover/:id', parameters: { id: '$response.body#/id' } } },
       },
       ...temporalDeadlineResponses,
       ...backgroundJobLimitResponses,
@@ -235,6 +238,14 @@ export function deliveryRoutes(routes: ApiRoutes, deliveries: DeliveryService, l
 }
 
 const HEARTBEAT_MS = 20_000;
+
+/** One server-sent event of GET /deliveries/stream as a client's parser gives it (its data is JSON text). */
+const streamEvent = z
+  .object({
+    event: z.enum(['ready', 'delivery', 'resync', 'error']),
+    data: z.string().meta({ description: 'JSON: a Delivery for `delivery`, `{}` for `ready` and `resync`, `{"detail": ...}` for `error`' }),
+  })
+  .meta({ description: 'One event of the stream' });
 
 /** Streams the log's changes that pass `filter` to one client until it goes away. */
 async function streamTo(res: Response, live: LiveDeliveries, filter: DeliveryFilter): Promise<void> {

@@ -83,7 +83,10 @@ export function eventRoutes(routes: ApiRoutes, catalogue: EventCatalogue): void 
     roles: ['admin', 'ingest'],
     params: idParams,
     body: putBody,
-    responses: { 200: { description: 'Updated', schema: eventType }, 201: { description: 'Created', schema: eventType } },
+    responses: {
+      200: { description: 'Updated', schema: eventType },
+      201: { description: 'Created', schema: eventType, links: { GetEvent: { operation: 'get /events/:id', parameters: { id: '$request.path.id' } } } },
+    },
     handler: async ({ params, body, auth }) => {
       const idProblems = checkEventId(params.id);
       if (idProblems.length) throw badRequest('The event id is invalid', idProblems);

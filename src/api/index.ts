@@ -78,7 +78,7 @@ export function buildApi(deps: ApiDeps) {
   const ingest = new IngestService(dataSource, catalogue, workflows, logger, () => lanedProviders(providers), config.workflowStarts);
   const addressPolicy = outboundPolicy(config);
   const subscriptions = new SubscriptionService(dataSource, providers, catalogue, secrets, addressPolicy);
-  const jobs = new BackgroundJobs(dataSource, config.background.maxJobs);
+  const jobs = new BackgroundJobs(dataSource, config.background.maxJobs, workflows);
   const deliveries = new DeliveryService(dataSource, workflows, ingest, new RecoveryStore(dataSource), jobs);
   const tokens = new TokenStore(dataSource, { adminToken: config.adminToken, ingestToken: config.ingestToken });
   const sessions = new SessionStore(dataSource, tokens, config.uiSessionTtlMs);

@@ -40,7 +40,14 @@ export function ingestRoutes(routes: ApiRoutes, ingest: IngestService, maxBodyBy
     body: ingestBody,
     bodyLimitBytes: maxBodyBytes,
     responses: {
-      202: { description: 'Accepted (first receipt)', schema: ingestResult },
+      202: {
+        description: 'Accepted (first receipt)', schema: ingestResult,
+        links: {
+          GetDelivery: { operation: 'get /deliveries/:id', parameters: { id: '$response.body#/deliveries/0/id' } },
+          RetryDelivery: { operation: 'post /deliveries/:id/retry', parameters: { id: '$response.body#/deliveries/0/id' } },
+          CancelDelivery: { operation: 'post /deliveries/:id/cancel', parameters: { id: '$response.body#/deliveries/0/id' } },
+        },
+      },
       429: { description: 'Over the rate limit; see Retry-After' },
       200: { description: 'Already received (same id): the same answer, no new delivery', schema: ingestResult },
     },

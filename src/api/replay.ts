@@ -53,7 +53,10 @@ export function replayRoutes(routes: ApiRoutes, replays: ReplayService): void {
     method: 'post', path: '/subscriptions/:id/replay', summary: 'Deliver the events a subscription missed in a range, in the background',
     tag: 'subscriptions', roles: [...write], params: idParams, body: replayBody,
     responses: {
-      202: { description: 'Replay started; `Location` (GET /subscriptions/{id}/replay/{replayId}) reports its progress', schema: replay },
+      202: {
+        description: 'Replay started; `Location` (GET /subscriptions/{id}/replay/{replayId}) reports its progress', schema: replay,
+        links: { GetReplay: { operation: 'get /subscriptions/:id/replay/:replayId', parameters: { id: '$request.path.id', replayId: '$response.body#/id' } } },
+      },
       ...temporalDeadlineResponses,
       ...backgroundJobLimitResponses,
     },

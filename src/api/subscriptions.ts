@@ -100,7 +100,18 @@ export function subscriptionRoutes(
   routes.add({
     method: 'post', path: '/subscriptions', summary: 'Create a subscription', tag: 'subscriptions', roles: [...write],
     body: createBody,
-    responses: { 201: { description: 'Created', schema: subscription } },
+    responses: {
+      201: {
+        description: 'Created', schema: subscription,
+        links: {
+          GetSubscription: { operation: 'get /subscriptions/:id', parameters: { id: '$response.body#/id' } },
+          PatchSubscription: { operation: 'patch /subscriptions/:id', parameters: { id: '$response.body#/id' } },
+          TestSubscription: { operation: 'post /subscriptions/:id/test', parameters: { id: '$response.body#/id' } },
+          ReplaySubscription: { operation: 'post /subscriptions/:id/replay', parameters: { id: '$response.body#/id' } },
+          DeleteSubscription: { operation: 'delete /subscriptions/:id', parameters: { id: '$response.body#/id' } },
+        },
+      },
+    },
     handler: async ({ body, auth }) => ({ status: 201, body: await subs.create(body, auth.role) }),
   });
   routes.add({

@@ -27,7 +27,12 @@ export function tokenRoutes(routes: ApiRoutes, dataSource: DataSource): void {
   routes.add({
     method: 'post', path: '/tokens', summary: 'Create an API token (shown once)', tag: 'tokens', roles: ['admin'],
     body: createBody,
-    responses: { 201: { description: 'Created', schema: z.object({ id: z.string(), token: z.string() }) } },
+    responses: {
+      201: {
+        description: 'Created', schema: z.object({ id: z.string(), token: z.string() }),
+        links: { DeleteToken: { operation: 'delete /tokens/:id', parameters: { id: '$response.body#/id' } } },
+      },
+    },
     handler: async ({ body }) => {
       const token = generateToken(body.role);
       const id = `tok_${crypto.randomUUID().replace(/-/g, '')}`;

@@ -36,9 +36,10 @@ export async function claimFollowUp(
     return { role: 'wait', creatingDeliveryId: r.creating_delivery_id };
   }
   // the creator is done without a record: take the claim over (only one taker wins)
+  // a SELECT over the UPDATE: TypeORM answers a bare UPDATE ... RETURNING with [rows, count] (always 2 long)
   const taken: unknown[] = await ds.query(
-    `UPDATE external_records SET creating_delivery_id = $2, updated_at = now()
-     WHERE id = $1 AND external_id IS NULL AND creating_delivery_id = $3 RETURNING id`,
+    `WITH u AS (UPDATE external_records SET creating_delivery_id = $2, updated_at = now()
+     WHERE id = $1 AND external_id IS NULL AND creating_delivery_id = $3 RETURNING id) SELECT id FROM u`,
     [r.id, deliveryId, r.creating_delivery_id],
   );
   return taken.length ? { role: 'creator', recordId: String(r.id) } : claimFollowUp(ds, key, deliveryId);

@@ -108,12 +108,21 @@ export class RecoveryStore {
    * cursor was no longer at `from`, i.e. this batch was already counted (a retried activity).
    */
   async advance(id: string, from: string | null, to: string, done: number, failed: number): Promise<boolean> {
+    // a SELECT over the UPDATE: TypeORM answers a bare UPDATE ... RETURNING with [rows, count] (always 2 long)
     const rows: unknown[] = await this.dataSource.query(
-      `UPDATE recoveries SET done = done + $3, failed = failed + $4, cursor = $2, updated_at = now()
-        WHERE id = $1 AND cursor IS NOT DISTINCT FROM $5 RETURNING id`,
+      `WITH u AS (UPDATE recoveries SET done = done + $3, failed = failed + $4, cursor = $2, updated_at = now()
+        WHERE id = $1 AND cursor IS NOT DISTINCT FROM $5 RETURNING id) SELECT id FROM u`,
       [id, to, done, failed, from],
     );
     return rows.length > 0;
+  }
+
+  /**
+   * Adds counts without moving the cursor: the redeliveries of a batch whose cursor move another try of the same
+   * batch made first (each counts only the deliveries it claimed, so the two never count one delivery twice).
+   */
+  async addCounts(id: string, done: number, failed: number): Promise<void> {
+    if (done || failed) await this.dataSource.query(`UPDATE recoveries SET done = done + $2, failed = failed + $3, updated_at = now() WHERE id = $1`, [id, done, failed]);
   }
 
   /** Ends a recovery. */

@@ -139,9 +139,10 @@ export class ReplayStore {
    * was no longer at `from`, i.e. this batch was already counted (a retried activity).
    */
   async advance(id: string, from: string | null, to: string, delivered: number, existing: number): Promise<boolean> {
+    // a SELECT over the UPDATE: TypeORM answers a bare UPDATE ... RETURNING with [rows, count] (always 2 long)
     const rows: unknown[] = await this.dataSource.query(
-      `UPDATE replays SET delivered = delivered + $3, existing = existing + $4, cursor = $2, updated_at = now()
-        WHERE id = $1 AND cursor IS NOT DISTINCT FROM $5 RETURNING id`,
+      `WITH u AS (UPDATE replays SET delivered = delivered + $3, existing = existing + $4, cursor = $2, updated_at = now()
+        WHERE id = $1 AND cursor IS NOT DISTINCT FROM $5 RETURNING id) SELECT id FROM u`,
       [id, to, delivered, existing, from],
     );
     return rows.length > 0;

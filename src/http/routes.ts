@@ -19,6 +19,14 @@ export interface Reply {
   stream?: (res: Response) => void;
 }
 
+/** An OpenAPI link from an answer to another operation of the API. */
+export interface RouteLink {
+  /** `<method> <express path>` of the linked operation, e.g. `get /subscriptions/:id`. */
+  operation: string;
+  /** The linked operation's parameters, as OpenAPI runtime expressions. */
+  parameters: Record<string, string>;
+}
+
 /** The parsed, validated inputs of one request. */
 export interface RouteInput<P, Q, B> {
   params: P;
@@ -40,8 +48,12 @@ export interface RouteSpec<P extends z.ZodType = z.ZodType, Q extends z.ZodType 
   params?: P;
   query?: Q;
   body?: B;
-  /** Response schemas by status, for the OpenAPI document. */
-  responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string }>;
+  /**
+   * Response schemas by status, for the OpenAPI document. `links`: operations that take a value of this answer
+   * (OpenAPI links, for clients and stateful fuzzing): link name -> the operation (`'get /subscriptions/:id'`)
+   * and its parameters as runtime expressions (`{ id: '$response.body#/id' }`).
+   */
+  responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string; links?: Record<string, RouteLink> }>;
   /** Body parser limit for this route in bytes, when it differs from the default. */
   bodyLimitBytes?: number;
   handler(input: RouteInput<z.output<P>, z.output<Q>, z.output<B>>): Promise<Reply>;
@@ -135,6 +147,18 @@ export class ApiRoutes {
     return this.specs.map((s) => ({ method: s.method, path: s.path, roles: s.roles }));
   }
 
+  /** OpenAPI link objects; a link to an operation that is not a route is a programming error. */
+  private openapiLinks(links: Record<string, RouteLink>): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const [name, link] of Object.entries(links)) {
+      const [method, path] = link.operation.split(' ');
+      if (!this.specs.some((x) => x.method === method && x.path === path)) throw new Error(`OpenAPI link ${name}: no route ${link.operation}`);
+      const pointer = path.replace(/:([A-Za-z_]+)/g, '{$1}').replace(/~/g, '~0').replace(/\//g, '~1');
+      out[name] = { operationRef: `#/paths/${pointer}/${method}`, parameters: link.parameters };
+    }
+    return out;
+  }
+
   /** The OpenAPI 3.1 document, generated from the same schemas that validate requests. */
   openapi(info: { title: string; version: string }): Record<string, unknown> {
     const paths: Record<string, Record<string, unknown>> = {};
@@ -156,6 +180,7 @@ export class ApiRoutes {
             : r.contentType
               ? { description: r.description, content: { [type]: { schema: { type: 'string' } } } }
               : { description: r.description };
+        if (r.links) (responses[status] as Record<string, unknown>).links = this.openapiLinks(r.links);
       }
       responses.default = { description: 'Error', content: PROBLEM_CONTENT };
       paths[path] ??= {};

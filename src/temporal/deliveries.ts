@@ -147,6 +147,20 @@ export class DeliveryWorkflows {
     );
   }
 
+  /**
+   * The status of a background job's workflow (`RUNNING`, `TERMINATED`, `TIMED_OUT`, ...), or `NOT_FOUND`; bounded
+   * by START_DEADLINE_MS (throws when Temporal does not answer in time: the caller keeps the job counted).
+   */
+  async jobWorkflowStatus(workflowId: string): Promise<string> {
+    try {
+      const d = await this.client.connection.withDeadline(Date.now() + START_DEADLINE_MS, () => this.client.workflow.getHandle(workflowId).describe());
+      return d.status.name;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return 'NOT_FOUND';
+      throw err;
+    }
+  }
+
   /** A link to the workflow in Temporal Web. */
   url(workflowId: string): string {
     return `${this.uiUrl}/namespaces/${encodeURIComponent(this.namespace)}/workflows/${encodeURIComponent(workflowId)}`;

@@ -10,6 +10,7 @@ import { TargetHealth } from '../targets/health';
 import { EventCatalogue } from '../catalogue/store';
 import { IngestService } from '../ingest/service';
 import { DeliveryWorkflows } from '../temporal/deliveries';
+import { Pace } from '../../activities/pace';
 import { createRecoveryActivities } from '../../activities/recovery';
 import { createRetentionActivities } from '../../activities/retention';
 import { RetentionPurger } from '../deliveries/retention';
@@ -89,29 +90,42 @@ export async function buildBackgroundWorker(opts: { config: Config; connection: 
     activities: backgroundActivities(opts),
     maxConcurrentActivityTaskExecutions: config.background.workerMaxActivities,
     maxConcurrentWorkflowTaskExecutions: Math.max(2, config.background.workerMaxActivities),
+    // job workflows wake once per batch: few need to stay in memory
+    maxCachedWorkflows: Math.max(BACKGROUND_MAX_CACHED_WORKFLOWS, 2 * config.background.workerMaxActivities),
     // a stopped batch activity ends at its next look at its cancellation (it heartbeats between requests)
     shutdownGraceTime: '5s',
   });
 }
 
+/** Job workflows the background Worker keeps in memory between their tasks. */
+const BACKGROUND_MAX_CACHED_WORKFLOWS = 50;
+
 /** The activities of the recovery and replay workflows (on both queues: runs started before the background queue stay on the main one). */
 function backgroundActivities(opts: { config: Config; dataSource: DataSource; logger: Logger }) {
   const { config } = opts;
+  // one pace per process (both Workers register these activities)
+  let pace = PACES.get(config);
+  if (!pace) PACES.set(config, (pace = new Pace(config.background.requestsPerSecond)));
   return {
     ...createRecoveryActivities({
       recoveries: new RecoveryStore(opts.dataSource),
       logger: opts.logger,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
+      pace,
     }),
     ...createReplayActivities({
       replays: new ReplayStore(opts.dataSource),
       logger: opts.logger,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
+      pace,
     }),
   };
 }
+
+/** The pace of background requests, one per worker configuration (i.e. per process). */
+const PACES = new WeakMap<Config, Pace>();
 
 /** Starts and signals delivery workflows from the worker (the hub's own events, lane hand-ons). */
 function deliveryWorkflows(client: Client, config: Config): DeliveryWorkflows {
@@ -185,6 +199,9 @@ function workerOptions(opts: Parameters<typeof buildWorker>[0], config: Config) 
       }),
     },
     maxConcurrentActivityTaskExecutions: config.workerMaxConcurrentActivities,
+    // caps the workflows held in memory between their tasks; the SDK's default grows with the heap limit (~2,300
+    // here). Not a bound on the worker's memory by itself (the starvation test saw 2.9 GB RSS while seeding)
+    maxCachedWorkflows: config.workerMaxCachedWorkflows,
   };
 }
 

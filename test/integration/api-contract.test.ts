@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { Receiver } from '../fakes/receiver';
 import { ADMIN_TOKEN, Hub, INGEST_TOKEN, waitFor, type JsonResponse } from '../support/hub';
+import { OpenApiChecker } from '../support/openapi-check';
+import { SseClient } from '../support/sse';
 
 /*
  * The HTTP contract of docs/API.md for bad inputs: every mistake a client can make gets the right 4xx as
@@ -552,6 +554,45 @@ describe('API contract: bad inputs get precise problem+json answers', function (
         for (const name of [...r.path.matchAll(/:([A-Za-z_]+)/g)].map((m) => m[1])) {
           assert.ok(op.parameters?.some((p: { in: string; name: string; required: boolean }) => p.in === 'path' && p.name === name && p.required), `${r.method} ${path} declares {${name}}`);
         }
+      }
+    });
+
+    it('links each create to the operations on what it created (stateful fuzzing follows them), each link resolving', () => {
+      const links: { from: string; name: string; ref: string; parameters: Record<string, string> }[] = [];
+      for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, any>>)) {
+        for (const [method, op] of Object.entries(ops)) {
+          for (const [status, r] of Object.entries(op.responses as Record<string, any>)) {
+            for (const [name, l] of Object.entries((r.links ?? {}) as Record<string, any>)) links.push({ from: `${method} ${path} ${status}`, name, ref: l.operationRef, parameters: l.parameters });
+          }
+        }
+      }
+      const linked = new Set(links.map((l) => l.ref));
+      for (const ref of ['#/paths/~1subscriptions~1{id}/get', '#/paths/~1subscriptions~1{id}/patch', '#/paths/~1subscriptions~1{id}/delete',
+        '#/paths/~1connections~1{id}/get', '#/paths/~1connections~1{id}/delete', '#/paths/~1deliveries~1{id}/get',
+        '#/paths/~1deliveries~1recover~1{id}/get', '#/paths/~1subscriptions~1{id}~1replay~1{replayId}/get', '#/paths/~1tokens~1{id}/delete']) {
+        assert.ok(linked.has(ref), `a link to ${ref}`);
+      }
+      for (const l of links) {
+        const m = /^#\/paths\/([^/]+)\/(get|post|put|patch|delete)$/.exec(l.ref);
+        assert.ok(m, `${l.from} ${l.name}: ${l.ref}`);
+        const target = doc.paths[m[1].replace(/~1/g, '/').replace(/~0/g, '~')]?.[m[2]];
+        assert.ok(target, `${l.from} ${l.name}: ${l.ref} resolves`);
+        const pathParams = (target.parameters ?? []).filter((p: { in: string }) => p.in === 'path').map((p: { name: string }) => p.name).sort();
+        assert.deepEqual(Object.keys(l.parameters).sort(), pathParams, `${l.from} ${l.name} fills every path parameter of ${l.ref}`);
+        for (const v of Object.values(l.parameters)) assert.match(v, /^\$(response\.body#\/|request\.path\.)/);
+      }
+    });
+
+    it('documents each event of GET /deliveries/stream as a parser gives it (schemathesis found `ready` undocumented)', async () => {
+      const checker = new OpenApiChecker(doc);
+      const sse = await SseClient.open(`${hub.baseUrl}/api/v1/deliveries/stream`, { authorization: `Bearer ${ADMIN_TOKEN}` });
+      try {
+        const ready = await sse.next((e) => e.event === 'ready', 'the ready event');
+        const answer = (body: unknown) => ({ method: 'get', path: '/deliveries/stream', status: 200, contentType: 'text/event-stream', body });
+        assert.deepEqual(checker.problems(answer({ event: ready.event, data: JSON.stringify(ready.data) })), []);
+        assert.notDeepEqual(checker.problems(answer({ event: 'surprise', data: '{}' })), [], 'an undocumented event disagrees');
+      } finally {
+        sse.close();
       }
     });
 

@@ -80,6 +80,37 @@ describe('background jobs: own task queue, a cap, no double redelivery (real pip
     for (const a of answers.filter((x) => x.status === 202)) await jobDone(`/deliveries/recover/${a.body.id}`);
   });
 
+  it('frees the place of a job whose workflow was terminated through Temporal, outside the hub', async () => {
+    const since = new Date(Date.now() - 60_000).toISOString();
+    // with no worker the admitted jobs stay running, holding both places
+    await hub.stopWorker();
+    const admitted: string[] = [];
+    for (let i = 0; i < MAX_JOBS; i++) {
+      const r = await hub.call('POST', '/deliveries/recover', { status: 'failed', since });
+      assert.equal(r.status, 202, JSON.stringify(r.body));
+      admitted.push(r.body.id);
+    }
+    const full = await hub.call('POST', `/subscriptions/${subId}/replay`, { since });
+    assert.equal(full.status, 409, 'at the cap while both workflows run');
+
+    const stack = await getStack();
+    await stack.client.workflow.getHandle(`recovery:${admitted[0]}`).terminate('an operator ends it in Temporal Web');
+    const replay = await hub.call('POST', `/subscriptions/${subId}/replay`, { since });
+    assert.equal(replay.status, 202, `a place is free once the terminated job's row is closed: ${JSON.stringify(replay.body)}`);
+    const reaped = await hub.call('GET', `/deliveries/recover/${admitted[0]}`);
+    assert.equal(reaped.body.status, 'failed');
+    assert.match(reaped.body.error, /workflow \(recovery:rcv_\w+\) ended terminated before the recovery finished/);
+    assert.ok(reaped.body.finishedAt);
+    // the other job still runs: the cap holds
+    assert.equal((await hub.call('GET', `/deliveries/recover/${admitted[1]}`)).body.status, 'running');
+    const still = await hub.call('POST', '/deliveries/recover', { status: 'failed', since });
+    assert.equal(still.status, 409, JSON.stringify(still.body));
+
+    await hub.startWorker();
+    await jobDone(`/deliveries/recover/${admitted[1]}`);
+    await jobDone(`/subscriptions/${subId}/replay/${replay.body.id}`);
+  });
+
   it('redelivers each failed delivery once when two recoveries of the same range overlap', async () => {
     const since = new Date(Date.now() - 1000).toISOString();
     receiver.fallback = () => ({ status: 503 });

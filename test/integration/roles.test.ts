@@ -9,7 +9,7 @@ const ROLES: Role[] = ['admin', 'manager', 'viewer', 'ingest'];
  * docs/API.md "Roles", written out here so that the test can disagree with the routes' own declarations:
  * | admin   | everything, including tokens and provider plugins |
  * | manager | connections, subscriptions, test sends, redeliver/cancel/recover, read everything (but tokens) |
- * | viewer  | read catalogue, providers, subscriptions (secrets masked), deliveries (and the undelivered list), targets (health and rate limits) |
+ * | viewer  | read catalogue, providers, subscriptions (secrets masked), deliveries (and the undelivered list), targets (health and rate limits), stats over time and the systems seen |
  * | ingest  | POST /ingest only; PUT /events/{id} for its own owner |
  * The OpenAPI document is public.
  */
@@ -22,7 +22,7 @@ function allowedByApiMd(method: string, path: string): Role[] | 'public' {
   const allowed: Role[] = ['admin'];
   const read = m === 'GET';
   if ((read && area !== 'tokens') || ['connections', 'subscriptions', 'deliveries'].includes(area)) allowed.push('manager');
-  if (read && ['events', 'providers', 'subscriptions', 'deliveries', 'undelivered', 'targets'].includes(area)) allowed.push('viewer');
+  if (read && ['events', 'providers', 'subscriptions', 'deliveries', 'undelivered', 'targets', 'stats', 'systems'].includes(area)) allowed.push('viewer');
   if ((m === 'POST' && path === '/ingest') || (m === 'PUT' && path === '/events/:id')) allowed.push('ingest');
   return allowed;
 }

@@ -13,6 +13,7 @@ COPY . .
 # (dist/workflow-bundle.js) so workers start without webpack; compiled tests stay out of the image
 RUN npx tsc -p tsconfig.json \
  && node dist/src/temporal/bundle.js \
+ && node scripts/bundle-plugin-host.mjs \
  && sh scripts/build-ui.sh \
  && rm -rf dist/test dist/bench \
  && npm prune --omit=dev --ignore-scripts --no-audit --no-fund

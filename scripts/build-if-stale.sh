@@ -20,6 +20,7 @@ echo "[setup] $server$ui (and maybe more) changed since the last build: building
 if [ -n "$server" ]; then
   npx tsc -p tsconfig.json
   node dist/src/temporal/bundle.js
+  node scripts/bundle-plugin-host.mjs
 fi
 # the admin UI's client types come from the OpenAPI document the server code writes
 sh scripts/build-ui.sh

@@ -11,6 +11,7 @@ started=$(mktemp)
 rm -rf dist
 npx tsc -p tsconfig.json
 node dist/src/temporal/bundle.js
+node scripts/bundle-plugin-host.mjs
 sh scripts/build-ui.sh
 # what scripts/build-if-stale.sh compares the sources with (the time the build started)
 touch -r "$started" dist/.build-stamp

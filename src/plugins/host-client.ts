@@ -1,6 +1,5 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { PluginHostFailure } from '../../providers/remote';
 import type { GuardedHttpClient, OutboundRequest } from '../../providers/types';
@@ -112,31 +111,23 @@ const HOST_ENTRY = path.join(__dirname, 'host.js');
 const HOST_BUNDLE = path.resolve(__dirname, '..', '..', 'plugin-host.js');
 
 /**
- * What a host started as another user runs from: a copy of the host bundle and of the plugin in a fresh
- * folder of the system's temp folder, owned by this process' user and only readable by the others. That
- * user may not be able to enter the project's or the data folder at all (a checkout under /root or in a
- * 0700 temp folder), and must not be able to change what it runs. Removed when the host ends.
+ * The entry a host started as another user runs: the one-file bundle, copied (0644, owned by this process)
+ * beside the plugin's read-only run folder (RemotePlugin.runFolder, in the temp folder), because that user
+ * may not be able to enter the project's folder at all (a checkout under /root or in a 0700 temp folder).
+ * Removed with the run folder.
  */
-function stageForOtherUser(dir: string): { entry: string; dir: string; root: string } {
+function stagedEntry(dir: string): string {
   if (!fs.existsSync(HOST_BUNDLE)) throw new PluginHostFailure(`the plugin host bundle ${HOST_BUNDLE} is missing: run the build (npm run build)`);
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ihub-plugin-host-'));
+  const entry = path.join(path.dirname(dir), 'plugin-host.js');
   try {
-    const plugin = path.join(root, 'plugin');
-    fs.cpSync(dir, plugin, { recursive: true, dereference: true });
-    fs.copyFileSync(HOST_BUNDLE, path.join(root, 'host.js'));
-    const readOnly = (p: string) => {
-      const st = fs.lstatSync(p);
-      if (st.isDirectory()) {
-        fs.chmodSync(p, 0o755);
-        for (const name of fs.readdirSync(p)) readOnly(path.join(p, name));
-      } else if (st.isFile()) fs.chmodSync(p, 0o644);
-    };
-    readOnly(root);
-    return { entry: path.join(root, 'host.js'), dir: plugin, root };
+    if (!fs.existsSync(entry)) {
+      fs.copyFileSync(HOST_BUNDLE, entry);
+      fs.chmodSync(entry, 0o644);
+    }
   } catch (err) {
-    fs.rmSync(root, { recursive: true, force: true });
-    throw new PluginHostFailure(`could not stage the plugin for its host: ${(err as Error).message}`);
+    throw new PluginHostFailure(`could not stage the plugin host: ${(err as Error).message}`);
   }
+  return entry;
 }
 
 type Pending = { resolve(v: unknown): void; reject(e: Error): void; timer: NodeJS.Timeout; http?: GuardedHttpClient };
@@ -152,8 +143,6 @@ export class HostProcess {
   stopping = false;
   /** Why it ended when it was not stopped: exit code, signal or missed deadline. */
   private endReason?: string;
-  /** The staged copy it runs from (another user), removed when it ends. */
-  private readonly staged?: string;
 
   constructor(
     dir: string,
@@ -163,11 +152,9 @@ export class HostProcess {
   ) {
     const [cmd, ...pre] = [...launchPlan.prefix, process.execPath];
     const other = launchPlan.owner !== undefined && launchPlan.owner.uid !== (process.getuid?.() ?? 0);
-    const staged = other ? stageForOtherUser(dir) : undefined;
-    this.staged = staged?.root;
-    const runDir = staged?.dir ?? dir;
-    this.child = spawn(cmd, [...pre, `--max-old-space-size=${settings.maxMemoryMb}`, '--disallow-code-generation-from-strings', staged?.entry ?? HOST_ENTRY, runDir], {
-      cwd: runDir,
+    const entry = other ? stagedEntry(dir) : HOST_ENTRY;
+    this.child = spawn(cmd, [...pre, `--max-old-space-size=${settings.maxMemoryMb}`, '--disallow-code-generation-from-strings', entry, dir], {
+      cwd: dir,
       // nothing of the hub's environment: no secret, no NODE_OPTIONS
       env: { PATH: '/usr/bin:/bin', NODE_ENV: 'production' },
       stdio: ['ignore', 'ignore', process.env.IHUB_PLUGIN_HOST_STDERR === '1' ? 'inherit' : 'ignore', 'ipc'],
@@ -266,7 +253,6 @@ export class HostProcess {
   private end(reason: string): void {
     if (this.exited) return;
     this.exited = true;
-    if (this.staged) fs.rm(this.staged, { recursive: true, force: true }, () => undefined);
     this.endReason ??= reason;
     const failure = new PluginHostFailure(`the plugin host ${this.endReason}`);
     this.hello?.reject(failure);

@@ -144,8 +144,21 @@ export class ProcessStack {
     };
   }
 
+  /**
+   * Starts PostgreSQL; a port taken between `freePort` and the bind (the Temporal dev server starting beside
+   * it picks ports of its own; seen once in a fresh-clone run: "could not bind ... Address already in use")
+   * is given up for another one, twice at most. Any other error fails at once.
+   */
   async startPostgres(): Promise<void> {
-    this.pg = await startEmbeddedPostgres({ dataDir: path.join(this.dir, 'pg'), port: this.ports.pg });
+    for (let tries = 1; ; tries++) {
+      try {
+        this.pg = await startEmbeddedPostgres({ dataDir: path.join(this.dir, 'pg'), port: this.ports.pg });
+        return;
+      } catch (err) {
+        if (tries >= 3 || !/Address already in use/.test((err as Error).message)) throw err;
+        this.ports.pg = await freePort();
+      }
+    }
   }
 
   async stopPostgres(): Promise<void> {

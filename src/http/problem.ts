@@ -70,10 +70,13 @@ export function problemHandler(onUnexpected: (err: unknown) => void): ErrorReque
 }
 
 /** Connection-level failures talking to PostgreSQL: the caller should retry, not see a 500. */
-export function isDatabaseUnavailable(err: unknown): boolean {
-  const e = err as { code?: string; message?: string; driverError?: { code?: string } };
+export function isDatabaseUnavailable(err: unknown, depth = 0): boolean {
+  const e = err as { code?: string; message?: string; driverError?: { code?: string }; cause?: unknown };
   const code = e?.driverError?.code ?? e?.code;
-  if (code && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P03', '08006', '08001', '08003'].includes(code)) return true;
+  // 53300: too many connections, as when every pool and LISTEN connection reconnects after a restart
+  if (code && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '53300', '08006', '08001', '08003'].includes(code)) return true;
   const msg = String(e?.message ?? '');
-  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(msg);
+  if (/Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(msg)) return true;
+  // an error that wraps the driver's (new Error(..., { cause }))
+  return depth < 5 && e?.cause !== undefined && isDatabaseUnavailable(e.cause, depth + 1);
 }

@@ -56,7 +56,8 @@ export class DeliveryWorkflows {
         this.client.workflow.start(deliveryWorkflowV2, {
           workflowId: d.workflowId,
           taskQueue: this.taskQueue,
-          args: [{ deliveryId: d.id, fresh: true, quietSuccess: true } satisfies DeliveryWorkflowInput],
+          // not quietSuccess: a first-attempt success must show as `success` in Temporal Web (docs/DESIGN.md decision 14)
+          args: [{ deliveryId: d.id, fresh: true } satisfies DeliveryWorkflowInput],
           workflowIdReusePolicy: 'REJECT_DUPLICATE',
           typedSearchAttributes: searchAttributes(d),
         }),

@@ -76,7 +76,7 @@ export function isDatabaseUnavailable(err: unknown, depth = 0): boolean {
   // 53300: too many connections, as when every pool and LISTEN connection reconnects after a restart
   if (code && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '53300', '08006', '08001', '08003'].includes(code)) return true;
   const msg = String(e?.message ?? '');
-  if (/Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(msg)) return true;
+  if (/Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable|Cannot use a pool after calling end/i.test(msg)) return true;
   // an error that wraps the driver's (new Error(..., { cause }))
   return depth < 5 && e?.cause !== undefined && isDatabaseUnavailable(e.cause, depth + 1);
 }

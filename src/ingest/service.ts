@@ -173,7 +173,9 @@ export class IngestService {
       this.pendingMarks.push(...started);
       this.markTimer ??= setTimeout(() => void this.flushMarks(), MARK_EVERY_MS);
     } else {
-      await this.markStarted(started);
+      // the rows are committed and their workflows started: a mark that fails (the database going away right
+      // now) is repeated by the reconciler, and must not turn an accepted event into an error answer
+      await this.markStarted(started).catch((err) => this.logger.warn({ count: started.length, err: (err as Error).message }, 'marking workflows started failed; the reconciler will repeat it'));
     }
     return started.length;
   }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Receiver } from '../fakes/receiver';
 import { Hub, waitFor } from '../support/hub';
 import { npmPack, packFiles, type PackedPlugin } from '../support/plugin-packages';
-import { ServiceProcess } from '../support/processes';
+import { workerBeside, type ServiceProcess } from '../support/processes';
 
 /**
  * Issue 20: every installed plugin runs in its own plugin host process. Hostile fixture plugins (exit at load,
@@ -48,24 +48,7 @@ exports.createProvider = (sdk) => ({
       PLUGIN_MAX_MEMORY_MB: '64',
     });
     await hub.stopWorker();
-    for (const name of ['a', 'b']) {
-      const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `ihub-hosts-worker-${name}-`));
-      workers.push(
-        new ServiceProcess('worker', () => ({
-          PATH: process.env.PATH,
-          HOME: process.env.HOME,
-          DATABASE_URL: hub.config.databaseUrl,
-          TEMPORAL_ADDRESS: hub.config.temporal.address,
-          TEMPORAL_TASK_QUEUE: hub.config.temporal.taskQueue,
-          ENCRYPTION_MASTER_KEY: hub.config.encryption.masterKey,
-          OUTBOUND_ALLOWED_NETWORKS: '127.0.0.0/8',
-          DATA_DIR: dataDir,
-          PLUGIN_CALL_TIMEOUT_MS: '5000',
-          PLUGIN_MAX_MEMORY_MB: '64',
-          LOG_LEVEL: 'info',
-        })),
-      );
-    }
+    for (const name of ['a', 'b']) workers.push(workerBeside(hub.config, `ihub-hosts-worker-${name}-`, { PLUGIN_CALL_TIMEOUT_MS: '5000', PLUGIN_MAX_MEMORY_MB: '64' }));
     for (const w of workers) w.start();
     await Promise.all(workers.map((w) => waitFor(async () => w.output.join('').includes('worker running'), 'the worker process to run', 60_000)));
   });

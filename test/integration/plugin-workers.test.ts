@@ -5,7 +5,7 @@ import path from 'node:path';
 import { FakeDiscord } from '../fakes/discord';
 import { Hub, waitFor } from '../support/hub';
 import { LocalRegistry, npmPack, type PackedPlugin } from '../support/plugin-packages';
-import { ServiceProcess } from '../support/processes';
+import { workerBeside, type ServiceProcess } from '../support/processes';
 
 const HOOK_ID = '223344556677889900';
 const HOOK_TOKEN = 'plugin-workers-hook-token-7c1d';
@@ -35,22 +35,7 @@ describe('plugin manager: every worker process loads installs through PostgreSQL
     await hub.stopWorker();
     fake = await new FakeDiscord().start();
     fake.addWebhook(HOOK_ID, HOOK_TOKEN);
-    for (const name of ['a', 'b']) {
-      const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `ihub-plugins-worker-${name}-`));
-      workers.push(
-        new ServiceProcess('worker', () => ({
-          PATH: process.env.PATH,
-          HOME: process.env.HOME,
-          DATABASE_URL: hub.config.databaseUrl,
-          TEMPORAL_ADDRESS: hub.config.temporal.address,
-          TEMPORAL_TASK_QUEUE: hub.config.temporal.taskQueue,
-          ENCRYPTION_MASTER_KEY: hub.config.encryption.masterKey,
-          OUTBOUND_ALLOWED_NETWORKS: '127.0.0.0/8',
-          DATA_DIR: dataDir,
-          LOG_LEVEL: 'info',
-        })),
-      );
-    }
+    for (const name of ['a', 'b']) workers.push(workerBeside(hub.config, `ihub-plugins-worker-${name}-`));
     await Promise.all(workers.map((w) => startWorker(w)));
   });
   after(async () => {

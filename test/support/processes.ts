@@ -8,6 +8,7 @@ import { startEmbeddedPostgres, type EmbeddedPg } from '../../src/dev/embedded-p
 import { ensureTemporalCli } from '../../src/dev/temporal-cli';
 import { startTemporalDevServer, type TemporalDevServer } from '../../src/dev/temporal-dev-server';
 import { ensureSearchAttributes } from '../../src/temporal/search-attributes';
+import type { Config } from '../../src/config';
 import { freePort } from './ports';
 import { PROJECT_ROOT } from './stack';
 
@@ -225,4 +226,24 @@ export class ProcessStack {
     await Promise.all([this.temporal?.stop(), this.pg?.stop()]);
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A worker process beside an in-process Hub (same database, Temporal and key), with a data folder of its own
+ * named after `prefix`; `extraEnv` adds to its environment.
+ */
+export function workerBeside(config: Config, prefix: string, extraEnv: Record<string, string> = {}): ServiceProcess {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  return new ServiceProcess('worker', () => ({
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    DATABASE_URL: config.databaseUrl,
+    TEMPORAL_ADDRESS: config.temporal.address,
+    TEMPORAL_TASK_QUEUE: config.temporal.taskQueue,
+    ENCRYPTION_MASTER_KEY: config.encryption.masterKey,
+    OUTBOUND_ALLOWED_NETWORKS: '127.0.0.0/8',
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'info',
+    ...extraEnv,
+  }));
 }

@@ -57,8 +57,9 @@ export function createAttempt(deps: AttemptDeps) {
   type Input = { deliveryId: string; attempt: number; redelivery: boolean; trigger?: 'scheduled' | 'manual' };
   /** `gated`: the caller handles a `throttled` result (deliveryWorkflowV2), so the target's rate limits apply. */
   function callProvider(input: Input, loaded: Loaded): Promise<AttemptResult>;
-  function callProvider(input: Input, loaded: Loaded, opts: { gated: true }): Promise<AttemptResult | Throttled | LaneHold>;
-  async function callProvider(input: Input, loaded: Loaded, opts: { gated?: boolean } = {}): Promise<AttemptResult | Throttled | LaneHold> {
+  /** `beforeSend`: runs once nothing more holds the attempt, just before the provider is called (a throw: nothing sent). */
+  function callProvider(input: Input, loaded: Loaded, opts: { gated: true; beforeSend?: () => Promise<void> }): Promise<AttemptResult | Throttled | LaneHold>;
+  async function callProvider(input: Input, loaded: Loaded, opts: { gated?: boolean; beforeSend?: () => Promise<void> } = {}): Promise<AttemptResult | Throttled | LaneHold> {
     let startedAtMs = Date.now();
     const finish = (outcome: DeliveryOutcome, known: string[] = []): AttemptResult => {
       const result = toResult(outcome, startedAtMs, known);
@@ -180,11 +181,15 @@ export function createAttempt(deps: AttemptDeps) {
       startedAtMs = Date.now(); // the attempt starts when its slot came
     }
 
+    if (opts.beforeSend) await opts.beforeSend();
     let outcome: DeliveryOutcome;
     // the requests the provider sends and their answers, kept with the attempt once masked (issue 23, gap 9)
     const exchanges: RawExchange[] = [];
     // tells Temporal this attempt is alive; if the worker dies, the workflow learns it within the heartbeat timeout
-    const heartbeat = setInterval(() => Context.current().heartbeat(), HEARTBEAT_EVERY_MS);
+    // (a local activity has no heartbeat: its worker keeps the workflow task alive instead)
+    const heartbeat = setInterval(() => {
+      if (!Context.current().info.isLocal) Context.current().heartbeat();
+    }, HEARTBEAT_EVERY_MS);
     try {
       outcome = await def.deliver({
         deliveryId: delivery.id,

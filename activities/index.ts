@@ -17,7 +17,7 @@ import { Lanes } from '../src/deliveries/lanes';
 
 /** What the activities need, handed in by the worker (or a test): narrow stores, not the DataSource. */
 export interface ActivityDeps {
-  log: Pick<DeliveryLog, 'load' | 'write' | 'cancel'>;
+  log: Pick<DeliveryLog, 'load' | 'write' | 'cancel' | 'mark'>;
   followUps: FollowUpClaims;
   /** Ordered follow-ups (optional: without them deliveries are not laned). */
   lanes?: Pick<Lanes, 'turn' | 'exclude' | 'supersede' | 'toWake'>;
@@ -82,10 +82,29 @@ export function createActivities(deps: ActivityDeps) {
    */
   async function deliverAttempt(input: AttemptInput): Promise<AttemptReport> {
     const loaded = await loadForAttempt(input.deliveryId);
+    // run as a local activity (docs/DESIGN.md decision 15), the attempt is marked before it is sent: finding its
+    // own mark, this local activity is running again after its worker died mid-attempt (the workflow task timed
+    // out before its result was recorded), so the provider may have been called: logged as lost, as
+    // recordLostAttempt does for an activity lost with its worker (a record it had written stands)
+    const token = localAttemptToken();
+    if (token && loaded.delivery.attemptToken === token) {
+      const stored = await lostAttempt(input, loaded);
+      logger.warn({ deliveryId: input.deliveryId, attempt: input.attempt, status: stored.status }, 'attempt run again after its worker was lost: logged as lost');
+      return { kind: 'recorded', result: { outcome: 'retryable', startedAtMs: Date.now(), durationMs: 0, errorCode: 'attempt_lost', error: LOST_ERROR }, stored };
+    }
     const status = loaded.delivery.status;
     // a second start of a finished delivery (e.g. after Temporal forgot the first run): send nothing
     if (input.trigger !== 'manual' && (status === 'success' || status === 'failed' || status === 'superseded')) return { kind: 'closed', status };
-    const result = await callProvider(input, loaded, { gated: true });
+    const beforeSend = token
+      ? async () => {
+          try {
+            await log.mark(input.deliveryId, token);
+          } catch (err) {
+            throw ApplicationFailure.nonRetryable(`could not mark the attempt: ${safeErrorMessage(err)}`, INFRASTRUCTURE_FAILURE);
+          }
+        }
+      : undefined;
+    const result = await callProvider(input, loaded, { gated: true, beforeSend });
     if (result.outcome === 'waiting') return { kind: 'waiting', forDeliveryId: result.waitingFor };
     if (result.outcome === 'superseded') {
       // a later delivery of the lane carries the newer state of the same record: this one ends, never sent
@@ -126,14 +145,17 @@ export function createActivities(deps: ActivityDeps) {
    * called. When the activity had already written its attempt, that record stands and is returned.
    */
   async function recordLostAttempt(input: AttemptInput): Promise<StoredAttempt> {
-    const loaded = await log.load(input.deliveryId);
+    return lostAttempt(input, await log.load(input.deliveryId));
+  }
+
+  async function lostAttempt(input: AttemptInput, loaded: Loaded | undefined): Promise<StoredAttempt> {
     const decided = decideAfterAttempt('retryable', input.attempt, input.budgetBase, scheduleFromPolicy(loaded?.subscription?.retryPolicy), Math.random());
     const stored = await log.write({
       outcome: 'retryable',
       startedAtMs: Date.now(),
       durationMs: 0,
       errorCode: 'attempt_lost',
-      error: 'The attempt did not finish (timeout or worker restart); the receiver may have seen it',
+      error: LOST_ERROR,
       deliveryId: input.deliveryId,
       attempt: input.attempt,
       trigger: input.trigger,
@@ -206,7 +228,7 @@ export function createActivities(deps: ActivityDeps) {
           logger.warn({ deliveryId: r.deliveryId, attempt: r.attempt, err: safeErrorMessage(err) }, 'attempt not logged yet; the workflow will retry it');
           return undefined;
         }
-        Context.current().heartbeat();
+        if (!Context.current().info.isLocal) Context.current().heartbeat();
         await new Promise((resolve) => setTimeout(resolve, waitMs));
       }
     }
@@ -235,6 +257,25 @@ function subjectOf(loaded: Loaded): AttemptSubject {
     id: d.id, subscriptionId: d.subscriptionId, subscriptionName: loaded.subscription?.name, provider: d.provider,
     event: d.event, emissionId: d.emissionId, test: d.test,
   };
+}
+
+/** What an attempt lost with its activity or its worker is logged with. */
+const LOST_ERROR = 'The attempt did not finish (timeout or worker restart); the receiver may have seen it';
+
+/**
+ * The token of the attempt when it runs as a local activity: its run and its sequence in that run's commands,
+ * the same when the workflow task is retried after its worker died and the same local activity runs again,
+ * another for any later attempt. Undefined for a (non-local) activity, or outside one (a unit test).
+ */
+function localAttemptToken(): string | undefined {
+  let info;
+  try {
+    info = Context.current().info;
+  } catch {
+    return undefined;
+  }
+  const runId = info.workflowExecution?.runId;
+  return info.isLocal && runId ? `${runId}:${info.activityId}` : undefined;
 }
 
 /** The activity interface the workflow proxies. */

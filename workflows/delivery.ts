@@ -4,6 +4,7 @@ import {
   continueAsNew,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   sleep,
   upsertSearchAttributes,
@@ -15,6 +16,7 @@ import {
   DEFER_MS,
   INFRA_RETRY_MS,
   LANE_RECHECK_MS,
+  LOCAL_ATTEMPT_OPTIONS,
   deliveryGone,
   historyIsLong,
   isInfrastructureFailure,
@@ -36,9 +38,13 @@ import {
 // workflow's round trips through Temporal are most of a delivery's cost (see bench/ and the README).
 const { deliverAttempt } = proxyActivities<Activities>(ATTEMPT_ACTIVITY_OPTIONS);
 const { loadDeliveryPlan, recordAttempt, recordLostAttempt, recordCancelled } = proxyActivities<Activities>(DB_ACTIVITY_OPTIONS);
+// the same attempt as a local activity: one workflow task and no activity task per successful delivery
+const { deliverAttempt: deliverAttemptLocally } = proxyLocalActivities<Activities>(LOCAL_ATTEMPT_OPTIONS);
 
 /** The patch that lets a long-running delivery continue as new (runs started before it replay without). */
 const CONTINUE_AS_NEW_PATCH = 'continue-as-new-when-long';
+/** The patch that runs attempts as local activities (runs that made attempts before it keep activities until it is met). */
+const LOCAL_ATTEMPT_PATCH = 'attempt-as-local-activity';
 
 /**
  * Drives one delivery to success or failure, recording every attempt exactly. A delivery whose row is gone
@@ -126,7 +132,8 @@ async function run(input: DeliveryWorkflowInput): Promise<FinalStatus> {
     attempt += 1;
     let stored: StoredAttempt;
     try {
-      const report = await deliverAttempt({ deliveryId: input.deliveryId, attempt, trigger, redelivery, budgetBase });
+      const attemptInput = { deliveryId: input.deliveryId, attempt, trigger, redelivery, budgetBase };
+      const report = patched(LOCAL_ATTEMPT_PATCH) ? await deliverAttemptLocally(attemptInput) : await deliverAttempt(attemptInput);
       infraFailures = 0;
       if (report.kind === 'closed') {
         finished = true;

@@ -1,7 +1,7 @@
 // What both delivery workflows (V2 and the V1 kept for open runs) share: activity options, the waits of
 // their loop, and how they tell an attempt that could not start. Imports only @temporalio/workflow and the
 // pure ./types, so the bench's bare baseline uses the same options.
-import { ActivityFailure, ApplicationFailure, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, workflowInfo, type ActivityOptions, type LocalActivityOptions } from '@temporalio/workflow';
 import { CLOSING_FAILURE, INFRASTRUCTURE_FAILURE, NOT_FOUND_FAILURE } from './types';
 
 /**
@@ -11,6 +11,18 @@ import { CLOSING_FAILURE, INFRASTRUCTURE_FAILURE, NOT_FOUND_FAILURE } from './ty
 export const ATTEMPT_ACTIVITY_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '2 minutes',
   heartbeatTimeout: '15 seconds',
+  retry: { maximumAttempts: 1 },
+};
+
+/**
+ * The same attempt as a local activity (docs/DESIGN.md decision 15): run by the worker inside the workflow task
+ * that schedules it, so a successful delivery takes one workflow task and no activity task. No heartbeat: a
+ * worker lost mid-attempt shows as the workflow task timing out, and the attempt run again finds its own mark
+ * (DeliveryLog.mark) and is logged as lost. An attempt longer than the workflow task timeout keeps that task
+ * alive (the SDK completes it with a heartbeat and goes on).
+ */
+export const LOCAL_ATTEMPT_OPTIONS: LocalActivityOptions = {
+  startToCloseTimeout: '2 minutes',
   retry: { maximumAttempts: 1 },
 };
 
@@ -30,15 +42,24 @@ export const DEFER_MS = [500, 1_000, 2_000, 5_000, 10_000, 30_000, 60_000];
  */
 export const LANE_RECHECK_MS = [5_000, 15_000, 60_000, 300_000];
 
+/**
+ * The type of the ApplicationFailure an activity threw: an activity's comes wrapped in an ActivityFailure, a
+ * local activity's (the attempt since decision 15) as it was thrown.
+ */
+function thrownType(err: unknown): string | undefined | null {
+  const thrown = err instanceof ActivityFailure ? err.cause : err;
+  return thrown instanceof ApplicationFailure ? thrown.type : undefined;
+}
+
 /** Activities throw `Infrastructure` when they could not even load the delivery (nothing was sent). */
 export function isInfrastructureFailure(err: unknown): boolean {
-  return err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === INFRASTRUCTURE_FAILURE;
+  return thrownType(err) === INFRASTRUCTURE_FAILURE;
 }
 
 
 /** True when an activity reported that the delivery row does not exist. */
 export function isNotFoundFailure(err: unknown): boolean {
-  return err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === NOT_FOUND_FAILURE;
+  return thrownType(err) === NOT_FOUND_FAILURE;
 }
 
 /** How a delivery workflow ends when its row is gone: failed, with the reason as its failure. */

@@ -30,7 +30,8 @@ export class DeliveryLog {
               d.test, d.created_at, d.subject_key, d.lane_seq, e.occurred_at,
               s.id AS s_id, s.name AS s_name, s.config AS s_config, s.connection_id AS s_connection_id, s.retry_policy AS s_retry_policy,
               s.coalesce_follow_ups AS s_coalesce,
-              c.config AS c_config, ps.enabled AS provider_enabled
+              c.config AS c_config, ps.enabled AS provider_enabled,
+              (SELECT m.token FROM attempt_marks m WHERE m.delivery_id = d.id) AS attempt_token
          FROM deliveries d
          LEFT JOIN emissions e ON e.id = d.emission_id
          LEFT JOIN subscriptions s ON s.id = d.subscription_id
@@ -57,6 +58,7 @@ export class DeliveryLog {
         createdAt: row.created_at,
         subjectKey: row.subject_key,
         laneSeq: row.lane_seq,
+        attemptToken: row.attempt_token,
       },
       emission: row.occurred_at ? { occurredAt: row.occurred_at } : null,
       subscription: row.s_id
@@ -173,6 +175,18 @@ export class DeliveryLog {
     return { status: row.status, delayMs: row.next_retry_at ? Math.max(0, row.next_retry_at.getTime() - Date.now()) : 0 };
   }
 
+  /**
+   * Marks the attempt a local activity is about to send (its token: run id and activity sequence), just before
+   * the provider is called: that activity run again after its worker died finds its own token in load() and
+   * logs the attempt as lost instead of sending it a second time unlogged. One row per delivery, overwritten.
+   */
+  async mark(deliveryId: string, token: string): Promise<void> {
+    await this.dataSource.query(
+      `INSERT INTO attempt_marks (delivery_id, token) VALUES ($1, $2) ON CONFLICT (delivery_id) DO UPDATE SET token = EXCLUDED.token`,
+      [deliveryId, token],
+    );
+  }
+
   /** Ends a delivery as cancelled by an operator. */
   async cancel(deliveryId: string, reason: string): Promise<void> {
     await this.dataSource.query(
@@ -220,6 +234,7 @@ interface LoadedRow {
   s_coalesce: boolean | null;
   c_config: Record<string, unknown> | null;
   provider_enabled: boolean | null;
+  attempt_token: string | null;
 }
 
 /** One delivery and what it points at, as an attempt needs it (see DeliveryLog.load). */
@@ -239,6 +254,8 @@ export interface Loaded {
     /** Set at ingest for events with a subject (ordered follow-ups); null otherwise. */
     subjectKey: string | null;
     laneSeq: string | null;
+    /** The token of the local activity that last began sending an attempt (see mark); null: none has. */
+    attemptToken?: string | null;
   };
   emission: { occurredAt: Date } | null;
   subscription: {

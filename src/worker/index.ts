@@ -199,6 +199,8 @@ function workerOptions(opts: Parameters<typeof buildWorker>[0], config: Config) 
       }),
     },
     maxConcurrentActivityTaskExecutions: config.workerMaxConcurrentActivities,
+    // attempts run as local activities (docs/DESIGN.md decision 15): the same bound on attempts in flight
+    maxConcurrentLocalActivityExecutions: config.workerMaxConcurrentActivities,
     // caps the workflows held in memory between their tasks; the SDK's default grows with the heap limit (~2,300
     // here). Not a bound on the worker's memory by itself (the starvation test saw 2.9 GB RSS while seeding)
     maxCachedWorkflows: config.workerMaxCachedWorkflows,

@@ -7,7 +7,7 @@ import { getStack } from '../support/stack';
 import { OneTargetKey1765431870000 } from '../../entities/migrations/1765431870000-OneTargetKey';
 import { boundedTargetKey } from '../../src/targets/key';
 
-const TABLES = ['api_tokens', 'connections', 'deliveries', 'delivery_attempts', 'emissions', 'event_types', 'external_records', 'plugins', 'provider_settings', 'recoveries', 'replays', 'subscriptions', 'target_health', 'target_limits', 'target_outcomes', 'ui_sessions'];
+const TABLES = ['api_tokens', 'attempt_marks', 'connections', 'deliveries', 'delivery_attempts', 'emissions', 'event_types', 'external_records', 'plugins', 'provider_settings', 'recoveries', 'replays', 'subscriptions', 'target_health', 'target_limits', 'target_outcomes', 'ui_sessions'];
 
 async function tables(ds: DataSource): Promise<string[]> {
   const rows: { table_name: string }[] = await ds.query(

@@ -46,8 +46,9 @@ describe('delivery workflow paths with stub activities', function () {
   it('writes no status upsert when a new delivery succeeds at its first attempt (quietSuccess), and every status after a retry', async () => {
     const upserts = async (workflowId: string) =>
       (await historyEvents(workflowId))
-        .filter((e) => e.upsertWorkflowSearchAttributesEventAttributes)
-        .map((e) => Buffer.from(e.upsertWorkflowSearchAttributesEventAttributes!.searchAttributes!.indexedFields!.HubDeliveryStatus!.data!).toString());
+        .map((e) => e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.HubDeliveryStatus?.data)
+        .filter((data) => data)
+        .map((data) => Buffer.from(data!).toString());
     let ids: string[] = [];
     const stubs = new StubActivities([recorded('success'), recorded('success'), recorded('retrying', 50), recorded('success')]);
     await run(stubs, async (tq) => {

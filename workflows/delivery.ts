@@ -72,7 +72,8 @@ async function run(input: DeliveryWorkflowInput): Promise<FinalStatus> {
   let woken = false;
   let cancelReason: string | undefined;
   let finished = false;
-  // HubDeliveryStatus as started (pending) until a status is upserted; only a fresh run may leave a success unwritten
+  // HubDeliveryStatus as started (pending) until a status is upserted. No start sets quietSuccess any more
+  // (DESIGN decision 14); runs started with it wrote no upsert for a first-attempt success and must replay so
   const quiet = input.quietSuccess === true && input.fresh === true && !input.resume;
   let statusShown = false;
   // the delivery ahead in the lane has ended (a signal that may come at any time, even during an attempt)
@@ -188,8 +189,7 @@ async function run(input: DeliveryWorkflowInput): Promise<FinalStatus> {
       // activity wrote its attempt before it was lost, that record stands and tells where the delivery is.
       stored = await recordLostAttempt({ deliveryId: input.deliveryId, attempt, trigger, redelivery, budgetBase });
     }
-    // the happy path of a new delivery shows no status change in Temporal (input.quietSuccess: new starts only,
-    // so recorded histories replay with their upsert); any other outcome, or a success after one, is written
+    // every status is written, except a first-attempt success of a run started with quietSuccess (replay only)
     if (!(quiet && stored.status === 'success' && !statusShown)) {
       upsertSearchAttributes([{ key: SA_DELIVERY_STATUS, value: stored.status }]);
       statusShown = true;

@@ -19,9 +19,10 @@ export interface DeliveryWorkflowInput {
    */
   fresh?: boolean;
   /**
-   * Set by starts since issue 22 (with `fresh`): a delivery whose first shown status is `success` writes no
-   * HubDeliveryStatus upsert (no history event, no visibility write on the happy path); its run closes
-   * Completed with `pending` still shown. Runs started without it (recorded histories) upsert as before.
+   * Set by no start any more (docs/DESIGN.md decision 14): a run started with it (with `fresh`) wrote no
+   * HubDeliveryStatus upsert when its first shown status was `success`, and closed with `pending` shown. Kept
+   * so that such runs replay: ignoring it would add an upsert their histories do not hold (a determinism
+   * error; test/fixtures/histories/v2-quiet-success.json).
    */
   quietSuccess?: boolean;
   /**

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { temporal } from '@temporalio/proto';
 import { activityStores, createActivities } from '../../activities';
 import { createSecretBox } from '../../src/secrets/crypto';
 import { outboundClient } from '../../src/outbound';
@@ -59,18 +60,22 @@ describe('delivery workflow versions and the exactness of the log', function () 
     });
   }
 
-  it('delivers with one activity per successful attempt', async () => {
+  it('delivers with one local activity and one workflow task per successful attempt (DESIGN decision 15)', async () => {
     const d = await ingest('evt-v2-one');
     await settled(d.id);
     const { client } = await getStack();
     const history = await client.workflow.getHandle(d.workflowId).fetchHistory();
-    const scheduled = (history.events ?? [])
-      .filter((e) => e.activityTaskScheduledEventAttributes)
-      .map((e) => e.activityTaskScheduledEventAttributes!.activityType!.name);
-    assert.deepEqual(scheduled, ['deliverAttempt']);
+    const events = history.events ?? [];
+    const types = events.map((e) => temporal.api.enums.v1.EventType[e.eventType!]);
+    const scheduled = events.filter((e) => e.activityTaskScheduledEventAttributes);
+    assert.deepEqual(scheduled, [], `no activity task: ${types.join(', ')}`);
+    const localActivities = events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity');
+    assert.equal(localActivities.length, 1, `the attempt, as one local activity: ${types.join(', ')}`);
+    assert.equal(events.filter((e) => e.workflowTaskCompletedEventAttributes).length, 1, `one workflow task: ${types.join(', ')}`);
     const started = history.events?.find((e) => e.workflowExecutionStartedEventAttributes)?.workflowExecutionStartedEventAttributes;
     assert.equal(started?.workflowType?.name, 'deliveryWorkflowV2');
     assert.equal(receiver.at('/hook').length, 1);
+    console.log(`      history of a first-attempt success (${types.length} events): ${types.map((t) => t.replace('EVENT_TYPE_', '')).join(', ')}`);
   });
 
   it('keeps a logged attempt: a second record of the same attempt (a lost activity, a retry) changes nothing', async () => {

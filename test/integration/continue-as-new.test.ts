@@ -30,7 +30,8 @@ describe('long deliveries continue as new', function () {
       uiPort: await freePort(),
       namespace: 'default',
       headless: true,
-      dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 30 },
+      // a few dozen events: an attempt as a local activity writes fewer events than an activity (DESIGN decision 15)
+      dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 20 },
     });
     connection = await Connection.connect({ address: server.address });
     await ensureSearchAttributes(connection, 'default');

@@ -43,10 +43,10 @@ describe('recorded delivery histories replay on the current workflow code', func
 
 describe('a recorded history altered the way a careless change would alter the code', function () {
   this.timeout(120_000);
-  // v2-success as recorded, but its attempt scheduled under another activity type: what an open run would meet
-  // if the workflow code swapped its activity without patched(). Replay must refuse it, or the replay test
-  // above could pass whatever the code does.
-  const ORIGINAL = 'v2-success.json';
+  // v2-success as recorded before the attempt became a local activity (its attempt an activity task), but its
+  // attempt scheduled under another activity type: what an open run would meet if the workflow code swapped its
+  // activity without patched(). Replay must refuse it, or the replay test above could pass whatever the code does.
+  const ORIGINAL = 'v2-success@36e1d0a.json';
 
   function history(alter: boolean): temporal.api.history.v1.History {
     const json = JSON.parse(fs.readFileSync(path.join(HISTORIES_DIR, ORIGINAL), 'utf8'));

@@ -73,7 +73,8 @@ describe('a delivery whose row is gone', function () {
     assert.equal(failure.type, 'DeliveryNotFound');
     const { client } = await getStack();
     const events = (await client.workflow.getHandle(d.workflowId).fetchHistory()).events ?? [];
-    const attempts = events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'deliverAttempt');
+    // attempts run as local activities (DESIGN decision 15): one marker each, the only local activities of the run
+    const attempts = events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity');
     assert.equal(attempts.length, 2, 'the first attempt and the one that found the row gone; no waiting after it');
     assert.equal(receiver.at('/hook').length, 1);
   });

@@ -138,8 +138,13 @@ describe('production topology: Temporal server on PostgreSQL, 2 APIs, 2 workers 
     const counts = new Map<string, number>();
     for (const row of rows) {
       const history = await client.workflow.getHandle(`delivery:${row.emissionId}:${subscriptionId}`).fetchHistory();
+      // an attempt is a local activity (DESIGN decision 15): run by the worker that completed the workflow task
+      // its marker was recorded in; an attempt of a run from before it, by the worker that started its activity task
+      const taskCompletedBy = new Map<string, string>();
       for (const e of history.events ?? []) {
-        const identity = e.activityTaskStartedEventAttributes?.identity;
+        if (e.workflowTaskCompletedEventAttributes?.identity) taskCompletedBy.set(String(e.eventId), e.workflowTaskCompletedEventAttributes.identity);
+        const local = e.markerRecordedEventAttributes?.markerName === 'core_local_activity' ? e.markerRecordedEventAttributes.workflowTaskCompletedEventId : undefined;
+        const identity = e.activityTaskStartedEventAttributes?.identity ?? (local != null ? taskCompletedBy.get(String(local)) : undefined);
         if (identity) counts.set(identity, (counts.get(identity) ?? 0) + 1);
       }
     }

@@ -124,14 +124,14 @@ export class IngestService {
       );
       const inserted: { id: string; subscription_id: string; provider: string; workflow_id: string; event: string }[] = await tx.query(
         insertDeliveriesSql({
-          // typed: the parameters appear only in the SELECT list, where PostgreSQL cannot infer them
-          emission: { id: '$1::varchar', event: '$2::varchar', systemIds: '$3::text[]', payload: '$4::jsonb' },
+          // the emission just stored, as replays read theirs (its payload copied only with DELIVERY_PAYLOAD_COPY)
+          emission: { id: 'e.id', event: 'e.event', systemIds: 'e.system_ids', payload: 'e.payload' },
           payloadCopy: this.payloadCopy,
-          from: 'FROM subscriptions s WHERE s.id = $5',
+          from: 'FROM subscriptions s JOIN emissions e ON e.id = $1 WHERE s.id = $2',
           test: true,
           returning: 'id, subscription_id, provider, workflow_id, event',
         }),
-        [emissionId, sub.event, systemIds, payload, sub.id],
+        [emissionId, sub.id],
       );
       if (inserted.length !== 1) throw notFound(`Subscription ${sub.id} was deleted`); // rolls the emission back too
       return inserted.map((r) => ({ id: r.id, subscriptionId: r.subscription_id, provider: r.provider, workflowId: r.workflow_id, event: r.event, status: 'pending' as const }));

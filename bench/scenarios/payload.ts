@@ -1,4 +1,4 @@
-// Scenario 10: the payload stored once (issue 21 item 5). Events of 64 KB fanned out to 10 webhook
+// Scenario 11: the payload stored once (issue 21 item 5). Events of 64 KB fanned out to 10 webhook
 // subscriptions, all delivered; what `deliveries` and `emissions` grew by (pg_total_relation_size: heap, TOAST
 // and indexes), with the payload stored once (DELIVERY_PAYLOAD_COPY=false) against the baseline of the same run,
 // a hub that also copies it onto every delivery row (DELIVERY_PAYLOAD_COPY=true, this release's default and
@@ -89,7 +89,7 @@ export const payloadScenario: Scenario = {
       const once = await measure(opts, false, events, receiver);
       opts.log(`payload: stored once ${JSON.stringify(once)}`);
       const total = (m: Measured) => m.deliveriesBytes + m.emissionsBytes;
-      const sc = `10 payload ${events} x 64 KB -> ${FAN_OUT} subs`;
+      const sc = `11 payload ${events} x 64 KB -> ${FAN_OUT} subs`;
       const kb = (n: number) => Math.round(n / 1024);
       const rows: Row[] = [
         {

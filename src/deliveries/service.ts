@@ -83,7 +83,7 @@ export class DeliveryService {
    * says when retention dropped them with the payload.
    */
   async attempt(id: string, attempt: number) {
-    const { delivery: row } = await this.row(id);
+    const row = await this.entity(id);
     const rows: { attempt: number; started_at: Date; outcome: string; exchanges: unknown[] | null }[] = await this.dataSource.query(
       `SELECT attempt, started_at, outcome, exchanges FROM delivery_attempts WHERE delivery_id = $1 AND attempt = $2 ORDER BY id LIMIT 1`,
       [id, attempt],
@@ -117,7 +117,7 @@ export class DeliveryService {
 
   /** Stops further retries: the delivery ends `failed` with the reason. */
   async cancel(id: string, reason = 'Cancelled by an operator; no further retries'): Promise<void> {
-    const { delivery: row } = await this.row(id);
+    const row = await this.entity(id);
     if (row.status === 'success' || row.status === 'failed' || row.status === 'superseded') {
       throw conflict(`Delivery ${id} already ended with status ${row.status}`);
     }
@@ -215,6 +215,13 @@ export class DeliveryService {
       byProvider[r.provider].total += n;
     }
     return { since: since.toISOString(), hours, total, byStatus, byEvent, byProvider };
+  }
+
+  /** One delivery row, without its payload. */
+  private async entity(id: string): Promise<DeliveryEntity> {
+    const row = await this.repo.findOneBy({ id });
+    if (!row) throw notFound(`Delivery ${id} does not exist`);
+    return row;
   }
 
   /** One delivery with the payload it shows (from its emission: src/deliveries/payload.ts). */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { templateField } from '../shared/template';
-import { SECRET_META, secretMeta } from '../shared/secret-field';
+import { secretMeta } from '../shared/secret-field';
 
 const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 

@@ -7,7 +7,7 @@ import { classifyOpsgenieResponse, parseOpsgenieAnswer } from './classify';
 import { ALIAS_MAX, opsgenieBase, opsgenieConfigSchema, type OpsgenieConfig } from './config';
 import { followRequest } from './request-status';
 
-export { opsgenieConfigSchema, OPSGENIE_API_BASES, type OpsgenieConfig } from './config';
+export { opsgenieConfigSchema, type OpsgenieConfig } from './config';
 
 type Action = 'creation' | 'a note' | 'close';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { SECRET_META, secretMeta } from '../shared/secret-field';
+import { secretMeta } from '../shared/secret-field';
 
 /** Longest script, in characters. */
 export const MAX_SOURCE_CHARS = 100_000;

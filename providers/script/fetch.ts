@@ -2,7 +2,7 @@ import { safeErrorMessage } from '../shared/sanitise';
 import { OutboundError } from '../http/guarded-client';
 import type { GuardedHttpClient, OutboundRequest } from '../types';
 import type { FetchHandler } from './pool';
-import type { SandboxFetchReply, SandboxFetchRequest } from './protocol';
+import type { SandboxFetchRequest } from './protocol';
 
 const METHODS: ReadonlySet<string> = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;

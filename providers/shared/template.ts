@@ -170,14 +170,6 @@ function collectTags(spans: Mustache.TemplateSpans, inSection: boolean, out: Tag
   return out;
 }
 
-/** The names a template reads (variables and sections, dotted as written), each once, in order. Throws on bad syntax. */
-export function referencedPaths(template: string): string[] {
-  const names = collectTags(parseTemplate(template), false, [])
-    .filter((tag) => tag.kind !== '>' && tag.name !== '.')
-    .map((tag) => tag.name);
-  return [...new Set(names)];
-}
-
 const STRING = { type: 'string' };
 const FIXED_VIEW_SCHEMA = {
   type: 'object',

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { SECRET_META, secretMeta } from '../shared/secret-field';
+import { secretMeta } from '../shared/secret-field';
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 const MAX_ENV_VARS = 50;

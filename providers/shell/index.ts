@@ -8,7 +8,7 @@ import { shellEnvironment } from './environment';
 import { runShell, type ShellRun } from './run';
 import { DEFAULT_SANDBOX, planSandbox, SandboxUnavailable, type SandboxPlan, type ShellSandboxOptions } from './sandbox';
 
-export { shellConfigSchema, type ShellConfig, MAX_SHELL_TIMEOUT_MS } from './config';
+export { shellConfigSchema, type ShellConfig } from './config';
 export { flattenPayload, envKey, shellEnvironment } from './environment';
 export { DEFAULT_SANDBOX, type ShellSandboxOptions } from './sandbox';
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { templateField } from '../shared/template';
-import { SECRET_META, secretMeta } from '../shared/secret-field';
+import { secretMeta } from '../shared/secret-field';
 
 /** The public Bot API; a local Bot API server (or a test fake) can stand in for it. */
 export const TELEGRAM_API_BASE_URL = 'https://api.telegram.org';

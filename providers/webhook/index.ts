@@ -5,7 +5,7 @@ import { buildWebhookRequest, readExternalId } from './request';
 import { TemplateError, checkTemplatePaths, exampleView, renderJsonTemplate } from '../shared/template';
 
 export { webhookConfigSchema, type WebhookConfig } from './config';
-export { WebhookSigner, WebhookVerificationError, generateWebhookSecret, WEBHOOK_TOLERANCE_SECONDS } from './signing';
+export { WebhookSigner } from './signing';
 
 /** Save-time checks beyond the schema: template paths that can never exist, and a JSON body the example breaks. */
 export function validateWebhookConfig(config: WebhookConfig, eventType: EventTypeInfo): FieldProblem[] {

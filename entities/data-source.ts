@@ -27,7 +27,7 @@ import { PluginDisabled1765437210000 } from './migrations/1765437210000-PluginDi
 import { TargetChangeNotify1765437220000 } from './migrations/1765437220000-TargetChangeNotify';
 import { AttemptExchanges1765468300000 } from './migrations/1765468300000-AttemptExchanges';
 
-export const ENTITIES = [
+const ENTITIES = [
   EventTypeEntity,
   EmissionEntity,
   SubscriptionEntity,

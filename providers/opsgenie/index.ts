@@ -21,7 +21,7 @@ const NO_ALERT = /does ?n[o']t exist|not found/i;
  * reports a processing failure (an unknown team, say) as a permanent one; a note for an alert that no longer
  * exists creates the alert instead, a close of one is done already.
  */
-export async function deliverOpsgenie(ctx: DeliveryContext<OpsgenieConfig>): Promise<DeliveryOutcome> {
+async function deliverOpsgenie(ctx: DeliveryContext<OpsgenieConfig>): Promise<DeliveryOutcome> {
   const secrets = [ctx.config.apiKey];
   const alias = ctx.followUp?.externalId ?? subjectDedupKey(ctx, ALIAS_MAX);
   const base = opsgenieBase(ctx.config);

@@ -9,7 +9,7 @@ import { buildPagerdutyEvent } from './event';
 export { pagerdutyConfigSchema, type PagerdutyConfig } from './config';
 
 /** One attempt: `POST {apiBaseUrl}/v2/enqueue` with the routing key in the body. */
-export async function deliverPagerduty(ctx: DeliveryContext<PagerdutyConfig>): Promise<DeliveryOutcome> {
+async function deliverPagerduty(ctx: DeliveryContext<PagerdutyConfig>): Promise<DeliveryOutcome> {
   const secrets = [ctx.config.routingKey];
   const event = buildPagerdutyEvent(ctx);
   try {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { secretMeta } from '../shared/secret-field';
 
 /** Longest script, in characters. */
-export const MAX_SOURCE_CHARS = 100_000;
+const MAX_SOURCE_CHARS = 100_000;
 const MAX_SECRETS = 50;
 
 /** Config of one script subscription. The script convention is described in providers/script/README.md. */

@@ -38,7 +38,7 @@ export function guardedFetchHandler(http: GuardedHttpClient, secrets: string[]):
 }
 
 /** Why a request cannot be sent, or undefined when it can. */
-export function checkRequest(request: SandboxFetchRequest): string | undefined {
+function checkRequest(request: SandboxFetchRequest): string | undefined {
   if (typeof request.method !== 'string' || !METHODS.has(request.method)) {
     return `method must be one of ${[...METHODS].join(', ')}`;
   }

@@ -88,7 +88,7 @@ export function renderTemplate(template: string, view: TemplateView, target: Exc
 }
 
 /** The error for a JSON body template that rendered to invalid JSON: says how to quote, never what the values were. */
-export const INVALID_JSON_BODY =
+const INVALID_JSON_BODY =
   'bodyTemplate did not render to valid JSON: write text values inside quotes ("{{payload.title}}") ' +
   'and whole JSON values bare with triple braces ({{{payload}}})';
 
@@ -139,7 +139,7 @@ export function templateField(max: number) {
 }
 
 /** The syntax error of `template`, or undefined when it parses. */
-export function templateSyntaxError(template: string): string | undefined {
+function templateSyntaxError(template: string): string | undefined {
   try {
     parseTemplate(template);
     return undefined;

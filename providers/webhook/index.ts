@@ -8,7 +8,7 @@ export { webhookConfigSchema, type WebhookConfig } from './config';
 export { WebhookSigner } from './signing';
 
 /** Save-time checks beyond the schema: template paths that can never exist, and a JSON body the example breaks. */
-export function validateWebhookConfig(config: WebhookConfig, eventType: EventTypeInfo): FieldProblem[] {
+function validateWebhookConfig(config: WebhookConfig, eventType: EventTypeInfo): FieldProblem[] {
   const problems = [
     ...checkTemplatePaths(config.url, eventType, 'config.url'),
     ...Object.entries(config.headers).flatMap(([name, value]) => checkTemplatePaths(value, eventType, `config.headers.${name}`)),

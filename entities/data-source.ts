@@ -28,7 +28,7 @@ import { TargetChangeNotify1765437220000 } from './migrations/1765437220000-Targ
 import { AttemptExchanges1765468300000 } from './migrations/1765468300000-AttemptExchanges';
 import { PayloadOnEmission1765531407000 } from './migrations/1765531407000-PayloadOnEmission';
 
-export const ENTITIES = [
+const ENTITIES = [
   EventTypeEntity,
   EmissionEntity,
   SubscriptionEntity,

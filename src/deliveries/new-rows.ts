@@ -28,7 +28,7 @@ export interface NewDeliveryRows {
 /** The initial status of every new delivery. */
 export const NEW_DELIVERY_STATUS = 'pending';
 
-/** SQL twin of deliveryWorkflowId() (workflows/types.ts): `delivery:<emission id>:<subscription id>`. */
+/** The workflow id of a delivery, in SQL: `delivery:<emission id>:<subscription id>` (one per emission and subscription). */
 export function deliveryWorkflowIdSql(emissionId: string, subscriptionId: string): string {
   return `'delivery:' || ${emissionId} || ':' || ${subscriptionId}`;
 }

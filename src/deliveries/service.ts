@@ -2,7 +2,7 @@ import type { DataSource, SelectQueryBuilder } from 'typeorm';
 import { EmissionEntity } from '../../entities/emission.entity';
 import { deliveryPayloadPurgedAtSql, deliveryPayloadSql } from './payload';
 import { DeliveryAttemptEntity } from '../../entities/delivery-attempt.entity';
-import { DELIVERY_STATUSES, DeliveryEntity, OPEN_DELIVERY_STATUSES, type DeliveryStatus } from '../../entities/delivery.entity';
+import { DELIVERY_STATUSES, DeliveryEntity, OPEN_DELIVERY_STATUSES } from '../../entities/delivery.entity';
 import { conflict, notFound } from '../http/problem';
 import type { Position } from '../api/cursor';
 import type { IngestService } from '../ingest/service';

@@ -26,9 +26,10 @@ import { OneTargetKey1765431870000 } from './migrations/1765431870000-OneTargetK
 import { PluginDisabled1765437210000 } from './migrations/1765437210000-PluginDisabled';
 import { TargetChangeNotify1765437220000 } from './migrations/1765437220000-TargetChangeNotify';
 import { AttemptExchanges1765468300000 } from './migrations/1765468300000-AttemptExchanges';
+import { PayloadOnEmission1765531407000 } from './migrations/1765531407000-PayloadOnEmission';
 import { AttemptMarks1765541730000 } from './migrations/1765541730000-AttemptMarks';
 
-export const ENTITIES = [
+const ENTITIES = [
   EventTypeEntity,
   EmissionEntity,
   SubscriptionEntity,
@@ -59,6 +60,7 @@ export const MIGRATIONS = [
   PluginDisabled1765437210000,
   TargetChangeNotify1765437220000,
   AttemptExchanges1765468300000,
+  PayloadOnEmission1765531407000,
   AttemptMarks1765541730000,
 ];
 

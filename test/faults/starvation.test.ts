@@ -433,6 +433,10 @@ async function pool<T>(items: T[], n: number, fn: (item: T) => Promise<void>): P
 
     // no starvation: new deliveries' first attempts keep within 2x of the quiet figure
     assert.ok(p99(loaded) <= 2 * p99(quiet), `loaded p99 ${p99(loaded)} ms within 2x the quiet p99 ${p99(quiet)} ms`);
+    // bounded memory; the worker's cache gauge read its real cache: full while seeding, never above its cap
+    const cached = timeline.map((r) => r['main.cached']).filter((n) => Number.isFinite(n));
+    assert.ok(cached.length > 0 && Math.max(...cached) > 0, `the worker's cached-workflows gauge was read (${cached.length} samples)`);
+    assert.ok(Math.max(...cached) <= 500, `cached workflows ${Math.max(...cached)} within WORKER_MAX_CACHED_WORKFLOWS (500)`);
     // bounded memory
     assert.ok(loadedPeakMb <= quietPeakMb + RSS_GROWTH_BOUND_MB, `worker RSS ${loadedPeakMb.toFixed(0)} MB within ${RSS_GROWTH_BOUND_MB} MB of its quiet peak ${quietPeakMb.toFixed(0)} MB`);
     assert.ok(loadedPeakMb <= RSS_ABSOLUTE_BOUND_MB, `worker RSS ${loadedPeakMb.toFixed(0)} MB under ${RSS_ABSOLUTE_BOUND_MB} MB`);

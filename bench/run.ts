@@ -7,7 +7,7 @@
 // --tmpdir puts the stacks' PostgreSQL data and Temporal SQLite file there (e.g. /dev/shm, to take the
 // disk's fsync out of the numbers); default: the system temp folder, as the dev stack runs.
 //
-// Scenarios: ingest latency e2e (alias memory) fanout flaky log retention lanes plugins compare. Default: all but compare
+// Scenarios: ingest latency e2e (alias memory) fanout flaky log retention lanes plugins payload compare. Default: all but compare
 // (issue 22's comparison with the bare floor, about 6 minutes on its own: `node dist/bench/run.js compare`).
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -27,8 +27,9 @@ import { retentionScenario } from './scenarios/retention';
 import { lanesScenario } from './scenarios/lanes';
 import { pluginsScenario } from './scenarios/plugins';
 import { compareScenario } from './scenarios/compare';
+import { payloadScenario } from './scenarios/payload';
 
-const SCENARIOS: Scenario[] = [ingestScenario, latencyScenario, e2eScenario, fanoutScenario, flakyScenario, logScenario, retentionScenario, lanesScenario, pluginsScenario, compareScenario];
+const SCENARIOS: Scenario[] = [ingestScenario, latencyScenario, e2eScenario, fanoutScenario, flakyScenario, logScenario, retentionScenario, lanesScenario, pluginsScenario, payloadScenario, compareScenario];
 const ALIASES: Record<string, string> = { memory: 'e2e', throughput: 'e2e', 'first-attempt': 'latency', deliveries: 'log' };
 
 interface Args {

@@ -26,8 +26,9 @@ import { OneTargetKey1765431870000 } from './migrations/1765431870000-OneTargetK
 import { PluginDisabled1765437210000 } from './migrations/1765437210000-PluginDisabled';
 import { TargetChangeNotify1765437220000 } from './migrations/1765437220000-TargetChangeNotify';
 import { AttemptExchanges1765468300000 } from './migrations/1765468300000-AttemptExchanges';
+import { PayloadOnEmission1765531407000 } from './migrations/1765531407000-PayloadOnEmission';
 
-export const ENTITIES = [
+const ENTITIES = [
   EventTypeEntity,
   EmissionEntity,
   SubscriptionEntity,
@@ -58,6 +59,7 @@ export const MIGRATIONS = [
   PluginDisabled1765437210000,
   TargetChangeNotify1765437220000,
   AttemptExchanges1765468300000,
+  PayloadOnEmission1765531407000,
 ];
 
 /** A data source for the given PostgreSQL URL; call initialize() and runMigrations() yourself. */

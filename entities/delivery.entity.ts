@@ -29,10 +29,15 @@ export class DeliveryEntity {
   @Column({ name: 'system_ids', type: 'text', array: true, default: () => "'{}'" })
   systemIds!: string[];
 
-  @Column({ type: 'jsonb' })
-  payload!: Record<string, unknown>;
+  /**
+   * A copy of the emission's payload: rows from before the payload was stored once, and rows written while
+   * DELIVERY_PAYLOAD_COPY is on (for workers of the previous release); NULL otherwise. Never loaded with the
+   * entity: readers take the payload from the emission (src/deliveries/payload.ts).
+   */
+  @Column({ name: 'payload', type: 'jsonb', nullable: true, select: false })
+  payloadCopy!: Record<string, unknown> | null;
 
-  /** When retention dropped the payload (it is `{}` since); null while it is kept. */
+  /** When retention dropped this delivery's payload (and its attempts' exchanges); null while it is kept. */
   @Column({ name: 'payload_purged_at', type: 'timestamptz', nullable: true })
   payloadPurgedAt!: Date | null;
 

@@ -2,7 +2,7 @@ import type { DataSource } from 'typeorm';
 import { ProviderSettingEntity } from '../entities/provider-setting.entity';
 
 /** How long the API trusts what it read before reading the switches again (ms). */
-export const DEFAULT_CACHE_TTL_MS = 2_000;
+const DEFAULT_CACHE_TTL_MS = 2_000;
 
 /**
  * Which providers an admin has disabled, kept in PostgreSQL so every API and worker process

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_PAYLOAD_COPY } from './deliveries/payload';
 import { DEFAULT_WORKER_HEAP_MB } from './worker/heap';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -119,6 +120,10 @@ export const envSchema = z.object({
   TARGET_CIRCUIT_WINDOW_MS: z.coerce.number().int().min(1_000).default(5 * 60_000),
   TARGET_CIRCUIT_COOLDOWN_MS: z.coerce.number().int().min(100).default(60_000),
   TARGET_PAUSE_AFTER_MS: z.coerce.number().int().min(1_000).default(5 * 24 * 3_600_000),
+  DELIVERY_PAYLOAD_COPY: z
+    .enum(['true', 'false', '1', '0', ''])
+    .optional()
+    .transform((v) => (v === undefined || v === '' ? DEFAULT_PAYLOAD_COPY : v === 'true' || v === '1')),
   RETENTION_DAYS: z.coerce.number().min(0).default(30),
   RETENTION_PAYLOAD_DAYS: z.coerce.number().min(0).optional(),
   RETENTION_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(1000),
@@ -219,6 +224,11 @@ export interface Config {
   retention: { rowsMaxAgeMs: number; payloadsMaxAgeMs: number; batchSize: number; batchPauseMs: number; schedule: string | null };
   /** Target circuits (docs/delivery.md "Target health and hub events"). */
   targetHealth: TargetHealthConfig;
+  /**
+   * DELIVERY_PAYLOAD_COPY: new delivery rows also carry a copy of their emission's payload, for workers of the
+   * previous release during a rolling upgrade (src/deliveries/payload.ts, docs/operations.md "Upgrading").
+   */
+  payloadCopy: boolean;
 }
 
 /**
@@ -358,6 +368,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       cooldownMs: e.TARGET_CIRCUIT_COOLDOWN_MS,
       pauseAfterMs: e.TARGET_PAUSE_AFTER_MS,
     }),
+    payloadCopy: e.DELIVERY_PAYLOAD_COPY,
     retention: Object.freeze({
       rowsMaxAgeMs: e.RETENTION_DAYS * DAY_MS,
       payloadsMaxAgeMs: (e.RETENTION_PAYLOAD_DAYS ?? e.RETENTION_DAYS) * DAY_MS,

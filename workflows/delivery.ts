@@ -26,6 +26,7 @@ import {
   cancelUpdate,
   laneTurnSignal,
   redeliverUpdate,
+  type AttemptReport,
   type AttemptTrigger,
   type DeliveryWorkflowInput,
   type FinalStatus,
@@ -110,6 +111,32 @@ async function run(input: DeliveryWorkflowInput): Promise<FinalStatus> {
   // a manual run of a closed delivery gets a fresh attempt budget from where it stands
   let budgetBase = input.resume?.budgetBase ?? (input.trigger === 'manual' ? attempt : 0);
 
+  /**
+   * The wait of an attempt that sent nothing (report kinds `waiting`, `deferred`, `throttled`, `held`): how long,
+   * and what ends it early besides a cancel. One timer per wait, as each kind had in its own branch before
+   * (the recorded histories replay unchanged). Counts the lane waits and deferrals its backoff goes by.
+   */
+  const notSentWait = (report: NotSent): NotSentWait => {
+    switch (report.kind) {
+      case 'waiting':
+        // an earlier delivery of its lane is pending or retrying: wait for its end. The activity that ends that
+        // delivery signals this workflow (laneTurnSignal); the timeout only bounds a lost signal. A redeliver
+        // looks at the lane again (it does not make the attempt manual). No history from before ordered lanes
+        // holds a 'waiting' report, so this needs no patch.
+        return { ms: LANE_RECHECK_MS[Math.min(laneWaits++, LANE_RECHECK_MS.length - 1)], onLaneTurn: true, onRedeliver: 'look again' };
+      case 'deferred':
+        // another delivery is creating the external record this one must update: wait for it
+        return { ms: DEFER_MS[Math.min(deferrals++, DEFER_MS.length - 1)], onLaneTurn: false };
+      case 'throttled':
+        // the target's rate limit holds every delivery to it
+        return { ms: Math.max(1, report.waitMs), onLaneTurn: false };
+      case 'held':
+        // the target's circuit is open (decided in the activity): wait out its cool-down; an operator's
+        // redeliver ends the wait with an attempt that passes the circuit
+        return { ms: report.waitMs, onLaneTurn: false, onRedeliver: 'manual attempt' };
+    }
+  };
+
   for (;;) {
     if (cancelReason) return cancel(input.deliveryId, cancelReason);
     if (historyIsLong() && patched(CONTINUE_AS_NEW_PATCH)) {
@@ -136,35 +163,16 @@ async function run(input: DeliveryWorkflowInput): Promise<FinalStatus> {
         }
         return report.status;
       }
-      if (report.kind === 'waiting') {
-        // an earlier delivery of its lane is pending or retrying: wait for its end, not an attempt. The activity
-        // that ends that delivery signals this workflow (laneTurnSignal); the timeout only bounds a lost signal.
-        // (No history from before ordered lanes holds a 'waiting' report, so this branch needs no patch.)
+      if (isNotSent(report)) {
+        const wait = notSentWait(report);
+        // nothing was sent (lane, follow-up record, rate limit, circuit): a durable wait, not an attempt
         attempt -= 1;
-        await condition(() => laneTurn || woken || cancelReason !== undefined, LANE_RECHECK_MS[Math.min(laneWaits++, LANE_RECHECK_MS.length - 1)]);
-        laneTurn = false;
-        woken = false;
-        continue;
-      }
-      if (report.kind === 'deferred') {
-        // another delivery is creating the external record this one must update: wait for it, not an attempt
-        attempt -= 1;
-        await condition(() => cancelReason !== undefined, DEFER_MS[Math.min(deferrals++, DEFER_MS.length - 1)]);
-        continue;
-      }
-      if (report.kind === 'throttled') {
-        // the target's rate limit holds every delivery to it: a durable wait, not an attempt
-        attempt -= 1;
-        await condition(() => cancelReason !== undefined, Math.max(1, report.waitMs));
-        continue;
-      }
-      if (report.kind === 'held') {
-        // the target's circuit is open (decided in the activity): wait out its cool-down, not an attempt;
-        // an operator's redeliver ends the wait with an attempt that passes the circuit
-        attempt -= 1;
-        await condition(() => woken || cancelReason !== undefined, report.waitMs);
-        if (woken) trigger = 'manual';
-        woken = false;
+        await condition(() => (wait.onLaneTurn && laneTurn) || (wait.onRedeliver !== undefined && woken) || cancelReason !== undefined, wait.ms);
+        if (wait.onLaneTurn) laneTurn = false;
+        if (wait.onRedeliver !== undefined) {
+          if (woken && wait.onRedeliver === 'manual attempt') trigger = 'manual';
+          woken = false;
+        }
         continue;
       }
       deferrals = 0;
@@ -205,6 +213,25 @@ async function run(input: DeliveryWorkflowInput): Promise<FinalStatus> {
     trigger = woken ? 'manual' : 'scheduled';
     woken = false;
   }
+}
+
+/** An attempt report of an attempt that sent nothing and waits (none of them counts as an attempt). */
+type NotSent = Extract<AttemptReport, { kind: 'waiting' | 'deferred' | 'throttled' | 'held' }>;
+
+/** How a not-sent attempt waits: one timer of `ms`, ended early by a cancel and by what is set here. */
+interface NotSentWait {
+  ms: number;
+  /** The delivery ahead in its lane has ended (laneTurnSignal). */
+  onLaneTurn: boolean;
+  /**
+   * An operator's redeliver (kept for later when absent): `manual attempt` makes the next attempt manual (it
+   * passes the target's circuit); `look again` only ends the wait.
+   */
+  onRedeliver?: 'manual attempt' | 'look again';
+}
+
+function isNotSent(report: AttemptReport): report is NotSent {
+  return report.kind === 'waiting' || report.kind === 'deferred' || report.kind === 'throttled' || report.kind === 'held';
 }
 
 async function cancel(deliveryId: string, reason: string): Promise<FinalStatus> {

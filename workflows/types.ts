@@ -168,11 +168,6 @@ export const cancelUpdate = defineUpdate<{ accepted: boolean }, [reason: string]
  */
 export const laneTurnSignal = defineSignal('laneTurn');
 
-/** The workflow id of a delivery: derived from the (emission, subscription) pair it belongs to. */
-export function deliveryWorkflowId(emissionId: string, subscriptionId: string): string {
-  return `delivery:${emissionId}:${subscriptionId}`;
-}
-
 /** Input of recoverDeliveriesWorkflow: the recovery's id (its selection and progress are in its row). */
 export interface RecoveryWorkflowInput {
   recoveryId: string;

@@ -10,14 +10,6 @@ export interface LatencySummary {
   mean: number;
 }
 
-/** The nearest-rank percentile `p` (0..100) of `values`; NaN when empty. */
-export function percentile(values: number[], p: number): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)));
-  return sorted[rank - 1];
-}
-
 /** p50/p95/p99/max/mean of the finite `values` (milliseconds), rounded to 0.1 ms. */
 export function summarise(all: number[]): LatencySummary {
   const values = all.filter(Number.isFinite);

@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import type { BenchOptions, Row, Scenario } from '../lib/context';
 import { startHub, type Hub } from '../lib/hub';
 import { ratio, round, summarise } from '../lib/stats';
+import { deliveryPayloadPurgedAtSql, deliveryPayloadSql } from '../../src/deliveries/payload';
 
 const EVENTS = [
   'incident.created', 'incident.updated', 'incident.resolved', 'maintenance.created', 'maintenance.updated',
@@ -156,7 +157,13 @@ function serviceSql(f: Record<string, string>, after?: { createdAt: string; id: 
   }
   if (after) where.push(`(d.created_at, d.id) < (${p(after.createdAt)}, ${p(after.id)})`);
   return {
-    text: `SELECT d.* FROM deliveries d ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY d.created_at DESC, d.id DESC LIMIT ${PAGE + 1}`,
+    // the payload each delivery shows comes from its emission (src/deliveries/payload.ts); the row's own copy is not read
+    text: `SELECT d.id, d.subscription_id, d.provider, d.event, d.emission_id, d.system_ids, d.payload_purged_at, d.status, d.attempts,
+                  d.last_attempt_at, d.next_retry_at, d.external_id, d.error, d.workflow_id, d.workflow_started, d.test, d.subject_key,
+                  d.lane_seq, d.lane_key, d.waiting_for, d.superseded_by, d.created_at, d.updated_at,
+                  ${deliveryPayloadSql('d', 'e')} AS shown_payload, ${deliveryPayloadPurgedAtSql('d', 'e')} AS shown_payload_purged_at
+             FROM deliveries d LEFT JOIN emissions e ON e.id = d.emission_id
+             ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY d.created_at DESC, d.id DESC LIMIT ${PAGE + 1}`,
     values,
   };
 }

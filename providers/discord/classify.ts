@@ -3,14 +3,14 @@ import { outcomeFromResponse } from '../http/outcome';
 import type { DeliveryOutcome, OutboundResponse } from '../types';
 
 /** Discord's JSON error codes the provider acts on. */
-export const DISCORD_CODES = { unknownWebhook: 10015, invalidToken: 50027, unknownMessage: 10008, tooManyEdits: 30046 } as const;
+const DISCORD_CODES = { unknownWebhook: 10015, invalidToken: 50027, unknownMessage: 10008, tooManyEdits: 30046 } as const;
 
-export const PAUSE_REASON =
+const PAUSE_REASON =
   'Discord answered that the webhook does not exist or its token is invalid: it was deleted or regenerated. ' +
   'Put a current webhook URL in the subscription, then enable it again.';
 
 /** `{code, message, retry_after, global}` from a Discord answer; absent fields left out. */
-export function parseDiscordAnswer(body: string): { code?: number; message?: string; retryAfter?: number; id?: string } {
+function parseDiscordAnswer(body: string): { code?: number; message?: string; retryAfter?: number; id?: string } {
   try {
     const o: unknown = JSON.parse(body);
     if (!o || typeof o !== 'object' || Array.isArray(o)) return {};
@@ -30,7 +30,7 @@ export function parseDiscordAnswer(body: string): { code?: number; message?: str
  * The wait a 429 asks for, in ms: the body's `retry_after` (float seconds), else `X-RateLimit-Reset-After`
  * (float seconds), else whatever the shared mapping read from Retry-After.
  */
-export function discordRetryAfterMs(res: OutboundResponse, fromRetryAfterHeader: number | undefined): number | undefined {
+function discordRetryAfterMs(res: OutboundResponse, fromRetryAfterHeader: number | undefined): number | undefined {
   const body = parseDiscordAnswer(res.body).retryAfter;
   if (body !== undefined) return Math.ceil(body * 1000);
   const reset = Number(res.headers['x-ratelimit-reset-after']);

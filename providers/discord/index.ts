@@ -11,7 +11,7 @@ export { discordConfigSchema, type DiscordConfig } from './config';
  * With one: `PATCH <webhook>/messages/<id>` rewrites that message; when Discord says the message is gone
  * (10008) or can no longer be edited (30046), a fresh message is posted and becomes the record.
  */
-export async function deliverDiscord(ctx: DeliveryContext<DiscordConfig>): Promise<DeliveryOutcome> {
+async function deliverDiscord(ctx: DeliveryContext<DiscordConfig>): Promise<DeliveryOutcome> {
   const token = webhookParts(ctx.config)?.token;
   const secrets = [ctx.config.webhookUrl, ...(token ? [token] : [])];
   const endpoint = webhookEndpoint(ctx.config);

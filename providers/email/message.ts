@@ -39,7 +39,7 @@ class ValueWriter extends Mustache.Writer {
 }
 
 /** Renders one template; `escape` encodes `{{x}}` values. Throws TemplateError naming the field, never a value. */
-export function renderMailTemplate(field: string, template: string, ctx: MessageContext, escape: (v: string) => string): string {
+function renderMailTemplate(field: string, template: string, ctx: MessageContext, escape: (v: string) => string): string {
   try {
     return new ValueWriter().render(template, buildTemplateView(ctx), undefined, { escape: (v: unknown) => escape(asText(v)) });
   } catch (err) {
@@ -48,7 +48,7 @@ export function renderMailTemplate(field: string, template: string, ctx: Message
 }
 
 /** A header value on one line: control characters (CR/LF above all) folded into spaces. */
-export function oneLine(text: string): string {
+function oneLine(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f]+/g, ' ').replace(/\s+/g, ' ').trim();
 }
 
@@ -65,7 +65,7 @@ export function messageIdFor(deliveryId: string, from: string): string {
 }
 
 /** True for a Message-ID as this provider writes it (and as the record stores it). */
-export function isMessageId(value: string): boolean {
+function isMessageId(value: string): boolean {
   return /^<[^<>\s@]+@[^<>\s@]+>$/.test(value);
 }
 

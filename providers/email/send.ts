@@ -32,7 +32,7 @@ export interface SentMail {
  * An SMTP transport to the connection's server that connects to the address the guarded resolver allowed
  * (loopback, private and metadata ranges only when allow-listed), verifying TLS against the host name.
  */
-export async function smtpTransport(http: GuardedHttpClient, connection: EmailConnection) {
+async function smtpTransport(http: GuardedHttpClient, connection: EmailConnection) {
   if (!http.resolveHost) throw new OutboundError('invalid_request', 'this process has no guarded resolver for SMTP');
   const host = connection.host.replace(/^\[(.*)\]$/, '$1');
   const { address } = await http.resolveHost(host);

@@ -28,7 +28,7 @@ class CardWriter extends Mustache.Writer {
 }
 
 /** Renders the subscription's template: `{{x}}` HTML-escaped, `{{{x}}}` as is. Throws TemplateError. */
-export function renderCardTemplate(template: string, ctx: Pick<DeliveryContext, 'deliveryId' | 'event' | 'subscription'>): string {
+function renderCardTemplate(template: string, ctx: Pick<DeliveryContext, 'deliveryId' | 'event' | 'subscription'>): string {
   let text: string;
   try {
     text = new CardWriter().render(template, buildTemplateView(ctx), undefined, { escape: (v: unknown) => escapeCardText(asText(v)) });

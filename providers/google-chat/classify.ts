@@ -9,7 +9,7 @@ export interface GoogleError {
 }
 
 /** Reads a Google API error body; absent or non-string fields are left out. */
-export function parseGoogleError(body: string): GoogleError {
+function parseGoogleError(body: string): GoogleError {
   try {
     const parsed: unknown = JSON.parse(body);
     const error = parsed && typeof parsed === 'object' ? (parsed as { error?: unknown }).error : undefined;
@@ -50,7 +50,7 @@ export function classifyChatResponse(res: OutboundResponse, secrets: Iterable<st
 }
 
 /** The `name` (`spaces/<S>/messages/<M>`) of a Chat Message, or undefined. */
-export function messageName(body: string): string | undefined {
+function messageName(body: string): string | undefined {
   try {
     const parsed: unknown = JSON.parse(body);
     const name = parsed && typeof parsed === 'object' ? (parsed as Record<string, unknown>).name : undefined;

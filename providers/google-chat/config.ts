@@ -2,9 +2,6 @@ import { z } from 'zod';
 import { SECRET_META } from '../shared/secret-field';
 import { templateField } from '../shared/template';
 
-/** Google Chat's limit for one message, in UTF-8 bytes (text and cards together). */
-export const GOOGLE_CHAT_MAX_MESSAGE_BYTES = 32_000;
-
 const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 /** `/v1/spaces/<space>/messages`: the path every Chat incoming webhook has. */
 const WEBHOOK_PATH = /^\/v1\/spaces\/([A-Za-z0-9_-]{1,128})\/messages$/;

@@ -7,7 +7,7 @@ import { classifyChatResponse } from './classify';
 import { parseWebhookUrl, webhookSecrets, type GoogleChatConfig } from './config';
 
 /** Reply in the named thread, or start it when it does not exist yet (or cannot be found). */
-export const REPLY_OPTION = 'REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD';
+const REPLY_OPTION = 'REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD';
 
 /**
  * The thread key of a subject: `<owner>:<subject>` (e.g. `incident:inc-42`) when that is short and plain,

@@ -63,7 +63,7 @@ const V4 = compile(IPV4_RANGES, 'ipv4');
 const V6 = compile(IPV6_RANGES, 'ipv6');
 
 /** The eight 16-bit groups of a valid IPv6 address (zone id already removed). */
-export function ipv6Groups(address: string): number[] {
+function ipv6Groups(address: string): number[] {
   let text = address.toLowerCase();
   const tail = text.slice(text.lastIndexOf(':') + 1);
   if (tail.includes('.')) {
@@ -79,7 +79,7 @@ export function ipv6Groups(address: string): number[] {
 }
 
 /** The IPv4 address an IPv4-mapped (::ffff:a.b.c.d) or NAT64 (64:ff9b::a.b.c.d) address reaches. */
-export function embeddedIPv4(address: string): string | undefined {
+function embeddedIPv4(address: string): string | undefined {
   const g = ipv6Groups(address);
   const mapped = g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff;
   const nat64 = g[0] === 0x64 && g[1] === 0xff9b && g.slice(2, 6).every((x) => x === 0);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { templateField } from '../shared/template';
-import { SECRET_META, secretMeta } from '../shared/secret-field';
+import { secretMeta } from '../shared/secret-field';
 
 const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 
@@ -9,7 +9,7 @@ export const SUMMARY_MAX = 255;
 export const TEXT_FIELD_MAX = 32_767;
 
 /** Fields the provider sets itself; a field mapping may not override them. */
-export const RESERVED_FIELDS: ReadonlySet<string> = new Set(['project', 'issuetype', 'summary', 'description', 'priority', 'labels']);
+const RESERVED_FIELDS: ReadonlySet<string> = new Set(['project', 'issuetype', 'summary', 'description', 'priority', 'labels']);
 
 const baseUrl = z
   .string()
@@ -128,7 +128,7 @@ export const jiraConfigSchema = z
 export type JiraConfig = z.output<typeof jiraConfigSchema>;
 
 /** True for an absolute http(s) URL with no credentials, query or fragment. */
-export function isJiraBaseUrl(value: string): boolean {
+function isJiraBaseUrl(value: string): boolean {
   try {
     const url = new URL(value);
     return (url.protocol === 'https:' || url.protocol === 'http:') && !url.username && !url.password && !url.search && !url.hash && !value.includes('?') && !value.includes('#');

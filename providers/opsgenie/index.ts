@@ -7,7 +7,7 @@ import { classifyOpsgenieResponse, parseOpsgenieAnswer } from './classify';
 import { ALIAS_MAX, opsgenieBase, opsgenieConfigSchema, type OpsgenieConfig } from './config';
 import { followRequest } from './request-status';
 
-export { opsgenieConfigSchema, OPSGENIE_API_BASES, type OpsgenieConfig } from './config';
+export { opsgenieConfigSchema, type OpsgenieConfig } from './config';
 
 type Action = 'creation' | 'a note' | 'close';
 
@@ -21,7 +21,7 @@ const NO_ALERT = /does ?n[o']t exist|not found/i;
  * reports a processing failure (an unknown team, say) as a permanent one; a note for an alert that no longer
  * exists creates the alert instead, a close of one is done already.
  */
-export async function deliverOpsgenie(ctx: DeliveryContext<OpsgenieConfig>): Promise<DeliveryOutcome> {
+async function deliverOpsgenie(ctx: DeliveryContext<OpsgenieConfig>): Promise<DeliveryOutcome> {
   const secrets = [ctx.config.apiKey];
   const alias = ctx.followUp?.externalId ?? subjectDedupKey(ctx, ALIAS_MAX);
   const base = opsgenieBase(ctx.config);

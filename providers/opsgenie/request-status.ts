@@ -1,7 +1,7 @@
 import type { GuardedHttpClient } from '../types';
 
 /** Waits between looks at an accepted request: Opsgenie usually processes one within a second. */
-export const STATUS_POLL_DELAYS_MS = [150, 350, 750];
+const STATUS_POLL_DELAYS_MS = [150, 350, 750];
 
 /** What Opsgenie made of an accepted (202) request, or `pending` when it has not said yet. */
 export type RequestStatus =

@@ -3,7 +3,7 @@ import { outcomeFromResponse } from '../http/outcome';
 import type { DeliveryOutcome, OutboundResponse } from '../types';
 
 /** Why a subscription is paused when PagerDuty refuses its integration key. */
-export const ROUTING_KEY_PAUSE =
+const ROUTING_KEY_PAUSE =
   'PagerDuty refused the integration (routing) key: the integration was deleted or the key is wrong. ' +
   'Put the Events API v2 integration key of the service in routingKey, then enable the subscription again.';
 
@@ -15,7 +15,7 @@ export interface PagerdutyAnswer {
   dedup_key?: string;
 }
 
-export function parsePagerdutyAnswer(body: string): PagerdutyAnswer {
+function parsePagerdutyAnswer(body: string): PagerdutyAnswer {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);

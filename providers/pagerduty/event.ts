@@ -17,7 +17,7 @@ export function pagerdutySeverity(severity: string | undefined, fallback: Pagerd
  * What this attempt asks of PagerDuty: a resolving event resolves, a follow-up acknowledges when so
  * configured, everything else triggers (a trigger on an open dedup_key updates that alert).
  */
-export function pagerdutyAction(ctx: Pick<DeliveryContext, 'event' | 'followUp' | 'test'>, config: Pick<PagerdutyConfig, 'followUpAction'>): PagerdutyAction {
+function pagerdutyAction(ctx: Pick<DeliveryContext, 'event' | 'followUp' | 'test'>, config: Pick<PagerdutyConfig, 'followUpAction'>): PagerdutyAction {
   if (ctx.test) return 'trigger';
   if (ctx.event.resolves) return 'resolve';
   if (ctx.followUp && config.followUpAction === 'acknowledge') return 'acknowledge';

@@ -6,10 +6,10 @@ import { classifyPagerdutyResponse } from './classify';
 import { pagerdutyConfigSchema, type PagerdutyConfig } from './config';
 import { buildPagerdutyEvent } from './event';
 
-export { pagerdutyConfigSchema, PAGERDUTY_EVENTS_BASE, type PagerdutyConfig } from './config';
+export { pagerdutyConfigSchema, type PagerdutyConfig } from './config';
 
 /** One attempt: `POST {apiBaseUrl}/v2/enqueue` with the routing key in the body. */
-export async function deliverPagerduty(ctx: DeliveryContext<PagerdutyConfig>): Promise<DeliveryOutcome> {
+async function deliverPagerduty(ctx: DeliveryContext<PagerdutyConfig>): Promise<DeliveryOutcome> {
   const secrets = [ctx.config.routingKey];
   const event = buildPagerdutyEvent(ctx);
   try {

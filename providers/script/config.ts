@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { SECRET_META, secretMeta } from '../shared/secret-field';
+import { secretMeta } from '../shared/secret-field';
 
 /** Longest script, in characters. */
-export const MAX_SOURCE_CHARS = 100_000;
+const MAX_SOURCE_CHARS = 100_000;
 const MAX_SECRETS = 50;
 
 /** Config of one script subscription. The script convention is described in providers/script/README.md. */

@@ -2,7 +2,7 @@ import { safeErrorMessage } from '../shared/sanitise';
 import { OutboundError } from '../http/guarded-client';
 import type { GuardedHttpClient, OutboundRequest } from '../types';
 import type { FetchHandler } from './pool';
-import type { SandboxFetchReply, SandboxFetchRequest } from './protocol';
+import type { SandboxFetchRequest } from './protocol';
 
 const METHODS: ReadonlySet<string> = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -38,7 +38,7 @@ export function guardedFetchHandler(http: GuardedHttpClient, secrets: string[]):
 }
 
 /** Why a request cannot be sent, or undefined when it can. */
-export function checkRequest(request: SandboxFetchRequest): string | undefined {
+function checkRequest(request: SandboxFetchRequest): string | undefined {
   if (typeof request.method !== 'string' || !METHODS.has(request.method)) {
     return `method must be one of ${[...METHODS].join(', ')}`;
   }

@@ -33,7 +33,7 @@ export function validateScriptConfig(config: ScriptConfig): FieldProblem[] {
 }
 
 /** The event as a script sees it (`event` argument of deliver). */
-export function scriptEvent(ctx: DeliveryContext<unknown>): Record<string, unknown> {
+function scriptEvent(ctx: DeliveryContext<unknown>): Record<string, unknown> {
   const { event } = ctx;
   return {
     id: event.id,

@@ -28,7 +28,7 @@ export function isCompiledWasm(value: unknown): value is CompiledWasm {
 
 const PAGE_BYTES = 65536;
 /** What the module needs before any script runs (its static data, stack and initial heap): 16 MiB. */
-export const MODULE_BASE_BYTES = 16 * 1024 * 1024;
+const MODULE_BASE_BYTES = 16 * 1024 * 1024;
 
 let compiled: CompiledWasm | undefined;
 

@@ -6,7 +6,7 @@
  */
 
 /** The schema keyword naming the config fields a secret is sent to (see secretMeta). */
-export const SECRET_BOUND_TO = 'x-bound-to';
+const SECRET_BOUND_TO = 'x-bound-to';
 
 /**
  * Marks a schema field as a secret: `.meta(SECRET_META)`. Encrypted at rest, masked on every read, never

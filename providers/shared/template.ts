@@ -88,7 +88,7 @@ export function renderTemplate(template: string, view: TemplateView, target: Exc
 }
 
 /** The error for a JSON body template that rendered to invalid JSON: says how to quote, never what the values were. */
-export const INVALID_JSON_BODY =
+const INVALID_JSON_BODY =
   'bodyTemplate did not render to valid JSON: write text values inside quotes ("{{payload.title}}") ' +
   'and whole JSON values bare with triple braces ({{{payload}}})';
 
@@ -139,7 +139,7 @@ export function templateField(max: number) {
 }
 
 /** The syntax error of `template`, or undefined when it parses. */
-export function templateSyntaxError(template: string): string | undefined {
+function templateSyntaxError(template: string): string | undefined {
   try {
     parseTemplate(template);
     return undefined;
@@ -168,14 +168,6 @@ function collectTags(spans: Mustache.TemplateSpans, inSection: boolean, out: Tag
     if ((kind === '#' || kind === '^') && Array.isArray(span[4])) collectTags(span[4], inSection || kind === '#', out);
   }
   return out;
-}
-
-/** The names a template reads (variables and sections, dotted as written), each once, in order. Throws on bad syntax. */
-export function referencedPaths(template: string): string[] {
-  const names = collectTags(parseTemplate(template), false, [])
-    .filter((tag) => tag.kind !== '>' && tag.name !== '.')
-    .map((tag) => tag.name);
-  return [...new Set(names)];
 }
 
 const STRING = { type: 'string' };

@@ -1,16 +1,16 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { SECRET_META, secretMeta } from '../shared/secret-field';
+import { secretMeta } from '../shared/secret-field';
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 const MAX_ENV_VARS = 50;
 
 /** Variables the hub sets itself; a subscription's `env` may not replace them. */
-export const RESERVED_ENV_NAMES: ReadonlySet<string> = new Set(['PATH', 'HOME', 'LANG', 'TMPDIR']);
+const RESERVED_ENV_NAMES: ReadonlySet<string> = new Set(['PATH', 'HOME', 'LANG', 'TMPDIR']);
 const RESERVED_ENV_PREFIXES = ['EVENT_', 'PAYLOAD_', 'DELIVERY_', 'SUBSCRIPTION_'];
 
 /** True when `name` belongs to the hub (fixed names and the EVENT_/PAYLOAD_/DELIVERY_/SUBSCRIPTION_ families). */
-export function isReservedEnvName(name: string): boolean {
+function isReservedEnvName(name: string): boolean {
   const upper = name.toUpperCase();
   return RESERVED_ENV_NAMES.has(upper) || RESERVED_ENV_PREFIXES.some((p) => upper.startsWith(p));
 }

@@ -3,7 +3,7 @@ import type { DeliveryContext } from '../types';
 /** The PATH every command gets. */
 export const SHELL_PATH = '/usr/local/bin:/usr/bin:/bin';
 /** EVENT_PAYLOAD is left out above this (the payload is always in $EVENT_PAYLOAD_FILE). */
-export const MAX_PAYLOAD_VAR_BYTES = 64 * 1024;
+const MAX_PAYLOAD_VAR_BYTES = 64 * 1024;
 /** A PAYLOAD_* variable longer than this is left out (Linux refuses any one over 128 KiB). */
 const MAX_FLATTENED_VALUE_BYTES = 32 * 1024;
 /** All PAYLOAD_* variables together stay under this. */

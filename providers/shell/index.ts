@@ -8,12 +8,12 @@ import { shellEnvironment } from './environment';
 import { runShell, type ShellRun } from './run';
 import { DEFAULT_SANDBOX, planSandbox, SandboxUnavailable, type SandboxPlan, type ShellSandboxOptions } from './sandbox';
 
-export { shellConfigSchema, type ShellConfig, MAX_SHELL_TIMEOUT_MS } from './config';
+export { shellConfigSchema, type ShellConfig } from './config';
 export { flattenPayload, envKey, shellEnvironment } from './environment';
 export { DEFAULT_SANDBOX, type ShellSandboxOptions } from './sandbox';
 
 /** The exit code that asks for another attempt (sysexits EX_TEMPFAIL). */
-export const EXIT_TEMPFAIL = 75;
+const EXIT_TEMPFAIL = 75;
 /** Longest external id taken from stdout's first line. */
 const MAX_EXTERNAL_ID_CHARS = 200;
 /** Characters of stderr (or stdout) quoted in an error. */
@@ -29,7 +29,7 @@ const LOG_STREAM_CHARS = 3800;
  * timeout -> retryable (commands mostly wait on the network); killed by a signal that was not ours
  * (e.g. the OOM killer) -> retryable; /bin/sh could not start (missing working directory) -> permanent.
  */
-export function outcomeFromShellRun(run: ShellRun, timeoutMs: number, secrets: string[]): DeliveryOutcome {
+function outcomeFromShellRun(run: ShellRun, timeoutMs: number, secrets: string[]): DeliveryOutcome {
   const log = shellLog(run);
   const withLog = log ? { log } : {};
   if (run.spawnError) return { kind: 'permanent', errorCode: 'spawn_failed', error: sanitise(run.spawnError, secrets), ...withLog };

@@ -10,12 +10,12 @@ export interface MessageRef {
 }
 
 /** The external id of a message: `<channel>:<ts>`, e.g. `C0123ABCD:1700000000.000100`. */
-export function formatExternalId(ref: MessageRef): string {
+function formatExternalId(ref: MessageRef): string {
   return `${ref.channel}:${ref.ts}`;
 }
 
 /** The message an external id names; undefined for anything else. */
-export function parseExternalId(externalId: string): MessageRef | undefined {
+function parseExternalId(externalId: string): MessageRef | undefined {
   const m = /^([A-Z0-9]{2,32}):(\d{1,12}\.\d{1,9})$/.exec(externalId);
   return m ? { channel: m[1], ts: m[2] } : undefined;
 }

@@ -6,7 +6,7 @@ import type { SlackConfig } from './config';
 import { escapeMrkdwn, fitMrkdwn, mentionMrkdwn, mrkdwnDate, mrkdwnLink } from './mrkdwn';
 
 /** Slack's limits (docs.slack.dev Block Kit reference and chat.postMessage). */
-export const SLACK_LIMITS = {
+const SLACK_LIMITS = {
   /** Slack truncates `text` beyond this. */
   textChars: 40_000,
   /** The notification fallback we send beside blocks; Slack recommends under 4,000. */

@@ -6,7 +6,7 @@ import type { TeamsConfig } from './config';
 /** Teams refuses messages over about 28 KB ("Request Entity too large"); we stay a little below, in UTF-8 bytes. */
 export const MESSAGE_BUDGET_BYTES = 27 * 1024;
 export const TITLE_MAX_CHARS = 300;
-export const FACT_MAX_CHARS = 500;
+const FACT_MAX_CHARS = 500;
 export const DESCRIPTION_MAX_CHARS = 12_000;
 
 export const ADAPTIVE_CARD_CONTENT_TYPE = 'application/vnd.microsoft.card.adaptive';
@@ -33,7 +33,7 @@ const STYLE_BY_COLOR: Record<string, { style: string; emoji: string }> = {
 const NEUTRAL = { style: 'emphasis', emoji: '⚪' };
 
 /** The container style and emoji for a severity (resolving events are green). */
-export function severityLook(severity: string | undefined, resolves: boolean): { style: string; emoji: string } {
+function severityLook(severity: string | undefined, resolves: boolean): { style: string; emoji: string } {
   return STYLE_BY_COLOR[severityColor(severity, resolves)] ?? NEUTRAL;
 }
 
@@ -85,7 +85,7 @@ function capitalise(value: string): string {
 }
 
 /** `2025-03-04T14:07:12.000Z` as `2025-03-04 14:07:12 UTC`; anything unparseable as given. */
-export function formatTime(iso: string): string {
+function formatTime(iso: string): string {
   const ms = Date.parse(iso);
   if (Number.isNaN(ms)) return iso;
   return `${new Date(ms).toISOString().slice(0, 19).replace('T', ' ')} UTC`;

@@ -2,11 +2,11 @@ import { z } from 'zod';
 import { templateField } from '../shared/template';
 import { SECRET_META, secretMeta } from '../shared/secret-field';
 
-export const DEFAULT_AUTHORITY_BASE_URL = 'https://login.microsoftonline.com';
+const DEFAULT_AUTHORITY_BASE_URL = 'https://login.microsoftonline.com';
 export const DEFAULT_GRAPH_BASE_URL = 'https://graph.microsoft.com/v1.0';
 
 /** Why an Office 365 connector URL is refused, and what to use instead. */
-export const RETIRED_CONNECTOR_MESSAGE =
+const RETIRED_CONNECTOR_MESSAGE =
   'is an Office 365 connector URL (webhook.office.com / outlook.office.com); Microsoft retired these connectors. ' +
   'In Teams, open Workflows, create a flow from "Send webhook alerts to a channel" (trigger "When a Teams webhook ' +
   'request is received") and paste the URL it gives you';

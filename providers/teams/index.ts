@@ -28,7 +28,7 @@ function describeIssues(error: z.ZodError, root: string): string {
 }
 
 /** Save-time checks beyond the schema: template fields that can never have a value. */
-export function validateTeamsConfig(config: TeamsConfig, eventType: EventTypeInfo, context: ConfigContext): FieldProblem[] {
+function validateTeamsConfig(config: TeamsConfig, eventType: EventTypeInfo, context: ConfigContext): FieldProblem[] {
   return [
     ...(config.titleTemplate ? checkTemplatePaths(config.titleTemplate, eventType, 'config.titleTemplate') : []),
     ...(config.textTemplate ? checkTemplatePaths(config.textTemplate, eventType, 'config.textTemplate') : []),

@@ -39,12 +39,12 @@ function keyOf(conn: TeamsConnection): string {
 }
 
 /** The `.default` scope of the Graph host (`https://graph.microsoft.com/.default`). */
-export function graphScope(graphBaseUrl: string): string {
+function graphScope(graphBaseUrl: string): string {
   return `${new URL(graphBaseUrl).origin}/.default`;
 }
 
 /** The token endpoint of the connection's tenant. */
-export function tokenUrl(conn: Pick<TeamsConnection, 'authorityBaseUrl' | 'tenantId'>): string {
+function tokenUrl(conn: Pick<TeamsConnection, 'authorityBaseUrl' | 'tenantId'>): string {
   return `${conn.authorityBaseUrl}/${encodeURIComponent(conn.tenantId)}/oauth2/v2.0/token`;
 }
 
@@ -118,7 +118,7 @@ async function fetchToken(http: GuardedHttpClient, conn: TeamsConnection): Promi
  * unauthorized_client, invalid_request ...) permanent, with the AADSTS reason. No pause: the fix is
  * in the connection, and failed deliveries can be recovered once it is fixed.
  */
-export function classifyTokenResponse(res: OutboundResponse, secrets: string[]): FailedOutcome {
+function classifyTokenResponse(res: OutboundResponse, secrets: string[]): FailedOutcome {
   const base = outcomeFromResponse(res, { secrets }) as FailedOutcome;
   const body = parseJson(res.body) as { error?: unknown; error_description?: unknown; error_codes?: unknown } | undefined;
   // the token endpoint's `error` becomes the attempt's error code: sanitised and bounded like any answer text

@@ -42,7 +42,7 @@ export function retryHintFromBody(body: string): number | undefined {
  * signature refused and WorkflowTriggerIsNotEnabled permanent and pausing; 429 and 5xx retryable
  * (Retry-After, or the body's "try again in N seconds"); anything else per outcomeFromResponse.
  */
-export function classifyWorkflowResponse(res: OutboundResponse, secrets: string[]): DeliveryOutcome {
+function classifyWorkflowResponse(res: OutboundResponse, secrets: string[]): DeliveryOutcome {
   const outcome = outcomeFromResponse(res, { secrets });
   if (outcome.kind === 'success') return { kind: 'success', httpStatus: res.status };
   const code = flowErrorCode(res.body);
@@ -61,7 +61,7 @@ export function classifyWorkflowResponse(res: OutboundResponse, secrets: string[
 }
 
 /** The URL and its signature on its own, as a flow may echo either back. */
-export function workflowSecrets(webhookUrl: string): string[] {
+function workflowSecrets(webhookUrl: string): string[] {
   const secrets = [webhookUrl];
   try {
     const sig = new URL(webhookUrl).searchParams.get('sig');

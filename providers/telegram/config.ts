@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { templateField } from '../shared/template';
-import { SECRET_META, secretMeta } from '../shared/secret-field';
+import { secretMeta } from '../shared/secret-field';
 
 /** The public Bot API; a local Bot API server (or a test fake) can stand in for it. */
-export const TELEGRAM_API_BASE_URL = 'https://api.telegram.org';
+const TELEGRAM_API_BASE_URL = 'https://api.telegram.org';
 
 /** The bot's numeric id, a colon, then the secret part (BotFather prints 35 characters). */
 const BOT_TOKEN = /^\d{1,20}:[A-Za-z0-9_-]{20,100}$/;
@@ -61,7 +61,7 @@ export type TelegramConfig = z.output<typeof telegramConfigSchema>;
 export type ParseMode = TelegramConfig['parseMode'];
 
 /** The bot's public numeric id: the part of the token before the colon. */
-export function botIdOf(token: string): string {
+function botIdOf(token: string): string {
   return token.split(':', 1)[0];
 }
 

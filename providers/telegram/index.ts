@@ -15,7 +15,7 @@ import { renderForParseMode } from './message';
 export { telegramConfigSchema, telegramConnectionSchema, type TelegramConfig, type TelegramConnection } from './config';
 
 /** Save-time checks of a template: fields that can never exist, and markup Telegram would refuse. */
-export function validateTelegramConfig(config: TelegramConfig, eventType: EventTypeInfo): FieldProblem[] {
+function validateTelegramConfig(config: TelegramConfig, eventType: EventTypeInfo): FieldProblem[] {
   if (config.template === undefined) return [];
   const problems = checkTemplatePaths(config.template, eventType, 'config.template');
   if (problems.length) return problems;

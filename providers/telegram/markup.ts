@@ -30,7 +30,7 @@ export function escapeText(text: string, mode: ParseMode): string {
 }
 
 /** The truncation marker, escaped for `mode`. */
-export function truncationMarker(mode: ParseMode): string {
+function truncationMarker(mode: ParseMode): string {
   return escapeText(TRUNCATION_MARKER, mode);
 }
 

@@ -33,7 +33,7 @@ const MARKUP: Record<ParseMode, Markup> = {
 };
 
 /** A mark people can scan for in a busy chat: green when it is over, else by severity. */
-export function severityEmoji(severity: string | undefined, resolves: boolean): string {
+function severityEmoji(severity: string | undefined, resolves: boolean): string {
   if (resolves) return '✅';
   switch (severity) {
     case 'critical':

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { templateField } from '../shared/template';
-import { SECRET_META, secretMeta } from '../shared/secret-field';
+import { secretMeta } from '../shared/secret-field';
 
 /** The public Webex API. GovCloud (`https://api-usgov.webex.com/v1`) and tests point elsewhere. */
 export const WEBEX_API_BASE = 'https://webexapis.com/v1';

@@ -6,7 +6,7 @@ import { WebexApi, WebexRefusal } from './api';
 import { apiBase, webexConfigSchema, webexConnectionSchema, type WebexConfig, type WebexConnection } from './config';
 import { deliverWebex } from './deliver';
 
-export { webexConfigSchema, webexConnectionSchema, WEBEX_API_BASE, WEBEX_MARKDOWN_MAX_BYTES, type WebexConfig, type WebexConnection } from './config';
+export { webexConfigSchema, webexConnectionSchema, type WebexConfig, type WebexConnection } from './config';
 
 /** Save-time checks beyond the schema: template paths that can never hold a value for this event. */
 export function validateWebexConfig(config: WebexConfig, eventType: EventTypeInfo): FieldProblem[] {

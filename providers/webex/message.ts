@@ -21,7 +21,7 @@ function inline(text: string): string {
  * Markdown from the payload (incident descriptions are Markdown) passed through as written, except that
  * mentions are defused: a description must not be able to notify the whole space (`<@all>`).
  */
-export function defuseMentions(markdown: string): string {
+function defuseMentions(markdown: string): string {
   return markdown.replace(/<@/g, '\\<@');
 }
 

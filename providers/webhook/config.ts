@@ -10,14 +10,14 @@ const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
  * Header names a subscription may not set: hop-by-hop and framing headers the client owns, and the
  * Standard Webhooks headers, which only we set so a receiver can trust them.
  */
-export const RESERVED_HEADERS: ReadonlySet<string> = new Set([
+const RESERVED_HEADERS: ReadonlySet<string> = new Set([
   'host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer',
   'expect', 'proxy-authorization', 'proxy-authenticate', 'proxy-connection', 'http2-settings',
   'webhook-id', 'webhook-timestamp', 'webhook-signature',
 ]);
 
 /** True when `url` is an absolute http(s) URL once its `{{tags}}` are filled in. */
-export function isHttpUrlTemplate(url: string): boolean {
+function isHttpUrlTemplate(url: string): boolean {
   try {
     const parsed = new URL(url.replace(/\{\{[^}]*\}\}\}?/g, 'x'));
     return parsed.protocol === 'http:' || parsed.protocol === 'https:';

@@ -5,10 +5,10 @@ import { buildWebhookRequest, readExternalId } from './request';
 import { TemplateError, checkTemplatePaths, exampleView, renderJsonTemplate } from '../shared/template';
 
 export { webhookConfigSchema, type WebhookConfig } from './config';
-export { WebhookSigner, WebhookVerificationError, generateWebhookSecret, WEBHOOK_TOLERANCE_SECONDS } from './signing';
+export { WebhookSigner } from './signing';
 
 /** Save-time checks beyond the schema: template paths that can never exist, and a JSON body the example breaks. */
-export function validateWebhookConfig(config: WebhookConfig, eventType: EventTypeInfo): FieldProblem[] {
+function validateWebhookConfig(config: WebhookConfig, eventType: EventTypeInfo): FieldProblem[] {
   const problems = [
     ...checkTemplatePaths(config.url, eventType, 'config.url'),
     ...Object.entries(config.headers).flatMap(([name, value]) => checkTemplatePaths(value, eventType, `config.headers.${name}`)),

@@ -9,7 +9,7 @@ const CONTENT_TYPES = { json: 'application/json', form: 'application/x-www-form-
  * The default body, after the Standard Webhooks envelope `{type, timestamp, data}`:
  * `id` equals the `webhook-id` header, `timestamp` is when the event happened, `data` is the payload.
  */
-export function defaultEnvelope(view: TemplateView): Record<string, unknown> {
+function defaultEnvelope(view: TemplateView): Record<string, unknown> {
   return {
     id: view.deliveryId,
     type: view.event.type,
@@ -22,7 +22,7 @@ export function defaultEnvelope(view: TemplateView): Record<string, unknown> {
 }
 
 /** `value` as form fields with dotted keys (`data.tags.0=x`); null and undefined become empty values. */
-export function flattenForm(value: unknown, prefix = '', out = new URLSearchParams()): URLSearchParams {
+function flattenForm(value: unknown, prefix = '', out = new URLSearchParams()): URLSearchParams {
   if (value !== null && typeof value === 'object') {
     const entries = Object.entries(value);
     if (entries.length === 0 && prefix) out.append(prefix, '');
@@ -90,7 +90,7 @@ export function buildWebhookRequest(
  * The secrets that sign at `atSeconds`: all of them while a rotation's overlap lasts (or when none is set), the
  * last one (the newest) once `overlapUntil` has passed.
  */
-export function signingSecrets(signing: NonNullable<WebhookConfig['signing']>, atSeconds: number): string[] {
+function signingSecrets(signing: NonNullable<WebhookConfig['signing']>, atSeconds: number): string[] {
   const until = signing.overlapUntil ? Date.parse(signing.overlapUntil) : Number.NaN;
   return Number.isFinite(until) && until <= atSeconds * 1000 ? signing.secrets.slice(-1) : [...signing.secrets];
 }

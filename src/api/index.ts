@@ -75,7 +75,7 @@ export function buildApi(deps: ApiDeps) {
   const { config, dataSource, client, logger, providers, secrets, http } = deps;
   const catalogue = new EventCatalogue(dataSource);
   const workflows = new DeliveryWorkflows(client, config.temporal.taskQueue, config.temporal.uiUrl, config.temporal.namespace, config.temporal.requestTimeoutMs, config.background.taskQueue);
-  const ingest = new IngestService(dataSource, catalogue, workflows, logger, () => lanedProviders(providers), config.workflowStarts);
+  const ingest = new IngestService(dataSource, catalogue, workflows, logger, () => lanedProviders(providers), config.workflowStarts, config.payloadCopy);
   const addressPolicy = outboundPolicy(config);
   const subscriptions = new SubscriptionService(dataSource, providers, catalogue, secrets, addressPolicy);
   const jobs = new BackgroundJobs(dataSource, config.background.maxJobs, workflows);
@@ -95,7 +95,7 @@ export function buildApi(deps: ApiDeps) {
   subscriptionRoutes(routes, subscriptions, ingest, targets, hubEvents, deliveries, logger);
   targetRoutes(routes, targets);
   targetLimitRoutes(routes, new TargetLimitStore(dataSource));
-  replayRoutes(routes, new ReplayService(dataSource, new ReplayStore(dataSource), workflows, jobs));
+  replayRoutes(routes, new ReplayService(dataSource, new ReplayStore(dataSource, config.payloadCopy), workflows, jobs));
   deliveryRoutes(routes, deliveries, live);
   statsRoutes(routes, new DeliveryStats(dataSource));
   sessionRoutes(routes, sessions, config.uiSessionTtlMs);

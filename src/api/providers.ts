@@ -22,7 +22,7 @@ const provider = z
   .meta({ id: 'Provider' });
 
 /** The API view of a provider: its schemas with secret fields marked `x-secret`/`writeOnly`. */
-export function providerView(p: RegisteredProvider, enabled: boolean) {
+function providerView(p: RegisteredProvider, enabled: boolean) {
   return {
     id: p.definition.id,
     displayName: p.definition.displayName,

@@ -18,7 +18,7 @@ export interface NewSession {
  * The CSRF token of a session: derived from the cookie secret, so nothing more is stored, and only a page
  * that can read our own responses (same origin) ever learns it.
  */
-export function csrfTokenOf(secret: string): string {
+function csrfTokenOf(secret: string): string {
   return crypto.createHash('sha256').update(`csrf:${secret}`, 'utf8').digest('base64url');
 }
 

@@ -3,7 +3,7 @@ import { SearchAttributeType } from '@temporalio/common';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../workflows/search-attributes';
 
 /** How long a namespace is kept after its workflows close, as docker-compose.yml creates it. */
-export const NAMESPACE_RETENTION = '720h';
+const NAMESPACE_RETENTION = '720h';
 
 const CLI_TYPE: Record<string, string> = {
   [SearchAttributeType.KEYWORD]: 'Keyword',

@@ -4,6 +4,7 @@ import type { EventCatalogue } from '../catalogue/store';
 import { safeErrorMessage, sanitise } from '../../providers/shared/sanitise';
 import { storableJson, storableOptional, storableText } from '../../providers/shared/storable';
 import type { DeliveryStatus } from '../../entities/delivery.entity';
+import { deliveryPayloadSql } from './payload';
 import type { RetryPolicyInput } from '../../workflows/retry';
 import { LOG_REFUSED_FAILURE, NOT_FOUND_FAILURE, type AttemptRecord, type StoredAttempt, type StoredExchange } from '../../workflows/types';
 
@@ -21,12 +22,12 @@ export class DeliveryLog {
 
   /**
    * Everything one attempt needs, in one query (a round trip to PostgreSQL costs more than the join):
-   * the delivery, its emission, subscription, connection and the provider's admin switch; undefined
-   * when the delivery does not exist.
+   * the delivery, its emission (and the payload, stored there: src/deliveries/payload.ts), subscription,
+   * connection and the provider's admin switch; undefined when the delivery does not exist.
    */
   async load(deliveryId: string): Promise<Loaded | undefined> {
     const rows: LoadedRow[] = await this.dataSource.query(
-      `SELECT d.id, d.subscription_id, d.provider, d.event, d.emission_id, d.system_ids, d.payload, d.status, d.attempts,
+      `SELECT d.id, d.subscription_id, d.provider, d.event, d.emission_id, d.system_ids, ${deliveryPayloadSql('d', 'e')} AS payload, d.status, d.attempts,
               d.test, d.created_at, d.subject_key, d.lane_seq, e.occurred_at,
               s.id AS s_id, s.name AS s_name, s.config AS s_config, s.connection_id AS s_connection_id, s.retry_policy AS s_retry_policy,
               s.coalesce_follow_ups AS s_coalesce,

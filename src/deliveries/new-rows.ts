@@ -7,6 +7,12 @@
 export interface NewDeliveryRows {
   /** SQL expressions for the emission the deliveries are of (its id, event type, system ids, payload). */
   emission: { id: string; event: string; systemIds: string; payload: string };
+  /**
+   * Whether the rows also get a copy of the payload in `deliveries.payload` (DELIVERY_PAYLOAD_COPY, for
+   * workers of the previous release during a rolling upgrade); otherwise NULL: the payload is read from the
+   * emission (src/deliveries/payload.ts).
+   */
+  payloadCopy: boolean;
   /** `FROM ... WHERE ...` yielding the matched subscriptions as `s` (and whatever the expressions read). */
   from: string;
   /** A test send (`POST /subscriptions/{id}/test`): never counted as a real delivery. Default false. */
@@ -22,7 +28,7 @@ export interface NewDeliveryRows {
 /** The initial status of every new delivery. */
 export const NEW_DELIVERY_STATUS = 'pending';
 
-/** SQL twin of deliveryWorkflowId() (workflows/types.ts): `delivery:<emission id>:<subscription id>`. */
+/** The workflow id of a delivery, in SQL: `delivery:<emission id>:<subscription id>` (one per emission and subscription). */
 export function deliveryWorkflowIdSql(emissionId: string, subscriptionId: string): string {
   return `'delivery:' || ${emissionId} || ':' || ${subscriptionId}`;
 }
@@ -38,7 +44,7 @@ export function insertDeliveriesSql(r: NewDeliveryRows): string {
     ['event', r.emission.event],
     ['emission_id', r.emission.id],
     ['system_ids', r.emission.systemIds],
-    ['payload', r.emission.payload],
+    ['payload', r.payloadCopy ? r.emission.payload : 'NULL'],
     ['status', `'${NEW_DELIVERY_STATUS}'`],
     ['attempts', '0'],
     ['workflow_id', deliveryWorkflowIdSql(r.emission.id, 's.id')],

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { DataSource, ObjectLiteral, SelectQueryBuilder } from 'typeorm';
 import { DeliveryEntity } from '../../entities/delivery.entity';
+import { deliveryPayloadKeptSql } from './payload';
 import { applyFilter, type DeliveryFilter } from './filter';
 
 /** Which deliveries a recovery redelivers: failed ones, by the delivery log's filters. */
@@ -152,5 +153,5 @@ function view(r: RecoveryRow): RecoveryView {
 /** The filter of a recovery on a query over deliveries `d`, less deliveries whose payload retention dropped (nothing left to send). */
 export function applyRecoverable<T extends ObjectLiteral>(qb: SelectQueryBuilder<T>, filter: RecoveryFilter): void {
   applyFilter(qb, filter);
-  qb.andWhere('d.payload_purged_at IS NULL');
+  qb.andWhere(deliveryPayloadKeptSql('d'));
 }

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { isActiveSql, matchesEmissionSql } from '../ingest/matching';
 import { insertDeliveriesSql } from './new-rows';
+import { DEFAULT_PAYLOAD_COPY } from './payload';
 import type { DeliveryRef } from '../temporal/deliveries';
 
 /** A replay as the API shows it (docs/delivery.md "Replaying missed events"). */
@@ -61,7 +62,11 @@ const MATCHED_EMISSIONS = `
  * deliveries, inserted under the deliveries' unique (emission, subscription) key so none is made twice.
  */
 export class ReplayStore {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    /** DELIVERY_PAYLOAD_COPY: new delivery rows also carry the payload (src/deliveries/payload.ts). */
+    private readonly payloadCopy: boolean = DEFAULT_PAYLOAD_COPY,
+  ) {}
 
   /** Stores a new replay of the subscription's matches in [since, until); `until` defaults to now. */
   async create(subscriptionId: string, since: string, until?: string, db: { query(sql: string, params?: unknown[]): Promise<any> } = this.dataSource): Promise<ReplayView> {
@@ -110,6 +115,7 @@ export class ReplayStore {
       const inserted: unknown[] = await tx.query(
         insertDeliveriesSql({
           emission: { id: 'e.id', event: 'e.event', systemIds: 'e.system_ids', payload: 'e.payload' },
+          payloadCopy: this.payloadCopy,
           from: `FROM emissions e JOIN subscriptions s ON s.id = $1 AND ${isActiveSql('s')} AND ${matchesEmissionSql('s', 'e.event', 'e.system_ids')}
           WHERE e.id = ANY($2)`,
           tail: 'ON CONFLICT (emission_id, subscription_id) DO NOTHING',

@@ -6,7 +6,8 @@ export { purgePlan, type PurgePhase, type PurgePlan } from '../../workflows/rete
 // Only finished deliveries go: pending and retrying ones are still being driven by their workflow. A row
 // touched after the cut-off (a redelivery asked for later) stays too. Each statement is its own short
 // transaction; SKIP LOCKED steps over rows a worker is writing instead of waiting for them.
-const FINISHED = `r.status IN ('success', 'failed', 'superseded') AND r.created_at < $1 AND r.updated_at < $1`;
+const finished = (d: string) => `${d}.status IN ('success', 'failed', 'superseded') AND ${d}.created_at < $1 AND ${d}.updated_at < $1`;
+const FINISHED = finished('r');
 
 // Each batch walks forward from where the previous one stopped ($3, the oldest time still to look at), so
 // rows it keeps (in flight, touched lately) are read once per run, not once per batch.
@@ -19,10 +20,13 @@ const batchOf = (picked: string, change: string) => `
 const STATEMENTS: Record<PurgePhase, string> = {
   // delivery_attempts go with their delivery (ON DELETE CASCADE)
   deliveries: batchOf(pick('deliveries', 'created_at', FINISHED), 'DELETE FROM deliveries'),
-  // the requests and responses kept with the attempts go with the payload (they hold it, as sent)
+  // the requests and responses kept with the attempts go with the payload (they hold it, as sent); a row's own
+  // copy of the payload (from before it was stored once, or DELIVERY_PAYLOAD_COPY) becomes {}, a row without
+  // one (NULL) keeps none; the mark says the delivery's payload is gone, whatever its emission still holds
   deliveryPayloads: `
   WITH picked AS (${pick('deliveries', 'created_at', `payload_purged_at IS NULL AND ${FINISHED}`)}),
-       changed AS (UPDATE deliveries SET payload = '{}'::jsonb, payload_purged_at = now() WHERE id IN (SELECT id FROM picked) RETURNING 1),
+       changed AS (UPDATE deliveries SET payload = CASE WHEN payload IS NULL THEN NULL ELSE '{}'::jsonb END, payload_purged_at = now()
+                    WHERE id IN (SELECT id FROM picked) RETURNING 1),
        exchanges AS (UPDATE delivery_attempts SET exchanges = NULL WHERE delivery_id IN (SELECT id FROM picked) AND exchanges IS NOT NULL)
   SELECT (SELECT count(*) FROM changed)::int AS n, (SELECT extract(epoch FROM max(at)) * 1000 FROM picked)::float8 AS at`,
   // an emission goes once no delivery refers to it any more (its in-flight deliveries keep it)
@@ -30,12 +34,15 @@ const STATEMENTS: Record<PurgePhase, string> = {
     pick('emissions', 'received_at', `received_at < $1 AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.emission_id = r.id)`),
     'DELETE FROM emissions',
   ),
+  // the payload of all its deliveries (src/deliveries/payload.ts): it goes once none of them would keep its
+  // own copy, i.e. every one is finished and neither created nor touched since the cut-off (the rule of the
+  // deliveryPayloads phase)
   emissionPayloads: batchOf(
     pick(
       'emissions',
       'received_at',
       `payload_purged_at IS NULL AND received_at < $1
-       AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.emission_id = r.id AND d.status IN ('pending', 'retrying'))`,
+       AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.emission_id = r.id AND NOT (${finished('d')}))`,
     ),
     `UPDATE emissions SET payload = '{}'::jsonb, payload_purged_at = now()`,
   ),

@@ -1,6 +1,8 @@
-import type { DataSource } from 'typeorm';
+import type { DataSource, SelectQueryBuilder } from 'typeorm';
+import { EmissionEntity } from '../../entities/emission.entity';
+import { deliveryPayloadPurgedAtSql, deliveryPayloadSql } from './payload';
 import { DeliveryAttemptEntity } from '../../entities/delivery-attempt.entity';
-import { DELIVERY_STATUSES, DeliveryEntity, OPEN_DELIVERY_STATUSES, type DeliveryStatus } from '../../entities/delivery.entity';
+import { DELIVERY_STATUSES, DeliveryEntity, OPEN_DELIVERY_STATUSES } from '../../entities/delivery.entity';
 import { conflict, notFound } from '../http/problem';
 import type { Position } from '../api/cursor';
 import type { IngestService } from '../ingest/service';
@@ -41,7 +43,7 @@ export class DeliveryService {
     const qb = this.repo.createQueryBuilder('d').orderBy('d.created_at', 'DESC').addOrderBy('d.id', 'DESC').limit(limit + 1);
     applyFilter(qb, filter);
     if (after) qb.andWhere('(d.created_at, d.id) < (:at, :id)', { at: after.createdAt, id: after.id });
-    const rows = await qb.getMany();
+    const rows = await withPayloads(qb);
     const more = rows.length > limit;
     const items = rows.slice(0, limit).map((r) => this.view(r));
     const last = items[items.length - 1];
@@ -81,7 +83,7 @@ export class DeliveryService {
    * says when retention dropped them with the payload.
    */
   async attempt(id: string, attempt: number) {
-    const row = await this.row(id);
+    const row = await this.entity(id);
     const rows: { attempt: number; started_at: Date; outcome: string; exchanges: unknown[] | null }[] = await this.dataSource.query(
       `SELECT attempt, started_at, outcome, exchanges FROM delivery_attempts WHERE delivery_id = $1 AND attempt = $2 ORDER BY id LIMIT 1`,
       [id, attempt],
@@ -102,9 +104,9 @@ export class DeliveryService {
    * sent again, marked as a redelivery), a pending one whose workflow never started is started.
    */
   async retry(id: string): Promise<{ id: string; action: 'woken' | 'restarted' | 'started' }> {
-    const row = await this.row(id);
-    if (row.payloadPurgedAt) {
-      throw conflict(`Delivery ${id} cannot be sent again: its payload was dropped by retention at ${row.payloadPurgedAt.toISOString()}`);
+    const { delivery: row, payloadPurgedAt } = await this.row(id);
+    if (payloadPurgedAt) {
+      throw conflict(`Delivery ${id} cannot be sent again: its payload was dropped by retention at ${payloadPurgedAt.toISOString()}`);
     }
     if (!row.workflowStarted && row.status === 'pending') {
       await this.ingest.startWorkflows([row]);
@@ -115,7 +117,7 @@ export class DeliveryService {
 
   /** Stops further retries: the delivery ends `failed` with the reason. */
   async cancel(id: string, reason = 'Cancelled by an operator; no further retries'): Promise<void> {
-    const row = await this.row(id);
+    const row = await this.entity(id);
     if (row.status === 'success' || row.status === 'failed' || row.status === 'superseded') {
       throw conflict(`Delivery ${id} already ended with status ${row.status}`);
     }
@@ -165,7 +167,7 @@ export class DeliveryService {
   /** Delivery views by id (for live updates), in no particular order. */
   async views(ids: string[]) {
     if (!ids.length) return [];
-    return (await this.repo.createQueryBuilder('d').where('d.id IN (:...ids)', { ids }).getMany()).map((r) => this.view(r));
+    return (await withPayloads(this.repo.createQueryBuilder('d').where('d.id IN (:...ids)', { ids }))).map((r) => this.view(r));
   }
 
   /**
@@ -215,14 +217,22 @@ export class DeliveryService {
     return { since: since.toISOString(), hours, total, byStatus, byEvent, byProvider };
   }
 
-  private async row(id: string): Promise<DeliveryEntity> {
+  /** One delivery row, without its payload. */
+  private async entity(id: string): Promise<DeliveryEntity> {
     const row = await this.repo.findOneBy({ id });
     if (!row) throw notFound(`Delivery ${id} does not exist`);
     return row;
   }
 
+  /** One delivery with the payload it shows (from its emission: src/deliveries/payload.ts). */
+  private async row(id: string): Promise<WithPayload> {
+    const [row] = await withPayloads(this.repo.createQueryBuilder('d').where('d.id = :id', { id }));
+    if (!row) throw notFound(`Delivery ${id} does not exist`);
+    return row;
+  }
+
   /** The API view of a delivery (docs/API.md "Delivery"). */
-  view(r: DeliveryEntity) {
+  view({ delivery: r, payload, payloadPurgedAt }: WithPayload) {
     return {
       id: r.id,
       subscriptionId: r.subscriptionId,
@@ -230,8 +240,8 @@ export class DeliveryService {
       event: r.event,
       emissionId: r.emissionId,
       systemIds: r.systemIds,
-      payload: r.payload,
-      payloadPurgedAt: r.payloadPurgedAt?.toISOString() ?? null,
+      payload,
+      payloadPurgedAt: payloadPurgedAt?.toISOString() ?? null,
       status: r.status,
       attempts: r.attempts,
       lastAttemptAt: r.lastAttemptAt?.toISOString() ?? null,
@@ -247,4 +257,24 @@ export class DeliveryService {
       updatedAt: r.updatedAt.toISOString(),
     };
   }
+}
+
+/** A delivery row and the payload it shows, read from its emission (src/deliveries/payload.ts). */
+export interface WithPayload {
+  delivery: DeliveryEntity;
+  payload: Record<string, unknown>;
+  payloadPurgedAt: Date | null;
+}
+
+/** Runs a query over deliveries `d`, joined to their emissions for the payload each shows, in the query's order. */
+async function withPayloads(qb: SelectQueryBuilder<DeliveryEntity>): Promise<WithPayload[]> {
+  qb.leftJoin(EmissionEntity, 'e', 'e.id = d.emission_id')
+    .addSelect(deliveryPayloadSql('d', 'e'), 'shown_payload')
+    .addSelect(deliveryPayloadPurgedAtSql('d', 'e'), 'shown_payload_purged_at');
+  const { entities, raw } = await qb.getRawAndEntities<{ d_id: string; shown_payload: Record<string, unknown>; shown_payload_purged_at: Date | null }>();
+  const byId = new Map(raw.map((r) => [r.d_id, r]));
+  return entities.map((delivery) => {
+    const r = byId.get(delivery.id)!;
+    return { delivery, payload: r.shown_payload, payloadPurgedAt: r.shown_payload_purged_at };
+  });
 }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { findOnPath, isExecutable } from './go-tools';
 
 /** The Temporal CLI version we build when none is installed (newer tags refuse `go install`). */
-export const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal@v1.5.1';
+const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal@v1.5.1';
 
 /**
  * Finds the `temporal` binary: `TEMPORAL_CLI_PATH`, then PATH, then the project's `.tools/bin`;

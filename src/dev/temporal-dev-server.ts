@@ -12,7 +12,7 @@ import path from 'node:path';
  *   when this worker has a free slot, saving a trip through the matching service per attempt.
  * `TEMPORAL_DEV_TUNING=off` starts it without them (to measure what they buy).
  */
-export const DEV_SERVER_TUNING = {
+const DEV_SERVER_TUNING = {
   sqlitePragmas: { journal_mode: 'wal', synchronous: 'normal' },
   dynamicConfig: { 'system.enableActivityEagerExecution': true },
 } as const;
@@ -22,7 +22,7 @@ export const DEV_SERVER_TUNING = {
  * 60 s): short, so the pollers' last-access times that `/readyz` reads are never older than this when a worker
  * polls (docs/operations.md "Readiness and a worker that cannot work"). docker-compose sets the same in its dynamic config.
  */
-export const LONG_POLL_EXPIRATION = '15s';
+const LONG_POLL_EXPIRATION = '15s';
 
 /** A running `temporal server start-dev`. */
 export interface TemporalDevServer {

@@ -7,7 +7,7 @@ export type ReadinessCheck = () => Promise<void>;
 const CHECK_TIMEOUT_MS = 2000;
 
 /** A dependency that answers but is not fit to serve: its message (no secrets) is shown by `/readyz`. */
-export class NotReadyError extends Error {}
+class NotReadyError extends Error {}
 
 /** `/healthz` (process up), `/readyz` (every dependency answers), `/metrics` (Prometheus). */
 export function healthRouter(checks: Record<string, ReadinessCheck>, registry: Registry): Router {

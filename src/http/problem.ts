@@ -21,7 +21,7 @@ export const notFound = (detail: string) => new HttpProblem(404, 'Not Found', de
 export const conflict = (detail: string) => new HttpProblem(409, 'Conflict', detail);
 
 /** Writes a problem+json body. */
-export function sendProblem(res: Response, p: HttpProblem): void {
+function sendProblem(res: Response, p: HttpProblem): void {
   for (const [k, v] of Object.entries(p.headers)) res.setHeader(k, v);
   res
     .status(p.status)

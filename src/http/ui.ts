@@ -70,7 +70,7 @@ export function uiRouter(dir: string): Router {
 type Encoding = 'br' | 'gzip';
 
 /** br or gzip when the Accept-Encoding header takes it (q=0 refuses); undefined for identity. */
-export function preferredEncoding(header: string | string[] | undefined): Encoding | undefined {
+function preferredEncoding(header: string | string[] | undefined): Encoding | undefined {
   const accepted = new Map<string, number>();
   for (const part of String(header ?? '').split(',')) {
     const [token, ...params] = part.trim().toLowerCase().split(';');

@@ -13,6 +13,7 @@ import { isActiveSql, matchesEmissionSql } from './matching';
 import { StartPacer } from './start-pacer';
 import { MAX_SUBJECT_CHARS, NO_LANE, subjectKeyOf, subjectLockId, subjectValueOf } from '../deliveries/lanes';
 import { insertDeliveriesSql } from '../deliveries/new-rows';
+import { DEFAULT_PAYLOAD_COPY } from '../deliveries/payload';
 
 /** How long `workflow_started` marks of background starts are gathered before one UPDATE writes them (ms). */
 const MARK_EVERY_MS = 100;
@@ -53,6 +54,8 @@ export class IngestService {
     private readonly lanedProviders: () => string[] = () => [],
     /** WORKFLOW_START_CONCURRENCY and WORKFLOW_START_QUEUE (defaults in start-pacer.ts). */
     pacing: { concurrency?: number; queue?: number } = {},
+    /** DELIVERY_PAYLOAD_COPY: new delivery rows also carry the payload (src/deliveries/payload.ts). */
+    private readonly payloadCopy: boolean = DEFAULT_PAYLOAD_COPY,
   ) {
     this.pacer = new StartPacer((d) => this.workflows.start(d), logger, pacing.concurrency, pacing.queue);
   }
@@ -87,10 +90,10 @@ export class IngestService {
     // deliveries are durable.
     const params = [emissionId, req.event, req.occurredAt ?? new Date().toISOString(), systemIds, req.payload, subjectKey, subjectKey === null ? [] : this.lanedProviders()];
     const inserted: IngestedRow[] = subjectKey === null
-      ? await this.dataSource.query(INGEST_STATEMENT, params)
+      ? await this.dataSource.query(INGEST_STATEMENTS[this.payloadCopy ? 'copy' : 'once'], params)
       : await this.dataSource.transaction(async (tx) => {
           await tx.query('SELECT pg_advisory_xact_lock($1::bigint)', [subjectLockId(subjectKey)]);
-          return tx.query(INGEST_STATEMENT, params);
+          return tx.query(INGEST_STATEMENTS[this.payloadCopy ? 'copy' : 'once'], params);
         });
     const outcome = inserted[0].created
       ? {
@@ -121,13 +124,14 @@ export class IngestService {
       );
       const inserted: { id: string; subscription_id: string; provider: string; workflow_id: string; event: string }[] = await tx.query(
         insertDeliveriesSql({
-          // typed: the parameters appear only in the SELECT list, where PostgreSQL cannot infer them
-          emission: { id: '$1::varchar', event: '$2::varchar', systemIds: '$3::text[]', payload: '$4::jsonb' },
-          from: 'FROM subscriptions s WHERE s.id = $5',
+          // the emission just stored, as replays read theirs (its payload copied only with DELIVERY_PAYLOAD_COPY)
+          emission: { id: 'e.id', event: 'e.event', systemIds: 'e.system_ids', payload: 'e.payload' },
+          payloadCopy: this.payloadCopy,
+          from: 'FROM subscriptions s JOIN emissions e ON e.id = $1 WHERE s.id = $2',
           test: true,
           returning: 'id, subscription_id, provider, workflow_id, event',
         }),
-        [emissionId, sub.event, systemIds, payload, sub.id],
+        [emissionId, sub.id],
       );
       if (inserted.length !== 1) throw notFound(`Subscription ${sub.id} was deleted`); // rolls the emission back too
       return inserted.map((r) => ({ id: r.id, subscriptionId: r.subscription_id, provider: r.provider, workflowId: r.workflow_id, event: r.event, status: 'pending' as const }));
@@ -213,12 +217,13 @@ export class IngestService {
  * The ingest statement: $1 emission id, $2 event type, $3 occurred at, $4 system ids, $5 payload, $6 subject
  * key (or null), $7 the providers with lanes.
  */
-const INGEST_STATEMENT = `WITH em AS (
+const ingestStatement = (payloadCopy: boolean) => `WITH em AS (
          INSERT INTO emissions (id, event, occurred_at, system_ids, payload) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (id) DO NOTHING RETURNING id
        ), ins AS (
          ${insertDeliveriesSql({
            emission: { id: '$1', event: '$2', systemIds: '$4', payload: '$5' },
+           payloadCopy,
            extra: {
              subject_key: '$6::varchar',
              lane_seq: `CASE WHEN $6::varchar IS NULL THEN NULL ELSE nextval('delivery_lane_seq') END`,
@@ -240,6 +245,8 @@ const INGEST_STATEMENT = `WITH em AS (
        )
        SELECT EXISTS (SELECT 1 FROM em) AS created, ins.id, ins.subscription_id, ins.provider, ins.workflow_id
          FROM (SELECT 1) one LEFT JOIN ins ON true`;
+/** The ingest statement with and without the payload's copy on the delivery rows (DELIVERY_PAYLOAD_COPY). */
+const INGEST_STATEMENTS = { copy: ingestStatement(true), once: ingestStatement(false) };
 
 /** A row of the ingest statement: `created` false when the emission id was known; delivery columns null when nothing matched. */
 interface IngestedRow {

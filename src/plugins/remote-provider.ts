@@ -142,7 +142,7 @@ export class PluginHost {
 /** Accepts any object: a plugin's real schemas run in its host (`validate`, `prepare`). */
 const ANY_OBJECT = z.record(z.string(), z.unknown());
 
-export { remoteOf, type RemoteHooks } from '../../providers/remote';
+export { remoteOf } from '../../providers/remote';
 
 function wireContext(ctx: DeliveryContext): WireDeliveryContext {
   return {

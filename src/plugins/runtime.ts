@@ -14,7 +14,7 @@ import { PluginHost, remoteDefinition } from './remote-provider';
 import { entryInside, unpackTo } from './unpack';
 
 /** Channel the `plugins` table's trigger notifies on every install and uninstall. */
-export const PLUGIN_CHANNEL = 'plugin_changes';
+const PLUGIN_CHANNEL = 'plugin_changes';
 
 /** The reason a plugin's subscriptions are paused with when it is disabled; a reinstall resumes them. */
 export const pausedByFailing = (pkg: string) => `provider plugin ${pkg} kept crashing and was disabled`;

@@ -15,7 +15,7 @@ import { vetPlugin } from './vet';
 export type InstallRequest = { package: string; version: string } | { tarball: string };
 
 /** The reason an uninstall pauses subscriptions with; a reinstall of the package resumes exactly these. */
-export const pausedByUninstall = (pkg: string) => `provider plugin ${pkg} was uninstalled`;
+const pausedByUninstall = (pkg: string) => `provider plugin ${pkg} was uninstalled`;
 
 const problem = (status: number, field: string, message: string) =>
   new HttpProblem(status, status === 404 ? 'Not Found' : status === 422 ? 'Unprocessable Content' : status === 502 ? 'Bad Gateway' : 'Bad Request', message, [

@@ -3,7 +3,7 @@ import zlib from 'node:zlib';
 import type { PluginManifest } from './unpack';
 
 /** Most entries (files and folders) a plugin package may hold. */
-export const MAX_PLUGIN_ENTRIES = 10_000;
+const MAX_PLUGIN_ENTRIES = 10_000;
 
 /** Why a tarball is refused before anything of it is written to disk (422 naming the field). */
 export class TarballRefused extends Error {

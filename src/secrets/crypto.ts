@@ -38,7 +38,7 @@ export class SecretDecryptError extends Error {
 }
 
 /** Master keys shorter than this are refused: they are guessable whatever the KDF. */
-export const MIN_MASTER_KEY_LENGTH = 16;
+const MIN_MASTER_KEY_LENGTH = 16;
 
 const IV_BYTES = 12;
 const TAG_BYTES = 16;

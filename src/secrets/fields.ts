@@ -15,7 +15,7 @@ export interface SecretMask {
 }
 
 /** True for `{ set: true }`, the masked form a client may send back unchanged. */
-export function isSecretMask(value: unknown): value is SecretMask {
+function isSecretMask(value: unknown): value is SecretMask {
   return isPlainObject(value) && value.set === true && Object.keys(value).length === 1;
 }
 

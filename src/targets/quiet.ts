@@ -10,7 +10,7 @@ type Kind = 'target_limits' | 'target_health';
 const CHANNEL = 'ihub_target_change';
 const RECONNECT_MS = 1_000;
 /** Default of TARGET_CACHE_TTL_MS. */
-export const DEFAULT_QUIET_TTL_MS = 2_000;
+const DEFAULT_QUIET_TTL_MS = 2_000;
 /** Targets remembered at most (the oldest are forgotten first). */
 const MAX_KEYS = 10_000;
 

@@ -10,7 +10,7 @@ import { replayMissedWorkflow } from '../../workflows/replay';
 import { CLOSING_FAILURE, cancelUpdate, laneTurnSignal, recoveryWorkflowId, redeliverUpdate, replayWorkflowId, type DeliveryWorkflowInput, type RecoveryWorkflowInput, type ReplayWorkflowInput } from '../../workflows/types';
 
 /** How long one workflow start may take before it is left to the reconciler (ms). */
-const START_DEADLINE_MS = 3_000;
+export const START_DEADLINE_MS = 3_000;
 /** Default of TEMPORAL_REQUEST_TIMEOUT_MS: how long a request waits on Temporal before a 503/504 (ms). */
 const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 /** Rounds of wake-or-start a redelivery tries while a run is finishing under it. */

@@ -16,7 +16,7 @@ import type {
 } from '@temporalio/workflow';
 
 /** The header the OpenTelemetry interceptors carry the trace context in (`TRACE_HEADER` of @temporalio/interceptors-opentelemetry). */
-export const TRACE_HEADER = '_tracer-data';
+const TRACE_HEADER = '_tracer-data';
 
 /** One set per workflow run (the SDK calls this for each), so the header never leaks between runs. */
 export const interceptors = (): WorkflowInterceptors => {

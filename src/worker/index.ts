@@ -115,7 +115,7 @@ function backgroundActivities(opts: { config: Config; dataSource: DataSource; lo
       pace,
     }),
     ...createReplayActivities({
-      replays: new ReplayStore(opts.dataSource),
+      replays: new ReplayStore(opts.dataSource, config.payloadCopy),
       logger: opts.logger,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
@@ -144,6 +144,7 @@ function hubIngest(opts: { config: Config; dataSource: DataSource; logger: Logge
     opts.logger,
     () => (providers?.list() ?? []).filter((p) => p.definition.followUps).map((p) => p.definition.id),
     config.workflowStarts,
+    config.payloadCopy,
   );
 }
 

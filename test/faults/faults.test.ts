@@ -188,7 +188,7 @@ describe('fault injection: nothing accepted is lost (issue 6)', function () {
     const statuses = load.statusCounts();
     console.log(`[faults] ${n}. ${name}: ingest first-try statuses ${JSON.stringify(statuses)}, posted ${load.posts.length}`);
     // never a 500; a 503/429 always says when to come back; a client retry is always answered 2xx in the end
-    assert.equal(statuses['500'] ?? 0, 0, `no ingest answer is a 500: ${JSON.stringify(statuses)}`);
+    assert.equal(statuses['500'] ?? 0, 0, `no ingest answer is a 500: ${JSON.stringify(statuses)}\nthe API's error lines:\n${api?.errorLines.join('\n').slice(-6000) || '(none)'}`);
     const unexpected = Object.keys(statuses).filter((k) => !['200', '202', '503', '429', 'network', 'timeout'].includes(k));
     assert.deepEqual(unexpected, [], `ingest answers only 2xx, 503 or 429: ${JSON.stringify(statuses)}`);
     for (const p of load.posts.filter((x) => x.status === 503 || x.status === 429)) {

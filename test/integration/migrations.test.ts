@@ -6,6 +6,7 @@ import { createLogger } from '../../src/logger';
 import { getStack } from '../support/stack';
 import { OneTargetKey1765431870000 } from '../../entities/migrations/1765431870000-OneTargetKey';
 import { boundedTargetKey } from '../../src/targets/key';
+import { PayloadOnEmission1765531407000 } from '../../entities/migrations/1765531407000-PayloadOnEmission';
 
 const TABLES = ['api_tokens', 'connections', 'deliveries', 'delivery_attempts', 'emissions', 'event_types', 'external_records', 'plugins', 'provider_settings', 'recoveries', 'replays', 'subscriptions', 'target_health', 'target_limits', 'target_outcomes', 'ui_sessions'];
 
@@ -56,6 +57,38 @@ describe('migrations', function () {
       await ds.query(insert, ['d1']);
       await assert.rejects(ds.query(insert, ['d2']), /deliveries_emission_subscription/);
     } finally {
+      await ds.destroy();
+    }
+  });
+
+  it('PayloadOnEmission reverts to rows the previous release can read: each delivery without a copy gets its emission\'s payload back', async () => {
+    const ds = createDataSource(url);
+    await ds.initialize();
+    const runner = ds.createQueryRunner();
+    try {
+      await ds.query(`INSERT INTO emissions (id, event, occurred_at, payload) VALUES ('e-once', 'incident.created', now(), '{"incidentId":"i-1","n":1}')`);
+      await ds.query(`INSERT INTO emissions (id, event, occurred_at, payload, payload_purged_at) VALUES ('e-gone', 'incident.created', now(), '{}', now())`);
+      const insert = `INSERT INTO deliveries (id, subscription_id, provider, event, emission_id, payload, status, workflow_id, payload_purged_at)
+                      VALUES ($1, $2, 'webhook', 'incident.created', $3, $4, 'success', 'w', $5)`;
+      await ds.query(insert, ['d-null', 's1', 'e-once', null, null]);
+      await ds.query(insert, ['d-copy', 's2', 'e-once', '{"incidentId":"i-1","n":1}', null]);
+      await ds.query(insert, ['d-purged', 's3', 'e-once', null, new Date()]);
+      await ds.query(insert, ['d-gone', 's1', 'e-gone', null, null]);
+      await new PayloadOnEmission1765531407000().down(runner);
+      const rows: { id: string; payload: unknown }[] = await ds.query(`SELECT id, payload FROM deliveries WHERE id LIKE 'd-%' ORDER BY id`);
+      assert.deepEqual(rows, [
+        { id: 'd-copy', payload: { incidentId: 'i-1', n: 1 } },
+        { id: 'd-gone', payload: {} },
+        { id: 'd-null', payload: { incidentId: 'i-1', n: 1 } },
+        { id: 'd-purged', payload: {} },
+      ]);
+      await assert.rejects(ds.query(insert, ['d-after', 's4', 'e-once', null, null]), /null value in column "payload"/, 'NOT NULL again');
+      await new PayloadOnEmission1765531407000().up(runner);
+      await ds.query(insert, ['d-after', 's4', 'e-once', null, null]);
+    } finally {
+      await ds.query(`DELETE FROM deliveries WHERE id LIKE 'd-%'`);
+      await ds.query(`DELETE FROM emissions WHERE id IN ('e-once', 'e-gone')`);
+      await runner.release();
       await ds.destroy();
     }
   });

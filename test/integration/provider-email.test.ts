@@ -1,30 +1,28 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { FakeSmtp } from '../fakes/smtp';
-import { Hub, INGEST_TOKEN, waitFor } from '../support/hub';
+import type { Hub } from '../support/hub';
+import { pipelineSuite } from '../support/provider-suite';
 
 const USER = 'status@example.com';
 const PASSWORD = 'smtp-pa55word-9f3c1e77';
 
 describe('email provider through the pipeline (real Temporal, PostgreSQL, local SMTP server)', function () {
   this.timeout(120_000);
+  const suite = pipelineSuite({
+    database: 'provider_email',
+    fake: () => new FakeSmtp({ user: USER, password: PASSWORD, requireTlsForAuth: true }).start(),
+  });
   let hub: Hub;
   let smtp: FakeSmtp;
   let connectionId: string;
 
   before(async () => {
-    smtp = await new FakeSmtp({ user: USER, password: PASSWORD, requireTlsForAuth: true }).start();
-    hub = await Hub.start('provider_email');
+    ({ hub, fake: smtp } = suite);
     connectionId = await connect({});
   });
-  after(async () => {
-    await hub?.close();
-    await smtp?.stop();
-  });
-  afterEach(async () => {
-    smtp.script.length = 0;
+  afterEach(() => {
     smtp.unknownMailboxes.clear();
-    await hub.dataSource.query('DELETE FROM subscriptions');
   });
 
   async function connect(overrides: Record<string, unknown>): Promise<string> {
@@ -47,32 +45,16 @@ describe('email provider through the pipeline (real Temporal, PostgreSQL, local 
     return res.body.id;
   }
 
-  async function subscribe(event = 'incident.created', config: Record<string, unknown> = {}, connection = connectionId) {
-    const res = await hub.call('POST', '/subscriptions', {
-      name: `mail ${event}`,
-      provider: 'email',
-      connectionId: connection,
-      event,
-      config: { to: ['oncall@example.com'], ...config },
-      retryPolicy: { scheduleMs: [200, 200, 200] },
-    });
-    assert.equal(res.status, 201, JSON.stringify(res.body));
-    return res.body as { id: string };
-  }
-
-  async function ingest(event: string, payload: Record<string, unknown>): Promise<string> {
-    const res = await hub.call('POST', '/ingest', { event, payload }, INGEST_TOKEN);
-    assert.equal(res.status, 202, JSON.stringify(res.body));
-    assert.equal(res.body.deliveries.length, 1);
-    return res.body.deliveries[0].id;
-  }
-
-  async function settled(id: string, status = 'success') {
-    return waitFor(async () => {
-      const d = await hub.call('GET', `/deliveries/${id}`);
-      return d.body.status === status ? d.body : undefined;
-    }, `delivery ${id} to be ${status}`, 40_000);
-  }
+  const subscribe = (event = 'incident.created', config: Record<string, unknown> = {}, connection = connectionId) => suite.subscribe({
+    name: `mail ${event}`,
+    provider: 'email',
+    connectionId: connection,
+    event,
+    config: { to: ['oncall@example.com'], ...config },
+    retryPolicy: { scheduleMs: [200, 200, 200] },
+  });
+  const ingest = (event: string, payload: Record<string, unknown>) => suite.ingest(event, undefined, payload);
+  const settled = (id: string, status = 'success') => suite.settled(id, status, 40_000);
 
   const incident = (incidentId: string, extra: Record<string, unknown> = {}) => ({
     incidentId,

@@ -1,50 +1,26 @@
 import assert from 'node:assert/strict';
 import { FakeGoogleChat } from '../fakes/google-chat';
-import { Hub, INGEST_TOKEN, waitFor } from '../support/hub';
+import type { Hub } from '../support/hub';
+import { pipelineSuite } from '../support/provider-suite';
 
 describe('google-chat provider through the pipeline (real Temporal, PostgreSQL, fake Chat webhook)', function () {
   this.timeout(120_000);
+  const suite = pipelineSuite({ database: 'provider_google_chat', fake: () => new FakeGoogleChat().start() });
   let hub: Hub;
   let fake: FakeGoogleChat;
-
-  before(async () => {
-    fake = await new FakeGoogleChat().start();
-    hub = await Hub.start('provider_google_chat');
-  });
-  after(async () => {
-    await hub?.close();
-    await fake?.stop();
-  });
-  afterEach(async () => {
-    fake.script.length = 0;
-    await hub.dataSource.query('DELETE FROM subscriptions');
+  before(() => {
+    ({ hub, fake } = suite);
   });
 
-  async function subscribe(webhookUrl: string, event = 'incident.created', config: Record<string, unknown> = {}) {
-    const res = await hub.call('POST', '/subscriptions', {
-      name: `chat ${event}`,
-      provider: 'google-chat',
-      event,
-      config: { webhookUrl, ...config },
-      retryPolicy: { scheduleMs: [200, 200, 200] },
-    });
-    assert.equal(res.status, 201, JSON.stringify(res.body));
-    return res.body as { id: string; config: Record<string, unknown> };
-  }
-
-  async function ingest(event: string, payload: Record<string, unknown>): Promise<string> {
-    const res = await hub.call('POST', '/ingest', { event, payload }, INGEST_TOKEN);
-    assert.equal(res.status, 202, JSON.stringify(res.body));
-    assert.equal(res.body.deliveries.length, 1);
-    return res.body.deliveries[0].id;
-  }
-
-  async function settled(id: string, status = 'success') {
-    return waitFor(async () => {
-      const d = await hub.call('GET', `/deliveries/${id}`);
-      return d.body.status === status ? d.body : undefined;
-    }, `delivery ${id} to be ${status}`, 30_000);
-  }
+  const subscribe = (webhookUrl: string, event = 'incident.created', config: Record<string, unknown> = {}) => suite.subscribe({
+    name: `chat ${event}`,
+    provider: 'google-chat',
+    event,
+    config: { webhookUrl, ...config },
+    retryPolicy: { scheduleMs: [200, 200, 200] },
+  });
+  const ingest = (event: string, payload: Record<string, unknown>) => suite.ingest(event, undefined, payload);
+  const settled = (id: string, status = 'success') => suite.settled(id, status);
 
   const incident = (incidentId: string, extra: Record<string, unknown> = {}) => ({
     incidentId,

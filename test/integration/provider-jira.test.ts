@@ -1,31 +1,22 @@
 import assert from 'node:assert/strict';
 import { jiraProvider } from '../../providers/jira';
 import { JiraFake, isAdfDoc, plainText } from '../fakes/jira';
-import { Hub, INGEST_TOKEN, waitFor } from '../support/hub';
+import type { Hub } from '../support/hub';
+import { pipelineSuite } from '../support/provider-suite';
 import { getStack } from '../support/stack';
 
 describe('jira provider through the pipeline (real Temporal, PostgreSQL and a fake Jira)', function () {
   this.timeout(120_000);
+  const suite = pipelineSuite({ database: 'provider_jira', fake: () => new JiraFake().start(), providers: [jiraProvider] });
   let hub: Hub;
   let fake: JiraFake;
   let cloudId: string;
   let dcId: string;
 
   before(async () => {
-    hub = await Hub.start('provider_jira', {}, [jiraProvider]);
-    fake = await new JiraFake().start();
+    ({ hub, fake } = suite);
     cloudId = (await connection('cloud')).id;
     dcId = (await connection('datacenter')).id;
-  });
-  after(async () => {
-    await hub?.close();
-    await fake?.stop();
-  });
-  beforeEach(() => {
-    fake.script.length = 0;
-  });
-  afterEach(async () => {
-    await hub.dataSource.query('DELETE FROM subscriptions');
   });
 
   async function connection(flavor: 'cloud' | 'datacenter') {
@@ -38,37 +29,19 @@ describe('jira provider through the pipeline (real Temporal, PostgreSQL and a fa
     return res.body as { id: string; config: Record<string, unknown> };
   }
 
-  async function subscribe(event: string, config: Record<string, unknown> = {}, connectionId = cloudId) {
-    const res = await hub.call('POST', '/subscriptions', {
-      name: `jira ${event}`,
-      provider: 'jira',
-      connectionId,
-      event,
-      config: { projectKey: 'OPS', issueTypeId: '10001', ...config },
-      retryPolicy: { scheduleMs: [200, 200, 200] },
-    });
-    assert.equal(res.status, 201, JSON.stringify(res.body));
-    return res.body as { id: string };
-  }
+  const subscribe = (event: string, config: Record<string, unknown> = {}, connectionId = cloudId) => suite.subscribe({
+    name: `jira ${event}`,
+    provider: 'jira',
+    connectionId,
+    event,
+    config: { projectKey: 'OPS', issueTypeId: '10001', ...config },
+    retryPolicy: { scheduleMs: [200, 200, 200] },
+  });
 
   let emissions = 0;
-  async function ingest(event: string, incidentId: string, payload: Record<string, unknown> = {}) {
-    const res = await hub.call(
-      'POST',
-      '/ingest',
-      { event, id: `${event}:${incidentId}:${++emissions}`, payload: { incidentId, title: `Outage ${incidentId}`, severity: 'major', systemIds: ['sys-a'], ...payload } },
-      INGEST_TOKEN,
-    );
-    assert.equal(res.status, 202, JSON.stringify(res.body));
-    return res.body.deliveries[0].id as string;
-  }
-
-  async function settled(deliveryId: string, status = 'success') {
-    return waitFor(async () => {
-      const d = await hub.call('GET', `/deliveries/${deliveryId}`);
-      return d.body.status === status ? d.body : undefined;
-    }, `delivery ${deliveryId} to be ${status}`, 30_000);
-  }
+  const ingest = (event: string, incidentId: string, payload: Record<string, unknown> = {}) =>
+    suite.ingest(event, `${event}:${incidentId}:${++emissions}`, { incidentId, title: `Outage ${incidentId}`, severity: 'major', systemIds: ['sys-a'], ...payload });
+  const settled = (deliveryId: string, status = 'success') => suite.settled(deliveryId, status);
 
   const issueOf = (incidentId: string) => [...fake.issues.values()].filter((i) => i.fields.summary.includes(`Outage ${incidentId}`));
 

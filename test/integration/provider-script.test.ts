@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { scriptProvider, sharedSandboxPool } from '../../providers/script';
 import { Receiver } from '../fakes/receiver';
-import { Hub, INGEST_TOKEN, waitFor } from '../support/hub';
+import { INGEST_TOKEN, waitFor, type Hub } from '../support/hub';
+import { pipelineSuite } from '../support/provider-suite';
 import { getStack } from '../support/stack';
 
 const API_KEY = 'script-api-key-5d2e8a1f9b';
@@ -10,47 +11,23 @@ const MARGIN_MS = 3000;
 
 describe('script provider through the pipeline (real Temporal, PostgreSQL, QuickJS)', function () {
   this.timeout(120_000);
+  // the receiver's requests are cleared before each test
+  const suite = pipelineSuite({ database: 'provider_script', fake: () => new Receiver().start(), providers: [scriptProvider] });
   let hub: Hub;
   let receiver: Receiver;
-
-  before(async () => {
-    hub = await Hub.start('provider_script', {}, [scriptProvider]);
-    receiver = await new Receiver().start();
+  before(() => {
+    ({ hub, fake: receiver } = suite);
   });
-  after(async () => {
-    await hub?.close();
-    await receiver?.stop();
+
+  const subscribe = (source: string, config: Record<string, unknown> = {}) => suite.subscribe({
+    name: 'script sub',
+    provider: 'script',
+    event: 'incident.created',
+    config: { source, ...config },
+    retryPolicy: { scheduleMs: [200, 200, 200] },
   });
-  beforeEach(() => {
-    receiver.received.length = 0;
-  });
-  afterEach(() => hub.dataSource.query('DELETE FROM subscriptions'));
-
-  async function subscribe(source: string, config: Record<string, unknown> = {}) {
-    const res = await hub.call('POST', '/subscriptions', {
-      name: 'script sub',
-      provider: 'script',
-      event: 'incident.created',
-      config: { source, ...config },
-      retryPolicy: { scheduleMs: [200, 200, 200] },
-    });
-    assert.equal(res.status, 201, JSON.stringify(res.body));
-    return res.body as { id: string };
-  }
-
-  async function ingest(id: string): Promise<string> {
-    const res = await hub.call('POST', '/ingest', { event: 'incident.created', id, payload: { incidentId: id, title: `Outage ${id}`, severity: 'major', systemIds: ['sys-a'] } }, INGEST_TOKEN);
-    assert.equal(res.status, 202, JSON.stringify(res.body));
-    assert.equal(res.body.deliveries.length, 1);
-    return res.body.deliveries[0].id as string;
-  }
-
-  async function finished(deliveryId: string, status: 'success' | 'failed') {
-    return waitFor(async () => {
-      const d = await hub.call('GET', `/deliveries/${deliveryId}`);
-      return d.body.status === status ? d.body : undefined;
-    }, `delivery ${deliveryId} to be ${status}`, 30_000);
-  }
+  const ingest = (id: string) => suite.ingest('incident.created', id, { incidentId: id, title: `Outage ${id}`, severity: 'major', systemIds: ['sys-a'] });
+  const finished = (deliveryId: string, status: 'success' | 'failed') => suite.settled(deliveryId, status);
 
   it('runs the script: fetch with a secret header, external id recorded, console in the attempt log, secret nowhere', async () => {
     const sub = await subscribe(

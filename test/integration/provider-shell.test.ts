@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { Receiver } from '../fakes/receiver';
-import { ADMIN_TOKEN, Hub, INGEST_TOKEN, waitFor } from '../support/hub';
+import { ADMIN_TOKEN, INGEST_TOKEN, waitFor, type Hub } from '../support/hub';
+import { pipelineSuite } from '../support/provider-suite';
 import { getStack } from '../support/stack';
 
 const API_KEY = 'shell-api-key-8e41c07d2a';
@@ -29,49 +30,32 @@ function processesWith(marker: string): number[] {
 
 describe('shell provider through the pipeline (real Temporal, PostgreSQL, /bin/sh)', function () {
   this.timeout(120_000);
+  // commands run as nobody (the default) with small limits, so the limits are quick to reach; the receiver's
+  // requests are cleared before each test
+  const suite = pipelineSuite({
+    database: 'provider_shell',
+    fake: () => new Receiver().start(),
+    env: { SHELL_PROVIDER_ENABLED: 'true', SHELL_MAX_PROCESSES: '24', SHELL_MAX_MEMORY_MB: '128' },
+  });
   let hub: Hub;
   let receiver: Receiver;
-
-  before(async () => {
-    // commands run as nobody (the default) with small limits, so the limits are quick to reach
-    hub = await Hub.start('provider_shell', { SHELL_PROVIDER_ENABLED: 'true', SHELL_MAX_PROCESSES: '24', SHELL_MAX_MEMORY_MB: '128' });
-    receiver = await new Receiver().start();
+  before(() => {
+    ({ hub, fake: receiver } = suite);
     Object.assign(process.env, SERVER_ONLY); // as a deployment would have them
   });
-  after(async () => {
+  after(() => {
     for (const name of Object.keys(SERVER_ONLY)) delete process.env[name];
-    await hub?.close();
-    await receiver?.stop();
   });
-  beforeEach(() => {
-    receiver.received.length = 0;
-  });
-  afterEach(() => hub.dataSource.query('DELETE FROM subscriptions'));
 
-  async function subscribe(command: string, config: Record<string, unknown> = {}, scheduleMs = [200, 200, 200], token = ADMIN_TOKEN) {
-    const res = await hub.call('POST', '/subscriptions', {
-      name: 'shell sub',
-      provider: 'shell',
-      event: 'incident.created',
-      config: { command, ...config },
-      retryPolicy: { scheduleMs },
-    }, token);
-    assert.equal(res.status, 201, JSON.stringify(res.body));
-    return res.body as { id: string };
-  }
-
-  async function ingest(id: string): Promise<string> {
-    const res = await hub.call('POST', '/ingest', { event: 'incident.created', id, payload: { incidentId: id, title: `Outage ${id}`, severity: 'major', systemIds: ['sys-a'] } }, INGEST_TOKEN);
-    assert.equal(res.status, 202, JSON.stringify(res.body));
-    return res.body.deliveries[0].id as string;
-  }
-
-  async function finished(deliveryId: string, status: 'success' | 'failed') {
-    return waitFor(async () => {
-      const d = await hub.call('GET', `/deliveries/${deliveryId}`);
-      return d.body.status === status ? d.body : undefined;
-    }, `delivery ${deliveryId} to be ${status}`, 30_000);
-  }
+  const subscribe = (command: string, config: Record<string, unknown> = {}, scheduleMs = [200, 200, 200], token = ADMIN_TOKEN) => suite.subscribe({
+    name: 'shell sub',
+    provider: 'shell',
+    event: 'incident.created',
+    config: { command, ...config },
+    retryPolicy: { scheduleMs },
+  }, token);
+  const ingest = (id: string) => suite.ingest('incident.created', id, { incidentId: id, title: `Outage ${id}`, severity: 'major', systemIds: ['sys-a'] });
+  const finished = (deliveryId: string, status: 'success' | 'failed') => suite.settled(deliveryId, status);
 
   it('runs the command with only the event and its own env: curl with the secret, external id from stdout, no server secret, secret nowhere stored', async () => {
     const sub = await subscribe(

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { slackProvider } from '../../providers/slack';
 import { FakeSlack } from '../fakes/slack';
-import { Hub, INGEST_TOKEN, waitFor } from '../support/hub';
+import { INGEST_TOKEN, type Hub } from '../support/hub';
+import { pipelineSuite } from '../support/provider-suite';
 import { getStack } from '../support/stack';
 
 const TOKEN = 'xoxb-7001-8002-integrationBotTokenValue';
@@ -11,24 +12,26 @@ const HOOK_SECRET = 'hookSecretPartQ7vLw2';
 
 describe('slack provider through the pipeline (real Temporal, PostgreSQL and a fake Slack)', function () {
   this.timeout(120_000);
+  // the fake is reset before each test (its requests, messages and scripted answers)
+  const suite = pipelineSuite({
+    database: 'slack',
+    fake: async () => {
+      const slack = await new FakeSlack().start();
+      slack.addToken(TOKEN).addToken(REVOKED_TOKEN, { error: 'token_revoked' });
+      slack.addChannel({ id: 'C0OPS', name: 'ops' }).addChannel({ id: 'C0INC', name: 'incidents' });
+      slack.addChannel({ id: 'C0ARCH', name: 'old-ops', isArchived: true }).addChannel({ id: 'C0NOBOT', name: 'quiet', botIsMember: false });
+      return slack;
+    },
+    providers: [slackProvider],
+  });
   let hub: Hub;
   let slack: FakeSlack;
   let connectionId: string;
 
   before(async () => {
-    slack = await new FakeSlack().start();
-    slack.addToken(TOKEN).addToken(REVOKED_TOKEN, { error: 'token_revoked' });
-    slack.addChannel({ id: 'C0OPS', name: 'ops' }).addChannel({ id: 'C0INC', name: 'incidents' });
-    slack.addChannel({ id: 'C0ARCH', name: 'old-ops', isArchived: true }).addChannel({ id: 'C0NOBOT', name: 'quiet', botIsMember: false });
-    hub = await Hub.start('slack', {}, [slackProvider]);
+    ({ hub, fake: slack } = suite);
     connectionId = (await connect('Acme Slack', TOKEN)).id;
   });
-  after(async () => {
-    await hub?.close();
-    await slack?.stop();
-  });
-  beforeEach(() => slack.reset());
-  afterEach(() => hub.dataSource.query('DELETE FROM subscriptions'));
 
   async function connect(name: string, botToken: string) {
     const res = await hub.call('POST', '/connections', { provider: 'slack', name, config: { botToken, apiBaseUrl: slack.apiBaseUrl } });
@@ -36,36 +39,18 @@ describe('slack provider through the pipeline (real Temporal, PostgreSQL and a f
     return res.body as { id: string; config: Record<string, unknown> };
   }
 
-  async function subscribe(event: string, config: Record<string, unknown>, connection: string | null = connectionId) {
-    const res = await hub.call('POST', '/subscriptions', {
-      name: `slack ${event}`,
-      provider: 'slack',
-      event,
-      config,
-      ...(connection ? { connectionId: connection } : {}),
-      retryPolicy: { scheduleMs: [200, 200, 200] },
-    });
-    assert.equal(res.status, 201, JSON.stringify(res.body));
-    return res.body as { id: string };
-  }
-
-  async function ingest(event: string, incidentId: string, extra: Record<string, unknown> = {}) {
-    const res = await hub.call('POST', '/ingest', {
-      event,
-      id: `${event}-${incidentId}`,
-      payload: { incidentId, title: `Checkout down ${incidentId}`, severity: 'major', url: `https://status.example.com/i/${incidentId}`, ...extra },
-    }, INGEST_TOKEN);
-    assert.equal(res.status, 202, JSON.stringify(res.body));
-    assert.equal(res.body.deliveries.length, 1);
-    return res.body.deliveries[0].id as string;
-  }
-
-  async function settled(deliveryId: string, status = 'success') {
-    return waitFor(async () => {
-      const d = await hub.call('GET', `/deliveries/${deliveryId}`);
-      return d.body.status === status ? d.body : undefined;
-    }, `delivery ${deliveryId} to be ${status}`, 30_000);
-  }
+  const subscribe = (event: string, config: Record<string, unknown>, connection: string | null = connectionId) => suite.subscribe({
+    name: `slack ${event}`,
+    provider: 'slack',
+    event,
+    config,
+    ...(connection ? { connectionId: connection } : {}),
+    retryPolicy: { scheduleMs: [200, 200, 200] },
+  });
+  const ingest = (event: string, incidentId: string, extra: Record<string, unknown> = {}) => suite.ingest(event, `${event}-${incidentId}`, {
+    incidentId, title: `Checkout down ${incidentId}`, severity: 'major', url: `https://status.example.com/i/${incidentId}`, ...extra,
+  });
+  const settled = (deliveryId: string, status = 'success') => suite.settled(deliveryId, status);
 
   const tsOf = (externalId: string) => externalId.split(':')[1];
 

@@ -2,67 +2,51 @@ import assert from 'node:assert/strict';
 import { teamsProvider } from '../../providers/teams';
 import { clearTokenCache } from '../../providers/teams/token';
 import { TeamsFake, teamsErrors } from '../fakes/teams';
-import { Hub, INGEST_TOKEN, waitFor } from '../support/hub';
+import { waitFor, type Hub } from '../support/hub';
+import { pipelineSuite } from '../support/provider-suite';
 import { getStack } from '../support/stack';
 
 describe('Teams provider through the pipeline (fake Workflows, identity platform and Graph)', function () {
   this.timeout(120_000);
+  // the fake is reset before each test (its requests and scripted answers)
+  const suite = pipelineSuite({
+    database: 'provider_teams',
+    fake: () => {
+      clearTokenCache();
+      return new TeamsFake().start();
+    },
+    providers: [teamsProvider],
+  });
   let hub: Hub;
   let fake: TeamsFake;
   let team: { id: string; channels: string[] };
   let connectionId: string;
 
   before(async () => {
-    clearTokenCache();
-    fake = await new TeamsFake().start();
+    ({ hub, fake } = suite);
     team = fake.addTeam('Operations', ['General', 'Incidents']);
     fake.addTeam('Finance', ['General']);
-    hub = await Hub.start('provider_teams', {}, [teamsProvider]);
     const conn = await hub.call('POST', '/connections', { provider: 'teams', name: 'Contoso app', config: fake.connection() });
     assert.equal(conn.status, 201, JSON.stringify(conn.body));
     connectionId = conn.body.id;
   });
-  after(async () => {
-    await hub?.close();
-    await fake?.stop();
-  });
-  beforeEach(() => fake.reset());
-  afterEach(() => hub.dataSource.query('DELETE FROM subscriptions'));
 
-  async function subscribe(config: Record<string, unknown>, event = 'incident.created', extra: Record<string, unknown> = {}) {
-    const res = await hub.call('POST', '/subscriptions', {
-      name: `teams ${event}`,
-      provider: 'teams',
-      event,
-      config,
-      retryPolicy: { scheduleMs: [200, 200, 200] },
-      ...(config.mode === 'graph' ? { connectionId } : {}),
-      ...extra,
-    });
-    assert.equal(res.status, 201, JSON.stringify(res.body));
-    return res.body as { id: string };
-  }
+  const subscribe = (config: Record<string, unknown>, event = 'incident.created', extra: Record<string, unknown> = {}) => suite.subscribe({
+    name: `teams ${event}`,
+    provider: 'teams',
+    event,
+    config,
+    retryPolicy: { scheduleMs: [200, 200, 200] },
+    ...(config.mode === 'graph' ? { connectionId } : {}),
+    ...extra,
+  });
 
   const graphConfig = (channel = team.channels[1]) => ({ mode: 'graph', teamId: team.id, channelId: channel });
 
-  async function ingest(event: string, incidentId: string, extra: Record<string, unknown> = {}): Promise<string> {
-    const res = await hub.call(
-      'POST',
-      '/ingest',
-      { event, payload: { incidentId, title: `Checkout down ${incidentId}`, severity: 'critical', systemIds: ['sys-a'], url: 'https://status.example.com/i/1', ...extra } },
-      INGEST_TOKEN,
-    );
-    assert.equal(res.status, 202, JSON.stringify(res.body));
-    assert.equal(res.body.deliveries.length, 1);
-    return res.body.deliveries[0].id;
-  }
-
-  async function delivered(deliveryId: string, status = 'success') {
-    return waitFor(async () => {
-      const d = await hub.call('GET', `/deliveries/${deliveryId}`);
-      return d.body.status === status ? d.body : undefined;
-    }, `delivery ${deliveryId} to be ${status}`, 30_000);
-  }
+  const ingest = (event: string, incidentId: string, extra: Record<string, unknown> = {}) => suite.ingest(event, undefined, {
+    incidentId, title: `Checkout down ${incidentId}`, severity: 'critical', systemIds: ['sys-a'], url: 'https://status.example.com/i/1', ...extra,
+  });
+  const delivered = (deliveryId: string, status = 'success') => suite.settled(deliveryId, status);
 
   async function pausedReason(subscriptionId: string): Promise<string> {
     return waitFor(async () => (await hub.call('GET', `/subscriptions/${subscriptionId}`)).body.pausedReason, 'the subscription to be paused');

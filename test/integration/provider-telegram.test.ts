@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { telegramProvider } from '../../providers/telegram';
 import { TelegramFake, botErrors } from '../fakes/telegram';
-import { Hub, INGEST_TOKEN, waitFor } from '../support/hub';
+import type { Hub } from '../support/hub';
+import { pipelineSuite } from '../support/provider-suite';
 import { getStack } from '../support/stack';
 
 const TOKEN = `6123456789:AAF${'r'.repeat(12)}_tG-${'m'.repeat(16)}`;
@@ -11,55 +12,34 @@ const OPS = -1001000000001;
 
 describe('telegram provider through the pipeline (real Temporal, PostgreSQL, fake Bot API)', function () {
   this.timeout(120_000);
+  // the fake is reset before each test (calls, scripts, messages; its chats are set again below); the
+  // subscriptions are deleted after each, so a failed test leaves none that would take the next test's events
+  const suite = pipelineSuite({ database: 'provider_telegram', fake: () => new TelegramFake(TOKEN).start(), providers: [telegramProvider] });
   let hub: Hub;
   let fake: TelegramFake;
   let connectionId: string;
 
   before(async () => {
-    fake = await new TelegramFake(TOKEN).start();
-    hub = await Hub.start('provider_telegram', {}, [telegramProvider]);
+    ({ hub, fake } = suite);
     const res = await hub.call('POST', '/connections', { provider: 'telegram', name: 'Ops bot', config: { botToken: TOKEN, apiBaseUrl: fake.url } });
     assert.equal(res.status, 201, JSON.stringify(res.body));
     connectionId = res.body.id;
   });
-  after(async () => {
-    await hub?.close();
-    await fake?.stop();
-  });
   beforeEach(() => {
-    fake.reset();
     fake.chats.clear();
     fake.addChat({ id: OPS, type: 'supergroup', title: 'Ops', topics: [12] });
   });
-  // a failed test must not leave a subscription behind that would take the next test's events
-  afterEach(() => hub.dataSource.query('DELETE FROM subscriptions'));
 
-  async function subscribe(event: string, config: Record<string, unknown> = {}, connection = connectionId): Promise<{ id: string }> {
-    const res = await hub.call('POST', '/subscriptions', {
-      name: `telegram ${event}`,
-      provider: 'telegram',
-      connectionId: connection,
-      event,
-      config: { chatId: OPS, ...config },
-      retryPolicy: { scheduleMs: [200, 200, 200] },
-    });
-    assert.equal(res.status, 201, JSON.stringify(res.body));
-    return res.body;
-  }
-
-  async function ingest(event: string, id: string, payload: Record<string, unknown>): Promise<string> {
-    const res = await hub.call('POST', '/ingest', { event, id, payload: { systemIds: ['sys-api'], ...payload } }, INGEST_TOKEN);
-    assert.equal(res.status, 202, JSON.stringify(res.body));
-    assert.equal(res.body.deliveries.length, 1, 'one subscription matched');
-    return res.body.deliveries[0].id;
-  }
-
-  async function settled(deliveryId: string, status = 'success') {
-    return waitFor(async () => {
-      const d = await hub.call('GET', `/deliveries/${deliveryId}`);
-      return d.body.status === status ? d.body : undefined;
-    }, `delivery ${deliveryId} to be ${status}`, 30_000);
-  }
+  const subscribe = (event: string, config: Record<string, unknown> = {}, connection = connectionId) => suite.subscribe({
+    name: `telegram ${event}`,
+    provider: 'telegram',
+    connectionId: connection,
+    event,
+    config: { chatId: OPS, ...config },
+    retryPolicy: { scheduleMs: [200, 200, 200] },
+  });
+  const ingest = (event: string, id: string, payload: Record<string, unknown>) => suite.ingest(event, id, { systemIds: ['sys-api'], ...payload });
+  const settled = (deliveryId: string, status = 'success') => suite.settled(deliveryId, status);
 
   const incident = (incidentId: string, extra: Record<string, unknown> = {}) => ({ incidentId, title: `API down ${incidentId}`, severity: 'critical', ...extra });
 

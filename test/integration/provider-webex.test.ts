@@ -1,63 +1,39 @@
 import assert from 'node:assert/strict';
 import { webexProvider } from '../../providers/webex';
 import { FakeWebex, type WebexRequest } from '../fakes/webex';
-import { Hub, INGEST_TOKEN, waitFor } from '../support/hub';
+import type { Hub } from '../support/hub';
+import { pipelineSuite } from '../support/provider-suite';
 import { getStack } from '../support/stack';
 
 const TOKEN = 'ZmFrZS13ZWJleC1ib3QtdG9rZW4tN2YzYTljMWU1NQ_PF84_c0ffee42';
 
 describe('webex provider through the pipeline (real Temporal, PostgreSQL, fake Webex API)', function () {
   this.timeout(120_000);
+  // before each test the fake's requests and scripted answers are cleared; after each the subscriptions are
+  // deleted, so a failed test leaves none that would take the next test's events
+  const suite = pipelineSuite({ database: 'provider_webex', fake: () => new FakeWebex(TOKEN).start(), providers: [webexProvider] });
   let hub: Hub;
   let fake: FakeWebex;
   let connectionId: string;
 
   before(async () => {
-    fake = await new FakeWebex(TOKEN).start();
-    hub = await Hub.start('provider_webex', {}, [webexProvider]);
+    ({ hub, fake } = suite);
     const res = await hub.call('POST', '/connections', { provider: 'webex', name: 'Status bot', config: { botToken: TOKEN, apiBaseUrl: fake.url } });
     assert.equal(res.status, 201, JSON.stringify(res.body));
     connectionId = res.body.id;
   });
-  after(async () => {
-    await hub?.close();
-    await fake?.stop();
-  });
-  beforeEach(() => {
-    fake.script.length = 0;
-  });
-  // a failed test must not leave a subscription behind that would take the next test's events
-  afterEach(async () => {
-    await hub.dataSource.query('DELETE FROM subscriptions');
-  });
 
-  async function subscribe(roomId: string, event = 'incident.created', config: Record<string, unknown> = {}) {
-    const res = await hub.call('POST', '/subscriptions', {
-      name: `webex ${event}`,
-      provider: 'webex',
-      connectionId,
-      event,
-      config: { roomId, ...config },
-      retryPolicy: { scheduleMs: [200, 200, 200] },
-    });
-    assert.equal(res.status, 201, JSON.stringify(res.body));
-    return res.body as { id: string };
-  }
-
+  const subscribe = (roomId: string, event = 'incident.created', config: Record<string, unknown> = {}) => suite.subscribe({
+    name: `webex ${event}`,
+    provider: 'webex',
+    connectionId,
+    event,
+    config: { roomId, ...config },
+    retryPolicy: { scheduleMs: [200, 200, 200] },
+  });
   /** Ingests one event and returns its single delivery id. */
-  async function ingest(event: string, payload: Record<string, unknown>): Promise<string> {
-    const res = await hub.call('POST', '/ingest', { event, payload }, INGEST_TOKEN);
-    assert.equal(res.status, 202, JSON.stringify(res.body));
-    assert.equal(res.body.deliveries.length, 1);
-    return res.body.deliveries[0].id;
-  }
-
-  async function delivered(id: string, status = 'success') {
-    return waitFor(async () => {
-      const d = await hub.call('GET', `/deliveries/${id}`);
-      return d.body.status === status ? d.body : undefined;
-    }, `delivery ${id} to be ${status}`, 30_000);
-  }
+  const ingest = (event: string, payload: Record<string, unknown>) => suite.ingest(event, undefined, payload);
+  const delivered = (id: string, status = 'success') => suite.settled(id, status);
 
   const incident = (incidentId: string, extra: Record<string, unknown> = {}) => ({
     incidentId,

@@ -1,9 +1,9 @@
-import { Connection } from '@temporalio/client';
 import assert from 'node:assert/strict';
-import { TcpProxy } from '../faults/tcp-proxy';
+import type { TcpProxy } from '../faults/tcp-proxy';
 import { Receiver } from '../fakes/receiver';
 import { Hub, INGEST_TOKEN, waitFor } from '../support/hub';
-import { getStack } from '../support/stack';
+import { START_DEADLINE_MS } from '../../src/temporal/deliveries';
+import { hubWithProxiedTemporal } from '../support/proxied-hub';
 
 // Workflow starts with backpressure (issue 22): 100 events accepted at once while Temporal takes no starts
 // (a stalled connection, longer than the 3 s start deadline). Before, every one of the 100 starts waited out
@@ -18,22 +18,14 @@ describe('workflow starts are paced: a stalled Temporal sees a bounded number of
   let hub: Hub;
   let receiver: Receiver;
   let proxy: TcpProxy;
-  let apiConnection: Connection;
+  let close: (() => Promise<void>) | undefined;
 
   before(async () => {
-    const stack = await getStack();
-    const [host, port] = stack.temporal.address.split(':');
-    proxy = await new TcpProxy({ host, port: Number(port) }).start();
-    apiConnection = await Connection.connect({ address: proxy.address });
-    // the API starts workflows through the proxy; the worker keeps its own connection
-    hub = await Hub.start('backpressure', { WORKFLOW_START_CONCURRENCY: String(CONCURRENCY), RECONCILE_BATCH: '20' }, [], { apiConnection });
+    ({ hub, proxy, close } = await hubWithProxiedTemporal('backpressure', { WORKFLOW_START_CONCURRENCY: String(CONCURRENCY), RECONCILE_BATCH: '20' }));
     receiver = await new Receiver().start();
   });
   after(async () => {
-    proxy?.unstall();
-    await hub?.close();
-    await apiConnection?.close();
-    await proxy?.stop();
+    await close?.();
     await receiver?.stop();
   });
 
@@ -50,22 +42,26 @@ describe('workflow starts are paced: a stalled Temporal sees a bounded number of
     const before = { ...pacer.counts };
 
     proxy.stall();
+    const stalledAt = Date.now();
     const replies = await Promise.all(
       Array.from({ length: EVENTS }, (_, i) =>
         hub.call('POST', '/ingest', { event: 'incident.created', id: `paced-${i}`, payload: { incidentId: `i-${i}`, title: 't', severity: 'major' } }, INGEST_TOKEN),
       ),
     );
     assert.deepEqual(replies.map((r) => r.status), Array(EVENTS).fill(202), 'ingest answers from PostgreSQL, whatever Temporal does');
+    // once the in-flight starts have failed, the queue is left to the reconciler; an event accepted after that
+    // sends one probe start per start deadline. On a loaded machine the 100 requests take longer than one deadline.
+    const probeRounds = Math.floor((Date.now() - stalledAt) / START_DEADLINE_MS);
     // the starts in flight wait out their deadline; the queue behind them is left to the reconciler
     await waitFor(async () => pacer.backlog === 0, 'the paced starts to end', 30_000);
     proxy.unstall();
     const failed = pacer.counts.failed - before.failed;
     const left = pacer.counts.left - before.left;
-    assert.ok(failed >= 1 && failed <= CONCURRENCY, `start failures while stalled: ${failed} (at most ${CONCURRENCY} in flight)`);
+    assert.ok(failed >= 1 && failed <= CONCURRENCY + probeRounds, `start failures while stalled: ${failed} (at most ${CONCURRENCY} in flight and ${probeRounds} probes)`);
     assert.equal(failed + left + (pacer.counts.started - before.started), EVENTS, 'every start ended one way');
-    assert.ok(left >= EVENTS - CONCURRENCY - (pacer.counts.started - before.started), `left to the reconciler: ${left}`);
+    assert.ok(left >= EVENTS - CONCURRENCY - probeRounds - (pacer.counts.started - before.started), `left to the reconciler: ${left}`);
     const failureLines = hub.logs.filter((l) => l.includes('workflow start failed')).length;
-    assert.ok(failureLines <= CONCURRENCY, `"workflow start failed" logged ${failureLines} times`);
+    assert.ok(failureLines <= CONCURRENCY + probeRounds, `"workflow start failed" logged ${failureLines} times`);
 
     // the reconciler starts the rest in batches of 20 once Temporal answers (past the 5 s grace)
     await waitFor(
@@ -81,6 +77,6 @@ describe('workflow starts are paced: a stalled Temporal sees a bounded number of
     const seen = receiver.at('/paced').map((r) => String(r.headers['webhook-id']));
     assert.equal(seen.length, EVENTS + 1, 'one request per delivery');
     assert.equal(new Set(seen).size, EVENTS + 1, 'no delivery twice');
-    assert.ok(pacer.counts.failed - before.failed <= CONCURRENCY, 'no more failures once Temporal answered');
+    assert.equal(pacer.counts.failed - before.failed, failed, 'no more failures once Temporal answered');
   });
 });

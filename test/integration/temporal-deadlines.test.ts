@@ -1,8 +1,8 @@
-import { Connection } from '@temporalio/client';
 import assert from 'node:assert/strict';
-import { TcpProxy } from '../faults/tcp-proxy';
+import type { TcpProxy } from '../faults/tcp-proxy';
 import { Receiver } from '../fakes/receiver';
 import { Hub, INGEST_TOKEN, waitFor, type JsonResponse } from '../support/hub';
+import { hubWithProxiedTemporal } from '../support/proxied-hub';
 import { getStack } from '../support/stack';
 
 // Deadlines everywhere a request waits on Temporal (issue 18): with a Temporal that accepts connections and
@@ -15,23 +15,15 @@ describe('requests that wait on Temporal have a deadline (a Temporal that does n
   let hub: Hub;
   let receiver: Receiver;
   let proxy: TcpProxy;
-  let apiConnection: Connection;
+  let close: (() => Promise<void>) | undefined;
 
   before(async () => {
-    const stack = await getStack();
-    const [host, port] = stack.temporal.address.split(':');
-    proxy = await new TcpProxy({ host, port: Number(port) }).start();
-    apiConnection = await Connection.connect({ address: proxy.address });
-    // the API talks to Temporal through the proxy; the worker keeps its own connection
-    hub = await Hub.start('deadlines', { TEMPORAL_REQUEST_TIMEOUT_MS: String(TIMEOUT_MS) }, [], { apiConnection });
+    ({ hub, proxy, close } = await hubWithProxiedTemporal('deadlines', { TEMPORAL_REQUEST_TIMEOUT_MS: String(TIMEOUT_MS) }));
     receiver = await new Receiver().start();
     receiver.fallback = () => ({ status: 503, body: 'down' });
   });
   after(async () => {
-    proxy?.unstall();
-    await hub?.close();
-    await apiConnection?.close();
-    await proxy?.stop();
+    await close?.();
     await receiver?.stop();
   });
 

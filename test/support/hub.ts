@@ -88,6 +88,10 @@ export class Hub {
       TEMPORAL_TASK_QUEUE: `${name}-${crypto.randomBytes(4).toString('hex')}`,
       OUTBOUND_ALLOWED_NETWORKS: '127.0.0.0/8',
       LOG_LEVEL: 'info',
+      // a suite's receivers share one origin, so its failures add up to one target's circuit across tests and
+      // would open it (10 attempts, 70 % failed) depending on timing: a held delivery then waits out a 60 s cooldown.
+      // The circuit is off unless a suite sets its thresholds (target-health and the admin UI suites do).
+      TARGET_CIRCUIT_MIN_ATTEMPTS: '1000000',
       ...env,
     });
     // capture the logs so tests can search them for secrets

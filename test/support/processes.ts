@@ -19,6 +19,8 @@ const MAIN = path.join(PROJECT_ROOT, 'dist', 'src', 'main');
 export class ServiceProcess {
   child?: ChildProcess;
   readonly output: string[] = [];
+  /** Its log lines at level error or above (pino 50/60), the last 200, kept apart from `output`, which a busy run cycles through. */
+  readonly errorLines: string[] = [];
   /** Peak resident set size seen in /proc (VmHWM), in bytes, of the last run. */
   peakRssBytes = 0;
 
@@ -36,8 +38,11 @@ export class ServiceProcess {
     const execArgv = this.name === 'worker' ? workerExecArgv(Number(env.WORKER_HEAP_MB ?? DEFAULT_WORKER_HEAP_MB)) : [];
     this.child = fork(path.join(main, `${this.name}.js`), [], { env, execArgv, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     const keep = (d: Buffer) => {
-      this.output.push(d.toString());
+      const text = d.toString();
+      this.output.push(text);
       if (this.output.length > 2000) this.output.splice(0, 1000);
+      for (const line of text.split('\n')) if (/"level":(50|60)/.test(line)) this.errorLines.push(line.slice(0, 4000));
+      if (this.errorLines.length > 200) this.errorLines.splice(0, this.errorLines.length - 200);
     };
     this.child.stdout?.on('data', keep);
     this.child.stderr?.on('data', keep);
@@ -116,12 +121,20 @@ export class ProcessStack {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ihub-proc-'));
     fs.chmodSync(dir, 0o755); // postgres runs as its own user when we are root
     const s = new ProcessStack(dir, { pg: await freePort(), temporal: await freePort(), ui: await freePort() }, extraEnv, opts.root);
-    await Promise.all([s.startPostgres(), s.startTemporal()]);
-    s.apiPort = await freePort();
-    s.worker.start();
-    s.api.start();
-    await s.waitReady();
-    return s;
+    try {
+      // allSettled: when one part fails, the other has still finished starting, so stop() ends it too
+      const started = await Promise.allSettled([s.startPostgres(), s.startTemporal()]);
+      for (const r of started) if (r.status === 'rejected') throw r.reason;
+      s.apiPort = await freePort();
+      s.worker.start();
+      s.api.start();
+      await s.waitReady();
+      return s;
+    } catch (err) {
+      // a stack that failed to start leaves no Temporal server, PostgreSQL or service process behind
+      await s.stop().catch(() => undefined);
+      throw err;
+    }
   }
 
   get baseUrl(): string {

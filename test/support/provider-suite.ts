@@ -2,21 +2,28 @@ import assert from 'node:assert/strict';
 import type { ProviderDefinition } from '../../providers/types';
 import { Hub, INGEST_TOKEN, waitFor } from './hub';
 
-/** What a fake must offer the suite: a stop, and (when it has them) requests and scripted answers to clear per test. */
+/**
+ * What a fake must offer the suite: a stop, and what to forget before each test: its own `reset()` when it has
+ * one, else its recorded requests and its scripted answers (when they are arrays).
+ */
 interface SuiteFake {
   stop(): Promise<void>;
+  reset?(): void;
   requests?: unknown[];
-  script?: unknown[];
+  script?: unknown;
 }
 
 export interface PipelineSuite<F extends SuiteFake> {
   /** Started in the suite's `before`, closed in its `after`. */
   readonly hub: Hub;
   readonly fake: F;
-  /** Creates a subscription (`201` required) and returns it. */
-  subscribe(body: Record<string, unknown>): Promise<{ id: string; config: Record<string, unknown> } & Record<string, any>>;
-  /** Ingests one event (`202` and exactly one matching subscription required) and returns its delivery id. */
-  ingest(event: string, id: string, payload: Record<string, unknown>): Promise<string>;
+  /** Creates a subscription (`201` required) as `token`'s holder (default: the admin) and returns it. */
+  subscribe(body: Record<string, unknown>, token?: string): Promise<{ id: string; config: Record<string, unknown> } & Record<string, any>>;
+  /**
+   * Ingests one event (`202` and exactly one matching subscription required) and returns its delivery id;
+   * `id` undefined: the hub names the event.
+   */
+  ingest(event: string, id: string | undefined, payload: Record<string, unknown>): Promise<string>;
   /** The delivery once it has `status` (default `success`), waiting up to `timeoutMs`. */
   settled(deliveryId: string, status?: string, timeoutMs?: number): Promise<any>;
 }
@@ -24,7 +31,7 @@ export interface PipelineSuite<F extends SuiteFake> {
 /**
  * The set-up every provider's pipeline test shares, registered as the calling `describe`'s hooks: the provider's
  * fake and a hub (API + worker on the shared Temporal dev server and PostgreSQL, database `database`) before the
- * suite, both stopped after it; before each test the fake's recorded requests and scripted answers are cleared, and
+ * suite, both stopped after it; before each test the fake is reset (or its recorded requests and scripted answers cleared), and
  * after each the subscriptions are deleted (their deliveries end), so tests do not see each other's.
  */
 export function pipelineSuite<F extends SuiteFake>(opts: {
@@ -44,7 +51,8 @@ export function pipelineSuite<F extends SuiteFake>(opts: {
     await fake?.stop();
   });
   beforeEach(() => {
-    if (fake?.script) fake.script.length = 0;
+    if (fake?.reset) return fake.reset();
+    if (Array.isArray(fake?.script)) fake.script.length = 0;
     if (fake?.requests) fake.requests.length = 0;
   });
   afterEach(() => hub?.dataSource.query('DELETE FROM subscriptions'));
@@ -60,13 +68,13 @@ export function pipelineSuite<F extends SuiteFake>(opts: {
     get fake() {
       return started(fake, 'the fake');
     },
-    async subscribe(body) {
-      const res = await suite.hub.call('POST', '/subscriptions', body);
+    async subscribe(body, token) {
+      const res = await suite.hub.call('POST', '/subscriptions', body, token);
       assert.equal(res.status, 201, JSON.stringify(res.body));
       return res.body;
     },
     async ingest(event, id, payload) {
-      const res = await suite.hub.call('POST', '/ingest', { event, id, payload }, INGEST_TOKEN);
+      const res = await suite.hub.call('POST', '/ingest', { event, ...(id === undefined ? {} : { id }), payload }, INGEST_TOKEN);
       assert.equal(res.status, 202, JSON.stringify(res.body));
       assert.equal(res.body.deliveries.length, 1, 'one subscription matched');
       return res.body.deliveries[0].id;

@@ -95,6 +95,35 @@ export async function stopStack(): Promise<void> {
   const s = await started.catch(() => undefined); // a failed start stopped its own parts
   if (!s) return;
   await s.connection.close();
-  await Promise.all([s.temporal.stop(), s.pg.stop()]);
-  fs.rmSync(s.tmpDir, { recursive: true, force: true });
+  // each stop sends SIGKILL after 10 s; a process stuck in the kernel (a loaded disk) can outlast even that, and
+  // the root hook's 60 s timeout then failed a run whose every test had passed: wait 40 s, then say which one is
+  // still running and go on (the process exits right after the hooks; PostgreSQL is killed on exit as well)
+  const t0 = Date.now();
+  const parts = { temporal: s.temporal.stop(), postgres: s.pg.stop() };
+  const stopped = new Set<string>();
+  for (const [name, p] of Object.entries(parts)) {
+    void p.then(() => {
+      stopped.add(name);
+      if (Date.now() - t0 > 5_000) process.stderr.write(`[stack] ${name} took ${((Date.now() - t0) / 1000).toFixed(1)} s to stop\n`);
+    });
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const inTime = await Promise.race([
+    Promise.all(Object.values(parts)).then(() => true),
+    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), STOP_WAIT_MS))),
+  ]);
+  clearTimeout(timer);
+  if (!inTime) {
+    const running = Object.keys(parts).filter((n) => !stopped.has(n));
+    process.stderr.write(`[stack] ${running.join(' and ')} did not stop within ${STOP_WAIT_MS / 1000} s of SIGTERM (SIGKILL after 10 s); leaving ${s.tmpDir}\n`);
+    return;
+  }
+  // asynchronous, and not waited for past the hook: the whole run's databases can be large on a slow disk
+  const removed = fs.promises.rm(s.tmpDir, { recursive: true, force: true });
+  const late = await Promise.race([removed.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), 10_000)))]);
+  clearTimeout(timer);
+  if (late) process.stderr.write(`[stack] ${s.tmpDir} is still being removed after 10 s\n`);
 }
+
+/** How long stopStack waits for the Temporal dev server and PostgreSQL to exit. */
+const STOP_WAIT_MS = 40_000;

@@ -47,9 +47,12 @@ export function createRecoveryActivities(deps: RecoveryActivityDeps) {
     for (let i = 0; i < mine.length; i += CONCURRENCY) {
       ctx.heartbeat(i);
       const group = mine.slice(i, i + CONCURRENCY);
-      // a cancelled or timed-out activity gives its slot back now, not after its turn or the requests in flight
-      if (deps.pace) await Promise.race([deps.pace.take(group.length), ctx.cancelled]);
-      const results = await Promise.race([Promise.allSettled(group.map((r) => workflows.redeliver(r))), ctx.cancelled]);
+      // one place in the pace per redelivery, each sent when its place is due (spaced, not 16 at once); a cancelled
+      // or timed-out activity gives its slot back now, not after its turns or the requests in flight
+      const results = await Promise.race([Promise.allSettled(group.map(async (r) => {
+        await deps.pace?.take(1);
+        return workflows.redeliver(r, { background: true });
+      })), ctx.cancelled]);
       for (const [j, r] of results.entries()) {
         if (r.status === 'fulfilled') done += 1;
         else {

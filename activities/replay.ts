@@ -38,23 +38,32 @@ export function createReplayActivities(deps: ReplayActivityDeps) {
     }
     const emissions = await replays.nextEmissions(at, input.size);
     if (emissions.length === 0) return { finished: true };
-    const { inserted, unstarted } = await replays.insertDeliveries(at.subscriptionId, emissions);
     const ctx = Context.current();
     const workflows = new DeliveryWorkflows(ctx.client, deps.taskQueue, '', deps.namespace);
-    const started: string[] = [];
-    for (let i = 0; i < unstarted.length; i += CONCURRENCY) {
+    let inserted = 0;
+    for (let i = 0; i < emissions.length; i += CONCURRENCY) {
       ctx.heartbeat(i);
-      const slice = unstarted.slice(i, i + CONCURRENCY);
-      // a cancelled or timed-out activity gives its slot back now, not after its turn or the starts in flight
-      if (deps.pace) await Promise.race([deps.pace.take(slice.length), ctx.cancelled]);
-      const results = await Promise.race([Promise.allSettled(slice.map((d) => workflows.start(d))), ctx.cancelled]);
-      for (const [j, r] of results.entries()) {
-        if (r.status === 'fulfilled') started.push(slice[j].id);
-        // the row is durable and unmarked: the reconciler starts it
-        else logger.warn({ replayId: input.replayId, deliveryId: slice[j].id, err: safeErrorMessage(r.reason) }, 'replay: workflow start failed; the reconciler will retry');
-      }
+      // only emissions without a started delivery take a place in the pace (overlapping replays find most started)
+      const open = await replays.withoutStartedDelivery(at.subscriptionId, emissions.slice(i, i + CONCURRENCY));
+      // each delivery is inserted when its place in the pace is due and started at once: a row left unstarted for
+      // longer than the reconciler's grace (5 s) would be started by the reconciler, unpaced, with its neighbours;
+      // a cancelled or timed-out activity gives its slot back now, not after its turns or the starts in flight
+      await Promise.race([Promise.all(open.map(async (emissionId) => {
+        await deps.pace?.take(1);
+        const r = await replays.insertDeliveries(at.subscriptionId, [emissionId]);
+        inserted += r.inserted;
+        for (const d of r.unstarted) {
+          try {
+            await workflows.start(d, { background: true });
+          } catch (err) {
+            // the row is durable and unmarked: the reconciler starts it
+            logger.warn({ replayId: input.replayId, deliveryId: d.id, err: safeErrorMessage(err) }, 'replay: workflow start failed; the reconciler will retry');
+            continue;
+          }
+          await replays.markStarted([d.id]);
+        }
+      })), ctx.cancelled]);
     }
-    await replays.markStarted(started);
     await replays.advance(input.replayId, at.cursor, emissions[emissions.length - 1], inserted, emissions.length - inserted);
     return { finished: emissions.length < input.size };
   }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_PAYLOAD_COPY } from './deliveries/payload';
+import { DEFAULT_WORKER_HEAP_MB } from './worker/heap';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -98,6 +99,7 @@ export const envSchema = z.object({
   BACKGROUND_WORKER_MAX_ACTIVITIES: z.coerce.number().int().min(1).max(100).default(2),
   BACKGROUND_REQUESTS_PER_SECOND: z.coerce.number().min(0.1).max(10_000).default(10),
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(2).max(100_000).default(500),
+  WORKER_HEAP_MB: z.coerce.number().int().min(128).max(65_536).default(DEFAULT_WORKER_HEAP_MB),
   READINESS_MAX_PENDING_AGE_S: z.coerce.number().int().min(1).default(600),
   READINESS_POLLER_MAX_AGE_S: z.coerce.number().int().min(1).max(3_600).default(75),
   WORKER_TEMPORAL_LOST_AFTER_S: z.coerce.number().int().min(1).max(3_600).default(60),
@@ -178,6 +180,11 @@ export interface Config {
   background: { taskQueue: string; maxJobs: number; workerMaxActivities: number; requestsPerSecond: number };
   /** Workflows a worker keeps in memory between their tasks (the rest are replayed from history when they wake). */
   workerMaxCachedWorkflows: number;
+  /**
+   * The V8 heap limit (old space, MB) of each JavaScript heap of a worker process: its workflow threads get it at
+   * start (src/worker/heap.ts); its main thread where it is started with `--max-old-space-size` (the launchers do).
+   */
+  workerHeapMb: number;
   /** `/readyz`: not ready with a pending delivery older than maxPendingAgeMs, or no poller seen within pollerMaxAgeMs. */
   readiness: { maxPendingAgeMs: number; pollerMaxAgeMs: number };
   /** When a worker process gives up: Temporal unanswered this long is fatal; a stop ends the process after forceExitMs. */
@@ -317,6 +324,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     targetCacheTtlMs: e.TARGET_CACHE_TTL_MS,
     workflowStarts: Object.freeze({ concurrency: e.WORKFLOW_START_CONCURRENCY, queue: e.WORKFLOW_START_QUEUE, reconcileBatch: e.RECONCILE_BATCH }),
     workerMaxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS,
+    workerHeapMb: e.WORKER_HEAP_MB,
     background: Object.freeze({
       taskQueue: `${e.TEMPORAL_TASK_QUEUE}-background`,
       maxJobs: e.BACKGROUND_MAX_JOBS,

@@ -135,6 +135,20 @@ export class ReplayStore {
     });
   }
 
+  /**
+   * Those of `emissionIds` the subscription has no started delivery of (none yet, or one whose workflow a lost
+   * batch did not start), in the given order: what a replay batch still has to hand over.
+   */
+  async withoutStartedDelivery(subscriptionId: string, emissionIds: string[]): Promise<string[]> {
+    const rows: { id: string }[] = await this.dataSource.query(
+      `SELECT e.id FROM unnest($2::text[]) WITH ORDINALITY AS e(id, n)
+        WHERE NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.subscription_id = $1 AND d.emission_id = e.id AND d.workflow_started)
+        ORDER BY e.n`,
+      [subscriptionId, emissionIds],
+    );
+    return rows.map((r) => r.id);
+  }
+
   /** Marks deliveries whose workflows started. */
   async markStarted(ids: string[]): Promise<void> {
     if (ids.length) await this.dataSource.query(`UPDATE deliveries SET workflow_started = true WHERE id = ANY($1)`, [ids]);

@@ -4,6 +4,7 @@ import { CLUSTER_APIS, CLUSTER_WORKERS, ClusterInfrastructure } from '../cluster
 import { portsAround } from '../cluster/server-config';
 import { loadConfig } from '../config';
 import { devSecrets, supervise } from './launcher';
+import { workerExecArgv } from '../worker/heap';
 import { exitOnStartupError } from './shutdown';
 
 const PROJECT_ROOT = path.resolve(__dirname, '../../..');
@@ -61,7 +62,7 @@ async function main(): Promise<void> {
 
     // stopped group by group, each group at once (a worker may take a while to end its polls)
     const workers = Array.from({ length: CLUSTER_WORKERS }, (_, i) =>
-      supervise(`worker-${i + 1}`, path.join(__dirname, 'worker.js'), env, () => stopping, say),
+      supervise(`worker-${i + 1}`, path.join(__dirname, 'worker.js'), env, () => stopping, say, workerExecArgv(config.workerHeapMb)),
     );
     stops.push(async () => void (await Promise.all(workers.map((w) => w.stop()))));
     const apiPorts = Array.from({ length: CLUSTER_APIS }, (_, i) => config.port + i);

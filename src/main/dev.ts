@@ -2,6 +2,7 @@ import { Connection } from '@temporalio/client';
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../config';
+import { workerExecArgv } from '../worker/heap';
 import { startEmbeddedPostgres, type EmbeddedPg } from '../dev/embedded-postgres';
 import { ensureTemporalCli } from '../dev/temporal-cli';
 import { startTemporalDevServer, type TemporalDevServer } from '../dev/temporal-dev-server';
@@ -67,7 +68,8 @@ async function main(): Promise<void> {
     await conn.close();
 
     for (const name of ['worker', 'api'] as const) {
-      const child = supervise(name, path.join(__dirname, `${name}.js`), env, () => stopping, say);
+      // the worker's main thread gets WORKER_HEAP_MB as its heap limit too (its workflow threads get it at start)
+      const child = supervise(name, path.join(__dirname, `${name}.js`), env, () => stopping, say, name === 'worker' ? workerExecArgv(config.workerHeapMb) : []);
       stops.push(() => child.stop());
     }
     say(`API:          http://localhost:${config.port}  (readiness: http://localhost:${config.port}/readyz)`);

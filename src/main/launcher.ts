@@ -6,10 +6,10 @@ import path from 'node:path';
 // What the launchers (`npm start`, `npm run cluster`) share: supervised service processes and the generated secrets.
 
 /** Runs a process of the service and restarts it if it dies on its own. */
-export function supervise(name: string, script: string, env: NodeJS.ProcessEnv, stopping: () => boolean, say: (line: string) => void) {
+export function supervise(name: string, script: string, env: NodeJS.ProcessEnv, stopping: () => boolean, say: (line: string) => void, execArgv: string[] = []) {
   let child: ChildProcess;
   const start = () => {
-    child = fork(script, [], { env, stdio: 'inherit' });
+    child = fork(script, [], { env, stdio: 'inherit', execArgv: [...process.execArgv, ...execArgv] });
     child.on('exit', (code, signal) => {
       if (stopping()) return;
       say(`${name} exited (${signal ?? code}); restarting in 1 s`);

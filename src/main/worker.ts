@@ -10,10 +10,12 @@ import { ensureRetentionSchedule } from '../temporal/retention-schedule';
 import { buildBackgroundWorker, buildWorker, installTemporalRuntime, workerHubEvents } from '../worker';
 import { DeliveryMetrics } from '../metrics/deliveries';
 import { serveMetrics } from '../metrics/server';
+import { registerWorkerStatusGauges } from '../metrics/worker-status';
 import { installTracing } from '../telemetry/tracing';
 import { exitOnStartupError, whenParentGone } from './shutdown';
 import { watchWorkers } from '../worker/watchdog';
 import { QuietTargets } from '../targets/quiet';
+import { boundNewHeaps, mainHeapLimitMb } from '../worker/heap';
 
 /** The worker process: runs delivery workflows and their activities until SIGINT/SIGTERM. */
 async function main(): Promise<void> {
@@ -47,10 +49,16 @@ async function main(): Promise<void> {
   // targets with no limit and a closed circuit skip those statements, told of changes by LISTEN/NOTIFY
   const quietTargets = config.targetCacheTtlMs > 0 ? new QuietTargets(config.databaseUrl, logger, config.targetCacheTtlMs) : undefined;
   await quietTargets?.start();
+  // before the Workers: their workflow threads' heaps are set up with this bound
+  boundNewHeaps(config.workerHeapMb);
+  if (mainHeapLimitMb() > config.workerHeapMb * 1.5) {
+    logger.warn({ mainHeapLimitMb: mainHeapLimitMb(), workerHeapMb: config.workerHeapMb }, 'the main thread heap is not bounded by WORKER_HEAP_MB: start the worker with node --max-old-space-size (NODE_OPTIONS)');
+  }
   const worker = await buildWorker({ config, connection, dataSource, logger, providers, metrics, client, quietTargets });
   // recoveries and replays: their own queue and few slots, never the delivery slots
   const background = await buildBackgroundWorker({ config, connection, dataSource, logger });
   const workers = [worker, background];
+  registerWorkerStatusGauges(registry, { [config.temporal.taskQueue]: worker, [config.background.taskQueue]: background });
   const watchdog = watchWorkers({
     workers,
     probe: async () => {

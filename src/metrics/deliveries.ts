@@ -9,6 +9,9 @@ export const METRIC_NAMES = {
   backlog: 'integrations_hub_delivery_backlog',
   oldestPendingAge: 'integrations_hub_oldest_pending_delivery_age_seconds',
   workersPolling: 'integrations_hub_workers_polling',
+  cachedWorkflows: 'integrations_hub_worker_cached_workflows',
+  activitiesInFlight: 'integrations_hub_worker_activities_in_flight',
+  activationsInFlight: 'integrations_hub_worker_workflow_activations_in_flight',
 } as const;
 
 /** The delivery metrics a worker records: attempts (by provider and outcome), ended deliveries and their latency. */

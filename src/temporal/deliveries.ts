@@ -16,6 +16,19 @@ const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 /** Rounds of wake-or-start a redelivery tries while a run is finishing under it. */
 const REDELIVER_TRIES = 5;
 
+/**
+ * The Temporal priority of the delivery workflows that background jobs (bulk recoveries, replays) start: below
+ * the default (3) of every other delivery, so that where workflow or activity tasks wait in the delivery queue,
+ * new deliveries' tasks are handed out first (activities inherit it from their workflow). A server without task
+ * queue priority ignores it.
+ */
+export const BACKGROUND_PRIORITY = { priorityKey: 4 } as const;
+
+/** How a start or redelivery was asked for: `background` by a bulk recovery or a replay (BACKGROUND_PRIORITY). */
+export interface StartOptions {
+  background?: boolean;
+}
+
 /** The fields of a delivery the workflow start needs (ids and names only). */
 export interface DeliveryRef {
   id: string;
@@ -48,7 +61,7 @@ export class DeliveryWorkflows {
    * Starts the workflow of a new delivery. Idempotent: the id is derived from (emission, subscription)
    * and started with REJECT_DUPLICATE, so a second start (reconciler, retry of the request) is a success.
    */
-  async start(d: DeliveryRef): Promise<void> {
+  async start(d: DeliveryRef, opts: StartOptions = {}): Promise<void> {
     try {
       // bounded: while Temporal is unreachable the rows are already durable and the reconciler starts
       // them later, so an ingest request should not wait out the client's own retries (~20 s)
@@ -60,6 +73,7 @@ export class DeliveryWorkflows {
           args: [{ deliveryId: d.id, fresh: true } satisfies DeliveryWorkflowInput],
           workflowIdReusePolicy: 'REJECT_DUPLICATE',
           typedSearchAttributes: searchAttributes(d),
+          ...(opts.background ? { priority: BACKGROUND_PRIORITY } : {}),
         }),
       );
     } catch (err) {
@@ -72,11 +86,11 @@ export class DeliveryWorkflows {
    * (its first attempt is recorded as `manual`). Returns how it was done; a 409 problem when the running
    * workflow refuses (it is being cancelled or is ending).
    */
-  async redeliver(d: DeliveryRef): Promise<'woken' | 'restarted'> {
-    return this.bounded(`the retry of delivery ${d.id}`, () => this.wakeOrRestart(d));
+  async redeliver(d: DeliveryRef, opts: StartOptions = {}): Promise<'woken' | 'restarted'> {
+    return this.bounded(`the retry of delivery ${d.id}`, () => this.wakeOrRestart(d, opts));
   }
 
-  private async wakeOrRestart(d: DeliveryRef): Promise<'woken' | 'restarted'> {
+  private async wakeOrRestart(d: DeliveryRef, opts: StartOptions): Promise<'woken' | 'restarted'> {
     // a run can be just finishing: the wake misses it, and the start finds it still there; look again
     for (let tries = 1; ; tries++) {
       if (await this.wake(d)) return 'woken';
@@ -87,6 +101,7 @@ export class DeliveryWorkflows {
           args: [{ deliveryId: d.id, trigger: 'manual', redelivery: d.status === 'success' } satisfies DeliveryWorkflowInput],
           workflowIdReusePolicy: 'ALLOW_DUPLICATE',
           typedSearchAttributes: searchAttributes({ ...d, status: 'retrying' }),
+          ...(opts.background ? { priority: BACKGROUND_PRIORITY } : {}),
         });
         return 'restarted';
       } catch (err) {

@@ -9,6 +9,7 @@ import { ensureTemporalCli } from '../../src/dev/temporal-cli';
 import { startTemporalDevServer, type TemporalDevServer } from '../../src/dev/temporal-dev-server';
 import { ensureSearchAttributes } from '../../src/temporal/search-attributes';
 import type { Config } from '../../src/config';
+import { DEFAULT_WORKER_HEAP_MB, workerExecArgv } from '../../src/worker/heap';
 import { freePort } from './ports';
 import { PROJECT_ROOT } from './stack';
 
@@ -32,7 +33,10 @@ export class ServiceProcess {
 
   start(): void {
     const main = this.root ? path.join(this.root, 'dist', 'src', 'main') : MAIN;
-    this.child = fork(path.join(main, `${this.name}.js`), [], { env: this.env(), stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    const env = this.env();
+    // as the launchers start it: the worker's main thread bounded by WORKER_HEAP_MB (src/worker/heap.ts)
+    const execArgv = this.name === 'worker' ? workerExecArgv(Number(env.WORKER_HEAP_MB ?? DEFAULT_WORKER_HEAP_MB)) : [];
+    this.child = fork(path.join(main, `${this.name}.js`), [], { env, execArgv, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     const keep = (d: Buffer) => {
       const text = d.toString();
       this.output.push(text);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { DEFAULT_WORKER_HEAP_MB } from '../../src/worker/heap';
 import { parse } from 'yaml';
 import { asText, compose, composeText, environment, interpolate, rawEnvironment, sampleVars, type ComposeService } from '../support/compose';
 import { envSchema } from '../../src/config';
@@ -224,9 +225,13 @@ describe('Dockerfile', () => {
     assert.ok(cmd, 'the runtime stage has an exec-form CMD');
     const defaultCommand = JSON.parse(cmd[1]) as string[];
     assert.deepEqual(defaultCommand, ['node', 'dist/src/main/api.js']);
-    const workerCommand = compose().services.worker.command as string[];
-    assert.deepEqual(workerCommand, ['node', 'dist/src/main/worker.js']);
-    for (const compiled of [defaultCommand[1], workerCommand[1]]) {
+    const rawWorkerCommand = compose().services.worker.command as string[];
+    const workerCommand = rawWorkerCommand.map((part) => interpolate(part, sampleVars(composeText())));
+    // its main thread's heap bounded by the same WORKER_HEAP_MB its environment gives the workflow threads
+    assert.deepEqual(workerCommand, ['node', `--max-old-space-size=${DEFAULT_WORKER_HEAP_MB}`, 'dist/src/main/worker.js']);
+    assert.ok(rawWorkerCommand[1].includes('${WORKER_HEAP_MB:-'), 'the flag reads WORKER_HEAP_MB');
+    assert.equal(environment(compose().services.worker, sampleVars(composeText())).WORKER_HEAP_MB, String(DEFAULT_WORKER_HEAP_MB));
+    for (const compiled of [defaultCommand[1], workerCommand[2]]) {
       assert.ok(fs.existsSync(path.join(ROOT, sourceOf(compiled))), `${sourceOf(compiled)} (for ${compiled}) exists`);
     }
   });

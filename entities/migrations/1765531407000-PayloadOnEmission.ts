@@ -1,7 +1,7 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * The payload is stored once, on the emission (issue 21 item 5; docs/DESIGN.md decision 15). Phase one of two,
+ * The payload is stored once, on the emission (issue 21 item 5; docs/DESIGN.md decision 16). Phase one of two,
  * safe while processes of the previous release run (they read and write `deliveries.payload`): the copy column
  * only becomes nullable. Nothing is rewritten or dropped; rows keep their copies, old code keeps writing them,
  * and this release writes one too while DELIVERY_PAYLOAD_COPY is on (the default), NULL once it is off.

@@ -1,5 +1,5 @@
 /**
- * Where a delivery's payload is (issue 21 item 5; docs/DESIGN.md decision 15): on its emission, stored once
+ * Where a delivery's payload is (issue 21 item 5; docs/DESIGN.md decision 16): on its emission, stored once
  * for all the deliveries of an event. Rows from before that change, and rows written while
  * DELIVERY_PAYLOAD_COPY is on (the rolling upgrade: workers of the previous release read `deliveries.payload`),
  * also carry a copy in `deliveries.payload`; rows written with the copy off hold NULL there.

@@ -32,7 +32,7 @@ function bigIncident(id: string): Record<string, unknown> {
 /** The payload a webhook request carried (the Standard Webhooks envelope's `data`). */
 const sent = (body: string) => (JSON.parse(body) as { data: Record<string, unknown> }).data;
 
-// The payload lives on the emission (docs/DESIGN.md decision 15): a hub with DELIVERY_PAYLOAD_COPY=false writes no
+// The payload lives on the emission (docs/DESIGN.md decision 16): a hub with DELIVERY_PAYLOAD_COPY=false writes no
 // copy on the delivery rows, and every reader (the attempt, the API's views, the live stream, retry, recovery,
 // replay, retention) takes it from the emission. A hub with the default (copy on) serves a rolling upgrade.
 describe('the payload stored once', function () {

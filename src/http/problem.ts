@@ -77,6 +77,9 @@ export function isDatabaseUnavailable(err: unknown, depth = 0): boolean {
   if (code && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '53300', '08006', '08001', '08003'].includes(code)) return true;
   const msg = String(e?.message ?? '');
   if (/Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable|Cannot use a pool after calling end/i.test(msg)) return true;
+  // TypeORM releases a transaction's query runner when its connection fails (PostgreSQL stopped between two
+  // statements of a transaction): the next statement throws this, and nothing of the transaction was committed
+  if ((err as Error)?.name === 'QueryRunnerProviderAlreadyReleasedError') return true;
   // an error that wraps the driver's (new Error(..., { cause }))
   return depth < 5 && e?.cause !== undefined && isDatabaseUnavailable(e.cause, depth + 1);
 }

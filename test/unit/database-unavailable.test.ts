@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { QueryRunnerProviderAlreadyReleasedError } from 'typeorm';
 import { isDatabaseUnavailable } from '../../src/http/problem';
 
 describe('isDatabaseUnavailable (503 with Retry-After instead of 500)', () => {
@@ -8,6 +9,10 @@ describe('isDatabaseUnavailable (503 with Retry-After instead of 500)', () => {
     assert.equal(isDatabaseUnavailable(Object.assign(new Error('sorry, too many clients already'), { code: '53300' })), true);
     assert.equal(isDatabaseUnavailable(new Error('Connection terminated unexpectedly')), true);
     assert.equal(isDatabaseUnavailable(new Error('could not admit the ingest', { cause: Object.assign(new Error('the database system is starting up'), { code: '57P03' }) })), true);
+  });
+
+  it("takes TypeORM's released query runner: a transaction whose connection failed between two statements (a fresh-clone fault run's one 500)", () => {
+    assert.equal(isDatabaseUnavailable(new QueryRunnerProviderAlreadyReleasedError()), true);
   });
 
   it('leaves every other error a 500, and a cycle of causes ends', () => {

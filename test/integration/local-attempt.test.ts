@@ -66,10 +66,12 @@ describe('an attempt run as a local activity again after its worker was lost', f
   }
 
   async function delivery(path: string, id: string): Promise<string> {
-    const sub = await hub.call('POST', '/subscriptions', { name: `local ${id}`, provider: 'webhook', event: 'incident.created', config: { url: `${url}${path}` }, retryPolicy: { scheduleMs: [100, 100] } });
+    // a system of its own, so that the event matches this subscription only (the earlier tests' are still there)
+    const sub = await hub.call('POST', '/subscriptions', { name: `local ${id}`, provider: 'webhook', event: 'incident.created', systemIds: [id], config: { url: `${url}${path}` }, retryPolicy: { scheduleMs: [100, 100] } });
     assert.equal(sub.status, 201, JSON.stringify(sub.body));
-    const res = await hub.call('POST', '/ingest', { event: 'incident.created', id, payload: { incidentId: id, title: `Outage ${id}`, severity: 'major' } }, INGEST_TOKEN);
+    const res = await hub.call('POST', '/ingest', { event: 'incident.created', id, systemIds: [id], payload: { incidentId: id, title: `Outage ${id}`, severity: 'major' } }, INGEST_TOKEN);
     assert.equal(res.status, 202, JSON.stringify(res.body));
+    assert.deepEqual(res.body.deliveries.map((d: { subscriptionId: string }) => d.subscriptionId), [sub.body.id], 'one delivery, to this subscription');
     return res.body.deliveries[0].id as string;
   }
 

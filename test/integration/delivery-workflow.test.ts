@@ -1,8 +1,5 @@
 import assert from 'node:assert/strict';
 import { temporal } from '@temporalio/proto';
-import { activityStores, createActivities } from '../../activities';
-import { createSecretBox } from '../../src/secrets/crypto';
-import { outboundClient } from '../../src/outbound';
 import { Receiver } from '../fakes/receiver';
 import { Hub, INGEST_TOKEN, waitFor } from '../support/hub';
 import { getStack } from '../support/stack';
@@ -50,21 +47,16 @@ describe('delivery workflow versions and the exactness of the log', function () 
     }, `delivery ${deliveryId} to be ${status}`, 30_000);
   }
 
-  function activities() {
-    return createActivities({
-      ...activityStores(hub.dataSource),
-      logger: hub.logger,
-      providers: hub.providers,
-      secrets: createSecretBox([hub.config.encryption.masterKey]),
-      http: outboundClient(hub.config),
-    });
-  }
 
   it('delivers with one local activity and one workflow task per successful attempt (DESIGN decision 15)', async () => {
     const d = await ingest('evt-v2-one');
     await settled(d.id);
     const { client } = await getStack();
-    const history = await client.workflow.getHandle(d.workflowId).fetchHistory();
+    // the local activity writes the log row inside the workflow task; its marker is in the history once that task
+    // completes, which can be just after the row says success: wait for the run to close
+    const handle = client.workflow.getHandle(d.workflowId);
+    await handle.result();
+    const history = await handle.fetchHistory();
     const events = history.events ?? [];
     const types = events.map((e) => temporal.api.enums.v1.EventType[e.eventType!]);
     const scheduled = events.filter((e) => e.activityTaskScheduledEventAttributes);
@@ -81,7 +73,7 @@ describe('delivery workflow versions and the exactness of the log', function () 
   it('keeps a logged attempt: a second record of the same attempt (a lost activity, a retry) changes nothing', async () => {
     const d = await ingest('evt-v2-exact');
     const before = await settled(d.id);
-    const acts = activities();
+    const acts = hub.activities();
     const lost = await acts.recordLostAttempt({ deliveryId: d.id, attempt: 1, trigger: 'scheduled', redelivery: false, budgetBase: 0 });
     assert.deepEqual(lost, { status: 'success', delayMs: 0 });
     const again = await acts.recordAttempt({
@@ -104,7 +96,7 @@ describe('delivery workflow versions and the exactness of the log', function () 
   it('logs a lost attempt as retrying within the budget, and as failed once the budget is spent', async () => {
     const d = await ingest('evt-v2-lost');
     await settled(d.id);
-    const acts = activities();
+    const acts = hub.activities();
     // attempt 2 of a budget of 3 (two scheduled retries): retrying; attempt 3: failed
     const second = await acts.recordLostAttempt({ deliveryId: d.id, attempt: 2, trigger: 'manual', redelivery: true, budgetBase: 0 });
     assert.equal(second.status, 'retrying');

@@ -2,9 +2,6 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { activityStores, createActivities } from '../../activities';
-import { outboundClient } from '../../src/outbound';
-import { createSecretBox } from '../../src/secrets/crypto';
 import type { AttemptInput, AttemptReport } from '../../workflows/types';
 import { Hub, INGEST_TOKEN, waitFor } from '../support/hub';
 
@@ -45,15 +42,6 @@ describe('an attempt run as a local activity again after its worker was lost', f
     await hub?.close();
   });
 
-  function activities() {
-    return createActivities({
-      ...activityStores(hub.dataSource),
-      logger: hub.logger,
-      providers: hub.providers,
-      secrets: createSecretBox([hub.config.encryption.masterKey]),
-      http: outboundClient(hub.config),
-    });
-  }
 
   /** The context of local activity `seq` of run `runId`: the same pair when a workflow task is retried. */
   function local(runId: string, seq: number) {
@@ -61,7 +49,7 @@ describe('an attempt run as a local activity again after its worker was lost', f
   }
 
   /** Runs the attempt activity in `env`. */
-  function attempt(env: MockActivityEnvironment, acts: ReturnType<typeof activities>, input: AttemptInput): Promise<AttemptReport> {
+  function attempt(env: MockActivityEnvironment, acts: ReturnType<Hub['activities']>, input: AttemptInput): Promise<AttemptReport> {
     return env.run(acts.deliverAttempt, input) as Promise<AttemptReport>;
   }
 
@@ -82,7 +70,7 @@ describe('an attempt run as a local activity again after its worker was lost', f
 
   it('logs the attempt as lost instead of sending it again; the next attempt sends', async () => {
     const id = await delivery('/hold', 'local-lost');
-    const acts = activities();
+    const acts = hub.activities();
     const input: AttemptInput = { deliveryId: id, attempt: 1, trigger: 'scheduled', redelivery: false, budgetBase: 0 };
     // the first run sends and never hears back: its worker is gone (the promise is left behind)
     void attempt(local('run-1', 5), acts, input).catch(() => undefined);
@@ -108,7 +96,7 @@ describe('an attempt run as a local activity again after its worker was lost', f
 
   it('an attempt that was logged before its workflow task was lost stands as logged: run again, it sends nothing', async () => {
     const id = await delivery('/ok', 'local-logged');
-    const acts = activities();
+    const acts = hub.activities();
     const input: AttemptInput = { deliveryId: id, attempt: 1, trigger: 'scheduled', redelivery: false, budgetBase: 0 };
     const first = await attempt(local('run-2', 3), acts, input);
     assert.equal(first.kind === 'recorded' && first.stored.status, 'success');
@@ -120,7 +108,7 @@ describe('an attempt run as a local activity again after its worker was lost', f
 
   it('a (non-local) activity writes no mark: Temporal tells its loss (heartbeat timeout), recordLostAttempt logs it', async () => {
     const id = await delivery('/plain', 'local-plain');
-    const acts = activities();
+    const acts = hub.activities();
     const input: AttemptInput = { deliveryId: id, attempt: 1, trigger: 'scheduled', redelivery: false, budgetBase: 0 };
     const env = new MockActivityEnvironment({ isLocal: false, activityId: '3', workflowExecution: { workflowId: 'wf-plain', runId: 'run-3' } });
     const first = await attempt(env, acts, input);

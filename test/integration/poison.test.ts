@@ -4,10 +4,7 @@ import { discordProvider } from '../../providers/discord';
 import { scriptProvider } from '../../providers/script';
 import { shellProvider } from '../../providers/shell';
 import { teamsProvider } from '../../providers/teams';
-import { createActivities, activityStores } from '../../activities';
 import type { TargetHealth } from '../../src/targets/health';
-import { outboundClient } from '../../src/outbound';
-import { createSecretBox } from '../../src/secrets/crypto';
 import { Receiver } from '../fakes/receiver';
 import { Hub, INGEST_TOKEN, waitFor } from '../support/hub';
 import { getStack } from '../support/stack';
@@ -224,12 +221,7 @@ describe('poisoned answers and inputs end in a clear state (real Temporal, Postg
     const { id } = await ingest('poison-record');
     await ended(id, 'retrying');
     const exhausted: unknown[][] = [];
-    const acts = createActivities({
-      ...activityStores(hub.dataSource),
-      logger: hub.logger,
-      providers: hub.providers,
-      secrets: createSecretBox([hub.config.encryption.masterKey]),
-      http: outboundClient(hub.config),
+    const acts = hub.activities({
       targets: { exhausted: async (...args: unknown[]) => void exhausted.push(args) } as unknown as TargetHealth,
     });
     await hub.dataSource.query(`ALTER TABLE delivery_attempts ADD CONSTRAINT poison_check CHECK (error IS NULL OR error NOT LIKE '%poison-marker%') NOT VALID`);

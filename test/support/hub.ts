@@ -5,6 +5,7 @@ import crypto from 'node:crypto';
 import type { Server } from 'node:http';
 import { Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
+import { activityStores, createActivities, type ActivityDeps } from '../../activities';
 import { buildApi } from '../../src/api';
 import { loadConfig, type Config } from '../../src/config';
 import { openDatabase } from '../../src/db';
@@ -173,6 +174,21 @@ export class Hub {
   }
 
   /** Stops the worker (as a crash would, from the workflows' point of view: their timers keep running in Temporal). */
+  /**
+   * The worker's activities on this hub's database, providers and key, for a test to run one directly (in a mock
+   * activity context); `extra` replaces a dependency.
+   */
+  activities(extra: Partial<ActivityDeps> = {}): ReturnType<typeof createActivities> {
+    return createActivities({
+      ...activityStores(this.dataSource),
+      logger: this.logger,
+      providers: this.providers,
+      secrets: createSecretBox([this.config.encryption.masterKey]),
+      http: outboundClient(this.config),
+      ...extra,
+    });
+  }
+
   async stopWorker(): Promise<void> {
     this.worker?.shutdown();
     if (this.backgroundWorker?.getState() === 'RUNNING') this.backgroundWorker.shutdown();

@@ -124,6 +124,10 @@ export const envSchema = z.object({
     .enum(['true', 'false', '1', '0', ''])
     .optional()
     .transform((v) => (v === undefined || v === '' ? DEFAULT_PAYLOAD_COPY : v === 'true' || v === '1')),
+  DB_PREPARED_STATEMENTS: z
+    .enum(['true', 'false', '1', '0', ''])
+    .optional()
+    .transform((v) => v === undefined || v === '' || v === 'true' || v === '1'),
   RETENTION_DAYS: z.coerce.number().min(0).default(30),
   RETENTION_PAYLOAD_DAYS: z.coerce.number().min(0).optional(),
   RETENTION_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(1000),
@@ -229,6 +233,8 @@ export interface Config {
    * previous release during a rolling upgrade (src/deliveries/payload.ts, docs/operations.md "Upgrading").
    */
   payloadCopy: boolean;
+  /** DB_PREPARED_STATEMENTS: the delivery path's hot statements are prepared once per connection (src/prepared.ts). */
+  preparedStatements: boolean;
 }
 
 /**
@@ -369,6 +375,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       pauseAfterMs: e.TARGET_PAUSE_AFTER_MS,
     }),
     payloadCopy: e.DELIVERY_PAYLOAD_COPY,
+    preparedStatements: e.DB_PREPARED_STATEMENTS,
     retention: Object.freeze({
       rowsMaxAgeMs: e.RETENTION_DAYS * DAY_MS,
       payloadsMaxAgeMs: (e.RETENTION_PAYLOAD_DAYS ?? e.RETENTION_DAYS) * DAY_MS,

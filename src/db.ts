@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { createDataSource } from '../entities/data-source';
 import type { Logger } from './logger';
+import { setPreparedStatements } from './prepared';
 
 // Any fixed number works; every process of the service takes the same lock before migrating.
 const MIGRATION_LOCK_ID = 741_852_963;
@@ -12,7 +13,7 @@ const MIGRATION_LOCK_ID = 741_852_963;
 export async function openDatabase(
   url: string,
   logger: Logger,
-  options: { poolSize?: number; applicationName?: string; waitMs?: number } = {},
+  options: { poolSize?: number; applicationName?: string; waitMs?: number; preparedStatements?: boolean } = {},
 ): Promise<DataSource> {
   const deadline = Date.now() + (options.waitMs ?? 30_000);
   for (;;) {
@@ -20,6 +21,7 @@ export async function openDatabase(
     try {
       await ds.initialize();
       await migrate(ds, logger);
+      if (options.preparedStatements !== undefined) setPreparedStatements(ds, options.preparedStatements);
       return ds;
     } catch (err) {
       if (ds.isInitialized) await ds.destroy().catch(() => undefined);

@@ -5,6 +5,7 @@ import { safeErrorMessage, sanitise } from '../../providers/shared/sanitise';
 import { storableJson, storableOptional, storableText } from '../../providers/shared/storable';
 import type { DeliveryStatus } from '../../entities/delivery.entity';
 import { deliveryPayloadSql } from './payload';
+import { preparedQuery } from '../prepared';
 import type { RetryPolicyInput } from '../../workflows/retry';
 import { LOG_REFUSED_FAILURE, NOT_FOUND_FAILURE, type AttemptRecord, type StoredAttempt, type StoredExchange } from '../../workflows/types';
 
@@ -26,7 +27,8 @@ export class DeliveryLog {
    * connection and the provider's admin switch; undefined when the delivery does not exist.
    */
   async load(deliveryId: string): Promise<Loaded | undefined> {
-    const rows: LoadedRow[] = await this.dataSource.query(
+    const rows = await preparedQuery<LoadedRow>(
+      this.dataSource,
       `SELECT d.id, d.subscription_id, d.provider, d.event, d.emission_id, d.system_ids, ${deliveryPayloadSql('d', 'e')} AS payload, d.status, d.attempts,
               d.test, d.created_at, d.subject_key, d.lane_seq, e.occurred_at,
               s.id AS s_id, s.name AS s_name, s.config AS s_config, s.connection_id AS s_connection_id, s.retry_policy AS s_retry_policy,
@@ -146,7 +148,8 @@ export class DeliveryLog {
         UPDATE subscriptions SET paused_reason = ${p(r.pauseReason)}, updated_at = now()
          WHERE id = (SELECT subscription_id FROM deliveries WHERE id = $1) AND EXISTS (SELECT 1 FROM ins))`);
     }
-    const rows: WrittenRow[] = await this.dataSource.query(
+    const rows = await preparedQuery<WrittenRow>(
+      this.dataSource,
       `WITH ins AS (
          INSERT INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms, outcome, http_status, error_code, error, log, trigger, exchanges)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, ${exchanges}::jsonb)
@@ -182,7 +185,8 @@ export class DeliveryLog {
    * logs the attempt as lost instead of sending it a second time unlogged. One row per delivery, overwritten.
    */
   async mark(deliveryId: string, token: string): Promise<void> {
-    await this.dataSource.query(
+    await preparedQuery(
+      this.dataSource,
       `INSERT INTO attempt_marks (delivery_id, token) VALUES ($1, $2) ON CONFLICT (delivery_id) DO UPDATE SET token = EXCLUDED.token`,
       [deliveryId, token],
     );

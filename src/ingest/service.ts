@@ -14,6 +14,7 @@ import { StartPacer } from './start-pacer';
 import { MAX_SUBJECT_CHARS, NO_LANE, subjectKeyOf, subjectLockId, subjectValueOf } from '../deliveries/lanes';
 import { insertDeliveriesSql } from '../deliveries/new-rows';
 import { DEFAULT_PAYLOAD_COPY } from '../deliveries/payload';
+import { preparedQuery } from '../prepared';
 
 /** How long `workflow_started` marks of background starts are gathered before one UPDATE writes them (ms). */
 const MARK_EVERY_MS = 100;
@@ -89,11 +90,12 @@ export class IngestService {
     // subscriptions, insert one delivery per match (src/deliveries/new-rows.ts). A 2xx after it means the
     // deliveries are durable.
     const params = [emissionId, req.event, req.occurredAt ?? new Date().toISOString(), systemIds, req.payload, subjectKey, subjectKey === null ? [] : this.lanedProviders()];
+    const statement = INGEST_STATEMENTS[this.payloadCopy ? 'copy' : 'once'];
     const inserted: IngestedRow[] = subjectKey === null
-      ? await this.dataSource.query(INGEST_STATEMENTS[this.payloadCopy ? 'copy' : 'once'], params)
+      ? await preparedQuery(this.dataSource, statement, params)
       : await this.dataSource.transaction(async (tx) => {
           await tx.query('SELECT pg_advisory_xact_lock($1::bigint)', [subjectLockId(subjectKey)]);
-          return tx.query(INGEST_STATEMENTS[this.payloadCopy ? 'copy' : 'once'], params);
+          return preparedQuery(tx, statement, params);
         });
     const outcome = inserted[0].created
       ? {
@@ -185,7 +187,7 @@ export class IngestService {
   }
 
   private markStarted(ids: string[]): Promise<unknown> {
-    return this.dataSource.query(`UPDATE deliveries SET workflow_started = true WHERE id = ANY($1)`, [ids]);
+    return preparedQuery(this.dataSource, `UPDATE deliveries SET workflow_started = true WHERE id = ANY($1)`, [ids]);
   }
 
   private async flushMarks(): Promise<void> {

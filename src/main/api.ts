@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   if (!config.databaseUrl || !config.temporal.address) {
     throw new Error('DATABASE_URL and TEMPORAL_ADDRESS must be set (or run `npm start` for the embedded stack)');
   }
-  const dataSource = await openDatabase(config.databaseUrl, logger, { applicationName: 'integrations-hub-api' });
+  const dataSource = await openDatabase(config.databaseUrl, logger, { applicationName: 'integrations-hub-api', preparedStatements: config.preparedStatements });
   // lazy: the API starts (and /readyz answers 503) even while Temporal is still coming up
   const connection = Connection.lazy({ address: config.temporal.address });
   const client = tracedClient(connection, config.temporal.namespace);

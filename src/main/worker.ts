@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   if (!config.databaseUrl || !config.temporal.address) {
     throw new Error('DATABASE_URL and TEMPORAL_ADDRESS must be set (or run `npm start` for the embedded stack)');
   }
-  const dataSource = await openDatabase(config.databaseUrl, logger, { applicationName: 'integrations-hub-worker' });
+  const dataSource = await openDatabase(config.databaseUrl, logger, { applicationName: 'integrations-hub-worker', preparedStatements: config.preparedStatements });
   const clientConnection = await Connection.connect({ address: config.temporal.address });
   const added = await ensureSearchAttributes(clientConnection, config.temporal.namespace);
   if (added.length) logger.info({ added }, 'search attributes registered');

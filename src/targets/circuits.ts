@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import { preparedQuery } from '../prepared';
 
 /** The circuit's thresholds (src/config.ts `targetHealth`, read from TARGET_* variables). */
 export interface CircuitSettings {
@@ -68,11 +69,12 @@ export class Circuits {
   async record(targetKey: string, provider: string, subscriptionId: string, outcome: HealthOutcome): Promise<HealthChange> {
     const change: HealthChange = { opened: false, recovered: false, paused: [] };
     // the subscription's target, for the listing and for pausing (cheap: only written when it changed)
-    await this.dataSource.query(`UPDATE subscriptions SET target_key = $2 WHERE id = $1 AND target_key IS DISTINCT FROM $2`, [subscriptionId, targetKey]);
+    await preparedQuery(this.dataSource, `UPDATE subscriptions SET target_key = $2 WHERE id = $1 AND target_key IS DISTINCT FROM $2`, [subscriptionId, targetKey]);
     if (outcome === 'neutral') return change;
     const ok = outcome === 'ok';
     const c = this.config;
-    const rows: { prev_state: string | null; state: string; failing_since: Date | null }[] = await this.dataSource.query(
+    const rows = await preparedQuery<{ prev_state: string | null; state: string; failing_since: Date | null }>(
+      this.dataSource,
       `WITH prev AS (SELECT state FROM target_health WHERE target_key = $1),
        up AS (
          INSERT INTO target_health (target_key, provider, state, failing_since, last_success_at, last_failure_at)

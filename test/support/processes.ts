@@ -36,6 +36,8 @@ export class ServiceProcess {
     const env = this.env();
     // as the launchers start it: the worker's main thread bounded by WORKER_HEAP_MB (src/worker/heap.ts)
     const execArgv = this.name === 'worker' ? workerExecArgv(Number(env.WORKER_HEAP_MB ?? DEFAULT_WORKER_HEAP_MB)) : [];
+    // the benchmark's profiles (bench/README.md): node refuses --cpu-prof in NODE_OPTIONS, so it is passed here
+    if (env.BENCH_CPU_PROFILE_DIR) execArgv.push('--cpu-prof', `--cpu-prof-dir=${path.join(env.BENCH_CPU_PROFILE_DIR, this.name)}`);
     this.child = fork(path.join(main, `${this.name}.js`), [], { env, execArgv, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     const keep = (d: Buffer) => {
       const text = d.toString();

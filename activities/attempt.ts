@@ -19,10 +19,10 @@ import { coalesces, laneKeyOf, recordSubject, subjectValueOf, type Lanes } from 
 import { DEFAULT_ATTEMPT_BODY_MAX_BYTES, recordingClient, storableExchanges, type RawExchange } from './exchanges';
 
 /** Nothing sent (deliveryWorkflowV2 only): the lane holds the attempt, or a later delivery carries its state. */
-export type LaneHold = { outcome: 'waiting'; waitingFor: string } | { outcome: 'superseded'; supersededBy: string };
+type LaneHold = { outcome: 'waiting'; waitingFor: string } | { outcome: 'superseded'; supersededBy: string };
 
 /** What one provider call needs: the providers, the key box for secret fields, the guarded client, the claims. */
-export interface AttemptDeps {
+interface AttemptDeps {
   logger: Logger;
   providers: ProviderRegistry;
   secrets: SecretBox;

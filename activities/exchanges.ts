@@ -16,7 +16,7 @@ export interface RawExchange {
 export const DEFAULT_ATTEMPT_BODY_MAX_BYTES = 64 * 1024;
 
 /** At most this many exchanges are kept per attempt (a provider makes one to three: a token, a lookup, the call). */
-export const MAX_EXCHANGES_PER_ATTEMPT = 10;
+const MAX_EXCHANGES_PER_ATTEMPT = 10;
 
 /**
  * The guarded client as one attempt's provider sees it: every request passes through unchanged, and a copy

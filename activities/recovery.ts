@@ -7,7 +7,7 @@ import type { RecoveryBatch } from '../workflows/types';
 import type { Pace } from './pace';
 
 /** What the recovery activities need: the recoveries table and where delivery workflows run. */
-export interface RecoveryActivityDeps {
+interface RecoveryActivityDeps {
   recoveries: RecoveryStore;
   logger: Logger;
   namespace: string;

@@ -7,7 +7,7 @@ import { SUBSCRIPTION_INACTIVE_FAILURE, type ReplayBatch } from '../workflows/ty
 import type { Pace } from './pace';
 
 /** What the replay activities need: the replays table and where delivery workflows run. */
-export interface ReplayActivityDeps {
+interface ReplayActivityDeps {
   replays: ReplayStore;
   logger: Logger;
   namespace: string;

@@ -4,7 +4,7 @@ import type { RetentionPurger } from '../src/deliveries/retention';
 import { purgePlan, type PurgePhase, type PurgePlan } from '../workflows/retention-plan';
 
 /** What the retention activities need: the purger and the configured ages. */
-export interface RetentionActivityDeps {
+interface RetentionActivityDeps {
   purger: RetentionPurger;
   retention: { rowsMaxAgeMs: number; payloadsMaxAgeMs: number };
   logger: Logger;

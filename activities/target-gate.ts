@@ -13,7 +13,7 @@ export interface Throttled {
 }
 
 /** A reserved slot at most this far away is waited for inside the activity; a later one goes back to the workflow. */
-export const MAX_HOLD_MS = 1_000;
+const MAX_HOLD_MS = 1_000;
 
 /**
  * Waits for the target's next send slot; returns a `throttled` result (nothing sent) when the target is

@@ -77,7 +77,7 @@ export function rejectUpdate(reason: string): never {
 }
 
 /** A run continues as new past this many events even when the server has not suggested it yet. */
-export const MAX_RUN_HISTORY_EVENTS = 4_000;
+const MAX_RUN_HISTORY_EVENTS = 4_000;
 
 /** True when this run's history is long enough that the loop should go on in a new run (see continueAsNew). */
 export function historyIsLong(): boolean {

@@ -15,7 +15,7 @@ const { finishRecovery } = proxyActivities<RecoveryActivities>({
 });
 
 /** Deliveries redelivered per activity. */
-export const RECOVERY_BATCH_SIZE = 100;
+const RECOVERY_BATCH_SIZE = 100;
 
 /**
  * Runs one bulk recovery (`POST /deliveries/recover`) in the background: batches of redeliveries until the

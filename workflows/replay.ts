@@ -16,7 +16,7 @@ const { finishReplay } = proxyActivities<ReplayActivities>({
 });
 
 /** Emissions handed over per activity. */
-export const REPLAY_BATCH_SIZE = 100;
+const REPLAY_BATCH_SIZE = 100;
 
 /**
  * Runs one replay (`POST /subscriptions/{id}/replay`) in the background: batches of missed emissions until the

@@ -12,7 +12,7 @@ const { planPurge, purgeStep } = proxyActivities<RetentionActivities>({
 
 
 /** Where a (continued) retention run stands. */
-export interface RetentionWorkflowInput {
+interface RetentionWorkflowInput {
   plan?: PurgePlan;
   phaseIndex?: number;
   totals?: Partial<Record<PurgePhase, number>>;

@@ -1,9 +1,9 @@
 // Pure retry arithmetic for the delivery workflow: deterministic given the random number passed in.
 
 /** The default schedule: an immediate try, then about 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h. */
-export const DEFAULT_SCHEDULE_MS = [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000];
+const DEFAULT_SCHEDULE_MS = [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000];
 /** Jitter spreads retries of many deliveries: each delay is scaled by a factor in [1 - J, 1 + J]. */
-export const JITTER_RATIO = 0.2;
+const JITTER_RATIO = 0.2;
 /** A receiver's Retry-After is honoured up to this long. */
 export const RETRY_AFTER_CAP_MS = 6 * 3_600_000;
 

@@ -33,7 +33,7 @@ export interface DeliveryWorkflowInput {
 }
 
 /** The loop's state carried across continueAsNew, so the attempt numbers and budget stay exact. */
-export interface ResumeState {
+interface ResumeState {
   /** Attempts made so far (the next one is attempt + 1). */
   attempt: number;
   budgetBase: number;

@@ -3,7 +3,7 @@ import { HttpProblem } from '../http/problem';
 import { recoveryWorkflowId, replayWorkflowId } from '../../workflows/types';
 
 /** What a job's row is stored through: the admission's transaction. */
-export interface JobDb {
+interface JobDb {
   query(sql: string, params?: unknown[]): Promise<any>;
 }
 
@@ -11,19 +11,19 @@ export interface JobDb {
  * Where a job's workflow stands in Temporal: its status name (`RUNNING`, `TERMINATED`, `TIMED_OUT`, ...), or
  * `NOT_FOUND`. Throws when Temporal does not answer (in time): the job then keeps its place.
  */
-export interface JobWorkflowStates {
+interface JobWorkflowStates {
   jobWorkflowStatus(workflowId: string): Promise<string>;
 }
 
 /** Any advisory lock key of our own: admissions of background jobs queue on it, one at a time. */
 const ADMISSION_LOCK = 0x1b_ac_0b;
 /** When a refused job may be asked for again (s). */
-export const BACKGROUND_RETRY_AFTER_S = 30;
+const BACKGROUND_RETRY_AFTER_S = 30;
 /**
  * A running row whose workflow Temporal does not know is closed only once it is this old (ms): a job's row is
  * committed before its workflow is started, and that start may take up to TEMPORAL_REQUEST_TIMEOUT_MS.
  */
-export const JOB_START_GRACE_MS = 60_000;
+const JOB_START_GRACE_MS = 60_000;
 /** Statuses of a job's workflow in which it still holds its place. */
 const HOLDS_A_PLACE = new Set(['RUNNING', 'UNSPECIFIED', 'UNKNOWN']);
 

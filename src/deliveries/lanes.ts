@@ -22,7 +22,7 @@ export function subjectValueOf(subjectKey: string | undefined | null, payload: R
 }
 
 /** The owner of an event id (`incident.created` -> `incident`). */
-export function ownerOf(event: string): string {
+function ownerOf(event: string): string {
   return event.split('.')[0];
 }
 
@@ -69,7 +69,7 @@ function sha256(s: string): string {
 }
 
 /** A laned delivery as the lane queries need it. */
-export interface LaneMember {
+interface LaneMember {
   id: string;
   subscriptionId: string;
   provider: string;
@@ -78,7 +78,7 @@ export interface LaneMember {
 }
 
 /** What the lane says before an attempt. */
-export type LaneTurn =
+type LaneTurn =
   /** An earlier delivery of the lane is pending or retrying: wait for it (recorded in `waiting_for`). */
   | { kind: 'wait'; deliveryId: string }
   /** This delivery's turn; `newer` names the next queued delivery of the lane when this one follows up. */

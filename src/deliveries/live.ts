@@ -3,10 +3,10 @@ import type { Logger } from '../logger';
 import type { DeliveryService } from './service';
 
 /** A delivery as the log shows it. */
-export type DeliveryView = ReturnType<DeliveryService['view']>;
+type DeliveryView = ReturnType<DeliveryService['view']>;
 
 /** Someone watching the log: changed deliveries, "reload, too much changed (or we may have missed some)", the end. */
-export interface LiveListener {
+interface LiveListener {
   changed(deliveries: DeliveryView[]): void;
   resync(): void;
   ended(): void;

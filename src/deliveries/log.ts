@@ -285,9 +285,6 @@ export function notFound(deliveryId: string): ApplicationFailure {
 /** PostgreSQL's SQLSTATE for a foreign key violation. */
 const FOREIGN_KEY_VIOLATION = '23503';
 
-/** The failure type when even the `log_write_refused` stand-in of an attempt was refused (never expected). */
-export { LOG_REFUSED_FAILURE };
-
 // Bounds of the delivery log's columns, in characters: varchar columns as the schema declares them, text
 // columns where the hub draws the line (the sanitiser already cuts errors to 1000, script logs to 8000).
 const MAX_ERROR_CODE_CHARS = 100; // delivery_attempts.error_code varchar(100)
@@ -338,7 +335,7 @@ function refusedRecord(r: AttemptRecord, reason: string): AttemptRecord {
  * The SQLSTATE of a database error that repeating the statement cannot cure: class 22 (data exception) or
  * 23 (integrity constraint violation); undefined for anything else (an outage is retried).
  */
-export function deterministicCode(err: unknown): string | undefined {
+function deterministicCode(err: unknown): string | undefined {
   if (err instanceof ApplicationFailure) return undefined;
   const e = err as { code?: unknown; driverError?: { code?: unknown } };
   const code = e?.driverError?.code ?? e?.code;

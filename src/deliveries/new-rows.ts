@@ -4,7 +4,7 @@
  * written in one place. It builds `INSERT INTO deliveries (...) SELECT ... <from> [tail] RETURNING ...`: one
  * row per subscription `s` the `from` clause yields, with the emission's columns given as SQL expressions.
  */
-export interface NewDeliveryRows {
+interface NewDeliveryRows {
   /** SQL expressions for the emission the deliveries are of (its id, event type, system ids, payload). */
   emission: { id: string; event: string; systemIds: string; payload: string };
   /**
@@ -26,10 +26,10 @@ export interface NewDeliveryRows {
 }
 
 /** The initial status of every new delivery. */
-export const NEW_DELIVERY_STATUS = 'pending';
+const NEW_DELIVERY_STATUS = 'pending';
 
 /** The workflow id of a delivery, in SQL: `delivery:<emission id>:<subscription id>` (one per emission and subscription). */
-export function deliveryWorkflowIdSql(emissionId: string, subscriptionId: string): string {
+function deliveryWorkflowIdSql(emissionId: string, subscriptionId: string): string {
   return `'delivery:' || ${emissionId} || ':' || ${subscriptionId}`;
 }
 

@@ -42,7 +42,7 @@ interface ReplayRow {
 }
 
 /** Where a replay stands, for its next batch. */
-export interface ReplayPosition {
+interface ReplayPosition {
   subscriptionId: string;
   since: string;
   until: string;

@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { cutoffOf, PURGE_PHASES, type PurgePhase, type PurgePlan } from '../../workflows/retention-plan';
 
-export { purgePlan, type PurgePhase, type PurgePlan } from '../../workflows/retention-plan';
+export { purgePlan } from '../../workflows/retention-plan';
 
 // Only finished deliveries go: pending and retrying ones are still being driven by their workflow. A row
 // touched after the cut-off (a redelivery asked for later) stays too. Each statement is its own short

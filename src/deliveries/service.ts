@@ -13,8 +13,6 @@ import { Lanes } from './lanes';
 import type { BackgroundJobs } from './background-jobs';
 import type { StoredExchange } from '../../workflows/types';
 
-export type { DeliveryFilter } from './filter';
-
 /** How many `cancel` updates the end of a deleted subscription's deliveries sends at once. */
 const CANCEL_CONCURRENCY = 8;
 
@@ -260,7 +258,7 @@ export class DeliveryService {
 }
 
 /** A delivery row and the payload it shows, read from its emission (src/deliveries/payload.ts). */
-export interface WithPayload {
+interface WithPayload {
   delivery: DeliveryEntity;
   payload: Record<string, unknown>;
   payloadPurgedAt: Date | null;

@@ -2,10 +2,10 @@ import type { DataSource } from 'typeorm';
 import { DELIVERY_STATUSES, type DeliveryStatus } from '../../entities/delivery.entity';
 
 /** A bucket of the delivery log over time: deliveries created in it, by their status now. */
-export type StatsBucket = { at: string; total: number } & Record<DeliveryStatus, number>;
+type StatsBucket = { at: string; total: number } & Record<DeliveryStatus, number>;
 
 const WIDTH_S = { hour: 3_600, day: 86_400 } as const;
-export type BucketSize = keyof typeof WIDTH_S;
+type BucketSize = keyof typeof WIDTH_S;
 
 /** Deliveries over time and per subscription, aggregated in SQL (the charts of the admin UI). */
 export class DeliveryStats {

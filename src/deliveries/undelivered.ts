@@ -3,7 +3,7 @@ import type { Position } from '../api/cursor';
 import { matchesEmissionSql } from '../ingest/matching';
 
 /** Why an emission did not reach a subscription. */
-export type UndeliveredReason = 'failed' | 'skipped';
+type UndeliveredReason = 'failed' | 'skipped';
 
 /** One emission × subscription that ended without a delivery reaching the target. */
 export interface UndeliveredItem {

@@ -4,9 +4,9 @@ import type { Logger } from '../logger';
 import type { IngestService } from './service';
 
 /** How old an unstarted delivery must be before the reconciler takes it (the ingest request may still be starting it). */
-export const RECONCILE_GRACE_MS = 5_000;
+const RECONCILE_GRACE_MS = 5_000;
 /** Default of RECONCILE_BATCH: rows a pass takes (small: a backlog drains at the pace Temporal takes starts). */
-export const RECONCILE_BATCH = 50;
+const RECONCILE_BATCH = 50;
 /** The pause before the next pass while a backlog drains (every start of a full batch succeeded). */
 const DRAIN_PAUSE_MS = 200;
 /** The longest pause between passes while starts keep failing (doubling from the interval). */

@@ -20,7 +20,7 @@ import { preparedQuery } from '../prepared';
 const MARK_EVERY_MS = 100;
 
 /** A validated `POST /ingest` body. */
-export interface IngestRequest {
+interface IngestRequest {
   event: string;
   id?: string;
   occurredAt?: string;
@@ -29,7 +29,7 @@ export interface IngestRequest {
 }
 
 /** The ingest answer; the same for a repeated emission id. Statuses are as accepted (`pending`). */
-export interface IngestResult {
+interface IngestResult {
   id: string;
   event: string;
   deliveries: { id: string; subscriptionId: string; status: 'pending' }[];
@@ -264,7 +264,7 @@ function resultOf(id: string, event: string, rows: Pick<DeliveryRef, 'id' | 'sub
 }
 
 /** The systems an event names: `payload.systemIds`, or `payload.systemId`. */
-export function systemIdsOf(payload: Record<string, unknown>): string[] {
+function systemIdsOf(payload: Record<string, unknown>): string[] {
   const many = payload.systemIds;
   if (Array.isArray(many)) return [...new Set(many.filter((x): x is string => typeof x === 'string'))];
   return typeof payload.systemId === 'string' ? [payload.systemId] : [];

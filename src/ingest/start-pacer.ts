@@ -2,11 +2,11 @@ import type { Logger } from '../logger';
 import type { DeliveryRef } from '../temporal/deliveries';
 
 /** Defaults of WORKFLOW_START_CONCURRENCY and WORKFLOW_START_QUEUE. */
-export const DEFAULT_START_CONCURRENCY = 16;
-export const DEFAULT_START_QUEUE = 5_000;
+const DEFAULT_START_CONCURRENCY = 16;
+const DEFAULT_START_QUEUE = 5_000;
 
 /** How one submitted start ended: started (or already running), failed at Temporal, or left to the reconciler untried. */
-export type StartOutcome = 'started' | 'failed' | 'left';
+type StartOutcome = 'started' | 'failed' | 'left';
 
 interface Queued {
   d: DeliveryRef;

@@ -7,6 +7,7 @@ import { Ledger, type Policy } from '../faults/ledger';
 import { LoadGenerator, type Post } from '../faults/load';
 import { TcpProxy } from '../faults/tcp-proxy';
 import { ClusterStack } from '../support/cluster';
+import { closedHistory } from '../support/history';
 import { SseClient } from '../support/sse';
 
 /**
@@ -137,7 +138,8 @@ describe('production topology: Temporal server on PostgreSQL, 2 APIs, 2 workers 
     const client = await s().temporalClient();
     const counts = new Map<string, number>();
     for (const row of rows) {
-      const history = await client.workflow.getHandle(`delivery:${row.emissionId}:${subscriptionId}`).fetchHistory();
+      // a success in the log can come just before its attempt's marker reaches the history: read the closed run's
+      const history = await closedHistory(client, `delivery:${row.emissionId}:${subscriptionId}`, 60_000);
       // an attempt is a local activity (DESIGN decision 15): run by the worker that completed the workflow task
       // its marker was recorded in; an attempt of a run from before it, by the worker that started its activity task
       const taskCompletedBy = new Map<string, string>();

@@ -5,6 +5,7 @@ import { temporal } from '@temporalio/proto';
 import { tsToMs } from '@temporalio/common/lib/time';
 import { Receiver, type Received } from '../fakes/receiver';
 import { ProcessStack } from '../support/processes';
+import { closedHistory } from '../support/history';
 import { freePort } from '../support/ports';
 import { sampleValue, scrape } from '../support/prometheus';
 import { METRIC_NAMES } from '../../src/metrics/deliveries';
@@ -193,13 +194,16 @@ async function pool<T>(items: T[], n: number, fn: (item: T) => Promise<void>): P
   }
 
   /**
-   * Where one new delivery's first-attempt latency went, from its workflow history (ms): ingest request sent ->
-   * workflow started (API and start pacer), first workflow task scheduled -> started, attempt activity scheduled ->
-   * started (waiting for an activity slot), started -> the receiver's hit.
+   * Where one new delivery's first-attempt latency went, from its workflow history once the run has closed (ms):
+   * ingest request sent -> workflow started (API and start pacer), first workflow task scheduled -> started,
+   * attempt scheduled -> started (waiting for an activity slot), started -> the receiver's hit. The attempt is a
+   * local activity (DESIGN decision 15): its marker, recorded when its workflow task completes (after the hit),
+   * gives the time it was scheduled; it waits for no task queue (actWait `local`) and `actToHit` counts from then.
+   * A run from before decision 15 has an activity task with both times.
    */
   async function breakdown(subscriptionId: string, eventId: string, sentAt: number, hitAt: number): Promise<Record<string, number | string>> {
     const [row] = await sql<{ workflow_id: string }>('SELECT workflow_id FROM deliveries WHERE subscription_id = $1 AND emission_id = $2', [subscriptionId, eventId]);
-    const history = await (await s().temporalClient()).workflow.getHandle(row.workflow_id).fetchHistory();
+    const history = await closedHistory(await s().temporalClient(), row.workflow_id, 60_000);
     const events = history.events ?? [];
     const T = temporal.api.enums.v1.EventType;
     const at = (type: temporal.api.enums.v1.EventType, pred: (e: temporal.api.history.v1.IHistoryEvent) => boolean = () => true) => {
@@ -209,16 +213,22 @@ async function pool<T>(items: T[], n: number, fn: (item: T) => Promise<void>): P
     const started = at(T.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED);
     const wftScheduled = at(T.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED);
     const wftStarted = at(T.EVENT_TYPE_WORKFLOW_TASK_STARTED);
+    const meta = (e: temporal.api.history.v1.IHistoryEvent) => {
+      const data = e.markerRecordedEventAttributes?.markerName === 'core_local_activity' ? e.markerRecordedEventAttributes.details?.data?.payloads?.[0]?.data : undefined;
+      return data ? (JSON.parse(Buffer.from(data).toString('utf8')) as { activity_type?: string; original_schedule_time?: { seconds: number; nanos: number } }) : undefined;
+    };
+    const local = events.map(meta).find((m) => m?.activity_type === 'deliverAttempt');
     const actEvent = events.find((x) => x.eventType === T.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED && x.activityTaskScheduledEventAttributes?.activityType?.name === 'deliverAttempt');
-    const actScheduled = actEvent ? tsToMs(actEvent.eventTime) : NaN;
-    const actStarted = at(T.EVENT_TYPE_ACTIVITY_TASK_STARTED, (x) => String(x.activityTaskStartedEventAttributes?.scheduledEventId) === String(actEvent?.eventId));
+    const scheduledAt = local?.original_schedule_time;
+    const actScheduled = scheduledAt ? scheduledAt.seconds * 1000 + Math.floor(scheduledAt.nanos / 1e6) : actEvent ? tsToMs(actEvent.eventTime) : NaN;
+    const actStarted = local ? actScheduled : at(T.EVENT_TYPE_ACTIVITY_TASK_STARTED, (x) => String(x.activityTaskStartedEventAttributes?.scheduledEventId) === String(actEvent?.eventId));
     return {
       id: eventId,
       total: hitAt - sentAt,
       toStart: started - sentAt,
       wftWait: wftScheduled - started + (wftStarted - wftScheduled),
       wftToActivity: actScheduled - wftStarted,
-      actWait: actStarted - actScheduled,
+      actWait: local ? 'local' : actStarted - actScheduled,
       actToHit: hitAt - actStarted,
     };
   }

@@ -3,6 +3,7 @@ import { WebhookSigner } from '../../providers/webhook';
 import { Receiver } from '../fakes/receiver';
 import { ADMIN_TOKEN, Hub, INGEST_TOKEN, waitFor } from '../support/hub';
 import { getStack } from '../support/stack';
+import { assertHoldsAttempts, closedHistory, historyText } from '../support/history';
 
 const SIGNING_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const BEARER = 'bearer-secret-value-7f3a9c1e55';
@@ -288,8 +289,9 @@ describe('delivery pipeline (real Temporal, PostgreSQL and HTTP)', function () {
       JSON.stringify(await hub.dataSource.query(`SELECT * FROM delivery_attempts`));
     const api = JSON.stringify((await hub.call('GET', `/subscriptions/${sub.id}`)).body) + JSON.stringify(d) +
       JSON.stringify((await hub.call('GET', '/deliveries')).body);
-    const history = await (await getStack()).client.workflow.getHandle(d.workflowId).fetchHistory();
-    const hist = JSON.stringify(history);
+    const history = await closedHistory((await getStack()).client, d.workflowId);
+    assertHoldsAttempts(history, d);
+    const hist = historyText(history);
     for (const s of secrets) {
       assert.ok(!dump.includes(s), 'database');
       assert.ok(!api.includes(s), 'API');

@@ -3,6 +3,7 @@ import { FakeDiscord } from '../fakes/discord';
 import type { Hub } from '../support/hub';
 import { pipelineSuite } from '../support/provider-suite';
 import { getStack } from '../support/stack';
+import { assertHoldsAttempts, closedHistory, historyText } from '../support/history';
 
 const HOOK_ID = '1234567890123';
 const TOKEN = 'hook-token-Zx81kq-3mPd0a9WcL2';
@@ -144,7 +145,9 @@ describe('discord provider through the pipeline (real Temporal, PostgreSQL, fake
       JSON.stringify(await hub.dataSource.query('SELECT * FROM delivery_attempts')) +
       JSON.stringify(await hub.dataSource.query('SELECT * FROM external_records'));
     const api = JSON.stringify(d) + JSON.stringify((await hub.call('GET', '/subscriptions')).body);
-    const history = JSON.stringify(await (await getStack()).client.workflow.getHandle(d.workflowId).fetchHistory());
+    const closed = await closedHistory((await getStack()).client, d.workflowId);
+    assertHoldsAttempts(closed, d);
+    const history = historyText(closed);
     assert.ok(!dump.includes(TOKEN), 'database');
     assert.ok(!api.includes(TOKEN), 'API');
     assert.ok(!hub.logs.join('\n').includes(TOKEN), 'logs');

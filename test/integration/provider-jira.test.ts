@@ -4,6 +4,7 @@ import { JiraFake, isAdfDoc, plainText } from '../fakes/jira';
 import type { Hub } from '../support/hub';
 import { pipelineSuite } from '../support/provider-suite';
 import { getStack } from '../support/stack';
+import { assertHoldsAttempts, closedHistory, historyText } from '../support/history';
 
 describe('jira provider through the pipeline (real Temporal, PostgreSQL and a fake Jira)', function () {
   this.timeout(120_000);
@@ -212,7 +213,9 @@ describe('jira provider through the pipeline (real Temporal, PostgreSQL and a fa
       JSON.stringify(await hub.dataSource.query('SELECT * FROM external_records'));
     const api = JSON.stringify((await hub.call('GET', '/connections')).body) + JSON.stringify((await hub.call('GET', '/deliveries?limit=500')).body) +
       JSON.stringify(d) + JSON.stringify((await hub.call('POST', `/connections/${cloudId}/test`)).body);
-    const hist = JSON.stringify(await (await getStack()).client.workflow.getHandle(d.workflowId).fetchHistory());
+    const closed = await closedHistory((await getStack()).client, d.workflowId);
+    assertHoldsAttempts(closed, d);
+    const hist = historyText(closed);
     const logs = hub.logs.join('\n');
     for (const s of secrets) {
       assert.ok(!dump.includes(s), 'database');

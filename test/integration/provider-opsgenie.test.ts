@@ -3,6 +3,7 @@ import { FakeOpsgenie } from '../fakes/opsgenie';
 import type { Hub } from '../support/hub';
 import { pipelineSuite } from '../support/provider-suite';
 import { getStack } from '../support/stack';
+import { assertHoldsAttempts, closedHistory, historyText } from '../support/history';
 
 const KEY = 'c0ffee00-1234-4abc-9def-0123456789ab';
 
@@ -146,7 +147,9 @@ describe('opsgenie provider through the pipeline (real Temporal, PostgreSQL, fak
       JSON.stringify(await hub.dataSource.query('SELECT * FROM delivery_attempts')) +
       JSON.stringify(await hub.dataSource.query('SELECT * FROM external_records'));
     const api = JSON.stringify(d) + JSON.stringify((await hub.call('GET', '/subscriptions')).body);
-    const history = JSON.stringify(await (await getStack()).client.workflow.getHandle(d.workflowId).fetchHistory());
+    const closed = await closedHistory((await getStack()).client, d.workflowId);
+    assertHoldsAttempts(closed, d);
+    const history = historyText(closed);
     assert.ok(!dump.includes(KEY), 'database');
     assert.ok(!api.includes(KEY), 'API');
     assert.ok(!hub.logs.join('\n').includes(KEY), 'logs');

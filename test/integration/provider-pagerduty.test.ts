@@ -3,6 +3,7 @@ import { FakePagerduty } from '../fakes/pagerduty';
 import type { Hub } from '../support/hub';
 import { pipelineSuite } from '../support/provider-suite';
 import { getStack } from '../support/stack';
+import { assertHoldsAttempts, closedHistory, historyText } from '../support/history';
 
 const KEY = 'R0UT1NGKEYa1b2c3d4e5f6g7h8i9j0kL';
 const DELETED_KEY = 'DELETEDKEYa1b2c3d4e5f6g7h8i9j0kL';
@@ -139,7 +140,9 @@ describe('pagerduty provider through the pipeline (real Temporal, PostgreSQL, fa
       JSON.stringify(await hub.dataSource.query('SELECT * FROM delivery_attempts')) +
       JSON.stringify(await hub.dataSource.query('SELECT * FROM external_records'));
     const api = JSON.stringify(d) + JSON.stringify((await hub.call('GET', '/deliveries?provider=pagerduty')).body) + JSON.stringify((await hub.call('GET', '/subscriptions')).body);
-    const history = JSON.stringify(await (await getStack()).client.workflow.getHandle(d.workflowId).fetchHistory());
+    const closed = await closedHistory((await getStack()).client, d.workflowId);
+    assertHoldsAttempts(closed, d);
+    const history = historyText(closed);
     assert.ok(fake.requests.some((r) => r.json?.routing_key === KEY), 'the key was sent');
     assert.ok(!dump.includes(KEY), 'database');
     assert.ok(!api.includes(KEY), 'API');

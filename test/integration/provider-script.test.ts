@@ -4,6 +4,7 @@ import { Receiver } from '../fakes/receiver';
 import { INGEST_TOKEN, waitFor, type Hub } from '../support/hub';
 import { pipelineSuite } from '../support/provider-suite';
 import { getStack } from '../support/stack';
+import { assertHoldsAttempts, closedHistory, historyText } from '../support/history';
 
 const API_KEY = 'script-api-key-5d2e8a1f9b';
 /** What an attempt may take beyond its limit on a busy machine. */
@@ -60,7 +61,9 @@ describe('script provider through the pipeline (real Temporal, PostgreSQL, Quick
       JSON.stringify(await hub.dataSource.query('SELECT * FROM deliveries')) +
       JSON.stringify(await hub.dataSource.query('SELECT * FROM delivery_attempts'));
     const api = JSON.stringify(s.body) + JSON.stringify(d) + JSON.stringify((await hub.call('GET', '/deliveries')).body);
-    const history = JSON.stringify(await (await getStack()).client.workflow.getHandle(d.workflowId).fetchHistory());
+    const closed = await closedHistory((await getStack()).client, d.workflowId);
+    assertHoldsAttempts(closed, d);
+    const history = historyText(closed);
     assert.ok(!dump.includes(API_KEY), 'database');
     assert.ok(!api.includes(API_KEY), 'API');
     assert.ok(!hub.logs.join('\n').includes(API_KEY), 'logs');

@@ -4,6 +4,7 @@ import { Receiver } from '../fakes/receiver';
 import { ADMIN_TOKEN, INGEST_TOKEN, waitFor, type Hub } from '../support/hub';
 import { pipelineSuite } from '../support/provider-suite';
 import { getStack } from '../support/stack';
+import { assertHoldsAttempts, closedHistory, historyText } from '../support/history';
 
 const API_KEY = 'shell-api-key-8e41c07d2a';
 const SERVER_ONLY = {
@@ -90,7 +91,9 @@ describe('shell provider through the pipeline (real Temporal, PostgreSQL, /bin/s
       JSON.stringify(await hub.dataSource.query('SELECT * FROM deliveries')) +
       JSON.stringify(await hub.dataSource.query('SELECT * FROM delivery_attempts'));
     const api = JSON.stringify(s.body) + JSON.stringify(d) + JSON.stringify((await hub.call('GET', '/deliveries')).body);
-    const history = JSON.stringify(await (await getStack()).client.workflow.getHandle(d.workflowId).fetchHistory());
+    const closed = await closedHistory((await getStack()).client, d.workflowId);
+    assertHoldsAttempts(closed, d);
+    const history = historyText(closed);
     assert.ok(!dump.includes(API_KEY), 'database');
     assert.ok(!api.includes(API_KEY), 'API');
     assert.ok(!hub.logs.join('\n').includes(API_KEY), 'logs');

@@ -4,6 +4,7 @@ import { FakeSlack } from '../fakes/slack';
 import { INGEST_TOKEN, type Hub } from '../support/hub';
 import { pipelineSuite } from '../support/provider-suite';
 import { getStack } from '../support/stack';
+import { assertHoldsAttempts, closedHistory, historyText } from '../support/history';
 
 const TOKEN = 'xoxb-7001-8002-integrationBotTokenValue';
 const REVOKED_TOKEN = 'xoxb-7001-8002-revokedBotTokenValue';
@@ -254,7 +255,9 @@ describe('slack provider through the pipeline (real Temporal, PostgreSQL and a f
     const api = JSON.stringify((await hub.call('GET', '/subscriptions')).body) + JSON.stringify((await hub.call('GET', '/connections')).body) +
       JSON.stringify(deliveries) + JSON.stringify((await hub.call('GET', '/deliveries')).body);
     const stack = await getStack();
-    const history = JSON.stringify(await Promise.all(deliveries.map((d) => stack.client.workflow.getHandle(d.workflowId).fetchHistory())));
+    const histories = await Promise.all(deliveries.map((d) => closedHistory(stack.client, d.workflowId)));
+    histories.forEach((h, i) => assertHoldsAttempts(h, deliveries[i]));
+    const history = historyText(histories);
     const logs = hub.logs.join('\n');
     for (const s of secrets) {
       assert.ok(!dump.includes(s), `database holds ${s}`);
@@ -275,7 +278,9 @@ describe('slack provider through the pipeline (real Temporal, PostgreSQL and a f
     assert.match(codes[1], /^invalid_arguments:/);
     assert.ok(codes.every((c: string) => c.length <= 100), JSON.stringify(codes));
     const rows: { error_code: string }[] = await hub.dataSource.query('SELECT error_code FROM delivery_attempts WHERE delivery_id = $1', [d.id]);
-    const history = JSON.stringify(await (await getStack()).client.workflow.getHandle(d.workflowId).fetchHistory());
+    const closed = await closedHistory((await getStack()).client, d.workflowId);
+    assertHoldsAttempts(closed, d);
+    const history = historyText(closed);
     const api = JSON.stringify((await hub.call('GET', `/deliveries/${d.id}`)).body);
     for (const [where, text] of [['database', JSON.stringify(rows)], ['API', api], ['history', history], ['logs', hub.logs.join('\n')]]) {
       assert.ok(!text.includes(TOKEN) && !text.includes('integrationBotTokenValue'), `${where} holds the bot token`);

@@ -5,6 +5,7 @@ import { TeamsFake, teamsErrors } from '../fakes/teams';
 import { waitFor, type Hub } from '../support/hub';
 import { pipelineSuite } from '../support/provider-suite';
 import { getStack } from '../support/stack';
+import { assertHoldsAttempts, closedHistory, historyText } from '../support/history';
 
 describe('Teams provider through the pipeline (fake Workflows, identity platform and Graph)', function () {
   this.timeout(120_000);
@@ -234,8 +235,10 @@ describe('Teams provider through the pipeline (fake Workflows, identity platform
       const api = JSON.stringify((await hub.call('GET', '/subscriptions')).body) + JSON.stringify((await hub.call('GET', '/connections')).body) +
         JSON.stringify(wf) + JSON.stringify(graph) + JSON.stringify((await hub.call('GET', '/deliveries')).body);
       const client = (await getStack()).client;
-      const history = JSON.stringify(await client.workflow.getHandle(wf.workflowId).fetchHistory()) +
-        JSON.stringify(await client.workflow.getHandle(graph.workflowId).fetchHistory());
+      const histories = [await closedHistory(client, wf.workflowId), await closedHistory(client, graph.workflowId)];
+      assertHoldsAttempts(histories[0], wf);
+      assertHoldsAttempts(histories[1], graph);
+      const history = historyText(histories);
       const logs = hub.logs.join('\n');
       assert.ok(fake.issuedTokens.length > 0 && logs.length > 0 && history.length > 1000);
       assert.match(wf.error, /400/);
@@ -257,7 +260,9 @@ describe('Teams provider through the pipeline (fake Workflows, identity platform
       assert.match(code, /^invalid_client: client_secret=\*\*\*/);
       assert.ok(code.length <= 100, `error code of ${code.length} characters`);
       const rows = JSON.stringify(await hub.dataSource.query('SELECT error_code, error FROM delivery_attempts WHERE delivery_id = $1', [d.id]));
-      const history = JSON.stringify(await (await getStack()).client.workflow.getHandle(d.workflowId).fetchHistory());
+      const closed = await closedHistory((await getStack()).client, d.workflowId);
+      assertHoldsAttempts(closed, d);
+      const history = historyText(closed);
       const api = JSON.stringify((await hub.call('GET', `/deliveries/${d.id}`)).body);
       for (const [where, text] of [['database', rows], ['API', api], ['history', history], ['logs', hub.logs.join('\n')]]) {
         assert.ok(!text.includes(fake.clientSecret), `${where} holds the client secret`);

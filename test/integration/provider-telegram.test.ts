@@ -4,6 +4,7 @@ import { TelegramFake, botErrors } from '../fakes/telegram';
 import type { Hub } from '../support/hub';
 import { pipelineSuite } from '../support/provider-suite';
 import { getStack } from '../support/stack';
+import { assertHoldsAttempts, closedHistory, historyText } from '../support/history';
 
 const TOKEN = `6123456789:AAF${'r'.repeat(12)}_tG-${'m'.repeat(16)}`;
 const WRONG_TOKEN = `6123456789:AAF${'x'.repeat(32)}`;
@@ -200,7 +201,9 @@ describe('telegram provider through the pipeline (real Temporal, PostgreSQL, fak
       JSON.stringify(await hub.dataSource.query('SELECT * FROM external_records'));
     const api = JSON.stringify((await hub.call('GET', `/subscriptions/${sub.id}`)).body) + JSON.stringify(d) +
       JSON.stringify((await hub.call('GET', '/deliveries?provider=telegram')).body) + JSON.stringify((await hub.call('GET', '/connections')).body);
-    const history = JSON.stringify(await (await getStack()).client.workflow.getHandle(d.workflowId).fetchHistory());
+    const closed = await closedHistory((await getStack()).client, d.workflowId);
+    assertHoldsAttempts(closed, d);
+    const history = historyText(closed);
     for (const s of [SECRET_PART, Buffer.from(SECRET_PART).toString('base64')]) {
       assert.ok(!dump.includes(s), 'database');
       assert.ok(!api.includes(s), 'API');

@@ -4,6 +4,7 @@ import { FakeWebex, type WebexRequest } from '../fakes/webex';
 import type { Hub } from '../support/hub';
 import { pipelineSuite } from '../support/provider-suite';
 import { getStack } from '../support/stack';
+import { assertHoldsAttempts, closedHistory, historyText } from '../support/history';
 
 const TOKEN = 'ZmFrZS13ZWJleC1ib3QtdG9rZW4tN2YzYTljMWU1NQ_PF84_c0ffee42';
 
@@ -219,7 +220,9 @@ describe('webex provider through the pipeline (real Temporal, PostgreSQL, fake W
       JSON.stringify((await hub.call('GET', '/connections')).body) +
       JSON.stringify(d) +
       JSON.stringify((await hub.call('GET', '/deliveries?provider=webex')).body);
-    const hist = JSON.stringify(await (await getStack()).client.workflow.getHandle(d.workflowId).fetchHistory());
+    const closed = await closedHistory((await getStack()).client, d.workflowId);
+    assertHoldsAttempts(closed, d);
+    const hist = historyText(closed);
     const logs = hub.logs.join('\n');
     for (const form of [TOKEN, Buffer.from(TOKEN).toString('base64')]) {
       assert.ok(!dump.includes(form), 'database');

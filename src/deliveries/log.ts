@@ -5,7 +5,7 @@ import { safeErrorMessage, sanitise } from '../../providers/shared/sanitise';
 import { storableJson, storableOptional, storableText } from '../../providers/shared/storable';
 import type { DeliveryStatus } from '../../entities/delivery.entity';
 import { deliveryPayloadSql } from './payload';
-import { preparedQuery } from '../prepared';
+import { preparedQuery } from '../database/prepared';
 import type { RetryPolicyInput } from '../../workflows/retry';
 import { LOG_REFUSED_FAILURE, NOT_FOUND_FAILURE, type AttemptRecord, type StoredAttempt, type StoredExchange } from '../../workflows/types';
 

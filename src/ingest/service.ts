@@ -14,7 +14,7 @@ import { StartPacer } from './start-pacer';
 import { MAX_SUBJECT_CHARS, NO_LANE, subjectKeyOf, subjectLockId, subjectValueOf } from '../deliveries/lanes';
 import { insertDeliveriesSql } from '../deliveries/new-rows';
 import { DEFAULT_PAYLOAD_COPY } from '../deliveries/payload';
-import { preparedQuery } from '../prepared';
+import { preparedQuery } from '../database/prepared';
 
 /** How long `workflow_started` marks of background starts are gathered before one UPDATE writes them (ms). */
 const MARK_EVERY_MS = 100;

@@ -1,7 +1,7 @@
 import { Connection } from '@temporalio/client';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { loadConfig } from '../config';
-import { openDatabase } from '../db';
+import { openDatabase } from '../database/open';
 import { createApp } from '../http/app';
 import { hubReadiness } from '../http/readiness';
 import { registerPollerGauge } from '../metrics/pollers';

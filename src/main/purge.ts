@@ -1,5 +1,5 @@
 import { loadConfig } from '../config';
-import { openDatabase } from '../db';
+import { openDatabase } from '../database/open';
 import { RetentionPurger, purgePlan } from '../deliveries/retention';
 import { createLogger } from '../logger';
 import { exitOnStartupError } from './shutdown';

@@ -1,5 +1,5 @@
 import { loadConfig } from '../config';
-import { openDatabase } from '../db';
+import { openDatabase } from '../database/open';
 import { createLogger } from '../logger';
 import { providersWithPlugins } from '../providers';
 import { createSecretBox } from '../secrets/crypto';

@@ -2,7 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from '../config';
-import { openDatabase } from '../db';
+import { openDatabase } from '../database/open';
 import { createLogger } from '../logger';
 import { providersWithPlugins } from '../providers';
 import { ensureSearchAttributes } from '../temporal/search-attributes';

@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { preparedQuery } from '../prepared';
+import { preparedQuery } from '../database/prepared';
 
 /** The circuit's thresholds (src/config.ts `targetHealth`, read from TARGET_* variables). */
 export interface CircuitSettings {

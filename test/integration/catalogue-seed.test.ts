@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { EventCatalogue } from '../../src/catalogue/store';
 import { BUILTIN_EVENT_TYPES } from '../../src/catalogue/builtin';
-import { openDatabase } from '../../src/db';
+import { openDatabase } from '../../src/database/open';
 import { createLogger } from '../../src/logger';
 import { getStack } from '../support/stack';
 

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
-import { openDatabase } from '../../src/db';
+import { openDatabase } from '../../src/database/open';
 import { startEmbeddedPostgres, type EmbeddedPg } from '../../src/dev/embedded-postgres';
 import { createApp } from '../../src/http/app';
 import { databaseCheck, temporalCheck } from '../../src/http/health';

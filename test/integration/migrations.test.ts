@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { DataSource } from 'typeorm';
 import { createDataSource, MIGRATIONS } from '../../entities/data-source';
-import { openDatabase } from '../../src/db';
+import { openDatabase } from '../../src/database/open';
 import { createLogger } from '../../src/logger';
 import { getStack } from '../support/stack';
 import { OneTargetKey1765431870000 } from '../../entities/migrations/1765431870000-OneTargetKey';

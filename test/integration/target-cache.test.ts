@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { DataSource } from 'typeorm';
 import { targetLimits, type TargetLimits } from '../../src/targets/rate-limits';
-import { openDatabase } from '../../src/db';
+import { openDatabase } from '../../src/database/open';
 import { createLogger } from '../../src/logger';
 import { TargetLimitStore } from '../../src/targets/limits';
 import { QuietCircuits, QuietTargets, quietLimits } from '../../src/targets/quiet';

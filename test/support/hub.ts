@@ -8,7 +8,7 @@ import type { DataSource } from 'typeorm';
 import { activityStores, createActivities, type ActivityDeps } from '../../activities';
 import { buildApi } from '../../src/api';
 import { loadConfig, type Config } from '../../src/config';
-import { openDatabase } from '../../src/db';
+import { openDatabase } from '../../src/database/open';
 import { createApp } from '../../src/http/app';
 import { hubReadiness } from '../../src/http/readiness';
 import { registerPollerGauge } from '../../src/metrics/pollers';
@@ -98,7 +98,7 @@ export class Hub {
     // capture the logs so tests can search them for secrets
     const logs: string[] = [];
     const captured = createLogger(config.logLevel, name, { write: (line: string) => logs.push(line) });
-    const dataSource = await openDatabase(dbUrl, captured);
+    const dataSource = await openDatabase(dbUrl, captured, { preparedStatements: config.preparedStatements });
     const { registry: providers, plugins } = providersWithPlugins(config, dataSource, captured);
     await plugins.start(dbUrl);
     for (const p of extraProviders) if (!providers.get(p.id)) providers.register(p);

@@ -27,7 +27,7 @@ const PRODUCT = ['src', 'activities', 'providers', 'workflows', 'entities', 'ui'
  * The src/ modules activities may use: the services the worker wires them with, and src/http/problem (the
  * problem type those services throw; it loads no HTTP server). Never a root, the rest of the HTTP side or config.
  */
-const ACTIVITY_SERVICES = ['src/catalogue', 'src/deliveries', 'src/http/problem', 'src/secrets', 'src/targets', 'src/temporal'];
+const ACTIVITY_SERVICES = ['src/catalogue', 'src/database', 'src/deliveries', 'src/http/problem', 'src/secrets', 'src/targets', 'src/temporal'];
 
 /** Folders of providers/ that are toolkits every provider uses, not providers. */
 const PROVIDER_TOOLKITS = ['shared', 'http'];

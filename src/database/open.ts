@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
-import { createDataSource } from '../entities/data-source';
-import type { Logger } from './logger';
+import { createDataSource } from '../../entities/data-source';
+import type { Logger } from '../logger';
 import { setPreparedStatements } from './prepared';
 
 // Any fixed number works; every process of the service takes the same lock before migrating.

@@ -255,7 +255,7 @@ function subjectOf(loaded: Loaded): AttemptSubject {
   const d = loaded.delivery;
   return {
     id: d.id, subscriptionId: d.subscriptionId, subscriptionName: loaded.subscription?.name, provider: d.provider,
-    event: d.event, emissionId: d.emissionId, test: d.test,
+    event: d.event, emissionId: d.emissionId, test: d.test, subscriptionTargetKey: loaded.subscription?.targetKey,
   };
 }
 

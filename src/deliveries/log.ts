@@ -32,7 +32,7 @@ export class DeliveryLog {
       `SELECT d.id, d.subscription_id, d.provider, d.event, d.emission_id, d.system_ids, ${deliveryPayloadSql('d', 'e')} AS payload, d.status, d.attempts,
               d.test, d.created_at, d.subject_key, d.lane_seq, e.occurred_at,
               s.id AS s_id, s.name AS s_name, s.config AS s_config, s.connection_id AS s_connection_id, s.retry_policy AS s_retry_policy,
-              s.coalesce_follow_ups AS s_coalesce,
+              s.coalesce_follow_ups AS s_coalesce, s.target_key AS s_target_key,
               c.config AS c_config, ps.enabled AS provider_enabled,
               (SELECT m.token FROM attempt_marks m WHERE m.delivery_id = d.id) AS attempt_token
          FROM deliveries d
@@ -72,6 +72,7 @@ export class DeliveryLog {
             connectionId: row.s_connection_id,
             retryPolicy: row.s_retry_policy,
             coalesceFollowUps: row.s_coalesce,
+            targetKey: row.s_target_key ?? null,
           }
         : null,
       connectionRow: row.c_config ? { config: row.c_config } : null,
@@ -237,6 +238,7 @@ interface LoadedRow {
   s_connection_id: string | null;
   s_retry_policy: RetryPolicyInput | null;
   s_coalesce: boolean | null;
+  s_target_key: string | null;
   c_config: Record<string, unknown> | null;
   provider_enabled: boolean | null;
   attempt_token: string | null;
@@ -271,6 +273,8 @@ export interface Loaded {
     retryPolicy: RetryPolicyInput | null;
     /** The subscription's coalescing switch; null: the provider's default. */
     coalesceFollowUps: boolean | null;
+    /** The target its attempts went to, as last recorded (target health keeps it); null: none yet. */
+    targetKey?: string | null;
   } | null;
   connectionRow: { config: Record<string, unknown> } | null;
   providerEnabled: boolean;

@@ -66,10 +66,11 @@ export class Circuits {
   }
 
   /** Records an attempt's outcome for its target and moves the circuit; pauses long-failing subscriptions. */
-  async record(targetKey: string, provider: string, subscriptionId: string, outcome: HealthOutcome): Promise<HealthChange> {
+  async record(targetKey: string, provider: string, subscriptionId: string, outcome: HealthOutcome, subscriptionTargetKey?: string | null): Promise<HealthChange> {
     const change: HealthChange = { opened: false, recovered: false, paused: [] };
-    // the subscription's target, for the listing and for pausing (cheap: only written when it changed)
-    await preparedQuery(this.dataSource, `UPDATE subscriptions SET target_key = $2 WHERE id = $1 AND target_key IS DISTINCT FROM $2`, [subscriptionId, targetKey]);
+    // the subscription's target, for the listing and for pausing: written when it changed (not looked at again
+    // when the caller read it with the delivery and it is the same)
+    if (subscriptionTargetKey !== targetKey) await preparedQuery(this.dataSource, `UPDATE subscriptions SET target_key = $2 WHERE id = $1 AND target_key IS DISTINCT FROM $2`, [subscriptionId, targetKey]);
     if (outcome === 'neutral') return change;
     const ok = outcome === 'ok';
     const c = this.config;

@@ -14,6 +14,8 @@ export interface AttemptSubject {
   event: string;
   emissionId: string;
   test: boolean;
+  /** The subscription's target as last recorded, when known (its update is skipped when unchanged). */
+  subscriptionTargetKey?: string | null;
 }
 
 /**
@@ -38,7 +40,7 @@ export class TargetHealth {
     const quiet = isHubEvent(d.event);
     if (result.target) {
       try {
-        const change = await this.circuits.record(result.target, d.provider, d.subscriptionId, healthOutcomeOf(result));
+        const change = await this.circuits.record(result.target, d.provider, d.subscriptionId, healthOutcomeOf(result), d.subscriptionTargetKey);
         if (!quiet) await this.emitChange(result.target, d, change);
       } catch (err) {
         // health is advisory: the attempt is logged, the next one records again

@@ -50,10 +50,34 @@ const LOCAL_ATTEMPT_PATCH = 'attempt-as-local-activity';
 /**
  * Drives one delivery to success or failure, recording every attempt exactly. A delivery whose row is gone
  * fails with a `DeliveryNotFound` failure; a long one continues as new with its state (`input.resume`).
+ * What new deliveries start (docs/DESIGN.md decision 18): the paths V2 reaches through `patched()` are simply
+ * its code, so a run writes no patch marker and no `TemporalChangeVersion` upsert (two history events and one
+ * visibility write per delivery).
+ */
+export async function deliveryWorkflowV3(input: DeliveryWorkflowInput): Promise<FinalStatus> {
+  return deliver(input, CURRENT);
+}
+
+/**
+ * The same delivery for runs started before V3 (and their continuations as new): paths that came with a patch
+ * are taken where `patched()` says so, so every recorded V2 history replays as it ran.
  */
 export async function deliveryWorkflowV2(input: DeliveryWorkflowInput): Promise<FinalStatus> {
+  return deliver(input, PATCHED);
+}
+
+/** How a run learns whether it takes a path that came with a patch. */
+interface Paths {
+  has(patch: string): boolean;
+}
+/** V2: the patch decides (a marker in the history; true for code that reaches it first). */
+const PATCHED: Paths = { has: (patch) => patched(patch) };
+/** V3: every such path is the code (no marker). */
+const CURRENT: Paths = { has: () => true };
+
+async function deliver(input: DeliveryWorkflowInput, paths: Paths): Promise<FinalStatus> {
   try {
-    return await run(input);
+    return await run(input, paths);
   } catch (err) {
     if (isNotFoundFailure(err)) {
       upsertSearchAttributes([{ key: SA_DELIVERY_STATUS, value: 'failed' }]);
@@ -63,7 +87,7 @@ export async function deliveryWorkflowV2(input: DeliveryWorkflowInput): Promise<
   }
 }
 
-async function run(input: DeliveryWorkflowInput): Promise<FinalStatus> {
+async function run(input: DeliveryWorkflowInput, paths: Paths): Promise<FinalStatus> {
   let attempt = input.resume?.attempt ?? 0;
   if (!input.fresh && !input.resume) {
     const plan = await loadDeliveryPlan(input.deliveryId);
@@ -146,11 +170,11 @@ async function run(input: DeliveryWorkflowInput): Promise<FinalStatus> {
 
   for (;;) {
     if (cancelReason) return cancel(input.deliveryId, cancelReason);
-    if (historyIsLong() && patched(CONTINUE_AS_NEW_PATCH)) {
+    if (historyIsLong() && paths.has(CONTINUE_AS_NEW_PATCH)) {
       // between attempts, after a wait: the next run makes attempt + 1 with the same budget and backoff
       await condition(allHandlersFinished);
       if (cancelReason) return cancel(input.deliveryId, cancelReason);
-      return continueAsNew<typeof deliveryWorkflowV2>({
+      return continueAsNew<typeof deliveryWorkflowV3>({
         deliveryId: input.deliveryId,
         trigger: woken ? 'manual' : trigger,
         redelivery,
@@ -161,7 +185,7 @@ async function run(input: DeliveryWorkflowInput): Promise<FinalStatus> {
     let stored: StoredAttempt;
     try {
       const attemptInput = { deliveryId: input.deliveryId, attempt, trigger, redelivery, budgetBase };
-      const report = patched(LOCAL_ATTEMPT_PATCH) ? await deliverAttemptLocally(attemptInput) : await deliverAttempt(attemptInput);
+      const report = paths.has(LOCAL_ATTEMPT_PATCH) ? await deliverAttemptLocally(attemptInput) : await deliverAttempt(attemptInput);
       infraFailures = 0;
       if (report.kind === 'closed') {
         finished = true;

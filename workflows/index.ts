@@ -1,5 +1,6 @@
 // The workflow bundle's entry: every workflow the worker runs.
-export { deliveryWorkflowV2 } from './delivery';
+// new deliveries start V3; runs started as V2 replay and finish on the same code, through their patches
+export { deliveryWorkflowV3, deliveryWorkflowV2 } from './delivery';
 // runs started before V2 existed still replay and finish on this code
 export { deliveryWorkflow } from './delivery-v1';
 // bulk recovery (POST /deliveries/recover) in the background

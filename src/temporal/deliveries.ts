@@ -4,7 +4,7 @@ import { SA_DELIVERY_ID, SA_DELIVERY_STATUS, SA_EVENT, SA_PROVIDER, SA_SUBSCRIPT
 import { conflict } from '../http/problem';
 import { withTemporalDeadline } from './deadline';
 // the workflow functions, so starts name them by reference (a rename is a compile error, not a start that fails)
-import { deliveryWorkflowV2 } from '../../workflows/delivery';
+import { deliveryWorkflowV3 } from '../../workflows/delivery';
 import { recoverDeliveriesWorkflow } from '../../workflows/recovery';
 import { replayMissedWorkflow } from '../../workflows/replay';
 import { CLOSING_FAILURE, cancelUpdate, laneTurnSignal, recoveryWorkflowId, redeliverUpdate, replayWorkflowId, type DeliveryWorkflowInput, type RecoveryWorkflowInput, type ReplayWorkflowInput } from '../../workflows/types';
@@ -66,7 +66,7 @@ export class DeliveryWorkflows {
       // bounded: while Temporal is unreachable the rows are already durable and the reconciler starts
       // them later, so an ingest request should not wait out the client's own retries (~20 s)
       await this.client.connection.withDeadline(Date.now() + START_DEADLINE_MS, () =>
-        this.client.workflow.start(deliveryWorkflowV2, {
+        this.client.workflow.start(deliveryWorkflowV3, {
           workflowId: d.workflowId,
           taskQueue: this.taskQueue,
           // not quietSuccess: a first-attempt success must show as `success` in Temporal Web (docs/DESIGN.md decision 14)
@@ -95,7 +95,7 @@ export class DeliveryWorkflows {
     for (let tries = 1; ; tries++) {
       if (await this.wake(d)) return 'woken';
       try {
-        await this.client.workflow.start(deliveryWorkflowV2, {
+        await this.client.workflow.start(deliveryWorkflowV3, {
           workflowId: d.workflowId,
           taskQueue: this.taskQueue,
           args: [{ deliveryId: d.id, trigger: 'manual', redelivery: d.status === 'success' } satisfies DeliveryWorkflowInput],

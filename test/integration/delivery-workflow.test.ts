@@ -65,7 +65,11 @@ describe('delivery workflow versions and the exactness of the log', function () 
     assert.equal(localActivities.length, 1, `the attempt, as one local activity: ${types.join(', ')}`);
     assert.equal(events.filter((e) => e.workflowTaskCompletedEventAttributes).length, 1, `one workflow task: ${types.join(', ')}`);
     const started = history.events?.find((e) => e.workflowExecutionStartedEventAttributes)?.workflowExecutionStartedEventAttributes;
-    assert.equal(started?.workflowType?.name, 'deliveryWorkflowV2');
+    assert.equal(started?.workflowType?.name, 'deliveryWorkflowV3');
+    // V3 takes V2's patched paths as its code: no patch marker, no TemporalChangeVersion upsert (DESIGN decision 18)
+    assert.deepEqual(events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch'), [], `no patch marker: ${types.join(', ')}`);
+    assert.equal(events.filter((e) => e.upsertWorkflowSearchAttributesEventAttributes).length, 1, `one upsert, the status: ${types.join(', ')}`);
+    assert.equal(events.length, 7, `7 events: ${types.join(', ')}`);
     assert.equal(receiver.at('/hook').length, 1);
     console.log(`      history of a first-attempt success (${types.length} events): ${types.map((t) => t.replace('EVENT_TYPE_', '')).join(', ')}`);
   });

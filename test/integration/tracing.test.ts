@@ -59,7 +59,7 @@ describe('OpenTelemetry: a traceparent given at ingest reaches the provider requ
       return all.some((s) => s.name.startsWith('RunActivity:deliverAttempt')) && all.some((s) => s.name.startsWith('RunWorkflow:')) ? all : undefined;
     }, 'the exported spans');
     const names = spans.map((s) => s.name);
-    for (const wanted of ['POST /ingest', 'StartWorkflow:deliveryWorkflowV2', 'RunWorkflow:deliveryWorkflowV2', 'RunActivity:deliverAttempt']) {
+    for (const wanted of ['POST /ingest', 'StartWorkflow:deliveryWorkflowV3', 'RunWorkflow:deliveryWorkflowV3', 'RunActivity:deliverAttempt']) {
       assert.ok(names.includes(wanted), `${wanted} among ${JSON.stringify(names)}`);
     }
     const ingest = spans.find((s) => s.name === 'POST /ingest')!;

@@ -28,7 +28,7 @@ describe('delivery workflow paths with stub activities', function () {
     }
   }
 
-  function start(taskQueue: string, id: string, input: DeliveryWorkflowInput, workflow = 'deliveryWorkflowV2') {
+  function start(taskQueue: string, id: string, input: DeliveryWorkflowInput, workflow = 'deliveryWorkflowV3') {
     return client.workflow.start(workflow, { workflowId: `${id}-${taskQueue}`, taskQueue, args: [input] });
   }
 
@@ -43,7 +43,7 @@ describe('delivery workflow paths with stub activities', function () {
     assert.deepEqual(stubs.attempts.map((a) => [a.attempt, a.trigger]), [[1, 'scheduled'], [2, 'scheduled'], [3, 'scheduled']]);
   });
 
-  it('writes no status upsert when a new delivery succeeds at its first attempt (quietSuccess), and every status after a retry', async () => {
+  it('deliveryWorkflowV2 runs started with quietSuccess (replay only) write no status upsert for a first-attempt success, and every status after a retry', async () => {
     const upserts = async (workflowId: string) =>
       (await historyEvents(workflowId))
         .map((e) => e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.HubDeliveryStatus?.data)
@@ -54,9 +54,9 @@ describe('delivery workflow paths with stub activities', function () {
     await run(stubs, async (tq) => {
       ids = ['quiet', 'loud', 'quiet-retry'].map((n) => `${n}-${tq}`);
       // one after the other, so each takes the next scripted report
-      assert.equal(await (await start(tq, 'quiet', { deliveryId: 'd-quiet', fresh: true, quietSuccess: true })).result(), 'success');
-      assert.equal(await (await start(tq, 'loud', { deliveryId: 'd-loud', fresh: true })).result(), 'success');
-      assert.equal(await (await start(tq, 'quiet-retry', { deliveryId: 'd-quiet-retry', fresh: true, quietSuccess: true })).result(), 'success');
+      assert.equal(await (await start(tq, 'quiet', { deliveryId: 'd-quiet', fresh: true, quietSuccess: true }, 'deliveryWorkflowV2')).result(), 'success');
+      assert.equal(await (await start(tq, 'loud', { deliveryId: 'd-loud', fresh: true }, 'deliveryWorkflowV2')).result(), 'success');
+      assert.equal(await (await start(tq, 'quiet-retry', { deliveryId: 'd-quiet-retry', fresh: true, quietSuccess: true }, 'deliveryWorkflowV2')).result(), 'success');
     });
     assert.deepEqual(await upserts(ids[0]), [], 'the happy path: no upsert');
     assert.deepEqual(await upserts(ids[1]), ['"success"'], 'a run started without quietSuccess (as recorded histories were) upserts as before');
@@ -177,7 +177,7 @@ describe('delivery workflow paths with stub activities', function () {
     assert.equal(accepted.length, 1, 'only the first cancel reached the history');
   });
 
-  for (const workflow of ['deliveryWorkflowV2', 'deliveryWorkflow']) {
+  for (const workflow of ['deliveryWorkflowV3', 'deliveryWorkflowV2', 'deliveryWorkflow']) {
     it(`${workflow}: ends failed with DeliveryNotFound when the row is gone, instead of waiting for it`, async () => {
       const gone = ApplicationFailure.nonRetryable('delivery d-gone does not exist', 'DeliveryNotFound');
       const stubs = new StubActivities([{ throw: gone }]);

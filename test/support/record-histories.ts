@@ -115,20 +115,20 @@ const fail503 = (ctx: Ctx, times: number) => {
 };
 
 const scenarios: Record<string, Scenario> = {
-  async 'v2-success'(ctx) {
+  async 'v3-success'(ctx) {
     await webhook(ctx, 'incident.created', [200]);
     const d = await ingest(ctx, 'incident.created');
     await status(ctx, d.id, 'success');
     return [d.workflowId];
   },
-  async 'v2-retries'(ctx) {
+  async 'v3-retries'(ctx) {
     await webhook(ctx, 'incident.created', [200, 200, 200]);
     fail503(ctx, 2);
     const d = await ingest(ctx, 'incident.created');
     await status(ctx, d.id, 'success');
     return [d.workflowId];
   },
-  async 'v2-throttled'(ctx) {
+  async 'v3-throttled'(ctx) {
     // the target asked to slow down (a learned limit): the attempt sends nothing and the workflow sleeps
     await webhook(ctx, 'incident.created', [200]);
     await targetLimits(ctx.hub.dataSource).learn(ctx.receiver.url, 1_500, 429);
@@ -136,14 +136,14 @@ const scenarios: Record<string, Scenario> = {
     await status(ctx, d.id, 'success');
     return [d.workflowId];
   },
-  async 'v2-retries-exhausted'(ctx) {
+  async 'v3-retries-exhausted'(ctx) {
     await webhook(ctx, 'incident.created', [200]);
     fail503(ctx, 2);
     const d = await ingest(ctx, 'incident.created');
     await status(ctx, d.id, 'failed');
     return [d.workflowId];
   },
-  async 'v2-held-by-circuit'(ctx) {
+  async 'v3-held-by-circuit'(ctx) {
     await webhook(ctx, 'incident.created', [200]);
     // the receiver's circuit is open for another second: the attempt is held (a timer), then goes as the probe
     await ctx.hub.dataSource.query(
@@ -155,7 +155,7 @@ const scenarios: Record<string, Scenario> = {
     await status(ctx, d.id, 'success');
     return [d.workflowId];
   },
-  async 'v2-redeliver-wakes'(ctx) {
+  async 'v3-redeliver-wakes'(ctx) {
     await webhook(ctx, 'incident.created', [3_600_000]);
     fail503(ctx, 1);
     const d = await ingest(ctx, 'incident.created');
@@ -165,7 +165,7 @@ const scenarios: Record<string, Scenario> = {
     await status(ctx, d.id, 'success');
     return [d.workflowId];
   },
-  async 'v2-redeliver-restarts'(ctx) {
+  async 'v3-redeliver-restarts'(ctx) {
     await webhook(ctx, 'incident.created', [200]);
     const d = await ingest(ctx, 'incident.created');
     await status(ctx, d.id, 'success');
@@ -176,7 +176,7 @@ const scenarios: Record<string, Scenario> = {
     await closed(d.workflowId);
     return [d.workflowId];
   },
-  async 'v2-cancel'(ctx) {
+  async 'v3-cancel'(ctx) {
     await webhook(ctx, 'incident.created', [3_600_000]);
     fail503(ctx, 1);
     const d = await ingest(ctx, 'incident.created');
@@ -186,7 +186,7 @@ const scenarios: Record<string, Scenario> = {
     await closed(d.workflowId);
     return [d.workflowId];
   },
-  async 'v2-follow-up-waits'(ctx) {
+  async 'v3-follow-up-waits'(ctx) {
     await jiraSubscription(ctx, 'incident.created', [1_500, 1_500]);
     await jiraSubscription(ctx, 'incident.updated', [200]);
     ctx.jira.failNext('POST', /^issue$/, { status: 503, body: { errorMessages: ['Service unavailable'], errors: {} } }, 1);
@@ -198,7 +198,7 @@ const scenarios: Record<string, Scenario> = {
     await status(ctx, follower.id, 'success');
     return [creator.workflowId, follower.workflowId];
   },
-  async 'v2-lane-waits'(ctx) {
+  async 'v3-lane-waits'(ctx) {
     // ordered lanes: the follow-up waits behind its retrying creator (no attempt) and is signalled when it ends
     await jiraSubscription(ctx, 'incident.created', [1_500, 1_500]);
     await jiraSubscription(ctx, 'incident.updated', [200]);
@@ -211,7 +211,7 @@ const scenarios: Record<string, Scenario> = {
     await closed(follower.workflowId);
     return [creator.workflowId, follower.workflowId];
   },
-  async 'v2-lane-superseded'(ctx) {
+  async 'v3-lane-superseded'(ctx) {
     // ordered lanes with coalescing: the update queued behind the creator ends superseded by the resolve
     await jiraSubscription(ctx, 'incident.created', [1_500, 1_500]);
     await jiraSubscription(ctx, 'incident.updated', [200], { coalesceFollowUps: true });
@@ -227,7 +227,7 @@ const scenarios: Record<string, Scenario> = {
     await closed(resolve.workflowId);
     return [creator.workflowId, update.workflowId, resolve.workflowId];
   },
-  async 'v2-not-found'(ctx) {
+  async 'v3-not-found'(ctx) {
     await webhook(ctx, 'incident.created', [1_000]);
     fail503(ctx, 1);
     const d = await ingest(ctx, 'incident.created');
@@ -236,7 +236,7 @@ const scenarios: Record<string, Scenario> = {
     await closed(d.workflowId);
     return [d.workflowId];
   },
-  async 'v2-continues-as-new'(ctx) {
+  async 'v3-continues-as-new'(ctx) {
     await webhook(ctx, 'incident.created', Array.from({ length: 9 }, () => 100));
     fail503(ctx, 8);
     const d = await ingest(ctx, 'incident.created');

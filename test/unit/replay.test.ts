@@ -15,9 +15,9 @@ describe('recorded delivery histories replay on the current workflow code', func
   this.timeout(120_000);
   const files = fs.existsSync(HISTORIES_DIR) ? fs.readdirSync(HISTORIES_DIR).filter((f) => f.endsWith('.json')).sort() : [];
 
-  it('has histories of both delivery workflow versions and of the recovery, replay and retention workflows to replay', () => {
+  it('has histories of every delivery workflow version and of the recovery, replay and retention workflows to replay', () => {
     const types = new Set(files.map((f) => workflowType(JSON.parse(fs.readFileSync(path.join(HISTORIES_DIR, f), 'utf8')))));
-    assert.deepEqual([...types].sort(), ['deliveryWorkflow', 'deliveryWorkflowV2', 'recoverDeliveriesWorkflow', 'replayMissedWorkflow', 'retentionWorkflow']);
+    assert.deepEqual([...types].sort(), ['deliveryWorkflow', 'deliveryWorkflowV2', 'deliveryWorkflowV3', 'recoverDeliveriesWorkflow', 'replayMissedWorkflow', 'retentionWorkflow']);
   });
 
   // a history read on the delivery log's word (success) could end before the run's last workflow task completed

@@ -31,6 +31,13 @@ const DAY_MS = 86_400_000;
 const token = z.string().min(16, 'must be at least 16 characters').optional();
 
 /** Environment variables the service reads, with defaults. One schema for every process. */
+/** A switch: `true`/`1` on, `false`/`0` off, unset or empty its default. */
+const envFlag = (defaultOn: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', ''])
+    .optional()
+    .transform((v) => (v === undefined || v === '' ? defaultOn : v === 'true' || v === '1'));
+
 export const envSchema = z.object({
   DATABASE_URL: optionalUrl(['postgres:', 'postgresql:']),
   EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(5433),
@@ -60,10 +67,7 @@ export const envSchema = z.object({
   INGEST_RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).default(500),
   INGEST_RATE_LIMIT_BURST: z.coerce.number().int().min(1).default(1000),
   PROVIDER_PLUGINS: csv,
-  PLUGIN_INSTALL_ENABLED: z
-    .enum(['true', 'false', '1', '0', ''])
-    .optional()
-    .transform((v) => v === 'true' || v === '1'),
+  PLUGIN_INSTALL_ENABLED: envFlag(false),
   PLUGIN_ALLOWED_SCOPES: csv.refine((scopes) => scopes.every((x) => /^@[a-z0-9][a-z0-9._~-]*$/.test(x)), {
     message: 'must be npm scopes such as @acme, comma-separated',
   }),
@@ -79,10 +83,7 @@ export const envSchema = z.object({
   PLUGIN_CALL_TIMEOUT_MS: z.coerce.number().int().min(100).max(10 * 60_000).default(30_000),
   PLUGIN_MAX_CRASHES: z.coerce.number().int().min(1).max(1000).default(3),
   PLUGIN_CRASH_WINDOW_S: z.coerce.number().int().min(1).max(7 * 86400).default(600),
-  SHELL_PROVIDER_ENABLED: z
-    .enum(['true', 'false', '1', '0', ''])
-    .optional()
-    .transform((v) => v === 'true' || v === '1'),
+  SHELL_PROVIDER_ENABLED: envFlag(false),
   SHELL_RUN_AS_USER: z
     .string()
     .optional()
@@ -104,10 +105,7 @@ export const envSchema = z.object({
   READINESS_POLLER_MAX_AGE_S: z.coerce.number().int().min(1).max(3_600).default(75),
   WORKER_TEMPORAL_LOST_AFTER_S: z.coerce.number().int().min(1).max(3_600).default(60),
   WORKER_SHUTDOWN_FORCE_S: z.coerce.number().int().min(1).max(3_600).default(30),
-  ORDERED_FOLLOW_UPS: z
-    .enum(['true', 'false', '1', '0', ''])
-    .optional()
-    .transform((v) => v !== 'false' && v !== '0'),
+  ORDERED_FOLLOW_UPS: envFlag(true),
   WORKER_METRICS_PORT: z
     .string()
     .optional()
@@ -120,14 +118,8 @@ export const envSchema = z.object({
   TARGET_CIRCUIT_WINDOW_MS: z.coerce.number().int().min(1_000).default(5 * 60_000),
   TARGET_CIRCUIT_COOLDOWN_MS: z.coerce.number().int().min(100).default(60_000),
   TARGET_PAUSE_AFTER_MS: z.coerce.number().int().min(1_000).default(5 * 24 * 3_600_000),
-  DELIVERY_PAYLOAD_COPY: z
-    .enum(['true', 'false', '1', '0', ''])
-    .optional()
-    .transform((v) => (v === undefined || v === '' ? DEFAULT_PAYLOAD_COPY : v === 'true' || v === '1')),
-  DB_PREPARED_STATEMENTS: z
-    .enum(['true', 'false', '1', '0', ''])
-    .optional()
-    .transform((v) => v === undefined || v === '' || v === 'true' || v === '1'),
+  DELIVERY_PAYLOAD_COPY: envFlag(DEFAULT_PAYLOAD_COPY),
+  DB_PREPARED_STATEMENTS: envFlag(true),
   RETENTION_DAYS: z.coerce.number().min(0).default(30),
   RETENTION_PAYLOAD_DAYS: z.coerce.number().min(0).optional(),
   RETENTION_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(1000),
@@ -233,7 +225,7 @@ export interface Config {
    * previous release during a rolling upgrade (src/deliveries/payload.ts, docs/operations.md "Upgrading").
    */
   payloadCopy: boolean;
-  /** DB_PREPARED_STATEMENTS: the delivery path's hot statements are prepared once per connection (src/prepared.ts). */
+  /** DB_PREPARED_STATEMENTS: the delivery path's hot statements are prepared once per connection (src/database/prepared.ts). */
   preparedStatements: boolean;
 }
 

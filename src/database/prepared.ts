@@ -13,10 +13,11 @@ import type { DataSource, EntityManager } from 'typeorm';
  * not keep prepared statements (PgBouncer before 1.21, or without `max_prepared_statements`).
  */
 export async function preparedQuery<T>(db: DataSource | EntityManager, text: string, params: unknown[]): Promise<T[]> {
-  const name = enabled.get(dataSourceOf(db)) === false ? undefined : nameOf(text);
-  const runner = 'queryRunner' in db ? (db as EntityManager).queryRunner : undefined;
-  const pool = name ? poolOf(dataSourceOf(db)) : undefined;
+  const ds = dataSourceOf(db);
+  const name = enabled.get(ds) === false ? undefined : nameOf(text);
+  const pool = name ? poolOf(ds) : undefined;
   if (!name || !pool) return db.query(text, params);
+  const runner = 'queryRunner' in db ? (db as EntityManager).queryRunner : undefined;
   if (runner) {
     if (runner.isReleased) return db.query(text, params); // TypeORM's own error, as before
     return run((await (runner as unknown as { connect(): Promise<PgClient> }).connect()), text, name, params);
@@ -44,7 +45,7 @@ async function run<T>(client: PgClient, text: string, name: string, params: unkn
     // name (node-postgres keeps the old name's statement per connection), so the next calls do not fail first
     renamed.set(text, (renamed.get(text) ?? 0) + 1);
     names.delete(text);
-    return (await client.query({ name: nameOf(text) ?? undefined, text, values: params })).rows as T[];
+    return (await client.query({ name: nameOf(text), text, values: params })).rows as T[];
   }
 }
 

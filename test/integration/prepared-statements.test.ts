@@ -6,6 +6,7 @@ import { createLogger } from '../../src/logger';
 import { preparedQuery, setPreparedStatements } from '../../src/database/prepared';
 import { DeliveryLog } from '../../src/deliveries/log';
 import { getStack } from '../support/stack';
+import { isDatabaseUnavailable } from '../../src/http/problem';
 
 // The delivery path's hot statements run as named prepared statements (src/prepared.ts, issue 22), on one
 // pooled connection here so that pg_prepared_statements (per session) shows what that connection holds.
@@ -85,5 +86,21 @@ describe('prepared statements (src/prepared.ts)', function () {
     );
     assert.equal(await log.load('00000000-0000-4000-8000-000000000000'), undefined);
     assert.ok((await held(prepared)).some((s) => s.includes('FROM deliveries d')), "the attempt's load ran prepared");
+  });
+  it('recovers when its connection is killed: at most one call fails as the database unavailable, the next runs on a new connection, prepared again', async () => {
+    const text = 'SELECT pg_backend_pid() AS pid';
+    const [{ pid }] = await preparedQuery<{ pid: number }>(prepared, text, []);
+    await unnamed.query('SELECT pg_terminate_backend($1)', [pid]);
+    let failed: unknown;
+    try {
+      await preparedQuery(prepared, text, []);
+    } catch (err) {
+      failed = err;
+    }
+    // the pool may notice the end first (no failure) or hand out the dead client once: then a 503, never a 500
+    if (failed !== undefined) assert.equal(isDatabaseUnavailable(failed), true, String(failed));
+    const [{ pid: again }] = await preparedQuery<{ pid: number }>(prepared, text, []);
+    assert.notEqual(again, pid, 'another connection');
+    assert.ok((await held(prepared)).includes(text), 'prepared on it again');
   });
 });

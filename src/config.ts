@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_PAYLOAD_COPY } from './deliveries/payload';
 import { DEFAULT_WORKER_HEAP_MB } from './worker/heap';
+import { DEFAULT_DELIVERY_NICE } from './priority';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -101,6 +102,7 @@ export const envSchema = z.object({
   BACKGROUND_REQUESTS_PER_SECOND: z.coerce.number().min(0.1).max(10_000).default(10),
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(2).max(100_000).default(500),
   WORKER_HEAP_MB: z.coerce.number().int().min(128).max(65_536).default(DEFAULT_WORKER_HEAP_MB),
+  DELIVERY_NICE: z.coerce.number().int().min(0).max(19).default(DEFAULT_DELIVERY_NICE),
   READINESS_MAX_PENDING_AGE_S: z.coerce.number().int().min(1).default(600),
   READINESS_POLLER_MAX_AGE_S: z.coerce.number().int().min(1).max(3_600).default(75),
   WORKER_TEMPORAL_LOST_AFTER_S: z.coerce.number().int().min(1).max(3_600).default(60),
@@ -181,6 +183,8 @@ export interface Config {
    * start (src/worker/heap.ts); its main thread where it is started with `--max-old-space-size` (the launchers do).
    */
   workerHeapMb: number;
+  /** DELIVERY_NICE: nice value of the worker's threads and of the embedded Temporal server (src/priority.ts). */
+  deliveryNice: number;
   /** `/readyz`: not ready with a pending delivery older than maxPendingAgeMs, or no poller seen within pollerMaxAgeMs. */
   readiness: { maxPendingAgeMs: number; pollerMaxAgeMs: number };
   /** When a worker process gives up: Temporal unanswered this long is fatal; a stop ends the process after forceExitMs. */
@@ -323,6 +327,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     workflowStarts: Object.freeze({ concurrency: e.WORKFLOW_START_CONCURRENCY, queue: e.WORKFLOW_START_QUEUE, reconcileBatch: e.RECONCILE_BATCH }),
     workerMaxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS,
     workerHeapMb: e.WORKER_HEAP_MB,
+    deliveryNice: e.DELIVERY_NICE,
     background: Object.freeze({
       taskQueue: `${e.TEMPORAL_TASK_QUEUE}-background`,
       maxJobs: e.BACKGROUND_MAX_JOBS,

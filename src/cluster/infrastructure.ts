@@ -25,6 +25,8 @@ export interface InfrastructureOptions {
   /** Temporal Web's port; none: no Web. */
   uiPort?: number;
   namespace: string;
+  /** DELIVERY_NICE for the Temporal server's threads (src/priority.ts). */
+  nice?: number;
   log?: (line: string) => void;
 }
 
@@ -111,6 +113,7 @@ export class ClusterInfrastructure {
       dir: path.join(this.options.dataDir, 'temporal'),
       env: this.serverEnv(),
       ports: this.options.temporalPorts,
+      nice: this.options.nice,
     });
   }
 

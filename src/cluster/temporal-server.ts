@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { stopChild, waitForFrontend } from '../dev/temporal-dev-server';
+import { setNice } from '../priority';
 import { renderServerConfig, type TemporalServerEnv, type TemporalServerPorts } from './server-config';
 
 /** A running Temporal server (all four services in one process, as the `temporalio/server` image runs it). */
@@ -23,6 +24,8 @@ export async function startTemporalServer(options: {
   env: TemporalServerEnv;
   ports: TemporalServerPorts;
   readyTimeoutMs?: number;
+  /** Nice value for all its threads (DELIVERY_NICE); none: inherited. */
+  nice?: number;
 }): Promise<TemporalServer> {
   const configDir = path.join(options.dir, 'config');
   fs.mkdirSync(configDir, { recursive: true });
@@ -41,6 +44,8 @@ export async function startTemporalServer(options: {
   const child = spawn(options.binary, ['--root', options.dir, '--config', 'config', '--env', 'development', '--allow-no-auth', 'start'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // DELIVERY_NICE (src/priority.ts): its threads so far now, the ones they start inherit it
+  if (options.nice && child.pid) setNice(options.nice, child.pid);
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);
   child.once('close', () => fs.closeSync(logFile));
@@ -48,6 +53,7 @@ export async function startTemporalServer(options: {
   const tail = () => recent.join('').slice(-4000);
   try {
     await waitForFrontend(child, address, options.readyTimeoutMs ?? 120_000);
+    if (options.nice && child.pid) setNice(options.nice, child.pid);
   } catch (err) {
     await stopChild(child);
     throw new Error(`Temporal server did not start on ${address}: ${(err as Error).message}\n--- temporal server output ---\n${tail()}`);

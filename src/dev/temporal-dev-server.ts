@@ -2,6 +2,7 @@ import { Connection } from '@temporalio/client';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { setNice } from '../priority';
 
 /**
  * What the dev server is started with beyond its defaults (measured in bench/, see docs/benchmarks.md):
@@ -28,6 +29,7 @@ const LONG_POLL_EXPIRATION = '15s';
 export interface TemporalDevServer {
   address: string;
   uiUrl: string;
+  pid?: number;
   stop(): Promise<void>;
 }
 
@@ -44,6 +46,8 @@ export async function startTemporalDevServer(options: {
   headless?: boolean;
   onLog?: (line: string) => void;
   readyTimeoutMs?: number;
+  /** Nice value for all its threads (DELIVERY_NICE); none: inherited. */
+  nice?: number;
   /** Further dynamic config values (e.g. a lower `limit.historyCount.suggestContinueAsNew`). */
   dynamicConfig?: Record<string, unknown>;
 }): Promise<TemporalDevServer> {
@@ -66,6 +70,8 @@ export async function startTemporalDevServer(options: {
   if (options.headless) args.push('--headless');
   else args.push('--ui-port', String(options.uiPort));
   const child = spawn(options.binary, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: false });
+  // DELIVERY_NICE (src/priority.ts): its threads so far now, the ones they start inherit it
+  if (options.nice && child.pid) setNice(options.nice, child.pid);
   // the last lines it printed, for the error when it does not start
   const recent: string[] = [];
   const log = (chunk: string) => {
@@ -83,6 +89,7 @@ export async function startTemporalDevServer(options: {
   const address = `127.0.0.1:${options.port}`;
   try {
     await waitForFrontend(child, address, options.readyTimeoutMs ?? 60_000, () => spawnError);
+    if (options.nice && child.pid) setNice(options.nice, child.pid);
   } catch (err) {
     if (!spawnError) await stopChild(child);
     const said = recent.length ? `; it said: ${recent.join(' | ')}` : '';
@@ -91,6 +98,7 @@ export async function startTemporalDevServer(options: {
   return {
     address,
     uiUrl: `http://localhost:${options.uiPort}`,
+    pid: child.pid,
     stop: () => stopChild(child),
   };
 }

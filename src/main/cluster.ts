@@ -50,6 +50,7 @@ async function main(): Promise<void> {
     temporalPorts: portsAround(config.temporal.devPort),
     uiPort: config.temporal.uiPort,
     namespace: config.temporal.namespace,
+    nice: config.deliveryNice,
     log: say,
   });
   try {

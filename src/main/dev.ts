@@ -57,6 +57,7 @@ async function main(): Promise<void> {
         port: config.temporal.devPort,
         uiPort: config.temporal.uiPort,
         namespace: config.temporal.namespace,
+        nice: config.deliveryNice,
       });
       stops.push(() => temporal!.stop());
       env.TEMPORAL_ADDRESS = temporal.address;

@@ -16,11 +16,14 @@ import { exitOnStartupError, whenParentGone } from './shutdown';
 import { watchWorkers } from '../worker/watchdog';
 import { QuietTargets } from '../targets/quiet';
 import { boundNewHeaps, mainHeapLimitMb } from '../worker/heap';
+import { setNice } from '../priority';
 
 /** The worker process: runs delivery workflows and their activities until SIGINT/SIGTERM. */
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel, 'worker');
+  // ingest first on a shared machine: this process's threads, and every thread they start, at DELIVERY_NICE
+  if (config.deliveryNice > 0) setNice(config.deliveryNice);
   const tracing = installTracing({ serviceName: 'integrations-hub-worker', otlpEndpoint: config.otlpEndpoint });
   installTemporalRuntime(logger);
   if (!config.databaseUrl || !config.temporal.address) {
@@ -68,7 +71,7 @@ async function main(): Promise<void> {
     lostAfterMs: config.workerWatchdog.temporalLostAfterMs,
     forceExitAfterMs: config.workerWatchdog.forceExitMs,
   });
-  logger.info({ taskQueue: config.temporal.taskQueue, backgroundTaskQueue: config.background.taskQueue }, 'worker running');
+  logger.info({ taskQueue: config.temporal.taskQueue, backgroundTaskQueue: config.background.taskQueue, nice: config.deliveryNice }, 'worker running');
   // the SDK stops the workers on SIGINT/SIGTERM; the watchdog must know that stop was asked for
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => watchdog.stopping());
   whenParentGone(() =>

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { Client as PgClient } from 'pg';
 import { JiraFake, plainText } from '../fakes/jira';
+import { DEFAULT_DELIVERY_NICE, threadNices } from '../../src/priority';
 import { ProcessStack } from '../support/processes';
 
 /**
@@ -100,5 +101,16 @@ describe('ordered lanes survive a worker killed with SIGKILL (separate processes
     );
     assert.deepEqual(rows.map((r) => r.id), queued, 'attempted in lane order');
     assert.ok(rows.every((r) => r.attempts === 1), 'one attempt each');
+  });
+
+  it('runs the restarted worker and the Temporal server at DELIVERY_NICE (10), every thread, and the API at 0', () => {
+    const worker = threadNices(stack.worker.child!.pid!);
+    const temporal = threadNices(stack.temporal!.pid!);
+    const api = threadNices(stack.api.child!.pid!);
+    // the worker has its workflow threads and the SDK's runtime threads by now, all started after the nice was set
+    assert.ok(worker.length > 8, `worker threads: ${worker.length}`);
+    assert.deepEqual([...new Set(worker)], [DEFAULT_DELIVERY_NICE], `worker threads' nice values: ${worker}`);
+    assert.deepEqual([...new Set(temporal)], [DEFAULT_DELIVERY_NICE], `Temporal server threads' nice values: ${temporal}`);
+    assert.deepEqual([...new Set(api)], [0], `API threads' nice values: ${api}`);
   });
 });

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ClusterInfrastructure } from '../../src/cluster/infrastructure';
+import { DEFAULT_DELIVERY_NICE } from '../../src/priority';
 import type { TemporalServerPorts } from '../../src/cluster/server-config';
 import { freeLowPort, freePort } from './ports';
 import { ServiceProcess } from './processes';
@@ -51,6 +52,8 @@ export class ClusterStack {
       temporalPorts,
       uiPort: opts.web ? await p() : undefined,
       namespace: 'default',
+      // as `npm run cluster` runs it (DELIVERY_NICE, src/priority.ts)
+      nice: Number(opts.extraEnv?.DELIVERY_NICE ?? DEFAULT_DELIVERY_NICE),
       log: (line) => process.stdout.write(`[cluster] ${line}\n`),
     });
     const s = new ClusterStack(dir, infra, opts.extraEnv ?? {});

@@ -10,6 +10,7 @@ import { startTemporalDevServer, type TemporalDevServer } from '../../src/dev/te
 import { ensureSearchAttributes } from '../../src/temporal/search-attributes';
 import type { Config } from '../../src/config';
 import { DEFAULT_WORKER_HEAP_MB, workerExecArgv } from '../../src/worker/heap';
+import { DEFAULT_DELIVERY_NICE } from '../../src/priority';
 import { freePort } from './ports';
 import { PROJECT_ROOT } from './stack';
 
@@ -193,6 +194,8 @@ export class ProcessStack {
       uiPort: this.ports.ui,
       namespace: 'default',
       headless: true,
+      // as `npm start` runs it (DELIVERY_NICE, src/priority.ts)
+      nice: Number(this.extraEnv.DELIVERY_NICE ?? DEFAULT_DELIVERY_NICE),
     });
     const conn = await Connection.connect({ address: this.temporal.address });
     await ensureSearchAttributes(conn, 'default');

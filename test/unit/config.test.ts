@@ -102,6 +102,13 @@ describe('configuration', () => {
     assert.deepEqual(problemsOf({ ...base, WORKER_METRICS_PORT: '70000' }), ['WORKER_METRICS_PORT']);
   });
 
+  it('runs the delivery engine at nice 10 by default, reads DELIVERY_NICE, and names a value out of 0-19', () => {
+    assert.equal(loadConfig(base).deliveryNice, 10);
+    assert.equal(loadConfig({ ...base, DELIVERY_NICE: '0' }).deliveryNice, 0);
+    assert.equal(loadConfig({ ...base, DELIVERY_NICE: '19' }).deliveryNice, 19);
+    for (const bad of ['20', '-1', '2.5', 'low']) assert.deepEqual(problemsOf({ ...base, DELIVERY_NICE: bad }), ['DELIVERY_NICE'], bad);
+  });
+
   it('names the missing ENCRYPTION_MASTER_KEY', () => {
     assert.deepEqual(problemsOf({}), ['ENCRYPTION_MASTER_KEY']);
   });

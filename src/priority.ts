@@ -50,7 +50,7 @@ function systemCode(err: unknown): string | undefined {
   return e.info?.code ?? e.code;
 }
 
-/** The nice value of each thread of a process (Linux; for tests and the launcher's report). */
+/** The nice value of each thread of a process (Linux; the tests read it). */
 export function threadNices(pid: number = process.pid): number[] {
   const out: number[] = [];
   for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {

@@ -53,7 +53,6 @@ export async function startTemporalServer(options: {
   const tail = () => recent.join('').slice(-4000);
   try {
     await waitForFrontend(child, address, options.readyTimeoutMs ?? 120_000);
-    if (options.nice && child.pid) setNice(options.nice, child.pid);
   } catch (err) {
     await stopChild(child);
     throw new Error(`Temporal server did not start on ${address}: ${(err as Error).message}\n--- temporal server output ---\n${tail()}`);

@@ -89,7 +89,6 @@ export async function startTemporalDevServer(options: {
   const address = `127.0.0.1:${options.port}`;
   try {
     await waitForFrontend(child, address, options.readyTimeoutMs ?? 60_000, () => spawnError);
-    if (options.nice && child.pid) setNice(options.nice, child.pid);
   } catch (err) {
     if (!spawnError) await stopChild(child);
     const said = recent.length ? `; it said: ${recent.join(' | ')}` : '';

@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import { Client as PgClient } from 'pg';
 import { Receiver } from '../fakes/receiver';
+import { freeLowPort } from '../support/ports';
 import { ProcessStack, ServiceProcess } from '../support/processes';
 import { formatTally, tally, type FaultWindow, type LogRow, type Tally } from './accounting';
 import { Ledger, type Policy } from './ledger';
@@ -315,7 +316,8 @@ describe('fault injection: nothing accepted is lost (issue 6)', function () {
     this.timeout(420_000);
     stack = await ProcessStack.start({ WORKER_MAX_CONCURRENT_ACTIVITIES: String(WORKER_CONCURRENCY) });
     // the API is restarted with its Temporal connection through a proxy we can cut; the worker stays direct
-    temporalProxy = await new TcpProxy({ host: '127.0.0.1', port: s().ports.temporal }).start();
+    // proxies listen below the ephemeral range, so a port they free while cut cannot be taken meanwhile (see freeLowPort)
+    temporalProxy = await new TcpProxy({ host: '127.0.0.1', port: s().ports.temporal }).start(await freeLowPort());
     await s().api.stop();
     api = new ServiceProcess('api', () => ({ ...s().env(), TEMPORAL_ADDRESS: temporalProxy!.address }));
     api.start();
@@ -325,7 +327,7 @@ describe('fault injection: nothing accepted is lost (issue 6)', function () {
     receiver = await new Receiver().start();
     ledger.attach(receiver);
     receiverPort = Number(new URL(receiver.url).port);
-    receiverProxy = await new TcpProxy({ host: '127.0.0.1', port: receiverPort }).start();
+    receiverProxy = await new TcpProxy({ host: '127.0.0.1', port: receiverPort }).start(await freeLowPort());
     slowReceiver = await ledger.serveSlowly(() => slowDelayMs);
     canarySubscriptionId = await createSubscription('fault canary', 'fault-canary', `http://127.0.0.1:${receiverPort}/canary`);
     await assertHealthy('start');

@@ -11,7 +11,7 @@ import { ensureSearchAttributes } from '../../src/temporal/search-attributes';
 import type { Config } from '../../src/config';
 import { DEFAULT_WORKER_HEAP_MB, workerExecArgv } from '../../src/worker/heap';
 import { DEFAULT_DELIVERY_NICE } from '../../src/priority';
-import { freePort } from './ports';
+import { freeLowPort, freePort } from './ports';
 import { PROJECT_ROOT } from './stack';
 
 const MAIN = path.join(PROJECT_ROOT, 'dist', 'src', 'main');
@@ -123,7 +123,9 @@ export class ProcessStack {
   static async start(extraEnv: Record<string, string> = {}, opts: { root?: string } = {}): Promise<ProcessStack> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ihub-proc-'));
     fs.chmodSync(dir, 0o755); // postgres runs as its own user when we are root
-    const s = new ProcessStack(dir, { pg: await freePort(), temporal: await freePort(), ui: await freePort() }, extraEnv, opts.root);
+    // below the kernel's ephemeral range: a port the fault suite frees for a while (PostgreSQL or Temporal stopped)
+    // cannot meanwhile become the local end of an outgoing connection (or a connection to itself) and block the restart
+    const s = new ProcessStack(dir, { pg: await freeLowPort(), temporal: await freeLowPort(), ui: await freeLowPort() }, extraEnv, opts.root);
     try {
       // allSettled: when one part fails, the other has still finished starting, so stop() ends it too
       const started = await Promise.allSettled([s.startPostgres(), s.startTemporal()]);
@@ -177,7 +179,7 @@ export class ProcessStack {
         return;
       } catch (err) {
         if (tries >= 3 || !/Address already in use/.test((err as Error).message)) throw err;
-        this.ports.pg = await freePort();
+        this.ports.pg = await freeLowPort();
       }
     }
   }

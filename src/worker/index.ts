@@ -157,9 +157,6 @@ export function workerHubEvents(opts: { config: Config; dataSource: DataSource; 
 /** Leaves every start to the reconciler (a worker without a Temporal client). */
 const NO_STARTS = { start: async () => { throw new Error('no Temporal client in this worker; the reconciler starts it'); } } as unknown as DeliveryWorkflows;
 
-/** Workflow task polls of a delivery worker, half of them on the normal queue (see workerOptions). */
-export const WORKFLOW_TASK_POLLS = 16;
-
 function workerOptions(opts: Parameters<typeof buildWorker>[0], config: Config) {
   const ingest = hubIngest(opts);
   const laneSignals = opts.client ? deliveryWorkflows(opts.client, config) : undefined;
@@ -175,12 +172,6 @@ function workerOptions(opts: Parameters<typeof buildWorker>[0], config: Config) 
   return {
     // a worker that died holds its sticky queue for this long before another takes its workflows
     stickyQueueScheduleToStartTimeout: '3s',
-    // a delivery usually ends in its first workflow task (the attempt is a local activity), and first tasks
-    // come from the task queue's normal (non-sticky) side, to which the SDK's default gives 2 of 10 polls: at
-    // 20 events/s a task then often found no poll waiting and was stored and read back, 30-50 ms instead of
-    // 10-15. 8 polls on each side (docs/DESIGN.md decision 20, docs/benchmarks.md "Workflow task polls")
-    workflowTaskPollerBehavior: { type: 'simple-maximum' as const, maximum: WORKFLOW_TASK_POLLS },
-    nonStickyToStickyPollRatio: 0.5,
     connection: opts.connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,

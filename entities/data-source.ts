@@ -28,6 +28,7 @@ import { TargetChangeNotify1765437220000 } from './migrations/1765437220000-Targ
 import { AttemptExchanges1765468300000 } from './migrations/1765468300000-AttemptExchanges';
 import { PayloadOnEmission1765531407000 } from './migrations/1765531407000-PayloadOnEmission';
 import { AttemptMarks1765541730000 } from './migrations/1765541730000-AttemptMarks';
+import { LiveWatchers1765600000000 } from './migrations/1765600000000-LiveWatchers';
 
 const ENTITIES = [
   EventTypeEntity,
@@ -62,6 +63,7 @@ export const MIGRATIONS = [
   AttemptExchanges1765468300000,
   PayloadOnEmission1765531407000,
   AttemptMarks1765541730000,
+  LiveWatchers1765600000000,
 ];
 
 /** A data source for the given PostgreSQL URL; call initialize() and runMigrations() yourself. */

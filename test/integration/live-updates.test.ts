@@ -148,6 +148,84 @@ describe('delivery log for the UI: live updates over SSE from LISTEN/NOTIFY, sev
     assert.equal(receiver.received.length, before);
   });
 
+  describe('NOTIFY only while someone watches (a lease in live_watchers; each NOTIFY takes the cluster-wide notify lock)', () => {
+    /** A raw LISTEN on the trigger's channel, beside the API's own. */
+    async function rawListener() {
+      const pg = new PgClient({ connectionString: hub.config.databaseUrl });
+      await pg.connect();
+      const got: string[] = [];
+      pg.on('notification', (m) => got.push(m.payload ?? ''));
+      await pg.query('LISTEN delivery_changes');
+      // notifications arrive in commit order: once a marker sent after a write has arrived, the write's would have too
+      const settle = async (marker: string) => {
+        await hub.dataSource.query(`SELECT pg_notify('delivery_changes', $1)`, [JSON.stringify({ marker })]);
+        await waitFor(async () => got.includes(JSON.stringify({ marker })), `marker ${marker}`);
+        return got.splice(0).filter((p) => p !== JSON.stringify({ marker }));
+      };
+      return { pg, settle };
+    }
+    const currentLeases = async () =>
+      Number((await hub.dataSource.query(`SELECT count(*)::int AS n FROM live_watchers WHERE expires_at > now()`))[0].n);
+
+    it('sends nothing for a write while no stream is open, and ids once one is', async () => {
+      streams.splice(0).forEach((s) => s.close());
+      await waitFor(async () => (await currentLeases()) === 0, 'the last stream closed gives its lease back');
+      const raw = await rawListener();
+      try {
+        const [{ id }] = await hub.dataSource.query(`SELECT id FROM deliveries ORDER BY created_at LIMIT 1`);
+        await hub.dataSource.query(`UPDATE deliveries SET updated_at = now() WHERE id = $1`, [id]);
+        assert.deepEqual(await raw.settle('quiet'), [], 'no NOTIFY without a lease');
+
+        const s = await stream('');
+        await s.next((e) => e.event === 'ready', 'ready');
+        assert.equal(await currentLeases(), 1, 'the open stream holds a lease');
+        await hub.dataSource.query(`UPDATE deliveries SET error = 'seen live' WHERE id = $1`, [id]);
+        assert.deepEqual((await raw.settle('watched')).map((p) => JSON.parse(p)), [{ ids: [id] }]);
+        const got = await s.next((e) => e.event === 'delivery' && e.data.id === id, 'the change');
+        assert.equal(got.data.error, 'seen live');
+      } finally {
+        await raw.pg.end();
+      }
+    });
+
+    it('holds `ready` back until a write that was in progress when the lease was taken has committed', async () => {
+      streams.splice(0).forEach((s) => s.close());
+      await waitFor(async () => (await currentLeases()) === 0, 'no lease');
+      const [{ id }] = await hub.dataSource.query(`SELECT id FROM deliveries ORDER BY created_at LIMIT 1`);
+      const writer = new PgClient({ connectionString: hub.config.databaseUrl });
+      await writer.connect();
+      try {
+        await writer.query('BEGIN');
+        await writer.query(`UPDATE deliveries SET error = 'written before the lease' WHERE id = $1`, [id]); // its trigger sent nothing
+        const s = await stream('');
+        // the API's live connection is in its wait for that transaction
+        await waitFor(async () => {
+          const r = await hub.dataSource.query(`SELECT query FROM pg_stat_activity WHERE application_name = 'integrations-hub-live'`);
+          return r.some((x: { query: string }) => x.query.includes('pg_xact_status'));
+        }, 'the lease waits for writes in progress');
+        assert.equal(s.events.filter((e) => e.event === 'ready').length, 0, 'no ready while the older write is open');
+        await writer.query('COMMIT');
+        await s.next((e) => e.event === 'ready', 'ready after the commit');
+        // the client loads its list after ready: the older write is in it
+        const listed = (await hub.call('GET', `/deliveries/${id}`)).body;
+        assert.equal(listed.error, 'written before the lease');
+      } finally {
+        await writer.end();
+      }
+    });
+
+    it('takes a lapsed lease again and tells its streams to resync', async () => {
+      const s = await stream('');
+      await s.next((e) => e.event === 'ready', 'ready');
+      await hub.dataSource.query(`UPDATE live_watchers SET expires_at = now() - interval '1 second'`);
+      assert.equal(await currentLeases(), 0);
+      const live = hub.api.live as unknown as { renew(c: unknown): Promise<void>; client: unknown };
+      await live.renew(live.client);
+      await s.next((e) => e.event === 'resync', 'resync after the lapse');
+      assert.equal(await currentLeases(), 1);
+    });
+  });
+
   it('ends every open stream at shutdown, and listens again for the next client', async () => {
     const s = await stream('');
     await s.next((e) => e.event === 'ready', 'ready');

@@ -8,7 +8,7 @@ import { OneTargetKey1765431870000 } from '../../entities/migrations/17654318700
 import { boundedTargetKey } from '../../src/targets/key';
 import { PayloadOnEmission1765531407000 } from '../../entities/migrations/1765531407000-PayloadOnEmission';
 
-const TABLES = ['api_tokens', 'attempt_marks', 'connections', 'deliveries', 'delivery_attempts', 'emissions', 'event_types', 'external_records', 'plugins', 'provider_settings', 'recoveries', 'replays', 'subscriptions', 'target_health', 'target_limits', 'target_outcomes', 'ui_sessions'];
+const TABLES = ['api_tokens', 'attempt_marks', 'connections', 'deliveries', 'delivery_attempts', 'emissions', 'event_types', 'external_records', 'live_watchers', 'plugins', 'provider_settings', 'recoveries', 'replays', 'subscriptions', 'target_health', 'target_limits', 'target_outcomes', 'ui_sessions'];
 
 async function tables(ds: DataSource): Promise<string[]> {
   const rows: { table_name: string }[] = await ds.query(

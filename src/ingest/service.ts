@@ -15,6 +15,7 @@ import { MAX_SUBJECT_CHARS, NO_LANE, subjectKeyOf, subjectLockId, subjectValueOf
 import { insertDeliveriesSql } from '../deliveries/new-rows';
 import { DEFAULT_PAYLOAD_COPY } from '../deliveries/payload';
 import { preparedQuery } from '../database/prepared';
+import { LockedIngest } from './locked-ingest';
 
 /** How long `workflow_started` marks of background starts are gathered before one UPDATE writes them (ms). */
 const MARK_EVERY_MS = 100;
@@ -45,6 +46,8 @@ export class IngestService {
   private markTimer?: NodeJS.Timeout;
   /** Every workflow start goes through it: bounded in flight, adaptive, left to the reconciler while Temporal refuses. */
   readonly pacer: StartPacer;
+  /** The ingest statement of an event with a subject and its subject lock, in one round trip. */
+  readonly locked: LockedIngest;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -59,6 +62,7 @@ export class IngestService {
     private readonly payloadCopy: boolean = DEFAULT_PAYLOAD_COPY,
   ) {
     this.pacer = new StartPacer((d) => this.workflows.start(d), logger, pacing.concurrency, pacing.queue);
+    this.locked = new LockedIngest(dataSource, INGEST_STATEMENTS[payloadCopy ? 'copy' : 'once'], logger);
   }
 
   async ingest(req: IngestRequest, auth: AuthContext): Promise<{ created: boolean; result: IngestResult }> {
@@ -91,12 +95,15 @@ export class IngestService {
     // deliveries are durable.
     const params = [emissionId, req.event, req.occurredAt ?? new Date().toISOString(), systemIds, req.payload, subjectKey, subjectKey === null ? [] : this.lanedProviders()];
     const statement = INGEST_STATEMENTS[this.payloadCopy ? 'copy' : 'once'];
+    // with a subject, under the subject's lock: one statement (src/ingest/locked-ingest.ts), or a transaction where
+    // that function cannot be created
     const inserted: IngestedRow[] = subjectKey === null
       ? await preparedQuery(this.dataSource, statement, params)
-      : await this.dataSource.transaction(async (tx) => {
+      : ((await this.locked.run<IngestedRow>(params, subjectLockId(subjectKey))) ??
+        (await this.dataSource.transaction(async (tx) => {
           await tx.query('SELECT pg_advisory_xact_lock($1::bigint)', [subjectLockId(subjectKey)]);
-          return preparedQuery(tx, statement, params);
-        });
+          return preparedQuery<IngestedRow>(tx, statement, params);
+        })));
     const outcome = inserted[0].created
       ? {
           created: true as const,
@@ -245,7 +252,7 @@ const ingestStatement = (payloadCopy: boolean) => `WITH em AS (
            returning: 'id, subscription_id, provider, workflow_id',
          })}
        )
-       SELECT EXISTS (SELECT 1 FROM em) AS created, ins.id, ins.subscription_id, ins.provider, ins.workflow_id
+       SELECT EXISTS (SELECT 1 FROM em) AS created, ins.id::text, ins.subscription_id::text, ins.provider::text, ins.workflow_id::text
          FROM (SELECT 1) one LEFT JOIN ins ON true`;
 /** The ingest statement with and without the payload's copy on the delivery rows (DELIVERY_PAYLOAD_COPY). */
 const INGEST_STATEMENTS = { copy: ingestStatement(true), once: ingestStatement(false) };

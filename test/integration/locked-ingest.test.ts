@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { Client as PgClient } from 'pg';
 import { subjectKeyOf, subjectLockId } from '../../src/deliveries/lanes';
+import { LockedIngest } from '../../src/ingest/locked-ingest';
+import { createLogger } from '../../src/logger';
 import { Hub, INGEST_TOKEN, waitFor } from '../support/hub';
 
 /**
@@ -76,6 +78,17 @@ describe('ingest of an event with a subject: lock and statement in one round tri
     } finally {
       await ahead.end();
     }
+  });
+
+  it('is created once when several processes meet a new statement at the same moment (no duplicate-function error)', async () => {
+    // a stand-in statement of the same shape, new to this database: a new function name
+    const statement = `SELECT true, $1::text, $2::text, $6::text, $4::text[]::text /* ${Date.now()} */`;
+    const processes = Array.from({ length: 6 }, () => new LockedIngest(hub.dataSource, statement, createLogger('silent', 'test')));
+    const results = await Promise.all(processes.map((p, i) => p.run<{ created: boolean; id: string }>([`e${i}`, 'x', null, ['a'], {}, 's', []], '1')));
+    for (const [i, r] of results.entries()) assert.deepEqual(r, [{ created: true, id: `e${i}`, subscription_id: 'x', provider: 's', workflow_id: '{a}' }]);
+    const [{ n }] = await hub.dataSource.query(`SELECT count(*)::int AS n FROM pg_proc WHERE proname = $1`, [processes[0].name]);
+    assert.equal(n, 1);
+    await hub.dataSource.query(`DROP FUNCTION ${processes[0].name}`);
   });
 
   it('makes its function again when it is gone (a restore without it), the event taking the transaction meanwhile', async () => {

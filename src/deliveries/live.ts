@@ -82,17 +82,20 @@ export class LiveDeliveries {
       client.on('notification', (msg) => this.notified(msg.payload));
       client.on('error', (err) => this.lost(client, err));
       client.on('end', () => this.lost(client));
+      let leased = false;
       try {
         await client.connect();
         await client.query(`LISTEN ${CHANNEL}`);
+        leased = true;
         await this.lease(client);
         // everyone left (or stop()) while this connected: do not keep a connection nobody listens on
         if (!this.listeners.size) throw new Error('nobody listens any more');
         this.client = client;
         this.renewTimer = setInterval(() => void this.renew(client), LEASE_RENEW_MS);
       } catch (err) {
-        await client.query(`DELETE FROM live_watchers WHERE id = $1`, [this.leaseId]).catch(() => undefined);
-        await client.end().catch(() => undefined);
+        // a lease taken for nobody goes again, not awaited: a query on a connection that broke may never answer
+        if (leased) void this.release(client);
+        else await client.end().catch(() => undefined);
         throw err;
       } finally {
         this.connecting = undefined;
@@ -149,9 +152,15 @@ export class LiveDeliveries {
     const c = this.client;
     this.client = undefined;
     // nobody here watches any more: the lease goes (a process that dies leaves one that lapses in a minute)
-    c?.query(`DELETE FROM live_watchers WHERE id = $1`, [this.leaseId])
-      .catch(() => undefined)
-      .finally(() => c.end().catch(() => undefined));
+    if (c) void this.release(c);
+  }
+
+  /** Deletes this process's lease on `client`, then closes it. */
+  private release(client: Client): Promise<void> {
+    return client
+      .query(`DELETE FROM live_watchers WHERE id = $1`, [this.leaseId])
+      .then(() => undefined, () => undefined)
+      .finally(() => client.end().catch(() => undefined));
   }
 
   // the connection dropped: reconnect while anyone listens, and tell them to reload what they may have missed

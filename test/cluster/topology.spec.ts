@@ -5,7 +5,7 @@ import { Receiver } from '../fakes/receiver';
 import { formatTally, tally, type FaultWindow, type LogRow, type Tally } from '../faults/accounting';
 import { Ledger, type Policy } from '../faults/ledger';
 import { LoadGenerator, type Post } from '../faults/load';
-import { TcpProxy } from '../faults/tcp-proxy';
+import { TcpProxy } from '../support/tcp-proxy';
 import { ClusterStack } from '../support/cluster';
 import { closedHistory } from '../support/history';
 import { SseClient } from '../support/sse';

@@ -8,7 +8,7 @@ import { ProcessStack, ServiceProcess } from '../support/processes';
 import { formatTally, tally, type FaultWindow, type LogRow, type Tally } from './accounting';
 import { Ledger, type Policy } from './ledger';
 import { LoadGenerator } from './load';
-import { TcpProxy } from './tcp-proxy';
+import { TcpProxy } from '../support/tcp-proxy';
 
 /**
  * Issue 6: faults injected while deliveries flow at a steady rate. Each scenario counts events accepted,

@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
 import { Client as PgClient } from 'pg';
 import { matchesFilter, type DeliveryFilter, type FilterableDelivery } from '../../src/deliveries/filter';
+import { LiveDeliveries } from '../../src/deliveries/live';
+import type { DeliveryService } from '../../src/deliveries/service';
+import { createLogger } from '../../src/logger';
 import { Receiver } from '../fakes/receiver';
 import { ADMIN_TOKEN, Hub, INGEST_TOKEN, waitFor } from '../support/hub';
 import { signIn } from '../support/session';
 import { SseClient } from '../support/sse';
+import { TcpProxy } from '../support/tcp-proxy';
 
 describe('delivery log for the UI: live updates over SSE from LISTEN/NOTIFY, several statuses, search, recover count', function () {
   this.timeout(120_000);
@@ -211,6 +215,36 @@ describe('delivery log for the UI: live updates over SSE from LISTEN/NOTIFY, sev
         assert.equal(listed.error, 'written before the lease');
       } finally {
         await writer.end();
+      }
+    });
+
+    it('fails a subscription whose connection drops while its lease waits (no hang), and the next one works', async () => {
+      const url = new URL(hub.config.databaseUrl!);
+      const proxy = await new TcpProxy({ host: url.hostname, port: Number(url.port) }).start();
+      url.port = String(proxy.port);
+      // a process of its own, connected through the proxy; no batch is loaded here, so it needs no DeliveryService
+      const live = new LiveDeliveries(url.toString(), undefined as unknown as DeliveryService, createLogger('silent', 'test'));
+      const listener = { changed: () => {}, resync: () => {}, ended: () => {} };
+      const writer = new PgClient({ connectionString: hub.config.databaseUrl });
+      await writer.connect();
+      try {
+        await writer.query('BEGIN');
+        await writer.query('SELECT pg_current_xact_id()'); // a transaction id: in progress when the lease is taken
+        const first = live.subscribe(listener);
+        await waitFor(async () => {
+          const r = await hub.dataSource.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'integrations-hub-live' AND query LIKE '%pg_xact_status%'`);
+          return r[0].n >= 1;
+        }, 'the lease to wait for the open write');
+        await proxy.cut();
+        await assert.rejects(first, 'the subscription ends with an error instead of waiting for ever');
+        await writer.query('COMMIT');
+        await proxy.restore();
+        const stop = await live.subscribe(listener);
+        stop();
+      } finally {
+        live.stop();
+        await writer.end();
+        await proxy.stop();
       }
     });
 

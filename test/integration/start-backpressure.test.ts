@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { TcpProxy } from '../faults/tcp-proxy';
+import type { TcpProxy } from '../support/tcp-proxy';
 import { Receiver } from '../fakes/receiver';
 import { Hub, INGEST_TOKEN, waitFor } from '../support/hub';
 import { START_DEADLINE_MS } from '../../src/temporal/deliveries';

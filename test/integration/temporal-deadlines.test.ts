@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { TcpProxy } from '../faults/tcp-proxy';
+import type { TcpProxy } from '../support/tcp-proxy';
 import { Receiver } from '../fakes/receiver';
 import { Hub, INGEST_TOKEN, waitFor, type JsonResponse } from '../support/hub';
 import { hubWithProxiedTemporal } from '../support/proxied-hub';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { TcpProxy } from '../faults/tcp-proxy';
+import { TcpProxy } from '../support/tcp-proxy';
 import { waitFor } from '../support/hub';
 import { ServiceProcess } from '../support/processes';
 import { getStack } from '../support/stack';

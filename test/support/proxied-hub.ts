@@ -1,5 +1,5 @@
 import { Connection } from '@temporalio/client';
-import { TcpProxy } from '../faults/tcp-proxy';
+import { TcpProxy } from './tcp-proxy';
 import { Hub } from './hub';
 import { getStack } from './stack';
 

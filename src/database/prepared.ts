@@ -24,12 +24,20 @@ export async function preparedQuery<T>(db: DataSource | EntityManager, text: str
   }
   const client = await pool.connect();
   let failure: unknown;
+  // while checked out the client has no listener of the pool's: an error the server sends between two messages (a
+  // FATAL from a PostgreSQL shutting down, right after the statement's answer) would be an unhandled 'error' event
+  // and end the process. Caught here, it drops the client as any connection failure does.
+  const onError = (err: Error) => {
+    failure ??= err;
+  };
+  client.on('error', onError);
   try {
     return await run(client, text, name, params);
   } catch (err) {
     failure = err;
     throw err;
   } finally {
+    client.removeListener('error', onError);
     // an error PostgreSQL answered (a constraint, a type) leaves the connection and its statements usable; anything
     // else (the connection lost, a protocol error) drops it from the pool, as node-postgres's pool.query does
     client.release(failure === undefined || answeredByServer(failure) ? undefined : (failure as Error));
@@ -84,6 +92,8 @@ function nameOf(text: string): string | undefined {
 interface PgClient {
   query(config: { name?: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
   release(err?: Error): void;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+  removeListener(event: 'error', listener: (err: Error) => void): unknown;
 }
 interface PgPool {
   connect(): Promise<PgClient>;

@@ -87,6 +87,28 @@ describe('prepared statements (src/prepared.ts)', function () {
     assert.equal(await log.load('00000000-0000-4000-8000-000000000000'), undefined);
     assert.ok((await held(prepared)).some((s) => s.includes('FROM deliveries d')), "the attempt's load ran prepared");
   });
+  it('survives an error event on its checked-out connection right after the answer (PostgreSQL shutting down): the answer stands, the connection goes', async () => {
+    // a pooled client has no error listener while checked out; PostgreSQL's shutdown FATAL arriving just after a
+    // statement's answer came out as an unhandled 'error' event and ended the API and the worker (fault suite, scenario 4)
+    const pool = (prepared.driver as unknown as { master: import('node:events').EventEmitter }).master;
+    let victim: (import('node:events').EventEmitter & { query: (...a: unknown[]) => Promise<unknown>; _ending?: boolean }) | undefined;
+    pool.once('acquire', (client) => {
+      victim = client;
+      const query = client.query.bind(client);
+      client.query = (...args: unknown[]) =>
+        query(...args).then((r: unknown) => {
+          client.emit('error', Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }));
+          return r;
+        });
+    });
+    const text = 'SELECT pg_backend_pid() AS pid';
+    const [{ pid }] = await preparedQuery<{ pid: number }>(prepared, text, []);
+    assert.ok(victim, 'the hook saw the checkout');
+    assert.equal(victim._ending, true, 'the connection that failed is closed, not put back');
+    const [{ pid: next }] = await preparedQuery<{ pid: number }>(prepared, text, []);
+    assert.notEqual(next, pid, 'the next call runs on a new connection');
+  });
+
   it('recovers when its connection is killed: at most one call fails as the database unavailable, the next runs on a new connection, prepared again', async () => {
     const text = 'SELECT pg_backend_pid() AS pid';
     const [{ pid }] = await preparedQuery<{ pid: number }>(prepared, text, []);

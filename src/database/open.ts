@@ -4,7 +4,8 @@ import type { Logger } from '../logger';
 import { setPreparedStatements } from './prepared';
 
 // Any fixed number works; every process of the service takes the same lock before migrating.
-const MIGRATION_LOCK_ID = 741_852_963;
+/** Held while the schema changes: migrations (for their whole run) and the functions created at run time (src/ingest/locked-ingest.ts). */
+export const MIGRATION_LOCK_ID = 741_852_963;
 
 /**
  * Connects to PostgreSQL (retrying for up to `waitMs` while it starts) and applies pending

@@ -1,10 +1,9 @@
 import crypto from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import type { Logger } from '../logger';
+import { MIGRATION_LOCK_ID } from '../database/open';
 import { preparedQuery } from '../database/prepared';
 
-/** Held while a function is created, so that two processes starting together do not both create it. */
-const CREATE_LOCK_ID = 741_852_964;
 /** SQLSTATE undefined_function: the function went away (a restore without it); created again. */
 const UNDEFINED_FUNCTION = '42883';
 /** How long ingest keeps the transaction after the function could not be created. */
@@ -67,7 +66,8 @@ export class LockedIngest {
     if (Date.now() < this.failedUntil) return Promise.resolve(false);
     this.ready ??= this.dataSource
       .transaction(async (tx) => {
-        await tx.query('SELECT pg_advisory_xact_lock($1)', [CREATE_LOCK_ID]);
+        // the migrations' lock: two processes meeting a new statement together create it once, and not mid-migration
+        await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_ID]);
         const [{ present }] = await tx.query(`SELECT to_regprocedure($1) IS NOT NULL AS present`, [`${this.name}(${ARGUMENTS})`]);
         if (!present) await tx.query(this.create);
       })
